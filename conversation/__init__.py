@@ -1,0 +1,56 @@
+"""The conversation core: ids, enums, models, events, ports and errors. Everything stands on this."""
+
+from conversation.addresses import Address, ChatSession, EmailAddress, PhoneAddress, address_key
+from conversation.delivery import advance_delivery, is_terminal
+from conversation.disclosure import AI_HEADER, AI_HEADER_VALUE, ai_disclosure, human_hint
+from conversation.enums import (
+    ActorKind,
+    AuthorKind,
+    ChannelKind,
+    ConversationStatus,
+    DeliveryStatus,
+    Direction,
+    EventType,
+    OutboxState,
+    Priority,
+    Route,
+)
+from conversation.errors import (
+    GlassdeskError,
+    InboundParseError,
+    InboundRejected,
+    LockNotAcquired,
+    NotFound,
+    PermanentDeliveryError,
+    StoreUnavailable,
+    TransientDeliveryError,
+)
+from conversation.ids import new_id, new_token
+from conversation.models import (
+    Attachment,
+    ChannelIdentity,
+    Contact,
+    Conversation,
+    DecisionRecord,
+    IngestResult,
+    InboundMessage,
+    LookupRecord,
+    Message,
+    OutboundMessage,
+    TimelineEvent,
+    TurnRef,
+    utcnow,
+)
+
+__all__ = [
+    "Address", "ChatSession", "EmailAddress", "PhoneAddress", "address_key",
+    "advance_delivery", "is_terminal",
+    "AI_HEADER", "AI_HEADER_VALUE", "ai_disclosure", "human_hint",
+    "ActorKind", "AuthorKind", "ChannelKind", "ConversationStatus", "DeliveryStatus", "Direction",
+    "EventType", "OutboxState", "Priority", "Route",
+    "GlassdeskError", "InboundParseError", "InboundRejected", "LockNotAcquired", "NotFound",
+    "PermanentDeliveryError", "StoreUnavailable", "TransientDeliveryError",
+    "new_id", "new_token",
+    "Attachment", "ChannelIdentity", "Contact", "Conversation", "DecisionRecord", "IngestResult",
+    "InboundMessage", "LookupRecord", "Message", "OutboundMessage", "TimelineEvent", "TurnRef", "utcnow",
+]

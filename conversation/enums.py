@@ -1,0 +1,128 @@
+"""Closed sets of the conversation model. Compare against these, never against bare strings."""
+
+from __future__ import annotations
+
+import enum
+
+__all__ = [
+    "ChannelKind",
+    "Direction",
+    "AuthorKind",
+    "ConversationStatus",
+    "EventType",
+    "Route",
+    "Priority",
+    "DeliveryStatus",
+    "OutboxState",
+    "ActorKind",
+]
+
+
+@enum.unique
+class ChannelKind(enum.StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+    CHAT = "chat"
+
+
+@enum.unique
+class Direction(enum.StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+@enum.unique
+class AuthorKind(enum.StrEnum):
+    CUSTOMER = "customer"
+    AI = "ai"
+    AGENT = "agent"
+    SYSTEM = "system"
+
+
+@enum.unique
+class ConversationStatus(enum.StrEnum):
+    OPEN = "open"  # automation may answer
+    AWAITING_AGENT = "awaiting_agent"  # a draft waits for approval
+    HANDED_OFF = "handed_off"  # in a human queue; automation stays out
+    CLOSED = "closed"
+
+
+@enum.unique
+class EventType(enum.StrEnum):
+    """The steps a customer can watch on the status page. Past tense: they happened."""
+
+    RECEIVED = "received"
+    UNDERSTOOD = "understood"
+    LOOKED_UP = "looked_up"
+    DECIDED = "decided"
+    DRAFTED = "drafted"
+    AWAITING_AGENT = "awaiting_agent"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SENT = "sent"
+    DELIVERY_UPDATED = "delivery_updated"
+    HANDED_OFF = "handed_off"
+    TAKEN_OVER = "taken_over"
+    HANDED_BACK = "handed_back"
+    NOTE_ADDED = "note_added"
+    QUARANTINED = "quarantined"
+    FAILED = "failed"
+
+
+@enum.unique
+class ActorKind(enum.StrEnum):
+    """Who did a step: the status page says plainly whether an AI or a person acted."""
+
+    AI = "ai"
+    HUMAN = "human"
+    SYSTEM = "system"
+
+
+@enum.unique
+class Route(enum.StrEnum):
+    AUTO_REPLY = "auto_reply"
+    DRAFT_FOR_APPROVAL = "draft_for_approval"
+    HANDOFF = "handoff"
+    ASK_CLARIFICATION = "ask_clarification"
+
+
+@enum.unique
+class Priority(enum.StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+    @property
+    def rank(self) -> int:
+        return _PRIORITY_RANK[self]
+
+
+_PRIORITY_RANK = {Priority.LOW: 0, Priority.NORMAL: 1, Priority.HIGH: 2, Priority.URGENT: 3}
+
+
+@enum.unique
+class DeliveryStatus(enum.StrEnum):
+    """Provider delivery states (Twilio's set). See :mod:`conversation.delivery` for the order."""
+
+    QUEUED = "queued"
+    ACCEPTED = "accepted"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    PARTIALLY_DELIVERED = "partially_delivered"
+    RECEIVED = "received"  # inbound messages
+
+
+@enum.unique
+class OutboxState(enum.StrEnum):
+    PENDING = "pending"  # written, not yet handed to the provider
+    SENDING = "sending"  # a worker claimed it; the provider call may or may not have happened
+    SENT = "sent"  # the provider accepted it and we hold its id
+    FAILED = "failed"  # permanently refused
+    AMBIGUOUS = "ambiguous"  # crashed between call and commit and could not reconcile: a human decides

@@ -1,0 +1,329 @@
+"""In-memory fakes of the ports, for unit tests. Same behaviour as the adapters, no I/O."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from conversation.addresses import address_key
+from conversation.delivery import advance_delivery
+from conversation.enums import (
+    AuthorKind,
+    ChannelKind,
+    ConversationStatus,
+    DeliveryStatus,
+    Direction,
+    OutboxState,
+    Priority,
+)
+from conversation.errors import LockNotAcquired, NotFound
+from conversation.ids import new_id, new_token
+from conversation.models import (
+    Attachment,
+    Contact,
+    Conversation,
+    DecisionRecord,
+    IngestResult,
+    InboundMessage,
+    Message,
+    TimelineEvent,
+    TurnRef,
+    utcnow,
+)
+
+__all__ = [
+    "FakeMessageStore",
+    "FakeTimelineStore",
+    "FakeOutboxStore",
+    "FakeTurnQueue",
+    "FakeDelivery",
+    "FakeConversationLocks",
+    "FakeLiveBus",
+    "FakeRateLimiter",
+]
+
+
+class FakeMessageStore:
+    def __init__(self) -> None:
+        self.contacts: dict[str, Contact] = {}
+        self.identities: dict[tuple[str, str], str] = {}
+        self.conversations: dict[str, Conversation] = {}
+        self.messages: dict[str, Message] = {}
+        self._by_external: dict[tuple[str, str], str] = {}
+        self._lock = asyncio.Lock()
+
+    async def ingest(self, inbound: InboundMessage) -> IngestResult:
+        async with self._lock:
+            key = (inbound.channel.value, inbound.external_id)
+            if key in self._by_external:
+                msg = self.messages[self._by_external[key]]
+                return IngestResult(message=msg, conversation=self.conversations[msg.conversation_id], created=False)
+            ident = (inbound.address.kind, address_key(inbound.address))
+            contact_id = self.identities.get(ident)
+            if contact_id is None:
+                contact = Contact(display_name=inbound.display_name)
+                self.contacts[contact.id] = contact
+                self.identities[ident] = contact_id = contact.id
+            conv = self._open_conversation(contact_id, inbound)
+            msg = self._append(conv.id, inbound.text, direction=Direction.INBOUND, author_kind=AuthorKind.CUSTOMER,
+                               channel=inbound.channel, external_id=inbound.external_id,
+                               attachments=inbound.attachments, meta=inbound.meta)
+            msg = msg.model_copy(update={"delivery_status": DeliveryStatus.RECEIVED})
+            self.messages[msg.id] = msg
+            self._by_external[key] = msg.id
+            return IngestResult(message=msg, conversation=self.conversations[conv.id], created=True)
+
+    def _open_conversation(self, contact_id: str, inbound: InboundMessage) -> Conversation:
+        hinted = self.conversations.get(inbound.conversation_id or "")
+        if hinted is not None and hinted.contact_id == contact_id:
+            return hinted
+        for conv in self.conversations.values():
+            if conv.contact_id == contact_id and conv.channel == inbound.channel and conv.status != ConversationStatus.CLOSED:
+                return conv
+        conv = Conversation(contact_id=contact_id, channel=inbound.channel, status_token=new_token(), reply_token=new_token(9))
+        self.conversations[conv.id] = conv
+        return conv
+
+    def _append(self, conversation_id: str, text: str, **fields: Any) -> Message:
+        conv = self.conversations.get(conversation_id)
+        if conv is None:
+            raise NotFound(f"conversation {conversation_id} does not exist")
+        seq = conv.last_seq + 1
+        self.conversations[conversation_id] = conv.model_copy(update={"last_seq": seq, "updated_at": utcnow()})
+        msg = Message(conversation_id=conversation_id, seq=seq, text=text, **fields)
+        self.messages[msg.id] = msg
+        return msg
+
+    async def append_message(
+        self,
+        conversation_id: str,
+        text: str,
+        *,
+        direction: Direction,
+        author_kind: AuthorKind,
+        channel: ChannelKind,
+        author_id: str | None = None,
+        external_id: str | None = None,
+        attachments: tuple[Attachment, ...] = (),
+        meta: dict[str, Any] | None = None,
+    ) -> Message:
+        async with self._lock:
+            return self._append(conversation_id, text, direction=direction, author_kind=author_kind, channel=channel,
+                                author_id=author_id, external_id=external_id, attachments=attachments, meta=meta or {})
+
+    async def get_message(self, message_id: str) -> Message:
+        try:
+            return self.messages[message_id]
+        except KeyError as exc:
+            raise NotFound(f"message {message_id} does not exist") from exc
+
+    async def list_messages(self, conversation_id: str) -> list[Message]:
+        return sorted((m for m in self.messages.values() if m.conversation_id == conversation_id), key=lambda m: m.seq)
+
+    async def get_conversation(self, conversation_id: str) -> Conversation:
+        try:
+            return self.conversations[conversation_id]
+        except KeyError as exc:
+            raise NotFound(f"conversation {conversation_id} does not exist") from exc
+
+    async def find_conversation(self, *, status_token: str | None = None, reply_token: str | None = None) -> Conversation | None:
+        for conv in self.conversations.values():
+            if (status_token and conv.status_token == status_token) or (reply_token and conv.reply_token == reply_token):
+                return conv
+        return None
+
+    async def find_message_by_external_id(self, channel: ChannelKind, external_id: str) -> Message | None:
+        mid = self._by_external.get((channel.value, external_id))
+        return self.messages.get(mid) if mid else None
+
+    async def route_conversation(
+        self,
+        conversation_id: str,
+        status: ConversationStatus,
+        *,
+        queue: str | None = None,
+        priority: Priority | None = None,
+        assignee: str | None = None,
+        sla_due_at: datetime | None = None,
+        language: str | None = None,
+    ) -> Conversation:
+        conv = await self.get_conversation(conversation_id)
+        update: dict[str, Any] = {"status": status, "updated_at": utcnow()}
+        for name, value in (("queue", queue), ("priority", priority), ("assignee", assignee),
+                            ("sla_due_at", sla_due_at), ("language", language)):
+            if value is not None:
+                update[name] = value
+        conv = conv.model_copy(update=update)
+        self.conversations[conversation_id] = conv
+        return conv
+
+    async def set_delivery_status(self, message_id: str, status: DeliveryStatus) -> DeliveryStatus:
+        msg = await self.get_message(message_id)
+        new = advance_delivery(msg.delivery_status, status)
+        self.messages[message_id] = msg.model_copy(update={"delivery_status": new})
+        return new
+
+
+class FakeTimelineStore:
+    def __init__(self) -> None:
+        self.events: list[TimelineEvent] = []
+        self.decisions: dict[str, DecisionRecord] = {}
+
+    async def add_event(self, event: TimelineEvent) -> None:
+        self.events.append(event)
+
+    async def list_events(self, conversation_id: str) -> list[TimelineEvent]:
+        return [e for e in self.events if e.conversation_id == conversation_id]
+
+    async def save_decision(self, record: DecisionRecord) -> None:
+        self.decisions[record.inbound_message_id] = record
+
+    async def decision_for(self, inbound_message_id: str) -> DecisionRecord | None:
+        return self.decisions.get(inbound_message_id)
+
+
+@dataclass(frozen=True, slots=True)
+class _FakeOutboxRow:
+    id: str
+    message_id: str
+    channel: ChannelKind
+    state: OutboxState
+    provider_id: str | None = None
+    attempts: int = 0
+    last_error: str | None = None
+
+
+class FakeOutboxStore:
+    def __init__(self) -> None:
+        self.rows: dict[str, _FakeOutboxRow] = {}
+
+    async def create(self, message_id: str, *, channel: ChannelKind) -> str:
+        for row in self.rows.values():
+            if row.message_id == message_id:
+                return row.id
+        oid = new_id("ob")
+        self.rows[oid] = _FakeOutboxRow(oid, message_id, channel, OutboxState.PENDING)
+        return oid
+
+    async def claim(self, outbox_id: str) -> bool:
+        row = await self.get(outbox_id)
+        if row.state is not OutboxState.PENDING:
+            return False
+        self.rows[outbox_id] = replace(row, state=OutboxState.SENDING, attempts=row.attempts + 1)
+        return True
+
+    async def mark_sent(self, outbox_id: str, *, provider_id: str) -> None:
+        self.rows[outbox_id] = replace(await self.get(outbox_id), state=OutboxState.SENT, provider_id=provider_id)
+
+    async def mark_failed(self, outbox_id: str, *, reason: str) -> None:
+        self.rows[outbox_id] = replace(await self.get(outbox_id), state=OutboxState.FAILED, last_error=reason)
+
+    async def release(self, outbox_id: str) -> None:
+        row = await self.get(outbox_id)
+        if row.state is OutboxState.SENDING:
+            self.rows[outbox_id] = replace(row, state=OutboxState.PENDING)
+
+    async def get(self, outbox_id: str) -> _FakeOutboxRow:
+        try:
+            return self.rows[outbox_id]
+        except KeyError as exc:
+            raise NotFound(f"outbox entry {outbox_id} does not exist") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class FakeDelivery:
+    entry_id: str
+    ref: TurnRef
+    deliveries: int
+
+
+class FakeTurnQueue:
+    """Mirrors the stream semantics: pending until ack, redelivered to whoever reads after ``reclaim``."""
+
+    def __init__(self) -> None:
+        self._seq = 0
+        self.entries: dict[str, TurnRef] = {}
+        self.new: list[str] = []
+        self.pending: dict[str, int] = {}
+        self.dead: list[tuple[FakeDelivery, str]] = []
+
+    async def enqueue(self, ref: TurnRef) -> str:
+        self._seq += 1
+        eid = f"{self._seq}-0"
+        self.entries[eid] = ref
+        self.new.append(eid)
+        return eid
+
+    def reclaim(self) -> None:
+        """Simulate the idle timeout passing: every pending entry becomes claimable."""
+        self.new = [e for e in self.pending if e not in self.new] + self.new
+
+    async def read(self, consumer: str, *, count: int, block_ms: int) -> list[FakeDelivery]:
+        out = []
+        while self.new and len(out) < count:
+            eid = self.new.pop(0)
+            self.pending[eid] = self.pending.get(eid, 0) + 1
+            out.append(FakeDelivery(eid, self.entries[eid], self.pending[eid]))
+        return out
+
+    async def ack(self, entry_id: str) -> None:
+        self.pending.pop(entry_id, None)
+
+    async def dead_letter(self, delivery: FakeDelivery, *, reason: str) -> None:
+        self.dead.append((delivery, reason))
+        await self.ack(delivery.entry_id)
+
+
+class FakeConversationLocks:
+    def __init__(self) -> None:
+        self.held: set[str] = set()
+
+    @asynccontextmanager
+    async def hold(self, conversation_id: str, *, timeout_s: float = 120.0, wait_s: float = 10.0) -> AsyncIterator[None]:
+        deadline = time.monotonic() + wait_s
+        while conversation_id in self.held:
+            if time.monotonic() > deadline:
+                raise LockNotAcquired(f"conversation {conversation_id} is held by another worker")
+            await asyncio.sleep(0.005)
+        self.held.add(conversation_id)
+        try:
+            yield
+        finally:
+            self.held.discard(conversation_id)
+
+
+class FakeLiveBus:
+    def __init__(self) -> None:
+        self.published: list[tuple[str, dict[str, Any]]] = []
+        self._queues: dict[str | None, list[asyncio.Queue[dict[str, Any]]]] = defaultdict(list)
+
+    async def publish(self, conversation_id: str, payload: dict[str, Any]) -> None:
+        item = {"conversation_id": conversation_id, **payload}
+        self.published.append((conversation_id, item))
+        for key in (conversation_id, None):
+            for q in self._queues[key]:
+                q.put_nowait(item)
+
+    async def subscribe(self, conversation_id: str | None) -> AsyncIterator[dict[str, Any]]:
+        q: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._queues[conversation_id].append(q)
+        try:
+            while True:
+                yield await q.get()
+        finally:
+            self._queues[conversation_id].remove(q)
+
+
+class FakeRateLimiter:
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = defaultdict(int)
+
+    async def allow(self, key: str, *, limit: int, window_s: int) -> bool:
+        self.counts[key] += 1
+        return self.counts[key] <= limit

@@ -1,0 +1,19 @@
+"""Redis adapters of the core ports: turn stream, locks, live bus, rate limits, embedded server."""
+
+from conversation.rediskit.bus import RedisLiveBus
+from conversation.rediskit.client import connect_redis, mask_url
+from conversation.rediskit.embedded import EmbeddedRedis
+from conversation.rediskit.locks import RedisConversationLocks
+from conversation.rediskit.ratelimit import RedisRateLimiter
+from conversation.rediskit.streams import RedisTurnQueue, StreamDelivery
+
+__all__ = [
+    "RedisLiveBus",
+    "connect_redis",
+    "mask_url",
+    "EmbeddedRedis",
+    "RedisConversationLocks",
+    "RedisRateLimiter",
+    "RedisTurnQueue",
+    "StreamDelivery",
+]

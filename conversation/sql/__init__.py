@@ -1,0 +1,19 @@
+"""SQL adapters (SQLAlchemy 2, async): SQLite by default, PostgreSQL at scale."""
+
+from conversation.sql.database import Database, sqlite_url
+from conversation.sql.migrate import upgrade_database
+from conversation.sql.outbox import OutboxRow, SqlOutboxStore
+from conversation.sql.store import SqlMessageStore
+from conversation.sql.timeline import SqlAuditLog, SqlQuarantine, SqlTimelineStore
+
+__all__ = [
+    "Database",
+    "sqlite_url",
+    "upgrade_database",
+    "OutboxRow",
+    "SqlOutboxStore",
+    "SqlMessageStore",
+    "SqlAuditLog",
+    "SqlQuarantine",
+    "SqlTimelineStore",
+]

@@ -1,0 +1,182 @@
+"""Tables of the system of record (SQLAlchemy Core). Migrations in ``migrations/`` mirror this."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+__all__ = [
+    "metadata",
+    "contacts",
+    "channel_identities",
+    "conversations",
+    "messages",
+    "events",
+    "decisions",
+    "outbox",
+    "quarantine",
+    "identity_merges",
+    "audit_log",
+]
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+TS = DateTime(timezone=True)
+
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("display_name", String(200)),
+    Column("backoffice_customer_id", String(64), index=True),
+    Column("created_at", TS, nullable=False),
+)
+
+channel_identities = Table(
+    "channel_identities",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("contact_id", String(40), ForeignKey("contacts.id"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("address", String(320), nullable=False),
+    Column("verified", Boolean, nullable=False, default=False),
+    Column("created_at", TS, nullable=False),
+    UniqueConstraint("kind", "address", name="uq_identity_kind_address"),
+)
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("contact_id", String(40), ForeignKey("contacts.id"), nullable=False, index=True),
+    Column("channel", String(16), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("language", String(16)),
+    Column("queue", String(64)),
+    Column("priority", String(16), nullable=False),
+    Column("assignee", String(64)),
+    Column("sla_due_at", TS),
+    Column("status_token", String(64), nullable=False, unique=True),
+    Column("reply_token", String(64), nullable=False, unique=True),
+    Column("last_seq", Integer, nullable=False, default=0),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Index("ix_conversations_status_queue", "status", "queue"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("conversation_id", String(40), ForeignKey("conversations.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("direction", String(16), nullable=False),
+    Column("author_kind", String(16), nullable=False),
+    Column("author_id", String(64)),
+    Column("channel", String(16), nullable=False),
+    Column("external_id", String(998)),
+    Column("text", Text, nullable=False),
+    Column("attachments", JSON, nullable=False),
+    Column("delivery_status", String(32)),
+    Column("meta", JSON, nullable=False),
+    Column("created_at", TS, nullable=False),
+    UniqueConstraint("channel", "external_id", name="uq_messages_channel_external_id"),
+    UniqueConstraint("conversation_id", "seq", name="uq_messages_conversation_seq"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("conversation_id", String(40), ForeignKey("conversations.id"), nullable=False, index=True),
+    Column("type", String(32), nullable=False),
+    Column("actor", String(16), nullable=False),
+    Column("causation_id", String(40)),
+    Column("data", JSON, nullable=False),
+    Column("occurred_at", TS, nullable=False),
+)
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("conversation_id", String(40), ForeignKey("conversations.id"), nullable=False, index=True),
+    Column("inbound_message_id", String(40), nullable=False, unique=True),
+    Column("outbound_message_id", String(40)),
+    Column("route", String(32), nullable=False),
+    Column("rule_id", String(128), nullable=False),
+    Column("policy_version", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("record", JSON, nullable=False),
+    Column("approved_by", String(64)),
+    Column("created_at", TS, nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("message_id", String(40), ForeignKey("messages.id"), nullable=False, unique=True),
+    Column("channel", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("provider_id", String(255)),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Index("ix_outbox_state", "state"),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("channel", String(16), nullable=False),
+    Column("reason", String(255), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("blob_key", String(128), nullable=False),
+    Column("resolved", Boolean, nullable=False, default=False),
+    Column("created_at", TS, nullable=False),
+)
+
+identity_merges = Table(
+    "identity_merges",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("from_contact_id", String(40), nullable=False),
+    Column("into_contact_id", String(40), nullable=False),
+    Column("evidence", String(255), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("created_at", TS, nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("object_id", String(64)),
+    Column("data", JSON, nullable=False),
+    Column("at", TS, nullable=False),
+)

@@ -1,0 +1,137 @@
+"""SQL adapters: timeline events, decision records, quarantine and the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from conversation.ids import new_id
+from conversation.models import DecisionRecord, TimelineEvent, utcnow
+from conversation.sql import schema as t
+from conversation.sql.database import Database
+from conversation.sql.rows import to_event
+
+__all__ = ["SqlTimelineStore", "SqlQuarantine", "SqlAuditLog"]
+
+
+class SqlTimelineStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add_event(self, event: TimelineEvent) -> None:
+        async with self._db.begin() as conn:
+            await conn.execute(
+                insert(t.events).values(
+                    id=event.id,
+                    conversation_id=event.conversation_id,
+                    type=event.type.value,
+                    actor=event.actor.value,
+                    causation_id=event.causation_id,
+                    data=event.data,
+                    occurred_at=event.occurred_at,
+                )
+            )
+
+    async def list_events(self, conversation_id: str) -> list[TimelineEvent]:
+        async with self._db.read() as conn:
+            rows = await conn.execute(
+                select(t.events)
+                .where(t.events.c.conversation_id == conversation_id)
+                .order_by(t.events.c.occurred_at, t.events.c.id)
+            )
+            return [to_event(r) for r in rows]
+
+    async def save_decision(self, record: DecisionRecord) -> None:
+        """Insert or replace the decision of one inbound turn (re-runs of a turn overwrite)."""
+        values = {
+            "id": record.id,
+            "conversation_id": record.conversation_id,
+            "inbound_message_id": record.inbound_message_id,
+            "outbound_message_id": record.outbound_message_id,
+            "route": record.route.value,
+            "rule_id": record.rule_id,
+            "policy_version": record.policy_version,
+            "reason": record.reason,
+            "record": record.model_dump(mode="json"),
+            "approved_by": record.approved_by,
+            "created_at": record.created_at,
+        }
+        async with self._db.begin() as conn:
+            existing = (
+                await conn.execute(
+                    select(t.decisions.c.id).where(t.decisions.c.inbound_message_id == record.inbound_message_id)
+                )
+            ).first()
+            if existing is None:
+                await conn.execute(insert(t.decisions).values(**values))
+            else:
+                values["id"] = existing[0]
+                values["record"] = record.model_copy(update={"id": existing[0]}).model_dump(mode="json")
+                await conn.execute(update(t.decisions).where(t.decisions.c.id == existing[0]).values(**values))
+
+    async def decision_for(self, inbound_message_id: str) -> DecisionRecord | None:
+        async with self._db.read() as conn:
+            row = (
+                await conn.execute(
+                    select(t.decisions.c.record).where(t.decisions.c.inbound_message_id == inbound_message_id)
+                )
+            ).first()
+        return DecisionRecord.model_validate(row[0]) if row is not None else None
+
+    async def decisions_of(self, conversation_id: str) -> list[DecisionRecord]:
+        async with self._db.read() as conn:
+            rows = await conn.execute(
+                select(t.decisions.c.record)
+                .where(t.decisions.c.conversation_id == conversation_id)
+                .order_by(t.decisions.c.created_at)
+            )
+            return [DecisionRecord.model_validate(r[0]) for r in rows]
+
+
+class SqlQuarantine:
+    """Inbound we accepted but could not use. The raw bytes stay in the blob store; a human looks."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(self, *, channel: str, reason: str, detail: str, blob_key: str) -> str:
+        qid = new_id("q")
+        async with self._db.begin() as conn:
+            await conn.execute(
+                insert(t.quarantine).values(
+                    id=qid,
+                    channel=channel,
+                    reason=reason[:255],
+                    detail=detail[:4000],
+                    blob_key=blob_key,
+                    resolved=False,
+                    created_at=utcnow(),
+                )
+            )
+        return qid
+
+    async def open_items(self) -> list[dict[str, Any]]:
+        async with self._db.read() as conn:
+            rows = await conn.execute(
+                select(t.quarantine).where(t.quarantine.c.resolved.is_(False)).order_by(t.quarantine.c.created_at)
+            )
+            return [dict(r._mapping) for r in rows]
+
+
+class SqlAuditLog:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def record(self, *, actor: str, action: str, object_id: str | None, data: dict[str, Any]) -> None:
+        async with self._db.begin() as conn:
+            await conn.execute(
+                insert(t.audit_log).values(
+                    id=new_id("au"), actor=actor, action=action, object_id=object_id, data=data, at=utcnow()
+                )
+            )
+
+    async def entries(self, *, limit: int = 200) -> list[dict[str, Any]]:
+        async with self._db.read() as conn:
+            rows = await conn.execute(select(t.audit_log).order_by(t.audit_log.c.at.desc()).limit(limit))
+            return [dict(r._mapping) for r in rows]

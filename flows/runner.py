@@ -1,0 +1,23 @@
+"""`glassdesk worker`: build services, run the worker loop until a signal arrives."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from flows.bootstrap import open_services
+from flows.settings import Settings
+from flows.worker import TurnWorker
+
+__all__ = ["serve_worker"]
+
+
+async def serve_worker(settings: Settings, stop: asyncio.Event) -> None:
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from flows.turn_runner import TurnRunner
+
+    async with open_services(settings) as services:
+        runner = await TurnRunner.create(services)
+        worker = TurnWorker(services, runner.handle_batch)
+        logging.getLogger("glassdesk.worker").info("worker %s consuming %s", worker.name, services.queue.stream)
+        await worker.run(stop)

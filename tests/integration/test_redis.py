@@ -1,0 +1,118 @@
+"""Streams, locks, pub/sub and rate limits against a real Redis server."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from conversation import LockNotAcquired, TurnRef
+from conversation.rediskit import RedisConversationLocks, RedisLiveBus, RedisRateLimiter, RedisTurnQueue
+
+
+async def test_entry_of_a_dead_consumer_is_redelivered_to_another(redis_client) -> None:  # type: ignore[no-untyped-def]
+    queue = RedisTurnQueue(redis_client, min_idle_ms=50)
+    await queue.enqueue(TurnRef(message_id="msg_a", conversation_id="cv_a"))
+    first = await queue.read("worker-1", count=10, block_ms=100)
+    assert [d.ref.message_id for d in first] == ["msg_a"]
+    # worker-1 dies without XACK. Nothing new is there for worker-2 until the entry goes idle.
+    await asyncio.sleep(0.12)
+    second = await queue.read("worker-2", count=10, block_ms=100)
+    assert [d.ref.message_id for d in second] == ["msg_a"]
+    assert second[0].deliveries == 2
+    await queue.ack(second[0].entry_id)
+    await asyncio.sleep(0.12)
+    assert await queue.read("worker-3", count=10, block_ms=50) == []
+
+
+async def test_acked_entry_is_not_redelivered(redis_client) -> None:  # type: ignore[no-untyped-def]
+    queue = RedisTurnQueue(redis_client, min_idle_ms=10)
+    await queue.enqueue(TurnRef(message_id="msg_b", conversation_id="cv_b"))
+    (d,) = await queue.read("w1", count=1, block_ms=100)
+    await queue.ack(d.entry_id)
+    await asyncio.sleep(0.05)
+    assert await queue.read("w2", count=1, block_ms=50) == []
+    assert (await queue.depth())["pending"] == 0
+
+
+async def test_poison_message_lands_in_dead_letter_stream(redis_client, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from flows.bootstrap import Services
+    from flows.settings import Settings
+    from flows.worker import TurnWorker
+
+    settings = Settings(var_dir=tmp_path, turn_max_deliveries=3, turn_min_idle_ms=1)
+    queue = RedisTurnQueue(redis_client, min_idle_ms=1)
+    services = Services(settings=settings, db=None, redis=redis_client, messages=None, timeline=None, outbox=None,  # type: ignore[arg-type]
+                        quarantine=None, audit=None, blobs=None, queue=queue, locks=None, bus=None, limiter=None)  # type: ignore[arg-type]
+    attempts: dict[str, int] = {}
+
+    async def handler(batch):  # type: ignore[no-untyped-def]
+        out = {}
+        for d in batch:
+            attempts[d.ref.message_id] = attempts.get(d.ref.message_id, 0) + 1
+            out[d.entry_id] = RuntimeError("boom") if d.ref.message_id == "msg_poison" else None
+        return out
+
+    worker = TurnWorker(services, handler, name="w")
+    await queue.enqueue(TurnRef(message_id="msg_poison", conversation_id="cv_p"))
+    await queue.enqueue(TurnRef(message_id="msg_ok", conversation_id="cv_o"))
+    for _ in range(8):
+        await worker.run_once(block_ms=20)
+        await asyncio.sleep(0.01)
+    dead = await queue.dead_letters()
+    assert [d["message_id"] for d in dead] == ["msg_poison"]
+    assert attempts["msg_poison"] == 3
+    assert attempts["msg_ok"] == 1
+    assert (await queue.depth())["pending"] == 0
+
+
+async def test_two_workers_never_hold_one_conversation(redis_client) -> None:  # type: ignore[no-untyped-def]
+    locks = RedisConversationLocks(redis_client)
+    inside = 0
+    overlaps = 0
+    order: list[int] = []
+
+    async def work(i: int) -> None:
+        nonlocal inside, overlaps
+        async with locks.hold("cv_x", timeout_s=5, wait_s=5):
+            inside += 1
+            overlaps += inside > 1
+            order.append(i)
+            await asyncio.sleep(0.01)
+            inside -= 1
+
+    await asyncio.gather(*(work(i) for i in range(10)))
+    assert overlaps == 0 and sorted(order) == list(range(10))
+
+
+async def test_lock_wait_gives_up_with_clear_error(redis_client) -> None:  # type: ignore[no-untyped-def]
+    locks = RedisConversationLocks(redis_client)
+    async with locks.hold("cv_y", timeout_s=5, wait_s=1):
+        with pytest.raises(LockNotAcquired, match="cv_y"):
+            async with locks.hold("cv_y", timeout_s=5, wait_s=0.05):
+                pass
+
+
+async def test_live_bus_delivers_to_conversation_and_global_subscribers(redis_client) -> None:  # type: ignore[no-untyped-def]
+    bus = RedisLiveBus(redis_client)
+    got_one: list[dict] = []
+    got_all: list[dict] = []
+
+    async def listen(cid, sink):  # type: ignore[no-untyped-def]
+        async for item in bus.subscribe(cid):
+            sink.append(item)
+            return
+
+    tasks = [asyncio.create_task(listen("cv_1", got_one)), asyncio.create_task(listen(None, got_all))]
+    await asyncio.sleep(0.1)
+    await bus.publish("cv_1", {"event": "received"})
+    await asyncio.wait_for(asyncio.gather(*tasks), timeout=5)
+    assert got_one == [{"conversation_id": "cv_1", "event": "received"}]
+    assert got_all == got_one
+
+
+async def test_rate_limit_counts_per_key(redis_client) -> None:  # type: ignore[no-untyped-def]
+    limiter = RedisRateLimiter(redis_client)
+    allowed = [await limiter.allow("sock1", limit=3, window_s=60) for _ in range(5)]
+    assert allowed == [True, True, True, False, False]
+    assert await limiter.allow("sock2", limit=3, window_s=60) is True

@@ -1,0 +1,58 @@
+"""GET /healthz: the state of the database, Redis, the Prefect API and the worker."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import httpx
+
+from flows.bootstrap import WORKER_BEAT_PREFIX, Services
+
+__all__ = ["check_health"]
+
+
+async def _timed(name: str, coro: Any) -> tuple[str, dict[str, Any]]:
+    start = time.perf_counter()
+    try:
+        detail = await asyncio.wait_for(coro, timeout=3.0)
+        return name, {"ok": True, "ms": round((time.perf_counter() - start) * 1000, 1), **(detail or {})}
+    except Exception as exc:  # noqa: BLE001 - health reports every failure by name
+        return name, {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+
+
+async def _db(s: Services) -> dict[str, Any]:
+    await s.db.ping()
+    return {"backend": "sqlite" if s.db.is_sqlite else "postgresql"}
+
+
+async def _redis(s: Services) -> dict[str, Any]:
+    await s.redis.ping()
+    return {}
+
+
+async def _prefect(s: Services) -> dict[str, Any]:
+    async with httpx.AsyncClient(timeout=2.5) as client:
+        resp = await client.get(s.settings.prefect_api_url.rstrip("/") + "/health")
+        resp.raise_for_status()
+    return {"url": s.settings.prefect_api_url}
+
+
+async def _worker(s: Services) -> dict[str, Any]:
+    names = [k async for k in s.redis.scan_iter(match=WORKER_BEAT_PREFIX + "*", count=100)]
+    if not names:
+        raise RuntimeError("no worker heartbeat in the last 15 s; start one with `glassdesk worker`")
+    return {"workers": len(names)}
+
+
+async def check_health(services: Services) -> tuple[bool, dict[str, Any]]:
+    results = await asyncio.gather(
+        _timed("database", _db(services)),
+        _timed("redis", _redis(services)),
+        _timed("prefect", _prefect(services)),
+        _timed("worker", _worker(services)),
+    )
+    checks = dict(results)
+    ok = all(c["ok"] for c in checks.values())
+    return ok, {"status": "ok" if ok else "degraded", "checks": checks}
