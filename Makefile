@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup sysdeps bench clean
+.PHONY: run test setup sysdeps bench clean embeddings
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -27,6 +27,10 @@ test: setup sysdeps
 
 bench: setup
 	$(BIN)/python bench/run_all.py
+
+embeddings: setup
+	$(BIN)/pip install --disable-pip-version-check -q torch==2.13.0
+	HF_HUB_OFFLINE=1 $(BIN)/pip install --disable-pip-version-check -q -r requirements-embeddings.txt
 
 clean:
 	rm -rf $(VENV) var/*

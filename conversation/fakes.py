@@ -23,7 +23,7 @@ from conversation.enums import (
     Priority,
 )
 from conversation.errors import LockNotAcquired, NotFound
-from conversation.ids import new_id, new_token
+from conversation.ids import new_id, new_reply_token, new_token
 from conversation.models import (
     Attachment,
     Contact,
@@ -86,7 +86,7 @@ class FakeMessageStore:
         for conv in self.conversations.values():
             if conv.contact_id == contact_id and conv.channel == inbound.channel and conv.status != ConversationStatus.CLOSED:
                 return conv
-        conv = Conversation(contact_id=contact_id, channel=inbound.channel, status_token=new_token(), reply_token=new_token(9))
+        conv = Conversation(contact_id=contact_id, channel=inbound.channel, status_token=new_token(), reply_token=new_reply_token())
         self.conversations[conv.id] = conv
         return conv
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 
-__all__ = ["new_id", "new_token"]
+__all__ = ["new_id", "new_token", "new_reply_token"]
 
 
 def new_id(prefix: str) -> str:
@@ -15,3 +16,9 @@ def new_id(prefix: str) -> str:
 def new_token(nbytes: int = 24) -> str:
     """A URL-safe secret token (status pages, reply tokens)."""
     return secrets.token_urlsafe(nbytes)
+
+
+def new_reply_token() -> str:
+    """80 random bits as 16 characters of lower-case base32: survives mail systems that change the
+    case of local parts (plus-addresses) and subject lines."""
+    return base64.b32encode(secrets.token_bytes(10)).decode("ascii").lower()

