@@ -127,6 +127,7 @@ async def _until_signal(serve, settings: Settings) -> None:  # type: ignore[no-u
 
 def _mount_optional() -> None:
     """Sub-commands contributed by the understanding, knowledge, email and policy packages."""
+    # imported here so `glassdesk --help` stays one import deep until it is called
     from channels.email.cli import email_app
     from knowledge.cli import kb_app
     from understanding.cli import intents_app, pii_app
@@ -141,8 +142,5 @@ def _mount_optional() -> None:
 
 
 def main() -> None:
-    try:
-        _mount_optional()
-    except ModuleNotFoundError:
-        pass
+    _mount_optional()
     app()

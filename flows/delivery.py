@@ -38,17 +38,17 @@ class Deliverer:
     # -- adapters, built on first use -------------------------------------------------------------
     def _sms_sender(self) -> Any:
         if self._sms is None:
-            from channels.sms import TwilioSmsSender
+            from channels.sms import SmsSenderConfig, TwilioSmsSender
 
             st = self._s.settings
-            self._sms = TwilioSmsSender(
+            self._sms = TwilioSmsSender(SmsSenderConfig(
                 account_sid=st.twilio_account_sid,
-                auth_token=st.twilio_auth_token.get_secret_value(),
+                auth_token=st.twilio_auth_token,
                 from_number=st.twilio_from_number,
                 public_url=st.public_url,
                 max_segments=st.sms_max_segments,
                 api_base=st.twilio_api_base,
-            )
+            ))
         return self._sms
 
     def _email_sender(self) -> Any:
@@ -62,7 +62,8 @@ class Deliverer:
                     port=st.relay_port,
                     starttls=st.relay_starttls,
                     username=st.relay_username,
-                    password=st.relay_password.get_secret_value() if st.relay_password else None,
+                    password=st.relay_password,
+                    message_id_domain=st.email_domain,
                 )
             )
         return self._email
@@ -166,7 +167,7 @@ class Deliverer:
 
     async def _send(self, out: OutboundMessage, *, disclosure: str | None, approved_by: str | None) -> str:
         if out.channel is ChannelKind.SMS:
-            return await self._sms_sender().send(out, disclosure=disclosure)
+            return await self._sms_sender().send(out)
         if out.channel is ChannelKind.EMAIL:
             from flows.email_out import render_email
 
@@ -174,7 +175,7 @@ class Deliverer:
             return await self._email_sender().send(render_email(out, self._s.settings, disclosure=disclosure))
         from channels.chat import chat_reply_payload
 
-        await self._s.bus.publish(out.conversation_id, chat_reply_payload(out, disclosure=disclosure))
+        await self._s.bus.publish(out.conversation_id, chat_reply_payload(out))
         return f"chat:{out.message_id}"
 
     async def _event(self, conversation_id: str, kind: EventType, causation_id: str | None, data: dict[str, Any], *,

@@ -64,7 +64,7 @@ def run_all(settings: Settings) -> int:
                           "--port", str(settings.prefect_port), "--analytics-off"]),
         Child("mail-sink", [glassdesk, "mail-sink"]),
         Child("web", [glassdesk, "web"]),
-        # Child("smtp", [glassdesk, "smtp"]),  # TEMP
+        Child("smtp", [glassdesk, "smtp"]),
         Child("worker", [glassdesk, "worker"]),
     ]
     stopping = False

@@ -7,10 +7,12 @@ from their vocabularies and idf vectors.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from pathlib import Path
 
 import numpy as np
+from pydantic import ValidationError
 
 from understanding.errors import ModelArtifactError
 from understanding.features import Featurizer
@@ -57,8 +59,18 @@ def _read_document(directory: Path) -> dict:
     return document
 
 
+def _metadata(document: dict, directory: Path) -> ModelMetadata:
+    try:
+        return ModelMetadata.model_validate(document["metadata"])
+    except ValidationError as exc:
+        fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors())
+        raise ModelArtifactError(
+            f"{Path(directory) / MODEL_FILE}: metadata invalid at {fields}. Retrain the model."
+        ) from None
+
+
 def read_metadata(directory: Path) -> ModelMetadata:
-    return ModelMetadata.model_validate(_read_document(directory)["metadata"])
+    return _metadata(_read_document(directory), directory)
 
 
 def load_model(directory: Path) -> IntentModel:
@@ -70,9 +82,9 @@ def load_model(directory: Path) -> IntentModel:
     blob = arrays_path.read_bytes()
     if hashlib.sha256(blob).hexdigest() != document.get("arrays_sha256"):
         raise ModelArtifactError(f"{arrays_path}: checksum does not match {MODEL_FILE}. Retrain the model.")
-    with np.load(arrays_path, allow_pickle=False) as npz:
+    with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
         arrays = {key: npz[key] for key in npz.files}
-    metadata = ModelMetadata.model_validate(document["metadata"])
+    metadata = _metadata(document, directory)
     featurizer = Featurizer.restore(document["featurizer"], arrays)
     return IntentModel(featurizer=featurizer, weights=arrays["weights"], intercept=arrays["intercept"],
                        metadata=metadata)

@@ -5,8 +5,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
+from pathlib import Path
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from flows.bootstrap import Services, open_services
 from flows.settings import Settings
@@ -33,20 +36,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ok, body = await check_health(services)
         return JSONResponse(body, status_code=200 if ok else 503)
 
-    for module in _routers():
+    from web import chat, sms, status
+
+    for module in (sms, chat, status):
         app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static")
     return app
-
-
-def _routers() -> list:  # type: ignore[type-arg]
-    """Routers added by the channel, inbox, admin, ops and status modules."""
-    import importlib
-
-    found = []
-    for name in ("web.sms", "web.chat", "web.status", "web.inbox", "web.admin", "web.ops", "web.feedback"):
-        try:
-            found.append(importlib.import_module(name))
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-    return found

@@ -1,0 +1,96 @@
+"""Flow tests: the real turn flow on Prefect's test harness (a temporary local Prefect server),
+with real Redis, SQLite, the demo back office, knowledge base, intent model and default policy."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from flows.bootstrap import Services, open_services
+from flows.demo import load_demo
+from flows.mailsink import FolderHandler
+from flows.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real `prefect server start` on 127.0.0.1, configured as `make run` configures it.
+    (Prefect's ephemeral test harness hits "database is locked" on SQLite on this machine.)"""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    home = tmp_path_factory.mktemp("prefect")
+    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+           "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED": "false",
+           "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED": "false"}
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "prefect"), "server", "start", "--host", "127.0.0.1",
+                             "--port", str(port), "--analytics-off"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/api"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(url + "/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None, "prefect server exited during start"
+            assert time.monotonic() < deadline, "prefect server did not answer within 120 s"
+            time.sleep(0.5)
+        with temporary_settings(updates={PREFECT_API_URL: url}):
+            yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def demo_var(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import asyncio
+
+    var = tmp_path_factory.mktemp("var")
+    asyncio.run(load_demo(Settings(var_dir=var)))
+    return var
+
+
+@pytest.fixture
+def mail_relay(tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    import socket
+
+    folder = tmp_path / "mail"
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    controller = Controller(FolderHandler(folder), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port, folder
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+async def services(prefect_harness, demo_var: Path, redis_url: str, mail_relay) -> AsyncIterator[Services]:  # type: ignore[no-untyped-def]
+    port, _folder = mail_relay
+    settings = Settings(var_dir=demo_var, redis_url=redis_url, relay_port=port, relay_starttls=False,
+                        prefect_api_url=prefect_harness)
+    async with open_services(settings) as s:
+        await s.redis.flushdb()
+        yield s

@@ -1,0 +1,1 @@
+"""Local stand-ins for outside services, shared by integration tests and benchmarks."""

@@ -1,0 +1,340 @@
+"""The web chat: the embeddable widget (``/chat/widget.js``), a demo shop page and the socket.
+
+``WS /chat/ws`` speaks the JSON frames of :mod:`channels.chat.frames`. Identity is the signed chat
+session only: nothing a customer types ever opens another conversation (ChatterMate GHSA-rfh4-6ghv-m2rr).
+A message is acknowledged only after :meth:`Ingestor.accept` stored it durably and queued the turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from pathlib import Path
+
+from fastapi import APIRouter, WebSocket
+from fastapi.responses import FileResponse
+from pydantic import BaseModel
+from sqlalchemy import and_, select
+from starlette.websockets import WebSocketDisconnect
+
+from channels.chat import (
+    AckFrame,
+    ChatErrorCode,
+    ErrorFrame,
+    FrameError,
+    HelloFrame,
+    HistoryFrame,
+    MessageFrame,
+    PingFrame,
+    PongFrame,
+    SessionFrame,
+    SessionSigner,
+    dump_frame,
+    history_frame,
+    new_chat_session,
+    parse_client_frame,
+    progress_frame,
+    reply_frame,
+    ui_language,
+)
+from conversation import ChannelKind, ChatSession, Conversation, InboundMessage
+from conversation.sql import schema as t
+from flows.bootstrap import Services
+from flows.ingest import Ingestor
+
+__all__ = ["router", "DEMO_CSP", "HELLO_TIMEOUT_S", "MAX_VIOLATIONS", "FLOOD_CLOSE_AFTER"]
+
+log = logging.getLogger("glassdesk.chat")
+
+router = APIRouter()
+
+STATIC = Path(__file__).parent / "static" / "chat"
+DEMO_CSP = "default-src 'self'; connect-src 'self' ws: wss:; script-src 'self'; style-src 'self'"
+HELLO_TIMEOUT_S = 10.0  # the first frame must be a hello within this time
+MAX_VIOLATIONS = 3  # invalid frames (bad JSON, unknown type, binary...) before we close with 1003
+FLOOD_CLOSE_AFTER = 5  # rate-limited frames in a row before we close with 1008
+WINDOW_S = 60
+_SIGNER_KEY = "chat.session_signer"
+_ASSET_HEADERS = {"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"}
+
+
+# -- assets ------------------------------------------------------------------------------------------
+@router.get("/chat/widget.js", include_in_schema=False)
+async def widget_js() -> FileResponse:
+    return FileResponse(STATIC / "widget.js", media_type="text/javascript; charset=utf-8", headers=_ASSET_HEADERS)
+
+
+@router.get("/chat/widget.css", include_in_schema=False)
+async def widget_css() -> FileResponse:
+    return FileResponse(STATIC / "widget.css", media_type="text/css; charset=utf-8", headers=_ASSET_HEADERS)
+
+
+@router.get("/chat/demo.css", include_in_schema=False)
+async def demo_css() -> FileResponse:
+    return FileResponse(STATIC / "demo.css", media_type="text/css; charset=utf-8", headers=_ASSET_HEADERS)
+
+
+@router.get("/chat/demo", include_in_schema=False)
+async def demo_page() -> FileResponse:
+    """A plain shop page that embeds the widget with one script tag, under a strict CSP."""
+    headers = {
+        "Content-Security-Policy": DEMO_CSP,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "Cache-Control": "no-store",
+    }
+    return FileResponse(STATIC / "demo.html", media_type="text/html; charset=utf-8", headers=headers)
+
+
+# -- socket ------------------------------------------------------------------------------------------
+@router.websocket("/chat/ws")
+async def chat_socket(websocket: WebSocket) -> None:
+    services: Services = websocket.app.state.services
+    signer = await _signer(services)
+    await websocket.accept()
+    await ChatConnection(websocket, services, signer).run()
+
+
+async def _signer(services: Services) -> SessionSigner:
+    """One signer per process; the key may be read from var/secret.key once (off the event loop)."""
+    signer = services.extras.get(_SIGNER_KEY)
+    if not isinstance(signer, SessionSigner):
+        key = await asyncio.to_thread(services.settings.secret_key)
+        signer = SessionSigner(key)
+        services.extras[_SIGNER_KEY] = signer
+    return signer
+
+
+class _Close(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+class ChatConnection:
+    """One browser socket: hello -> session (+history), then messages, pings and live pushes."""
+
+    def __init__(self, websocket: WebSocket, services: Services, signer: SessionSigner) -> None:
+        self._ws = websocket
+        self._s = services
+        self._signer = signer
+        self._ingestor = Ingestor(services)
+        self._socket_id = secrets.token_urlsafe(12)
+        self._session: ChatSession | None = None
+        self._language = "en"
+        self._conversation: Conversation | None = None
+        self._violations = 0
+        self._limited = 0
+        self._send_lock = asyncio.Lock()
+        self._forwarder: asyncio.Task[None] | None = None
+
+    async def run(self) -> None:
+        try:
+            await self._receive_loop()
+        except _Close as close:
+            log.info("chat socket %s closed by us: %s (%s)", self._socket_id, close.code, close.reason)
+            await self._close(close.code, close.reason)
+        except WebSocketDisconnect:
+            pass
+        except Exception:  # noqa: BLE001 - one broken socket never takes the process down
+            log.exception("chat socket %s failed", self._socket_id)
+            await self._close(1011, "internal error")
+        finally:
+            await self._stop_forwarder()
+
+    # -- receiving -------------------------------------------------------------------------------------
+    async def _receive_loop(self) -> None:
+        max_bytes = self._s.settings.chat_max_frame_bytes
+        while True:
+            try:
+                if self._session is None:
+                    message = await asyncio.wait_for(self._ws.receive(), HELLO_TIMEOUT_S)
+                else:
+                    message = await self._ws.receive()
+            except TimeoutError:
+                raise _Close(1008, "send a hello frame first") from None
+            if message["type"] == "websocket.disconnect":
+                return
+            text = message.get("text")
+            if text is None:
+                if len(message.get("bytes") or b"") > max_bytes:
+                    raise _Close(1009, f"frames are limited to {max_bytes} bytes")
+                await self._violation(ChatErrorCode.BINARY_FRAME, "binary frames are not supported; send JSON text")
+                continue
+            if len(text) > max_bytes or len(text.encode("utf-8")) > max_bytes:
+                raise _Close(1009, f"frames are limited to {max_bytes} bytes")
+            if not await self._within_rate("frames", self._socket_id, limit=4 * self._rate()):
+                await self._rate_limited(None)
+                continue
+            try:
+                frame = parse_client_frame(text)
+            except FrameError as exc:
+                await self._violation(exc.code, exc.message, frame_id=exc.frame_id)
+                continue
+            match frame:
+                case HelloFrame():
+                    await self._hello(frame)
+                case MessageFrame():
+                    await self._message(frame)
+                case PingFrame():
+                    await self._send(PongFrame())
+
+    async def _hello(self, frame: HelloFrame) -> None:
+        if self._session is not None:
+            await self._violation(ChatErrorCode.INVALID_FRAME, "hello was already sent on this socket")
+            return
+        self._language = ui_language(frame.language)
+        session = self._signer.verify(frame.token)
+        resumed = session is not None
+        self._session = session or new_chat_session()
+        conversation = await self._latest_conversation(self._session) if resumed else None
+        if conversation is not None:
+            self._follow(conversation)
+        await self._send_session(resumed=resumed)
+        messages = await self._s.messages.list_messages(conversation.id) if conversation is not None else []
+        language = conversation.language if conversation is not None and conversation.language else self._language
+        await self._send(history_frame(messages, language=language) if messages else HistoryFrame())
+
+    async def _message(self, frame: MessageFrame) -> None:
+        session = self._session
+        if session is None:
+            await self._violation(ChatErrorCode.HELLO_REQUIRED, "send a hello frame first", frame_id=frame.external_id)
+            return
+        rate = self._rate()
+        if not (
+            await self._within_rate("sock", self._socket_id, limit=rate)
+            and await self._within_rate("sess", session.session_id, limit=rate)
+        ):
+            await self._rate_limited(frame.external_id)
+            return
+        self._limited = 0
+        inbound = InboundMessage(
+            channel=ChannelKind.CHAT,
+            external_id=frame.external_id,
+            address=session,
+            text=frame.text,
+            meta={"ui_language": self._language},
+        )
+        try:
+            result = await self._ingestor.accept(inbound)
+        except Exception:  # noqa: BLE001 - not stored, so not acked: the client resends the same id
+            log.exception("chat socket %s could not store a message", self._socket_id)
+            await self._send(ErrorFrame(code=ChatErrorCode.UNAVAILABLE, id=frame.external_id,
+                                        message="the message was not stored; resend it with the same id"))
+            return
+        conversation = result.conversation
+        if not result.created and not await self._owns(session, conversation):
+            # A UUID some other session already used: never hand out (or follow) its conversation.
+            await self._send(ErrorFrame(code=ChatErrorCode.ID_CONFLICT, id=frame.external_id,
+                                        message="this message id is already taken; send the message with a new UUID"))
+            return
+        await self._send(AckFrame(id=frame.external_id, message_id=result.message.id, duplicate=not result.created))
+        if self._conversation is None or self._conversation.id != conversation.id:
+            self._follow(conversation)
+            await self._send_session(resumed=False)
+
+    # -- limits ----------------------------------------------------------------------------------------
+    def _rate(self) -> int:
+        return max(1, self._s.settings.chat_rate_per_minute)
+
+    async def _within_rate(self, scope: str, key: str, *, limit: int) -> bool:
+        return await self._s.limiter.allow(f"chat:{scope}:{key}", limit=limit, window_s=WINDOW_S)
+
+    async def _rate_limited(self, frame_id: str | None) -> None:
+        self._limited += 1
+        if self._limited > FLOOD_CLOSE_AFTER:
+            raise _Close(1008, "rate limit exceeded")
+        await self._send(ErrorFrame(code=ChatErrorCode.RATE_LIMITED, id=frame_id,
+                                    message="too many messages; wait a minute and resend with the same id"))
+
+    async def _violation(self, code: ChatErrorCode, message: str, *, frame_id: str | None = None) -> None:
+        self._violations += 1
+        await self._send(ErrorFrame(code=code, message=message, id=frame_id))
+        if self._violations >= MAX_VIOLATIONS:
+            raise _Close(1003, "too many invalid frames")
+
+    # -- identity --------------------------------------------------------------------------------------
+    async def _latest_conversation(self, session: ChatSession) -> Conversation | None:
+        """The session's most recent chat conversation (the one its next message joins)."""
+        ci, cv = t.channel_identities, t.conversations
+        async with self._s.db.read() as conn:
+            row = (
+                await conn.execute(
+                    select(cv.c.id)
+                    .join(ci, ci.c.contact_id == cv.c.contact_id)
+                    .where(and_(ci.c.kind == session.kind, ci.c.address == session.session_id,
+                                cv.c.channel == ChannelKind.CHAT.value))
+                    .order_by(cv.c.updated_at.desc())
+                    .limit(1)
+                )
+            ).first()
+        return await self._s.messages.get_conversation(row[0]) if row is not None else None
+
+    async def _owns(self, session: ChatSession, conversation: Conversation) -> bool:
+        ci = t.channel_identities
+        async with self._s.db.read() as conn:
+            row = (
+                await conn.execute(
+                    select(ci.c.contact_id).where(and_(ci.c.kind == session.kind, ci.c.address == session.session_id))
+                )
+            ).first()
+        return row is not None and row[0] == conversation.contact_id
+
+    async def _send_session(self, *, resumed: bool) -> None:
+        assert self._session is not None
+        conv = self._conversation
+        status_url = f"{self._s.settings.public_url.rstrip('/')}/status/{conv.status_token}" if conv else None
+        await self._send(SessionFrame(token=self._signer.issue(self._session),
+                                      conversation_id=conv.id if conv else None,
+                                      status_url=status_url, resumed=resumed))
+
+    # -- live pushes -----------------------------------------------------------------------------------
+    def _follow(self, conversation: Conversation) -> None:
+        """Forward this conversation's live events (progress) and chat replies to the socket."""
+        self._conversation = conversation
+        if self._forwarder is not None:
+            self._forwarder.cancel()
+        self._forwarder = asyncio.create_task(self._forward(conversation.id), name=f"chat-forward-{self._socket_id}")
+
+    async def _forward(self, conversation_id: str) -> None:
+        backoff = 0.5
+        while True:
+            try:
+                async for payload in self._s.bus.subscribe(conversation_id):
+                    backoff = 0.5
+                    if payload.get("conversation_id", conversation_id) != conversation_id:
+                        continue
+                    language = self._conversation.language if self._conversation else None
+                    frame = reply_frame(payload) or progress_frame(payload, language=language or self._language)
+                    if frame is None:
+                        continue
+                    try:
+                        await self._send(frame)
+                    except Exception:  # noqa: BLE001 - the socket is gone; the receive loop ends it
+                        return
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - Redis hiccup: resubscribe with backoff
+                log.warning("chat socket %s lost its live subscription; retrying", self._socket_id, exc_info=True)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 15.0)
+
+    async def _stop_forwarder(self) -> None:
+        task, self._forwarder = self._forwarder, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    # -- sending ---------------------------------------------------------------------------------------
+    async def _send(self, frame: BaseModel) -> None:
+        async with self._send_lock:
+            await self._ws.send_text(dump_frame(frame))
+
+    async def _close(self, code: int, reason: str) -> None:
+        with contextlib.suppress(Exception):
+            async with self._send_lock:
+                await self._ws.close(code=code, reason=reason)

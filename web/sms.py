@@ -1,0 +1,163 @@
+"""Twilio webhooks: inbound SMS/MMS and message status callbacks.
+
+Order at the edge: size check, verify the signature (fail closed, 403), parse (400 naming the field),
+persist + dedupe + enqueue (:meth:`flows.ingest.Ingestor.accept`; 503 when the store or Redis is down,
+so Twilio retries), then acknowledge with empty TwiML. Nothing slow runs in the request. Logs carry
+ids and reasons, never the message body or phone numbers.
+"""
+
+from __future__ import annotations
+
+import logging
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse, Response
+
+from channels.sms import (
+    MAX_WEBHOOK_BYTES,
+    SIGNATURE_HEADER,
+    InvalidField,
+    StatusUpdate,
+    WebhookVerifier,
+    form_pairs,
+    json_params,
+    parse_inbound,
+    parse_status,
+    webhook_url,
+)
+from conversation import InboundRejected, NotFound, OutboxState
+from flows.bootstrap import Services
+from flows.ingest import Ingestor
+
+__all__ = ["router", "INBOUND_PATH", "STATUS_PATH", "EMPTY_TWIML"]
+
+log = logging.getLogger("glassdesk.web.sms")
+router = APIRouter(tags=["sms"])
+
+INBOUND_PATH = "/webhooks/twilio/sms"
+STATUS_PATH = "/webhooks/twilio/status"
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+_FORM = "application/x-www-form-urlencoded"
+_JSON = "application/json"
+_RECONCILABLE = {OutboxState.PENDING, OutboxState.SENDING, OutboxState.AMBIGUOUS}
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, text: str) -> None:
+        self.status, self.text = status, text
+
+
+def _count(request: Request, name: str) -> None:
+    """In-process counters (``app.state.counters``) for the ops page: e.g. ``webhook_auth_fail``."""
+    counters: dict[str, int] = getattr(request.app.state, "counters", None) or {}
+    counters[name] = counters.get(name, 0) + 1
+    request.app.state.counters = counters
+
+
+async def _read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_WEBHOOK_BYTES):
+        raise _Refused(413, f"webhook body larger than {MAX_WEBHOOK_BYTES} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_WEBHOOK_BYTES:
+            raise _Refused(413, f"webhook body larger than {MAX_WEBHOOK_BYTES} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _verified_params(request: Request, services: Services) -> list[tuple[str, str]]:
+    """Read, bound and verify the webhook; return its parameters (form pairs or flat JSON)."""
+    body = await _read_body(request)
+    settings = services.settings
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    url = webhook_url(settings.public_url, request.scope["path"], query)
+    verifier = WebhookVerifier(settings.twilio_auth_token.get_secret_value())
+    signature = request.headers.get(SIGNATURE_HEADER)
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype not in (_FORM, _JSON):
+        raise _Refused(415, "send application/x-www-form-urlencoded or application/json")
+    try:
+        if ctype == _JSON:
+            verifier.verify_json(url, body, signature)
+        else:
+            try:
+                pairs = form_pairs(body) if signature else []
+            except InvalidField as exc:  # an undecodable form body cannot carry a valid signature
+                raise InboundRejected("undecodable form body") from exc
+            verifier.verify_form(url, pairs, signature)
+    except InboundRejected as exc:
+        _count(request, "webhook_auth_fail")
+        log.warning("twilio webhook %s rejected: %s", request.scope["path"], exc)
+        raise _Refused(403, "invalid Twilio signature") from exc
+    return pairs if ctype == _FORM else list(json_params(body).items())  # InvalidField -> 400 by the caller
+
+
+def _plain(status: int, text: str) -> PlainTextResponse:
+    return PlainTextResponse(text, status_code=status)
+
+
+def _twiml() -> Response:
+    return Response(EMPTY_TWIML, media_type="text/xml")
+
+
+@router.post(INBOUND_PATH)
+async def inbound_sms(request: Request) -> Response:
+    services: Services = request.app.state.services
+    try:
+        inbound = parse_inbound(await _verified_params(request, services))
+    except _Refused as exc:
+        return _plain(exc.status, exc.text)
+    except InvalidField as exc:
+        log.info("twilio sms webhook: invalid field %s (%s)", exc.field, exc.problem)
+        return _plain(400, f"invalid field {exc.field}: {exc.problem}")
+    try:
+        result = await Ingestor(services).accept(inbound)
+    except Exception as exc:  # noqa: BLE001 - store/Redis trouble: 503 so Twilio retries (dedupe makes it safe)
+        _count(request, "webhook_store_unavailable")
+        log.error("twilio sms %s not stored: %s", inbound.external_id, type(exc).__name__)
+        return _plain(503, "temporarily unavailable, retry")
+    if not result.created:
+        _count(request, "webhook_duplicate")
+    return _twiml()
+
+
+@router.post(STATUS_PATH)
+async def status_callback(request: Request) -> Response:
+    services: Services = request.app.state.services
+    try:
+        update = parse_status(await _verified_params(request, services))
+    except _Refused as exc:
+        return _plain(exc.status, exc.text)
+    except InvalidField as exc:
+        return _plain(400, f"invalid field {exc.field}: {exc.problem}")
+    outbox_id = request.query_params.get("outbox", "")
+    try:
+        return await _apply_status(services, outbox_id, update.message_sid, update)
+    except Exception as exc:  # noqa: BLE001 - store trouble: Twilio may retry the callback
+        log.error("twilio status for outbox %s not applied: %s", outbox_id, type(exc).__name__)
+        return _plain(503, "temporarily unavailable, retry")
+
+
+async def _apply_status(services: Services, outbox_id: str, sid: str, update: StatusUpdate) -> Response:
+    if not outbox_id:
+        log.warning("twilio status for %s without an outbox id: ignored", sid)
+        return _plain(200, "ignored")
+    try:
+        entry = await services.outbox.get(outbox_id)
+    except NotFound:
+        log.warning("twilio status for unknown outbox %s (message %s): ignored", outbox_id, sid)
+        return _plain(200, "ignored")
+    if entry.state in _RECONCILABLE:
+        # The provider has the message: a crash between send and commit is settled here, never resent.
+        await services.outbox.mark_sent(outbox_id, provider_id=sid)
+        log.info("outbox %s reconciled from %s to sent as %s", outbox_id, entry.state.value, sid)
+    elif entry.provider_id and entry.provider_id != sid:
+        log.warning("twilio status for outbox %s names %s, we hold %s: ignored", outbox_id, sid, entry.provider_id)
+        return _plain(200, "ignored")
+    if update.status is None:
+        log.info("twilio status %r for outbox %s is not one we track: ignored", update.raw_status, outbox_id)
+        return _twiml()
+    final = await services.messages.set_delivery_status(entry.message_id, update.status)
+    log.info("outbox %s: status %s -> %s", outbox_id, update.status.value, final.value)
+    return _twiml()

@@ -1,0 +1,19 @@
+// Live steps on the status page: appends each real timeline event as it arrives (server-sent events).
+(function () {
+  "use strict";
+  var list = document.getElementById("steps");
+  if (!list || !window.EventSource) { return; }
+  var source = new EventSource(list.getAttribute("data-events"));
+  source.onmessage = function (msg) {
+    var step;
+    try { step = JSON.parse(msg.data); } catch (e) { return; }
+    var li = document.createElement("li");
+    li.className = "step actor-" + step.actor;
+    var who = document.createElement("span"); who.className = "who"; who.textContent = step.who;
+    var label = document.createElement("span"); label.className = "label"; label.textContent = " " + step.label + " ";
+    var time = document.createElement("time"); time.setAttribute("datetime", step.at);
+    time.textContent = String(step.at).slice(11, 16) + " UTC";
+    li.appendChild(who); li.appendChild(label); li.appendChild(time);
+    list.appendChild(li);
+  };
+})();

@@ -1,0 +1,133 @@
+"""The customer's status page: the real steps taken on their request, live, in their language.
+
+Only events that happened are shown; each says whether an AI or a person did it. The token is the
+conversation's unguessable status token; a wrong token gets the same 404 as a missing one."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, StreamingResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from conversation import ActorKind, EventType, TimelineEvent
+from flows.bootstrap import Services
+
+__all__ = ["router", "describe_event"]
+
+router = APIRouter()
+_templates = Environment(loader=FileSystemLoader(Path(__file__).with_name("templates")),
+                         autoescape=select_autoescape(["html"]))
+
+_LABELS: dict[str, dict[EventType, str]] = {
+    "en": {
+        EventType.RECEIVED: "We received your message",
+        EventType.UNDERSTOOD: "Your request was read and classified",
+        EventType.LOOKED_UP: "Your data was looked up in our systems",
+        EventType.DECIDED: "The next step was decided by our routing rules",
+        EventType.DRAFTED: "A reply was drafted",
+        EventType.AWAITING_AGENT: "A person is checking the reply before it is sent",
+        EventType.APPROVED: "A person approved the reply",
+        EventType.REJECTED: "A person rejected the draft and will answer personally",
+        EventType.SENT: "A reply was sent to you",
+        EventType.HANDED_OFF: "Your request was passed to a person on our team",
+        EventType.TAKEN_OVER: "A person took over your request",
+        EventType.HANDED_BACK: "Your request was handed back to the assistant",
+        EventType.FAILED: "Something went wrong; a person has been told",
+    },
+    "de": {
+        EventType.RECEIVED: "Ihre Nachricht ist bei uns eingegangen",
+        EventType.UNDERSTOOD: "Ihr Anliegen wurde gelesen und eingeordnet",
+        EventType.LOOKED_UP: "Ihre Daten wurden in unseren Systemen nachgeschlagen",
+        EventType.DECIDED: "Der nächste Schritt wurde nach unseren Regeln festgelegt",
+        EventType.DRAFTED: "Eine Antwort wurde entworfen",
+        EventType.AWAITING_AGENT: "Ein Mensch prüft die Antwort, bevor sie versendet wird",
+        EventType.APPROVED: "Ein Mensch hat die Antwort freigegeben",
+        EventType.REJECTED: "Ein Mensch hat den Entwurf verworfen und antwortet persönlich",
+        EventType.SENT: "Eine Antwort wurde an Sie gesendet",
+        EventType.HANDED_OFF: "Ihr Anliegen wurde an einen Menschen aus unserem Team übergeben",
+        EventType.TAKEN_OVER: "Ein Mensch hat Ihr Anliegen übernommen",
+        EventType.HANDED_BACK: "Ihr Anliegen wurde an den Assistenten zurückgegeben",
+        EventType.FAILED: "Etwas ist schiefgelaufen; ein Mensch wurde informiert",
+    },
+}
+_WHO = {
+    "en": {ActorKind.AI: "AI assistant", ActorKind.HUMAN: "Person", ActorKind.SYSTEM: "System"},
+    "de": {ActorKind.AI: "KI-Assistent", ActorKind.HUMAN: "Mensch", ActorKind.SYSTEM: "System"},
+}
+_HIDDEN = {EventType.NOTE_ADDED, EventType.QUARANTINED, EventType.DELIVERY_UPDATED}
+
+
+def _lang(language: str | None) -> str:
+    return language if language in _LABELS else "en"
+
+
+def describe_event(event: TimelineEvent, language: str | None) -> dict[str, Any] | None:
+    lang = _lang(language)
+    if event.type in _HIDDEN:
+        return None
+    return {"step": event.type.value, "label": _LABELS[lang].get(event.type, event.type.value),
+            "who": _WHO[lang][event.actor], "actor": event.actor.value, "at": event.occurred_at.isoformat()}
+
+
+async def _conversation(request: Request, token: str) -> Any:
+    services: Services = request.app.state.services
+    conv = await services.messages.find_conversation(status_token=token) if len(token) < 100 else None
+    if conv is None:
+        raise HTTPException(status_code=404, detail="Not found")
+    return services, conv
+
+
+@router.get("/status/{token}", response_class=HTMLResponse)
+async def status_page(request: Request, token: str) -> HTMLResponse:
+    services, conv = await _conversation(request, token)
+    lang = _lang(conv.language)
+    steps = [d for e in await services.timeline.list_events(conv.id) if (d := describe_event(e, lang))]
+    html = _templates.get_template("status.html").render(
+        lang=lang, steps=steps, status=conv.status.value, token=token,
+        title="Stand Ihrer Anfrage" if lang == "de" else "Status of your request",
+        intro=("Hier sehen Sie jeden Schritt, der an Ihrer Anfrage wirklich getan wurde."
+               if lang == "de" else "Every step that was really taken on your request is listed here."),
+        human=("Sie möchten mit einem Menschen sprechen? Antworten Sie einfach mit „Mensch“."
+               if lang == "de" else 'Want a person? Just reply "agent".'),
+    )
+    return HTMLResponse(html, headers=_SECURITY_HEADERS)
+
+
+@router.get("/status/{token}/events")
+async def status_events(request: Request, token: str) -> StreamingResponse:
+    """Server-sent events: each new timeline step as it happens."""
+    services, conv = await _conversation(request, token)
+    lang = _lang(conv.language)
+
+    async def stream() -> AsyncIterator[bytes]:
+        yield b": connected\n\n"
+        async for payload in services.bus.subscribe(conv.id):
+            if await request.is_disconnected():
+                break
+            try:
+                kind = EventType(payload.get("event", ""))
+                actor = ActorKind(payload.get("actor", "system"))
+            except ValueError:
+                continue  # chat frames and other live payloads are not timeline steps
+            event = TimelineEvent(conversation_id=conv.id, type=kind, actor=actor)
+            described = describe_event(event, lang)
+            if described:
+                described["at"] = payload.get("at", described["at"])
+                yield f"data: {json.dumps(described)}\n\n".encode()
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+_SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+                               "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
