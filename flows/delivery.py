@@ -12,6 +12,7 @@ from conversation import (
     ActorKind,
     AuthorKind,
     ChannelKind,
+    DeliveryStatus,
     Direction,
     EmailAddress,
     EventType,
@@ -176,6 +177,8 @@ class Deliverer:
         from channels.chat import chat_reply_payload
 
         await self._s.bus.publish(out.conversation_id, chat_reply_payload(out))
+        # pushed to every open socket of the conversation; the history on reconnect shows it too
+        await self._s.messages.set_delivery_status(out.message_id, DeliveryStatus.DELIVERED)
         return f"chat:{out.message_id}"
 
     async def _event(self, conversation_id: str, kind: EventType, causation_id: str | None, data: dict[str, Any], *,
