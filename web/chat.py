@@ -137,7 +137,7 @@ class ChatConnection:
         except _Close as close:
             log.info("chat socket %s closed by us: %s (%s)", self._socket_id, close.code, close.reason)
             await self._close(close.code, close.reason)
-        except WebSocketDisconnect:
+        except (WebSocketDisconnect, OSError):  # the browser went away (uvicorn's ClientDisconnected is an OSError)
             pass
         except Exception:  # noqa: BLE001 - one broken socket never takes the process down
             log.exception("chat socket %s failed", self._socket_id)

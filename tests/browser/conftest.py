@@ -61,6 +61,9 @@ def chromium_browser() -> Iterator[object]:
     except ImportError:  # pragma: no cover - the test extras are installed by `make test`
         pytest.fail("playwright is not installed in the virtualenv: run `make setup` (requirements.lock).",
                     pytrace=False)
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=PAGE_TIMEOUT_MS)  # the default of 5 s is tight on a loaded 2-core CI box
     path = _chromium_path()
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS, timeout=30_000)
@@ -78,10 +81,17 @@ class TrackedPage:
     page: object
     console_errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
+    ws_frames: list[str] = field(default_factory=list)  # "> sent" / "< received", for failure messages
 
     @property
     def csp_violations(self) -> list[str]:
         return [m for m in self.console_errors if "Content Security Policy" in m]
+
+
+def _record_frames(ws, frames: list[str]) -> None:  # type: ignore[no-untyped-def]
+    ws.on("framesent", lambda payload: frames.append(f"> {str(payload)[:300]}"))
+    ws.on("framereceived", lambda payload: frames.append(f"< {str(payload)[:300]}"))
+    ws.on("close", lambda _ws: frames.append("closed"))
 
 
 @pytest.fixture
@@ -96,6 +106,7 @@ def new_page(chromium_browser) -> Iterator[Callable[..., TrackedPage]]:  # type:
         tracked = TrackedPage(page=page)
         page.on("console", lambda msg: tracked.console_errors.append(msg.text) if msg.type == "error" else None)
         page.on("pageerror", lambda exc: tracked.page_errors.append(str(exc)))
+        page.on("websocket", lambda ws: _record_frames(ws, tracked.ws_frames))
         return tracked
 
     try:

@@ -132,8 +132,11 @@ def test_a_returning_visitor_resumes_and_unacked_messages_are_resent_once(live_a
     page.reload()
     page.get_by_role("button", name="Chat with us").click()
     log = page.locator(".gd-chat-log")
-    expect(log.locator(".gd-chat-msg--customer", has_text="second message").locator(".gd-chat-state")).to_have_text(
-        "Delivered")
+    second = log.locator(".gd-chat-msg--customer", has_text="second message").locator(".gd-chat-state")
+    try:
+        expect(second).to_have_text("Delivered")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\nsocket frames:\n" + "\n".join(tracked.ws_frames)) from None
     expect(log.locator(".gd-chat-msg--customer", has_text="first message")).to_have_count(1)
     expect(log.locator(".gd-chat-msg--customer")).to_have_count(2)
     assert page.evaluate("() => localStorage.getItem('glassdesk.chat.pending')") == "[]"
