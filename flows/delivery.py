@@ -23,6 +23,7 @@ from conversation import (
     TransientDeliveryError,
     ai_disclosure,
 )
+from channels.sms import SendOutcomeUnknown
 from flows.bootstrap import Services
 
 __all__ = ["Deliverer"]
@@ -103,6 +104,11 @@ class Deliverer:
         outbound = await self._outbound(conv, msg, outbox_id, language=language, ai=ai, causation_id=causation_id)
         try:
             provider_id = await self._send(outbound, disclosure=disclosure, approved_by=approved_by)
+        except SendOutcomeUnknown:
+            # The request may have reached the provider. Releasing would risk a second send: the entry
+            # stays `sending` until the status callback (which carries the outbox id) settles it.
+            log.warning("outcome of outbox %s unknown; waiting for the provider's callback", outbox_id)
+            return msg
         except TransientDeliveryError:
             await s.outbox.release(outbox_id)
             raise

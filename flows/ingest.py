@@ -15,6 +15,10 @@ __all__ = ["Ingestor"]
 
 log = logging.getLogger("glassdesk.ingest")
 
+_ENQUEUED = "gd:enqueued:"  # marker: this inbound message is on the turn stream (ids only)
+_ENQUEUED_TTL_S = 7 * 24 * 3600
+_CLAIM_TTL_S = 60
+
 
 class Ingestor:
     def __init__(self, services: Services) -> None:
@@ -23,7 +27,13 @@ class Ingestor:
     async def accept(self, inbound: InboundMessage) -> IngestResult:
         result = await self._s.messages.ingest(inbound)
         if not result.created:
-            log.info("duplicate %s message %s ignored", inbound.channel.value, result.message.id)
+            # A provider retry. If our first attempt stored the message but failed to queue it (Redis
+            # down after the SQL commit, answered 503), the retry is what queues it: never drop it.
+            if await self._enqueue(result):
+                log.info("duplicate %s message %s queued (first attempt did not)", inbound.channel.value,
+                         result.message.id)
+            else:
+                log.info("duplicate %s message %s ignored", inbound.channel.value, result.message.id)
             return result
         event = TimelineEvent(
             conversation_id=result.conversation.id,
@@ -33,7 +43,7 @@ class Ingestor:
             data={"channel": inbound.channel.value, "seq": result.message.seq},
         )
         await self._s.timeline.add_event(event)
-        await self._s.queue.enqueue(TurnRef(message_id=result.message.id, conversation_id=result.conversation.id))
+        await self._enqueue(result)
         await self._s.bus.publish(
             result.conversation.id,
             {"event": event.type.value, "actor": event.actor.value, "message_id": result.message.id,
@@ -41,3 +51,17 @@ class Ingestor:
         )
         log.info("accepted %s message %s", inbound.channel.value, result.message.id)
         return result
+
+    async def _enqueue(self, result: IngestResult) -> bool:
+        """Queue the turn once per message: concurrent deliveries race on SET NX and one wins. The
+        claim is short-lived until XADD succeeded, so a failed attempt never blocks a later retry."""
+        key = _ENQUEUED + result.message.id
+        if not await self._s.redis.set(key, "pending", nx=True, ex=_CLAIM_TTL_S):
+            return False
+        try:
+            await self._s.queue.enqueue(TurnRef(message_id=result.message.id, conversation_id=result.conversation.id))
+        except Exception:
+            await self._s.redis.delete(key)
+            raise
+        await self._s.redis.set(key, "queued", ex=_ENQUEUED_TTL_S)
+        return True
