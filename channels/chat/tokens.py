@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 
 from itsdangerous import BadData, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_decode, base64_encode
 from pydantic import ValidationError
 
 from conversation import ChatSession
@@ -40,7 +41,7 @@ class SessionSigner:
 
     def verify(self, token: str | None) -> ChatSession | None:
         """The session the token was issued for, or None when it is missing, forged, tampered or expired."""
-        if not token or len(token) > _MAX_TOKEN_CHARS:
+        if not token or len(token) > _MAX_TOKEN_CHARS or not _canonical(token):
             return None
         try:
             data = self._serializer.loads(token, max_age=self._max_age_s)
@@ -52,3 +53,15 @@ class SessionSigner:
             return ChatSession(session_id=data["sid"])
         except ValidationError:
             return None
+
+
+def _canonical(token: str) -> bool:
+    """True when every part is canonical base64url, so exactly one spelling of a token verifies.
+
+    The last character of an unpadded base64 part carries unused low bits; a decoder ignores them, so
+    without this check a changed final character could still verify.
+    """
+    try:
+        return all(base64_encode(base64_decode(part)).decode("ascii") == part for part in token.split("."))
+    except (BadData, ValueError, UnicodeError):
+        return False

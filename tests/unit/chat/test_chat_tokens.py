@@ -60,3 +60,15 @@ def test_missing_or_junk_tokens_are_none(token: str | None) -> None:
 def test_an_empty_key_is_refused_with_a_hint() -> None:
     with pytest.raises(ValueError, match="secret_key"):
         SessionSigner("")
+
+
+def test_a_non_canonical_spelling_of_a_valid_signature_is_rejected() -> None:
+    """The signature's last base64 character has unused low bits; flipping them must not verify."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    signer = SessionSigner("k" * 32)
+    token = signer.issue(new_chat_session())
+    head, last = token[:-1], token[-1]
+    # 20 signature bytes in 27 characters leave 2 unused bits in the final character.
+    sibling = alphabet[alphabet.index(last) ^ 0b01]
+    assert signer.verify(head + sibling) is None
+    assert signer.verify(token) is not None
