@@ -107,12 +107,18 @@ def main() -> None:
     mode.add_argument("--both", dest="mode", action="store_const", const="both")
     parser.add_argument("--data-dir", type=Path, default=Path("/work/shared/data/banking77"))
     parser.add_argument("--latency-samples", type=int, default=500)
+    parser.add_argument("--quick", action="store_true",
+                        help="TF-IDF only, 100 latency samples, writes intents_banking77_quick.json")
     args = parser.parse_args()
+    if args.quick:
+        args.mode, args.latency_samples = "plain", 100
     mode = args.mode or ("both" if embeddings_available() else "plain")
     RESULTS.mkdir(parents=True, exist_ok=True)
     for use_embeddings in {"plain": [False], "emb": [True], "both": [False, True]}[mode]:
         result = run(args.data_dir, use_embeddings=use_embeddings, latency_samples=args.latency_samples)
         name = "intents_banking77_embeddings.json" if use_embeddings else "intents_banking77.json"
+        if args.quick:
+            name = "intents_banking77_quick.json"
         (RESULTS / name).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
         print(json.dumps({k: result[k] for k in ("pipeline", "accuracy", "macro_f1", "train_seconds",
                                                    "train_cpu_seconds", "predict_ms_p50", "predict_cpu_ms_p50", "model_load_seconds")}))

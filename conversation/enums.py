@@ -61,12 +61,14 @@ class EventType(enum.StrEnum):
     REJECTED = "rejected"
     SENT = "sent"
     DELIVERY_UPDATED = "delivery_updated"
+    DELIVERED = "delivered"  # the provider confirmed the reply reached the customer (SMS status callback)
     HANDED_OFF = "handed_off"
     TAKEN_OVER = "taken_over"
     HANDED_BACK = "handed_back"
     NOTE_ADDED = "note_added"
     QUARANTINED = "quarantined"
     FAILED = "failed"
+    IDENTITY_VERIFIED = "identity_verified"  # the customer proved an email address or phone number (one-time code)
 
 
 @enum.unique

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from conversation.addresses import address_key
+from conversation.addresses import Address, address_key
 from conversation.delivery import advance_delivery
 from conversation.enums import (
     AuthorKind,
@@ -19,6 +19,7 @@ from conversation.enums import (
     ConversationStatus,
     DeliveryStatus,
     Direction,
+    EventType,
     OutboxState,
     Priority,
 )
@@ -26,6 +27,7 @@ from conversation.errors import LockNotAcquired, NotFound
 from conversation.ids import new_id, new_reply_token, new_token
 from conversation.models import (
     Attachment,
+    ChannelIdentity,
     Contact,
     Conversation,
     DecisionRecord,
@@ -57,6 +59,9 @@ class FakeMessageStore:
         self.messages: dict[str, Message] = {}
         self._by_external: dict[tuple[str, str], str] = {}
         self._lock = asyncio.Lock()
+        self.identity_rows: dict[tuple[str, str], ChannelIdentity] = {}  # (kind, key) -> id, address, created_at
+        self.verified: set[tuple[str, str]] = set()
+        self.merges: list[dict[str, Any]] = []
 
     async def ingest(self, inbound: InboundMessage) -> IngestResult:
         async with self._lock:
@@ -164,10 +169,102 @@ class FakeMessageStore:
         return conv
 
     async def set_delivery_status(self, message_id: str, status: DeliveryStatus) -> DeliveryStatus:
+        _, new = await self.apply_delivery_status(message_id, status)
+        return new
+
+    async def apply_delivery_status(
+        self, message_id: str, status: DeliveryStatus
+    ) -> tuple[DeliveryStatus | None, DeliveryStatus]:
         msg = await self.get_message(message_id)
         new = advance_delivery(msg.delivery_status, status)
         self.messages[message_id] = msg.model_copy(update={"delivery_status": new})
-        return new
+        return msg.delivery_status, new
+
+    # -- identities and merges (same rules as SqlMessageStore) ------------------------------------
+    def _identity(self, key: tuple[str, str], address: Address | None = None) -> ChannelIdentity | None:
+        owner = self.identities.get(key)
+        if owner is None:
+            return None
+        row = self.identity_rows.get(key)
+        if row is None:
+            assert address is not None, "an identity created by ingest is first read by its address"
+            row = ChannelIdentity(contact_id=owner, address=address)
+            self.identity_rows[key] = row
+        return row.model_copy(update={"contact_id": owner, "verified": key in self.verified})
+
+    async def find_identity(self, address: Address) -> ChannelIdentity | None:
+        return self._identity((address.kind, address_key(address)), address)
+
+    async def ensure_identity(self, contact_id: str, address: Address, *, verified: bool) -> ChannelIdentity:
+        async with self._lock:
+            key = (address.kind, address_key(address))
+            existing = self._identity(key, address)
+            if existing is not None:
+                if existing.contact_id == contact_id and verified:
+                    self.verified.add(key)
+                return self._identity(key, address)  # type: ignore[return-value]
+            if contact_id not in self.contacts:
+                raise NotFound(f"contact {contact_id} does not exist")
+            self.identities[key] = contact_id
+            self.identity_rows[key] = ChannelIdentity(contact_id=contact_id, address=address)
+            if verified:
+                self.verified.add(key)
+            return self._identity(key, address)  # type: ignore[return-value]
+
+    async def find_conversation_by_address(self, address: Address, *, channel: ChannelKind) -> Conversation | None:
+        owner = self.identities.get((address.kind, address_key(address)))
+        found = [c for c in self.conversations.values() if c.contact_id == owner and c.channel == channel]
+        return max(found, key=lambda c: c.updated_at) if owner and found else None
+
+    async def merge_contacts(
+        self,
+        from_contact_id: str,
+        into_contact_id: str,
+        *,
+        evidence: str,
+        actor: str,
+        proven: Address | None = None,
+    ) -> bool:
+        if from_contact_id == into_contact_id:
+            raise ValueError(f"contact {from_contact_id} cannot be merged into itself")
+        if not evidence.strip() or len(evidence) > 255 or not actor.strip() or len(actor) > 64:
+            raise ValueError("evidence (1-255 characters) and actor (1-64 characters) are required")
+        async with self._lock:
+            for cid in (from_contact_id, into_contact_id):
+                if cid not in self.contacts:
+                    raise NotFound(f"contact {cid} does not exist")
+            recorded = False
+            for m in self.merges:
+                if m["from_contact_id"] == into_contact_id:
+                    raise ValueError(f"contact {into_contact_id} was merged into {m['into_contact_id']}")
+                if m["from_contact_id"] == from_contact_id:
+                    if m["into_contact_id"] != into_contact_id:
+                        raise ValueError(f"contact {from_contact_id} was already merged into {m['into_contact_id']}")
+                    recorded = True
+            proven_key = (proven.kind, address_key(proven)) if proven is not None else None
+            if proven_key is not None and self.identities.get(proven_key) not in (from_contact_id, into_contact_id):
+                raise ValueError(f"the proven {proven_key[0]} address is not an identity of contact {into_contact_id}")
+            for key, owner in list(self.identities.items()):
+                if owner == from_contact_id:
+                    self.identities[key] = into_contact_id
+            for cid, conv in list(self.conversations.items()):
+                if conv.contact_id == from_contact_id:
+                    self.conversations[cid] = conv.model_copy(update={"contact_id": into_contact_id, "updated_at": utcnow()})
+            source, target = self.contacts[from_contact_id], self.contacts[into_contact_id]
+            carry = {k: getattr(source, k) for k in ("backoffice_customer_id", "display_name")
+                     if getattr(source, k) and not getattr(target, k)}
+            if carry:
+                self.contacts[into_contact_id] = target.model_copy(update=carry)
+            if proven_key is not None:
+                self.verified.add(proven_key)
+            if not recorded:
+                self.merges.append({"id": new_id("mg"), "from_contact_id": from_contact_id,
+                                    "into_contact_id": into_contact_id, "evidence": evidence, "actor": actor,
+                                    "created_at": utcnow()})
+            return not recorded
+
+    async def merges_of(self, contact_id: str) -> list[dict[str, Any]]:
+        return [dict(m) for m in self.merges if contact_id in (m["from_contact_id"], m["into_contact_id"])]
 
 
 class FakeTimelineStore:
@@ -180,6 +277,10 @@ class FakeTimelineStore:
 
     async def list_events(self, conversation_id: str) -> list[TimelineEvent]:
         return [e for e in self.events if e.conversation_id == conversation_id]
+
+    async def has_event(self, *, causation_id: str, types: Iterable[EventType]) -> bool:
+        kinds = set(types)
+        return any(e.causation_id == causation_id and e.type in kinds for e in self.events)
 
     async def save_decision(self, record: DecisionRecord) -> None:
         self.decisions[record.inbound_message_id] = record

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 from typing import Any, Protocol
 
+from conversation.addresses import Address
 from conversation.enums import (
     AuthorKind,
     ChannelKind,
     ConversationStatus,
     DeliveryStatus,
     Direction,
+    EventType,
     OutboxState,
     Priority,
 )
 from conversation.models import (
     Attachment,
+    ChannelIdentity,
     Conversation,
     DecisionRecord,
     IngestResult,
@@ -83,11 +86,33 @@ class MessageStore(Protocol):
 
     async def set_delivery_status(self, message_id: str, status: DeliveryStatus) -> DeliveryStatus: ...
 
+    async def apply_delivery_status(
+        self, message_id: str, status: DeliveryStatus
+    ) -> tuple[DeliveryStatus | None, DeliveryStatus]: ...
+
+    async def find_identity(self, address: Address) -> ChannelIdentity | None: ...
+
+    async def ensure_identity(self, contact_id: str, address: Address, *, verified: bool) -> ChannelIdentity: ...
+
+    async def find_conversation_by_address(self, address: Address, *, channel: ChannelKind) -> Conversation | None: ...
+
+    async def merge_contacts(
+        self,
+        from_contact_id: str,
+        into_contact_id: str,
+        *,
+        evidence: str,
+        actor: str,
+        proven: Address | None = None,
+    ) -> bool: ...
+
 
 class TimelineStore(Protocol):
     async def add_event(self, event: TimelineEvent) -> None: ...
 
     async def list_events(self, conversation_id: str) -> list[TimelineEvent]: ...
+
+    async def has_event(self, *, causation_id: str, types: Iterable[EventType]) -> bool: ...
 
     async def save_decision(self, record: DecisionRecord) -> None: ...
 

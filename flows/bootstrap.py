@@ -95,8 +95,9 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIte
     redis_url, owned = await asyncio.to_thread(resolve_redis_url, settings)
     db = Database(settings.sqlalchemy_url)
     client = connect_redis(redis_url)
+    services: Services | None = None
     try:
-        yield Services(
+        services = Services(
             settings=settings,
             db=db,
             redis=client,
@@ -114,7 +115,15 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIte
             feedback=SqlFeedback(db),
             users=SqlUsers(db),
         )
+        yield services
     finally:
+        for extra in list(services.extras.values()) if services is not None else []:
+            closer = getattr(extra, "aclose", None)
+            if closer is not None:
+                try:
+                    await closer()
+                except Exception:  # noqa: BLE001 - shutting down: close the rest regardless
+                    pass
         await client.aclose()
         await db.dispose()
         if owned is not None:

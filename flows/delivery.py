@@ -38,7 +38,7 @@ class Deliverer:
         self._email: Any = None
 
     # -- adapters, built on first use -------------------------------------------------------------
-    def _sms_sender(self) -> Any:
+    def sms_sender(self) -> Any:
         if self._sms is None:
             from channels.sms import SmsSenderConfig, TwilioSmsSender
 
@@ -53,7 +53,7 @@ class Deliverer:
             ))
         return self._sms
 
-    def _email_sender(self) -> Any:
+    def email_sender(self) -> Any:
         if self._email is None:
             from channels.email import EmailSender, RelaySettings
 
@@ -69,6 +69,12 @@ class Deliverer:
                 )
             )
         return self._email
+
+    async def aclose(self) -> None:
+        """Close the provider clients this deliverer opened (the Twilio HTTP session)."""
+        if self._sms is not None:
+            sms, self._sms = self._sms, None
+            await sms.aclose()
 
     # -- the one entry point ----------------------------------------------------------------------
     async def deliver(
@@ -86,7 +92,7 @@ class Deliverer:
         conv = await s.messages.get_conversation(conversation_id)
         ai = author_kind is AuthorKind.AI
         disclosure = ai_disclosure(language, approved_by=approved_by) if ai else None
-        msg = await self._already_written(conversation_id, causation_id, author_kind)
+        msg = await self._already_written(causation_id, author_kind)
         if msg is None:  # else a retried step: reuse the row and its outbox, never a second send
             msg = await s.messages.append_message(
                 conversation_id,
@@ -130,15 +136,12 @@ class Deliverer:
                           actor=actor)
         return msg
 
-    async def _already_written(self, conversation_id: str, causation_id: str | None,
-                               author_kind: AuthorKind) -> Message | None:
+    async def _already_written(self, causation_id: str | None, author_kind: AuthorKind) -> Message | None:
+        """The reply this turn step already stored (a retried step), found by an indexed lookup."""
         if causation_id is None:
             return None
-        for m in reversed(await self._s.messages.list_messages(conversation_id)):
-            if (m.direction is Direction.OUTBOUND and m.author_kind is author_kind
-                    and m.meta.get("causation_id") == causation_id):
-                return m
-        return None
+        message_id = await self._s.outbox.reply_written(causation_id, author_kind=author_kind)
+        return await self._s.messages.get_message(message_id) if message_id is not None else None
 
     async def _outbound(self, conv: Any, msg: Message, outbox_id: str, *, language: str, ai: bool,
                         causation_id: str | None) -> OutboundMessage:
@@ -174,12 +177,12 @@ class Deliverer:
 
     async def _send(self, out: OutboundMessage, *, disclosure: str | None, approved_by: str | None) -> str:
         if out.channel is ChannelKind.SMS:
-            return await self._sms_sender().send(out)
+            return await self.sms_sender().send(out)
         if out.channel is ChannelKind.EMAIL:
             from flows.email_out import render_email
 
             assert isinstance(out.to, EmailAddress)
-            return await self._email_sender().send(render_email(out, self._s.settings, disclosure=disclosure))
+            return await self.email_sender().send(render_email(out, self._s.settings, disclosure=disclosure))
         from channels.chat import chat_reply_payload
 
         await self._s.bus.publish(out.conversation_id, chat_reply_payload(out))

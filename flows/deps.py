@@ -45,17 +45,34 @@ class TurnDeps:
     chat_model: Any | None
     delivery: Any
 
+    async def refresh_intent_model(self) -> bool:
+        """Swap in a newly promoted intent model (the retrain flow replaces the live directory).
+        Reads only the small metadata file when nothing changed. True when a new model was loaded."""
+        from understanding import ModelArtifactError, load_model, read_metadata
+
+        live = self.services.settings.model_dir / "intents" / "live"
+        try:
+            meta = await asyncio.to_thread(read_metadata, live)
+        except ModelArtifactError:
+            return False  # mid-swap or missing: keep serving the loaded model
+        if meta.model_id == getattr(self.intent_model.metadata, "model_id", None):
+            return False
+        self.intent_model = await asyncio.to_thread(load_model, live)
+        return True
+
 
 async def build_turn_deps(services: Services) -> TurnDeps:
     from knowledge import KnowledgeBase, ingest_directory
     from knowledge.backoffice import Lookups, SqlBackOffice
     from policies import GuardConfig
-    from understanding import LanguageDetector, Redactor, ensure_demo_model, load_model
+    from understanding import LanguageDetector, Redactor, load_model
 
     from flows.delivery import Deliverer
+    from flows.ops import live_intent_model_dir
 
     settings = services.settings
-    model_dir = await asyncio.to_thread(ensure_demo_model, settings.model_dir / "intents" / "live")
+    # A model promoted by the retrain flow is kept; the demo model is trained only when none exists.
+    model_dir = await asyncio.to_thread(live_intent_model_dir, settings)
     intent_model = await asyncio.to_thread(load_model, Path(model_dir))
     kb_dir = settings.var_dir / "kb-index"
     try:
@@ -87,5 +104,5 @@ async def build_turn_deps(services: Services) -> TurnDeps:
         policy=PolicySource(services),
         guards=GuardConfig(refund_limit=settings.refund_limit),
         chat_model=chat_model,
-        delivery=Deliverer(services),
+        delivery=services.extras.setdefault("deliverer", Deliverer(services)),
     )

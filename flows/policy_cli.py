@@ -67,9 +67,9 @@ def publish_cmd(
     _load(text, str(file))
 
     async def go(s: Any) -> Any:
-        stored = await s.policies.publish(text, author=author, message=message)
-        await s.audit.record(actor=author, action="policy.published", object_id=str(stored.version), data={"message": message})
-        return stored
+        from flows.policy_admin import publish_policy
+
+        return await publish_policy(s, text, author=author, message=message, source=str(file))
 
     stored = _run(go)
     typer.echo(f"published policy version {stored.version}")
@@ -103,16 +103,18 @@ def rollback_cmd(
     author: Annotated[str, typer.Option(help="Who rolls back.")] = "cli",
 ) -> None:
     """Make VERSION live again, as a new version (history stays immutable)."""
+    from policies import PolicyError
 
     async def go(s: Any) -> Any:
-        old = await s.policies.get(version)
-        stored = await s.policies.publish(old.text, author=author, message=f"rollback to v{version}",
-                                          rolled_back_from=version)
-        await s.audit.record(actor=author, action="policy.rolled_back", object_id=str(stored.version),
-                             data={"to": version})
-        return stored
+        from flows.policy_admin import rollback_policy
 
-    stored = _run(go)
+        return await rollback_policy(s, version, author=author)
+
+    try:
+        stored = _run(go)
+    except PolicyError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
     typer.echo(f"version {version} is live again as version {stored.version}")
 
 
@@ -130,30 +132,18 @@ def simulate_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Replay the stored facts of past turns through FILE and show the routes that would change."""
-    from policies import Facts, simulate
+    from policies import Facts, GuardConfig, simulate
 
     draft = _load(_read(file), str(file))
     window = _since(since)
 
     async def history(s: Any) -> list[tuple[str, Facts, str]]:
-        from sqlalchemy import select
+        from flows.policy_admin import replay_history
 
-        from conversation.sql import schema as t
-
-        cutoff = dt.datetime.now(dt.UTC) - window
-        async with s.db.read() as conn:
-            rows = await conn.execute(select(t.decisions.c.record).where(t.decisions.c.created_at >= cutoff))
-            out = []
-            for (record,) in rows:
-                facts = {k: v for k, v in record["facts"].items() if k in Facts.model_fields}
-                try:
-                    out.append((record["inbound_message_id"], Facts.model_validate(facts), record["route"]))
-                except Exception:  # noqa: BLE001 - facts of an older schema: skip, counted below
-                    continue
-            return out
+        return (await replay_history(s, since=window))[0]
 
     past = _run(history)
-    report = simulate(draft, past)
+    report = simulate(draft, past, guards=GuardConfig(refund_limit=Settings().refund_limit))
     if as_json:
         typer.echo(json.dumps(report.model_dump(mode="json"), indent=2))
         return

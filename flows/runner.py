@@ -1,4 +1,4 @@
-"""`glassdesk worker`: build services, run the worker loop until a signal arrives."""
+"""`glassdesk worker`: build services, run the worker loop and the reconciler until a signal arrives."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 from flows.bootstrap import open_services
+from flows.reconciler import Reconciler
 from flows.settings import Settings
 from flows.worker import TurnWorker
 
@@ -20,4 +21,11 @@ async def serve_worker(settings: Settings, stop: asyncio.Event) -> None:
         runner = await TurnRunner.create(services)
         worker = TurnWorker(services, runner.handle_batch)
         logging.getLogger("glassdesk.worker").info("worker %s consuming %s", worker.name, services.queue.stream)
-        await worker.run(stop)
+        # In the background: re-queue turns whose queue entry was lost, flag sends left unsure.
+        reconciler = asyncio.create_task(Reconciler(services).run(stop), name="glassdesk-reconciler")
+        try:
+            await worker.run(stop)
+        finally:
+            if not reconciler.done():
+                reconciler.cancel()  # stops between two queries; every step is its own transaction
+            await asyncio.gather(reconciler, return_exceptions=True)

@@ -12,6 +12,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 __all__ = ["Settings", "describe_settings"]
 
 
+DEV_TWILIO_TOKEN = "dev-auth-token-change-me"  # the development default; never valid at Twilio
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GLASSDESK_", env_file=".env", extra="ignore", frozen=True)
 
@@ -58,12 +60,16 @@ class Settings(BaseSettings):
     # -- SMS (Twilio)
     twilio_account_sid: str = Field("AC00000000000000000000000000000000", description="Twilio Account SID.")
     twilio_auth_token: SecretStr = Field(
-        SecretStr("dev-auth-token-change-me"), description="Twilio Auth Token: signs webhooks. Set it in production."
+        SecretStr(DEV_TWILIO_TOKEN),
+        description="Twilio Auth Token: signs webhooks. Set it in production; with the development default "
+        "`glassdesk run` sends SMS to a local sink (var/sms/) instead of Twilio.",
     )
     twilio_from_number: str = Field("+15005550006", description="Our sending number (E.164).")
     twilio_api_base: str | None = Field(
         None, description="Development only: send Twilio REST calls to this base URL instead of api.twilio.com."
     )
+    sms_sink_port: int = Field(8025, description="Port of the development SMS sink `glassdesk run` starts "
+                               "while the Twilio token is the development default.")
     sms_max_segments: int = Field(10, description="Longest outbound SMS, in segments; longer replies are shortened.")
     # -- chat
     chat_rate_per_minute: int = Field(30, description="Messages one chat socket may send per minute.")
@@ -74,6 +80,24 @@ class Settings(BaseSettings):
     turn_max_deliveries: int = Field(5, description="Deliveries of one turn before it goes to the dead-letter stream.")
     turn_min_idle_ms: int = Field(120_000, description="A turn pending this long is reclaimed from a dead worker.")
     turn_batch_max: int = Field(32, description="Most turns one flow run takes under load.")
+    reconcile_interval_s: float = Field(
+        30.0, gt=0, description="How often the reconciler in `glassdesk worker` looks for lost turns and stuck sends."
+    )
+    reconcile_turn_age_s: float = Field(
+        300.0,
+        ge=0,
+        description="A customer message this old with no decision and no finished turn is queued again "
+        "(keep it above turn_min_idle_ms, so a dead worker's turns are reclaimed first).",
+    )
+    reconcile_lookback_h: float = Field(
+        168.0, gt=0, description="The reconciler re-queues messages received within this many hours."
+    )
+    reconcile_sending_stuck_min: float = Field(
+        10.0,
+        ge=0,
+        description="An outbox entry still `sending` after this many minutes becomes `ambiguous`: it is not "
+        "resent, a FAILED event and an audit entry tell a person to check with the provider.",
+    )
     # -- drafting
     llm_provider: str | None = Field(None, description="LangChain provider (e.g. openai). Unset: embedded composer.")
     llm_model: str | None = Field(None, description="Model name for the provider.")

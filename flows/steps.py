@@ -23,6 +23,7 @@ from conversation import (
     Route,
     TimelineEvent,
 )
+from conversation.sql.timeline import TURN_DONE_EVENTS
 from flows.deps import TurnDeps
 from flows.turn_work import TurnOutcome, TurnWork
 
@@ -37,6 +38,7 @@ __all__ = [
     "hand_off",
     "await_agent",
     "record_event",
+    "claim_outcome_requested",
 ]
 
 log = logging.getLogger("glassdesk.turn")
@@ -65,8 +67,7 @@ async def load_turn(deps: TurnDeps, work: TurnWork) -> TurnWork:
     work.conversation = await s.messages.get_conversation(work.conversation_id)
     work.contact = await s.messages.contact_for(work.conversation_id)
     work.human_in_charge = work.conversation.status in HUMAN_STATES
-    done = {EventType.SENT, EventType.HANDED_OFF, EventType.AWAITING_AGENT}
-    if any(e.causation_id == work.message_id and e.type in done for e in await s.timeline.list_events(work.conversation_id)):
+    if await s.timeline.has_event(causation_id=work.message_id, types=TURN_DONE_EVENTS):
         work.outcome = TurnOutcome.ALREADY_DONE  # a redelivery after the turn completed
     work.attempts = sum(1 for d in await s.timeline.decisions_of(work.conversation_id)
                         if d.route is Route.ASK_CLARIFICATION)
@@ -230,8 +231,8 @@ async def decide(deps: TurnDeps, work: TurnWork) -> TurnWork:
 
     u = work.understanding
     policy = await deps.policy.current()
-    claim_decision = bool(re.search(r"\b(approve|reject|deny|decide|genehmig|ablehn|entscheid)\w*", work.message.text, re.I)) \
-        and (u.intent or "").startswith("claim")  # type: ignore[union-attr]
+    claim_decision = claim_outcome_requested(work.message.text, intent=u.intent,  # type: ignore[union-attr]
+                                             lookup_tools=[r.tool for r in work.lookup_records])
     facts = Facts(
         intent=u.intent or "out_of_scope",
         intent_confidence=round(float(u.confidence), 4),
@@ -269,6 +270,30 @@ async def decide(deps: TurnDeps, work: TurnWork) -> TurnWork:
         "route": decision.route.value, "rule_id": decision.rule_id, "policy_version": str(decision.policy_version),
     })
     return work
+
+
+_CLAIM_INTENTS = frozenset({"claim_report", "claim_status"})
+_CLAIM_TOOLS = frozenset({"claim_status", "claim_intake"})
+# Asking for an outcome of a claim, in German and English. Stems without a leading word boundary so
+# German compounds count too ("Schadenzahlung", "Kostenübernahme"). Over-matching is intended: a false
+# positive only sends the turn to a person.
+_OUTCOME = re.compile(
+    r"genehmig|bewillig|ablehn|abgelehnt|lehn\w*\s+(?:\w+\s+){0,6}ab\b|entscheid|entschied|zahl|erstatt"
+    r"|regulier|anerkenn|anerkannt|übernehm|übernimm|übernomm|uebernehm|uebernimm|zusage|zugesagt|ersetz"
+    r"|widerspruch|\bgeld\b|\bmoney\b"
+    r"|\bapprov|\breject|\bden(?:y|ied|ial)|\bdecid|\bdecision|\bpay|\bpaid|\bpayout|\brefund"
+    r"|\breimburs|\bsettle|\baccept|\bcompensat|\bcover(?:ed|s)?\b|\bappeal|\boutcome|\bverdict",
+    re.I,
+)
+
+
+def claim_outcome_requested(text: str, *, intent: str | None, lookup_tools: list[str] | tuple[str, ...] = ()) -> bool:
+    """Whether this turn may touch a claim decision (approve, reject, pay, decide): the message is
+    about a claim (claim intent, a claim lookup in this turn, or a claim number in the text) and asks
+    for an outcome. Kept wide on purpose: the guard then sends the turn to a person (GDPR Art. 22)."""
+    about_claim = (intent or "") in _CLAIM_INTENTS or bool(_CLAIM_TOOLS.intersection(lookup_tools)) \
+        or bool(_CLAIM_REF.search(text))
+    return about_claim and bool(_OUTCOME.search(text.casefold()))
 
 
 def _clip(x: float) -> float:

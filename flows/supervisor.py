@@ -17,6 +17,7 @@ import httpx
 
 from flows.bootstrap import resolve_redis_url
 from flows.settings import Settings
+from flows.smssink import sms_sink_url, sms_sink_wanted
 
 __all__ = ["run_all", "Child"]
 
@@ -53,6 +54,9 @@ def run_all(settings: Settings) -> int:
     glassdesk = str(bin_dir / "glassdesk")
     redis_url, owned_redis = resolve_redis_url(settings)
     env = {**os.environ, **_prefect_env(settings), "GLASSDESK_REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1"}
+    sms_sink = sms_sink_wanted(settings)
+    if sms_sink:  # no Twilio account configured: replies go to a local sink (var/sms/), never to Twilio
+        env["GLASSDESK_TWILIO_API_BASE"] = sms_sink_url(settings)
     log_dir = settings.var_dir / "log"
     log_dir.mkdir(parents=True, exist_ok=True)
 
@@ -63,9 +67,12 @@ def run_all(settings: Settings) -> int:
         Child("prefect", [str(bin_dir / "prefect"), "server", "start", "--host", "127.0.0.1",
                           "--port", str(settings.prefect_port), "--analytics-off"]),
         Child("mail-sink", [glassdesk, "mail-sink"]),
+        *([Child("sms-sink", [glassdesk, "sms-sink"])] if sms_sink else []),
         Child("web", [glassdesk, "web"]),
         Child("smtp", [glassdesk, "smtp"]),
         Child("worker", [glassdesk, "worker"]),
+        # serves retrain-intents/daily and reingest-knowledge/on-demand; waits for the Prefect API itself
+        Child("ops", [glassdesk, "ops", "serve"]),
     ]
     stopping = False
 
@@ -120,7 +127,10 @@ def _announce_when_healthy(settings: Settings, children: list[Child], stopping: 
         f"  Ops:          {base}/ops\n"
         f"  Health:       {base}/healthz\n"
         f"  Prefect UI:   http://127.0.0.1:{settings.prefect_port}/\n"
-        f"  SMTP in:      {settings.smtp_host}:{settings.smtp_port}   (outbound mail lands in var/mail/)\n",
+        f"  Ops flows:    Prefect UI > Deployments: retrain-intents/daily, reingest-knowledge/on-demand\n"
+        f"  SMTP in:      {settings.smtp_host}:{settings.smtp_port}   (outbound mail lands in var/mail/)\n"
+        f"  SMS in:       glassdesk sms simulate --from +4915112345678 \"Wo ist meine Bestellung 10023?\"\n"
+        f"  SMS out:      {'var/sms/ (development sink; set GLASSDESK_TWILIO_AUTH_TOKEN for Twilio)' if sms_sink_wanted(settings) else 'Twilio'}\n",
         flush=True,
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 
 from conversation.ports import Delivery
@@ -12,11 +13,13 @@ from flows.deps import TurnDeps, build_turn_deps
 __all__ = ["TurnRunner"]
 
 log = logging.getLogger("glassdesk.turns")
+MODEL_CHECK_EVERY_S = 10.0
 
 
 class TurnRunner:
     def __init__(self, deps: TurnDeps) -> None:
         self.deps = deps
+        self._model_checked_at = time.monotonic()
 
     @classmethod
     async def create(cls, services: Services) -> "TurnRunner":
@@ -25,6 +28,10 @@ class TurnRunner:
     async def handle_batch(self, deliveries: Sequence[Delivery]) -> dict[str, BaseException | None]:
         from flows.turn import process_turns, use_deps
 
+        if time.monotonic() - self._model_checked_at >= MODEL_CHECK_EVERY_S:
+            self._model_checked_at = time.monotonic()
+            if await self.deps.refresh_intent_model():
+                log.info("serving the newly promoted intent model %s", self.deps.intent_model.metadata.model_id)
         use_deps(self.deps)
         ids = [d.ref.message_id for d in deliveries]
         convs = [d.ref.conversation_id for d in deliveries]

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from flows.bootstrap import Services, open_services
@@ -36,9 +36,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ok, body = await check_health(services)
         return JSONResponse(body, status_code=200 if ok else 503)
 
-    from web import chat, sms, status
+    from web import auth, chat, inbox, sms, status
 
-    for module in (sms, chat, status):
+    @app.middleware("http")
+    async def no_sniff(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response: Response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
+
+    @app.get("/", include_in_schema=False)
+    async def root(request: Request) -> RedirectResponse:
+        staff = await auth.current_staff(request)
+        return RedirectResponse(auth.home_for(staff.role) if staff else "/login", status_code=303)
+
+    app.add_exception_handler(auth.LoginRequired, auth.login_required_handler)  # type: ignore[arg-type]
+    for module in (sms, chat, status, auth, inbox):
         app.include_router(module.router)
+    import importlib  # TEMPORARY while the staff pages land; made strict at integration
+
+    for name in ("web.admin", "web.ops"):
+        try:
+            app.include_router(importlib.import_module(name).router)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
     app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static")
     return app

@@ -2,7 +2,11 @@
 
 ``WS /chat/ws`` speaks the JSON frames of :mod:`channels.chat.frames`. Identity is the signed chat
 session only: nothing a customer types ever opens another conversation (ChatterMate GHSA-rfh4-6ghv-m2rr).
+An email address or phone number is linked only on proof: ``verify_start`` sends a one-time code to it,
+``verify_code`` checks it (:mod:`flows.identity`).
 A message is acknowledged only after :meth:`Ingestor.accept` stored it durably and queued the turn.
+Frames larger than ``chat_max_frame_bytes`` close the socket (1009); run uvicorn with ``ws_max_size``
+set to the same value so such frames are refused before they are buffered.
 """
 
 from __future__ import annotations
@@ -16,7 +20,6 @@ from pathlib import Path
 from fastapi import APIRouter, WebSocket
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
-from sqlalchemy import and_, select
 from starlette.websockets import WebSocketDisconnect
 
 from channels.chat import (
@@ -31,6 +34,12 @@ from channels.chat import (
     PongFrame,
     SessionFrame,
     SessionSigner,
+    VerifyCodeFrame,
+    VerifyFrame,
+    VerifyStartFrame,
+    VerifyState,
+    claimed_address,
+    code_digits,
     dump_frame,
     history_frame,
     new_chat_session,
@@ -40,8 +49,8 @@ from channels.chat import (
     ui_language,
 )
 from conversation import ChannelKind, ChatSession, Conversation, InboundMessage
-from conversation.sql import schema as t
 from flows.bootstrap import Services
+from flows.identity import CODE_TTL_S, IdentityVerifier, VerifyOutcome, VerifyResult
 from flows.ingest import Ingestor
 
 __all__ = ["router", "DEMO_CSP", "HELLO_TIMEOUT_S", "MAX_VIOLATIONS", "FLOOD_CLOSE_AFTER"]
@@ -122,6 +131,7 @@ class ChatConnection:
         self._s = services
         self._signer = signer
         self._ingestor = Ingestor(services)
+        self._identity = IdentityVerifier(services)
         self._socket_id = secrets.token_urlsafe(12)
         self._session: ChatSession | None = None
         self._language = "en"
@@ -164,7 +174,7 @@ class ChatConnection:
                     raise _Close(1009, f"frames are limited to {max_bytes} bytes")
                 await self._violation(ChatErrorCode.BINARY_FRAME, "binary frames are not supported; send JSON text")
                 continue
-            if len(text) > max_bytes or len(text.encode("utf-8")) > max_bytes:
+            if len(text) > max_bytes or len(text.encode("utf-8")) > max_bytes:  # also when uvicorn's ws_max_size is larger
                 raise _Close(1009, f"frames are limited to {max_bytes} bytes")
             if not await self._within_rate("frames", self._socket_id, limit=4 * self._rate()):
                 await self._rate_limited(None)
@@ -181,6 +191,10 @@ class ChatConnection:
                     await self._message(frame)
                 case PingFrame():
                     await self._send(PongFrame())
+                case VerifyStartFrame():
+                    await self._verify_start(frame)
+                case VerifyCodeFrame():
+                    await self._verify_code(frame)
 
     async def _hello(self, frame: HelloFrame) -> None:
         if self._session is not None:
@@ -236,6 +250,79 @@ class ChatConnection:
             self._follow(conversation)
             await self._send_session(resumed=False)
 
+    # -- linking an email address or phone number (one-time code) --------------------------------------
+    async def _verify_target(self) -> Conversation | None:
+        if self._session is None:
+            await self._violation(ChatErrorCode.HELLO_REQUIRED, "send a hello frame first")
+            return None
+        if self._conversation is None:
+            await self._send(ErrorFrame(code=ChatErrorCode.CONVERSATION_REQUIRED,
+                                        message="send a message first; then link your email address or phone number"))
+            return None
+        return self._conversation
+
+    async def _verify_start(self, frame: VerifyStartFrame) -> None:
+        conversation = await self._verify_target()
+        if conversation is None:
+            return
+        try:
+            address = claimed_address(frame.address)
+        except FrameError as exc:  # a typo, not a protocol violation
+            await self._send(ErrorFrame(code=exc.code, message=exc.message))
+            return
+        language = conversation.language or self._language
+        try:
+            result = await self._identity.start(conversation.id, address, language=language)
+        except Exception:  # noqa: BLE001 - logged without the address
+            log.exception("chat socket %s could not start a verification", self._socket_id)
+            await self._send(ErrorFrame(code=ChatErrorCode.UNAVAILABLE, message="please try again in a moment"))
+            return
+        await self._verify_result(result)
+
+    async def _verify_code(self, frame: VerifyCodeFrame) -> None:
+        conversation = await self._verify_target()
+        if conversation is None:
+            return
+        try:
+            code = code_digits(frame.code)
+        except FrameError as exc:
+            await self._send(ErrorFrame(code=exc.code, message=exc.message))
+            return
+        try:
+            result = await self._identity.confirm(conversation.id, code)
+        except Exception:  # noqa: BLE001
+            log.exception("chat socket %s could not check a verification code", self._socket_id)
+            await self._send(ErrorFrame(code=ChatErrorCode.UNAVAILABLE, message="please try again in a moment"))
+            return
+        if result.outcome is VerifyOutcome.VERIFIED:
+            # the conversation may now belong to the contact that owned the address
+            self._conversation = await self._s.messages.get_conversation(conversation.id)
+        await self._verify_result(result)
+
+    async def _verify_result(self, result: VerifyResult) -> None:
+        kind = "phone" if result.kind == "phone" else "email"
+        match result.outcome:
+            case VerifyOutcome.CODE_SENT:
+                await self._send(VerifyFrame(state=VerifyState.CODE_SENT, kind=kind, expires_in=CODE_TTL_S))
+            case VerifyOutcome.VERIFIED:
+                await self._send(VerifyFrame(state=VerifyState.VERIFIED, kind=kind))
+            case VerifyOutcome.WRONG_CODE:
+                left = result.attempts_left or 0
+                await self._send(ErrorFrame(code=ChatErrorCode.WRONG_CODE,
+                                            message=f"that code is not right; {left} attempt{'s' if left != 1 else ''} left"))
+            case VerifyOutcome.LOCKED:
+                await self._send(ErrorFrame(code=ChatErrorCode.CODE_LOCKED,
+                                            message="too many wrong codes; ask for a new code in 10 minutes"))
+            case VerifyOutcome.NO_CODE:
+                await self._send(ErrorFrame(code=ChatErrorCode.NO_CODE,
+                                            message="no code is waiting (it expired or was used); ask for a new one"))
+            case VerifyOutcome.RATE_LIMITED:
+                await self._send(ErrorFrame(code=ChatErrorCode.VERIFY_LIMITED,
+                                            message="too many codes were asked for; wait a few minutes"))
+            case VerifyOutcome.SEND_FAILED:
+                await self._send(ErrorFrame(code=ChatErrorCode.SEND_FAILED,
+                                            message=f"the code could not be sent to that {kind}; check it and try again"))
+
     # -- limits ----------------------------------------------------------------------------------------
     def _rate(self) -> int:
         return max(1, self._s.settings.chat_rate_per_minute)
@@ -259,29 +346,11 @@ class ChatConnection:
     # -- identity --------------------------------------------------------------------------------------
     async def _latest_conversation(self, session: ChatSession) -> Conversation | None:
         """The session's most recent chat conversation (the one its next message joins)."""
-        ci, cv = t.channel_identities, t.conversations
-        async with self._s.db.read() as conn:
-            row = (
-                await conn.execute(
-                    select(cv.c.id)
-                    .join(ci, ci.c.contact_id == cv.c.contact_id)
-                    .where(and_(ci.c.kind == session.kind, ci.c.address == session.session_id,
-                                cv.c.channel == ChannelKind.CHAT.value))
-                    .order_by(cv.c.updated_at.desc())
-                    .limit(1)
-                )
-            ).first()
-        return await self._s.messages.get_conversation(row[0]) if row is not None else None
+        return await self._s.messages.find_conversation_by_address(session, channel=ChannelKind.CHAT)
 
     async def _owns(self, session: ChatSession, conversation: Conversation) -> bool:
-        ci = t.channel_identities
-        async with self._s.db.read() as conn:
-            row = (
-                await conn.execute(
-                    select(ci.c.contact_id).where(and_(ci.c.kind == session.kind, ci.c.address == session.session_id))
-                )
-            ).first()
-        return row is not None and row[0] == conversation.contact_id
+        identity = await self._s.messages.find_identity(session)
+        return identity is not None and identity.contact_id == conversation.contact_id
 
     async def _send_session(self, *, resumed: bool) -> None:
         assert self._session is not None
@@ -317,8 +386,10 @@ class ChatConnection:
                         return
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - Redis hiccup: resubscribe with backoff
-                log.warning("chat socket %s lost its live subscription; retrying", self._socket_id, exc_info=True)
+            except Exception as exc:  # noqa: BLE001 - Redis hiccup: resubscribe with backoff
+                log.warning("chat socket %s lost its live subscription (%s); retrying in %.1f s",
+                            self._socket_id, type(exc).__name__, backoff)
+                log.debug("live subscription error", exc_info=True)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 15.0)
 

@@ -4,11 +4,17 @@ Order at the edge: size check, verify the signature (fail closed, 403), parse (4
 persist + dedupe + enqueue (:meth:`flows.ingest.Ingestor.accept`; 503 when the store or Redis is down,
 so Twilio retries), then acknowledge with empty TwiML. Nothing slow runs in the request. Logs carry
 ids and reasons, never the message body or phone numbers.
+
+Status callbacks move the message's delivery status forward only (terminal states stick). When a
+callback moves it to delivered, undelivered or failed, one timeline event is added (``delivered`` or
+``failed``) and published, so the customer's status page shows it; duplicates and late callbacks add none.
 """
 
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
+
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 
@@ -24,8 +30,17 @@ from channels.sms import (
     parse_status,
     webhook_url,
 )
-from conversation import InboundRejected, NotFound, OutboxState
+from conversation import (
+    ActorKind,
+    DeliveryStatus,
+    EventType,
+    InboundRejected,
+    NotFound,
+    OutboxState,
+    TimelineEvent,
+)
 from flows.bootstrap import Services
+from flows.settings import DEV_TWILIO_TOKEN
 from flows.ingest import Ingestor
 
 __all__ = ["router", "INBOUND_PATH", "STATUS_PATH", "EMPTY_TWIML"]
@@ -39,6 +54,11 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 _FORM = "application/x-www-form-urlencoded"
 _JSON = "application/json"
 _RECONCILABLE = {OutboxState.PENDING, OutboxState.SENDING, OutboxState.AMBIGUOUS}
+_TIMELINE: dict[DeliveryStatus, EventType] = {
+    DeliveryStatus.DELIVERED: EventType.DELIVERED,
+    DeliveryStatus.UNDELIVERED: EventType.FAILED,
+    DeliveryStatus.FAILED: EventType.FAILED,
+}
 
 
 class _Refused(Exception):
@@ -72,7 +92,13 @@ async def _verified_params(request: Request, services: Services) -> list[tuple[s
     settings = services.settings
     query = request.scope.get("query_string", b"").decode("latin-1")
     url = webhook_url(settings.public_url, request.scope["path"], query)
-    verifier = WebhookVerifier(settings.twilio_auth_token.get_secret_value())
+    token = settings.twilio_auth_token.get_secret_value()
+    if token == DEV_TWILIO_TOKEN and not _loopback(settings.public_url):
+        # The development token is public: on a reachable host anyone could sign webhooks with it.
+        log.error("twilio webhook refused: GLASSDESK_TWILIO_AUTH_TOKEN is the development default while "
+                  "GLASSDESK_PUBLIC_URL is not a loopback address; set the account's real auth token")
+        raise _Refused(403, "this server has no Twilio auth token configured")
+    verifier = WebhookVerifier(token)
     signature = request.headers.get(SIGNATURE_HEADER)
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype not in (_FORM, _JSON):
@@ -91,6 +117,11 @@ async def _verified_params(request: Request, services: Services) -> list[tuple[s
         log.warning("twilio webhook %s rejected: %s", request.scope["path"], exc)
         raise _Refused(403, "invalid Twilio signature") from exc
     return pairs if ctype == _FORM else list(json_params(body).items())  # InvalidField -> 400 by the caller
+
+
+def _loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    return host in {"localhost", "::1"} or host.startswith("127.")
 
 
 def _plain(status: int, text: str) -> PlainTextResponse:
@@ -158,6 +189,24 @@ async def _apply_status(services: Services, outbox_id: str, sid: str, update: St
     if update.status is None:
         log.info("twilio status %r for outbox %s is not one we track: ignored", update.raw_status, outbox_id)
         return _twiml()
-    final = await services.messages.set_delivery_status(entry.message_id, update.status)
+    before, final = await services.messages.apply_delivery_status(entry.message_id, update.status)
     log.info("outbox %s: status %s -> %s", outbox_id, update.status.value, final.value)
+    kind = _TIMELINE.get(final)
+    if kind is not None and final != before:  # only the callback that made the transition records it
+        await _record_delivery(services, entry.message_id, kind, final, provider_id=sid)
     return _twiml()
+
+
+async def _record_delivery(services: Services, message_id: str, kind: EventType, status: DeliveryStatus, *,
+                           provider_id: str) -> None:
+    message = await services.messages.get_message(message_id)
+    causation = message.meta.get("causation_id")
+    data = {"message_id": message_id, "channel": message.channel.value, "status": status.value,
+            "provider_id": provider_id}
+    if kind is EventType.FAILED:
+        data["reason"] = f"carrier reported {status.value}"
+    event = TimelineEvent(conversation_id=message.conversation_id, type=kind, actor=ActorKind.SYSTEM,
+                          causation_id=causation if isinstance(causation, str) else None, data=data)
+    await services.timeline.add_event(event)
+    await services.bus.publish(message.conversation_id, {"event": kind.value, "actor": event.actor.value, **data,
+                                                         "at": event.occurred_at.isoformat()})

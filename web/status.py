@@ -37,7 +37,9 @@ _LABELS: dict[str, dict[EventType, str]] = {
         EventType.HANDED_OFF: "Your request was passed to a person on our team",
         EventType.TAKEN_OVER: "A person took over your request",
         EventType.HANDED_BACK: "Your request was handed back to the assistant",
-        EventType.FAILED: "Something went wrong; a person has been told",
+        EventType.FAILED: "A message could not be delivered; a person on our team can see this",
+        EventType.DELIVERED: "The reply was delivered to you",
+        EventType.IDENTITY_VERIFIED: "You confirmed your email address or phone number with a code",
     },
     "de": {
         EventType.RECEIVED: "Ihre Nachricht ist bei uns eingegangen",
@@ -52,7 +54,9 @@ _LABELS: dict[str, dict[EventType, str]] = {
         EventType.HANDED_OFF: "Ihr Anliegen wurde an einen Menschen aus unserem Team übergeben",
         EventType.TAKEN_OVER: "Ein Mensch hat Ihr Anliegen übernommen",
         EventType.HANDED_BACK: "Ihr Anliegen wurde an den Assistenten zurückgegeben",
-        EventType.FAILED: "Etwas ist schiefgelaufen; ein Mensch wurde informiert",
+        EventType.FAILED: "Eine Nachricht konnte nicht zugestellt werden; unser Team sieht das",
+        EventType.DELIVERED: "Die Antwort wurde Ihnen zugestellt",
+        EventType.IDENTITY_VERIFIED: "Sie haben Ihre E-Mail-Adresse oder Telefonnummer mit einem Code bestätigt",
     },
 }
 _WHO = {

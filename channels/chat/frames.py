@@ -1,7 +1,10 @@
 """The chat socket protocol: JSON frames discriminated on ``type``, validated on the type.
 
-client -> server: ``hello`` (first), ``message``, ``ping``
-server -> client: ``session``, ``history``, ``ack``, ``progress``, ``reply``, ``error``, ``pong``
+client -> server: ``hello`` (first), ``message``, ``ping``, ``verify_start``, ``verify_code``
+server -> client: ``session``, ``history``, ``ack``, ``progress``, ``reply``, ``error``, ``pong``, ``verify``
+
+Clients that know only the first three client frames keep working: the ``verify_*`` frames and the
+``verify`` answer are additions, and a ``reply`` only gained the optional ``status_url``.
 """
 
 from __future__ import annotations
@@ -13,9 +16,18 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_serializer,
+)
 
-from conversation import AuthorKind
+from conversation import AuthorKind, EmailAddress, PhoneAddress
 
 __all__ = [
     "MAX_CHAT_TEXT",
@@ -25,8 +37,14 @@ __all__ = [
     "HelloFrame",
     "MessageFrame",
     "PingFrame",
+    "VerifyStartFrame",
+    "VerifyCodeFrame",
     "ClientFrame",
     "parse_client_frame",
+    "claimed_address",
+    "code_digits",
+    "VerifyState",
+    "VerifyFrame",
     "SessionFrame",
     "HistoryMessage",
     "HistoryFrame",
@@ -55,6 +73,15 @@ class ChatErrorCode(enum.StrEnum):
     RATE_LIMITED = "rate_limited"  # not stored; resend the same id later
     ID_CONFLICT = "id_conflict"  # this message id belongs to another session; use a new UUID
     UNAVAILABLE = "unavailable"  # not stored (store down); resend the same id later
+    # linking an email address or phone number with a one-time code (verify_start / verify_code)
+    CONVERSATION_REQUIRED = "conversation_required"  # send a message first: there is nothing to link yet
+    INVALID_ADDRESS = "invalid_address"  # neither an email address nor an E.164 phone number
+    INVALID_CODE = "invalid_code"  # not six digits (does not count as an attempt)
+    WRONG_CODE = "wrong_code"  # counts as an attempt; the message says how many are left
+    CODE_LOCKED = "code_locked"  # too many wrong codes; ask for a new code later
+    NO_CODE = "no_code"  # no code pending (never asked, expired or already used)
+    VERIFY_LIMITED = "verify_limited"  # too many codes asked for; wait before asking again
+    SEND_FAILED = "send_failed"  # the code could not be sent to that address
 
 
 @enum.unique
@@ -119,12 +146,51 @@ class PingFrame(_ClientFrame):
     type: Literal["ping"]
 
 
-ClientFrame = Annotated[Union[HelloFrame, MessageFrame, PingFrame], Field(discriminator="type")]
+class VerifyStartFrame(_ClientFrame):
+    """Send a one-time code to an email address or phone number the customer says is theirs."""
+
+    type: Literal["verify_start"]
+    address: str = Field(min_length=1, max_length=320)
+
+
+class VerifyCodeFrame(_ClientFrame):
+    """The code the customer received; proves the address and links it to this chat."""
+
+    type: Literal["verify_code"]
+    code: str = Field(min_length=1, max_length=32)
+
+
+ClientFrame = Annotated[
+    Union[HelloFrame, MessageFrame, PingFrame, VerifyStartFrame, VerifyCodeFrame], Field(discriminator="type")
+]
 _CLIENT = TypeAdapter(ClientFrame)
-_CLIENT_TYPES = ("hello", "message", "ping")
+_CLIENT_TYPES = ("hello", "message", "ping", "verify_start", "verify_code")
+_CODE = re.compile(r"^[0-9]{6}$")
+_CODE_SEPARATORS = re.compile(r"[\s\-]")
 
 
-def parse_client_frame(raw: str) -> HelloFrame | MessageFrame | PingFrame:
+def claimed_address(text: str) -> EmailAddress | PhoneAddress:
+    """The address a ``verify_start`` frame names: an email address when it has an ``@``, else a phone
+    number. Raises :class:`FrameError` (``invalid_address``); the message never echoes the input."""
+    value = _CONTROL.sub("", text).strip()
+    try:
+        return EmailAddress(address=value) if "@" in value else PhoneAddress(number=value)
+    except ValidationError:
+        raise FrameError(
+            ChatErrorCode.INVALID_ADDRESS,
+            "give an email address like anna@example.com or a mobile number with country code like +4915112345678",
+        ) from None
+
+
+def code_digits(text: str) -> str:
+    """The six digits of a ``verify_code`` frame (spaces and hyphens allowed). Raises :class:`FrameError`."""
+    value = _CODE_SEPARATORS.sub("", text)
+    if not _CODE.match(value):
+        raise FrameError(ChatErrorCode.INVALID_CODE, "the code has six digits, like 123456")
+    return value
+
+
+def parse_client_frame(raw: str) -> HelloFrame | MessageFrame | PingFrame | VerifyStartFrame | VerifyCodeFrame:
     """Parse one text frame. Raises :class:`FrameError` with the code to report."""
     try:
         data: Any = json.loads(raw)
@@ -197,6 +263,29 @@ class ReplyFrame(_ServerFrame):
     text: str = Field(min_length=1)
     ai: bool
     disclosure: str | None = None
+    status_url: str | None = None  # the conversation's status page, shown with the reply (as in email and SMS)
+
+    @model_serializer(mode="wrap")
+    def _omit_missing_link(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if data.get("status_url") is None:  # frames without a link stay exactly as before
+            data.pop("status_url", None)
+        return data
+
+
+@enum.unique
+class VerifyState(enum.StrEnum):
+    CODE_SENT = "code_sent"  # a code is on its way to the address
+    VERIFIED = "verified"  # the code was right: the address is linked to this chat
+
+
+class VerifyFrame(_ServerFrame):
+    """Progress of linking an address. It never says whether the address was known to us before."""
+
+    type: Literal["verify"] = "verify"
+    state: VerifyState
+    kind: Literal["email", "phone"]
+    expires_in: int | None = None  # seconds the code stays valid (code_sent)
 
 
 class ErrorFrame(_ServerFrame):
@@ -211,7 +300,7 @@ class PongFrame(_ServerFrame):
 
 
 ServerFrame = Annotated[
-    Union[SessionFrame, HistoryFrame, AckFrame, ProgressFrame, ReplyFrame, ErrorFrame, PongFrame],
+    Union[SessionFrame, HistoryFrame, AckFrame, ProgressFrame, ReplyFrame, ErrorFrame, PongFrame, VerifyFrame],
     Field(discriminator="type"),
 ]
 

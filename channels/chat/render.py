@@ -74,16 +74,18 @@ class _ChatReply(BaseModel):
     ai: bool
     disclosure: str | None = None
     author: AuthorKind
+    status_url: str | None = Field(default=None, max_length=2048)
 
 
 def chat_reply_payload(msg: OutboundMessage) -> dict[str, Any]:
     """The live-bus payload that delivers ``msg`` to every chat socket of its conversation.
 
     Publish it with ``bus.publish(msg.conversation_id, chat_reply_payload(msg))``. AI-written
-    replies carry the disclosure line in ``msg.language``."""
+    replies carry the disclosure line in ``msg.language``; every reply carries the conversation's
+    status-page link (``msg.status_url``), as email and SMS replies do."""
     if msg.channel != ChannelKind.CHAT:
         raise ValueError(f"chat_reply_payload renders chat messages only, not {msg.channel.value}")
-    return {
+    payload: dict[str, Any] = {
         "event": CHAT_REPLY_EVENT,
         "message_id": msg.message_id,
         "text": msg.text,
@@ -91,6 +93,9 @@ def chat_reply_payload(msg: OutboundMessage) -> dict[str, Any]:
         "disclosure": ai_disclosure(msg.language) if msg.ai_generated else None,
         "author": (AuthorKind.AI if msg.ai_generated else AuthorKind.AGENT).value,
     }
+    if msg.status_url:
+        payload["status_url"] = msg.status_url
+    return payload
 
 
 def reply_frame(payload: Mapping[str, Any]) -> ReplyFrame | None:
@@ -106,7 +111,7 @@ def reply_frame(payload: Mapping[str, Any]) -> ReplyFrame | None:
         if reply.ai and not disclosure:
             disclosure = ai_disclosure(None)  # an AI reply never goes out unlabelled
         return ReplyFrame(message_id=reply.message_id, author=author, text=reply.text, ai=reply.ai,
-                          disclosure=disclosure)
+                          disclosure=disclosure, status_url=reply.status_url)
     except ValidationError:
         return None
 

@@ -65,6 +65,17 @@ class RedisTurnQueue:
         )
 
     async def read(self, consumer: str, *, count: int = 10, block_ms: int = 1000) -> list[StreamDelivery]:
+        try:
+            return await self._read(consumer, count=count, block_ms=block_ms)
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            # Redis lost the group (a restart without persistence, a flush): create it again from the
+            # start of the stream so entries added since are delivered, then read once more.
+            self._ready = False
+            return await self._read(consumer, count=count, block_ms=block_ms)
+
+    async def _read(self, consumer: str, *, count: int, block_ms: int) -> list[StreamDelivery]:
         await self.ensure_group()
         out = await self._reclaim(consumer, count)
         if len(out) >= count:

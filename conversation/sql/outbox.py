@@ -13,17 +13,19 @@ what stays unresolved becomes ``ambiguous`` for a human.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import and_, insert, select, update
 
-from conversation.enums import ChannelKind, OutboxState
+from conversation.enums import AuthorKind, ChannelKind, Direction, OutboxState
 from conversation.errors import NotFound
 from conversation.ids import new_id
 from conversation.models import utcnow
 from conversation.sql import schema as t
 from conversation.sql.database import Database
+from conversation.sql.rows import aware
 
-__all__ = ["SqlOutboxStore", "OutboxRow"]
+__all__ = ["SqlOutboxStore", "OutboxRow", "StuckSend"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,18 @@ class OutboxRow:
     provider_id: str | None
     attempts: int
     last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StuckSend:
+    """An entry left ``sending``: the provider call may or may not have happened."""
+
+    outbox_id: str
+    message_id: str
+    conversation_id: str
+    causation_id: str | None  # the inbound message the reply answers, when there is one
+    channel: ChannelKind
+    since: datetime
 
 
 class SqlOutboxStore:
@@ -96,10 +110,49 @@ class SqlOutboxStore:
             raise NotFound(f"outbox entry {outbox_id} does not exist")
         return _row(row)
 
-    async def stuck_sending(self) -> list[OutboxRow]:
+    async def stuck_sending(self, *, since_before: datetime | None = None, limit: int = 100) -> list[StuckSend]:
+        """Entries in ``sending`` whose last change is older than ``since_before`` (all when None)."""
+        o, m = t.outbox, t.messages
+        query = (
+            select(o.c.id, o.c.message_id, o.c.channel, o.c.updated_at, m.c.conversation_id, m.c.causation_id)
+            .join(m, m.c.id == o.c.message_id)
+            .where(o.c.state == OutboxState.SENDING.value)
+            .order_by(o.c.updated_at)
+            .limit(limit)
+        )
+        if since_before is not None:
+            query = query.where(o.c.updated_at < since_before)
         async with self._db.read() as conn:
-            rows = await conn.execute(select(t.outbox).where(t.outbox.c.state == OutboxState.SENDING.value))
-            return [_row(r) for r in rows]
+            rows = await conn.execute(query)
+            return [StuckSend(r.id, r.message_id, r.conversation_id, r.causation_id, ChannelKind(r.channel),
+                              aware(r.updated_at)) for r in rows]  # type: ignore[arg-type]
+
+    async def give_up_sending(self, outbox_id: str, *, reason: str) -> bool:
+        """``sending`` -> ``ambiguous`` (never resent; a person checks with the provider). Only one
+        caller wins: True for the one that changed the state."""
+        async with self._db.begin() as conn:
+            res = await conn.execute(
+                update(t.outbox)
+                .where(and_(t.outbox.c.id == outbox_id, t.outbox.c.state == OutboxState.SENDING.value))
+                .values(state=OutboxState.AMBIGUOUS.value, last_error=reason[:2000], updated_at=utcnow())
+            )
+            return res.rowcount == 1
+
+    async def reply_written(self, causation_id: str, *, author_kind: AuthorKind) -> str | None:
+        """The id of the outbound message of ``author_kind`` that already answers inbound message
+        ``causation_id``, if a turn wrote one (indexed on ``messages.causation_id``)."""
+        m = t.messages
+        async with self._db.read() as conn:
+            row = (
+                await conn.execute(
+                    select(m.c.id)
+                    .where(m.c.causation_id == causation_id, m.c.direction == Direction.OUTBOUND.value,
+                           m.c.author_kind == author_kind.value)
+                    .order_by(m.c.seq.desc())
+                    .limit(1)
+                )
+            ).first()
+        return str(row[0]) if row is not None else None
 
     async def _set(self, outbox_id: str, state: OutboxState, **values: object) -> None:
         async with self._db.begin() as conn:

@@ -46,6 +46,15 @@ metadata = MetaData(
 
 TS = DateTime(timezone=True)
 
+
+def _causation_of(context) -> str | None:  # type: ignore[no-untyped-def]
+    """``messages.causation_id`` mirrors ``meta["causation_id"]`` (the inbound message an outbound
+    reply answers), filled on insert so the "did this turn already write its reply?" lookup is one
+    indexed query instead of a scan of the conversation."""
+    meta = context.get_current_parameters().get("meta")
+    value = meta.get("causation_id") if isinstance(meta, dict) else None
+    return str(value) if value else None
+
 contacts = Table(
     "contacts",
     metadata,
@@ -103,8 +112,11 @@ messages = Table(
     Column("delivery_status", String(32)),
     Column("meta", JSON, nullable=False),
     Column("created_at", TS, nullable=False),
+    Column("causation_id", String(40), default=_causation_of),
     UniqueConstraint("channel", "external_id", name="uq_messages_channel_external_id"),
     UniqueConstraint("conversation_id", "seq", name="uq_messages_conversation_seq"),
+    Index("ix_messages_causation_id", "causation_id"),
+    Index("ix_messages_direction_created_at", "direction", "created_at"),
 )
 
 events = Table(
@@ -117,6 +129,7 @@ events = Table(
     Column("causation_id", String(40)),
     Column("data", JSON, nullable=False),
     Column("occurred_at", TS, nullable=False),
+    Index("ix_events_causation_id_type", "causation_id", "type"),
 )
 
 decisions = Table(

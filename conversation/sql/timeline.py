@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, exists, insert, select, update
 
+from conversation.enums import AuthorKind, ConversationStatus, Direction, EventType
 from conversation.ids import new_id
 from conversation.models import DecisionRecord, TimelineEvent, utcnow
 from conversation.sql import schema as t
 from conversation.sql.database import Database
-from conversation.sql.rows import to_event
+from conversation.sql.rows import aware, to_event
 
-__all__ = ["SqlTimelineStore", "SqlQuarantine", "SqlAuditLog"]
+__all__ = ["SqlTimelineStore", "SqlQuarantine", "SqlAuditLog", "UnfinishedTurn", "TURN_DONE_EVENTS"]
+
+# A turn is finished once one of these events names its inbound message as the cause.
+TURN_DONE_EVENTS = (EventType.SENT, EventType.HANDED_OFF, EventType.AWAITING_AGENT)
+_HUMAN_OR_CLOSED = (ConversationStatus.HANDED_OFF, ConversationStatus.AWAITING_AGENT, ConversationStatus.CLOSED)
+
+
+@dataclass(frozen=True, slots=True)
+class UnfinishedTurn:
+    message_id: str
+    conversation_id: str
+    received_at: datetime
 
 
 class SqlTimelineStore:
@@ -41,6 +56,48 @@ class SqlTimelineStore:
                 .order_by(t.events.c.occurred_at, t.events.c.id)
             )
             return [to_event(r) for r in rows]
+
+    async def has_event(self, *, causation_id: str, types: Iterable[EventType]) -> bool:
+        """Whether an event of one of ``types`` was caused by ``causation_id`` (indexed lookup)."""
+        kinds = [k.value for k in types]
+        async with self._db.read() as conn:
+            row = (
+                await conn.execute(
+                    select(t.events.c.id)
+                    .where(t.events.c.causation_id == causation_id, t.events.c.type.in_(kinds))
+                    .limit(1)
+                )
+            ).first()
+        return row is not None
+
+    async def unfinished_turns(self, *, received_before: datetime, received_after: datetime,
+                               limit: int = 100) -> list[UnfinishedTurn]:
+        """Customer messages received in the window that no turn has taken up: no decision record,
+        no finishing event caused by them, and their conversation is still the automation's
+        (not with a person, not closed). Oldest first."""
+        m, c, d, e = t.messages, t.conversations, t.decisions, t.events
+        decided = exists().where(d.c.inbound_message_id == m.c.id)
+        finished = exists().where(and_(e.c.causation_id == m.c.id,
+                                       e.c.type.in_([k.value for k in TURN_DONE_EVENTS])))
+        query = (
+            select(m.c.id, m.c.conversation_id, m.c.created_at)
+            .join(c, c.c.id == m.c.conversation_id)
+            .where(
+                m.c.direction == Direction.INBOUND.value,
+                m.c.author_kind == AuthorKind.CUSTOMER.value,
+                m.c.created_at < received_before,
+                m.c.created_at >= received_after,
+                c.c.status.not_in([s.value for s in _HUMAN_OR_CLOSED]),
+                ~decided,
+                ~finished,
+            )
+            .order_by(m.c.created_at)
+            .limit(limit)
+        )
+        async with self._db.read() as conn:
+            rows = await conn.execute(query)
+            return [UnfinishedTurn(r.id, r.conversation_id, aware(r.created_at))  # type: ignore[arg-type]
+                    for r in rows]
 
     async def save_decision(self, record: DecisionRecord) -> None:
         """Insert or replace the decision of one inbound turn (re-runs of a turn overwrite)."""

@@ -25,6 +25,16 @@ async def test_entry_of_a_dead_consumer_is_redelivered_to_another(redis_client) 
     assert await queue.read("worker-3", count=10, block_ms=50) == []
 
 
+async def test_a_lost_consumer_group_is_recreated_and_nothing_is_missed(redis_client) -> None:  # type: ignore[no-untyped-def]
+    queue = RedisTurnQueue(redis_client, min_idle_ms=60_000)
+    await queue.enqueue(TurnRef(message_id="msg_before", conversation_id="cv_g"))
+    assert [d.ref.message_id for d in await queue.read("w1", count=5, block_ms=50)] == ["msg_before"]
+    await redis_client.flushdb()  # Redis restarted empty: the stream and its group are gone
+    await queue.enqueue(TurnRef(message_id="msg_after", conversation_id="cv_g"))  # XADD makes a stream without group
+    got = await queue.read("w1", count=5, block_ms=50)
+    assert [d.ref.message_id for d in got] == ["msg_after"]
+
+
 async def test_acked_entry_is_not_redelivered(redis_client) -> None:  # type: ignore[no-untyped-def]
     queue = RedisTurnQueue(redis_client, min_idle_ms=10)
     await queue.enqueue(TurnRef(message_id="msg_b", conversation_id="cv_b"))

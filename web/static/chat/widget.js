@@ -3,7 +3,8 @@
  * Plain JavaScript, no build step, no inline scripts or styles (works under script-src 'self' and
  * style-src 'self'): it links /chat/widget.css from its own origin and builds its panel with DOM calls.
  * Every text from customers, agents or the AI is inserted with textContent, never as HTML.
- * Protocol: see channels/chat/frames.py.
+ * Protocol: see channels/chat/frames.py. "Link my email or phone" sends verify_start / verify_code frames:
+ * a one-time code goes to the address and only the code links it (typing an address alone links nothing).
  */
 (function () {
   "use strict";
@@ -30,7 +31,20 @@
       replied: "Answered.", handedOff: "A person from our team will answer you here.",
       connecting: "Connecting…", offline: "Connection lost – reconnecting…",
       rateLimited: "You are sending very fast – your message follows in a moment.",
-      unavailable: "Your message could not be saved yet – we will try again."
+      unavailable: "Your message could not be saved yet – we will try again.",
+      link: "Link my email or phone", linkAddress: "Email or mobile number (+49…)", sendCode: "Send code",
+      linkCode: "6-digit code", confirm: "Confirm", cancel: "Cancel",
+      codeSent: "We sent you a code. Enter it here.", verified: "Linked – thank you.",
+      verifyErrors: {
+        conversation_required: "Please send us a message first.",
+        invalid_address: "Please enter an email address or a mobile number with country code (+49…).",
+        invalid_code: "The code has 6 digits.",
+        wrong_code: "That code is not right. Please check it.",
+        code_locked: "Too many wrong codes. Please ask for a new code in 10 minutes.",
+        no_code: "The code has expired. Please ask for a new one.",
+        verify_limited: "Too many codes requested. Please wait a few minutes.",
+        send_failed: "We could not send a code there. Please check the address."
+      }
     },
     de: {
       launcher: "Chatten Sie mit uns", title: "Kundenservice", close: "Chat schließen",
@@ -42,7 +56,20 @@
       replied: "Beantwortet.", handedOff: "Eine Person aus unserem Team wird Ihnen hier antworten.",
       connecting: "Verbindung wird aufgebaut…", offline: "Verbindung unterbrochen – neuer Versuch…",
       rateLimited: "Sie schreiben sehr schnell – Ihre Nachricht folgt gleich.",
-      unavailable: "Ihre Nachricht konnte noch nicht gespeichert werden – neuer Versuch folgt."
+      unavailable: "Ihre Nachricht konnte noch nicht gespeichert werden – neuer Versuch folgt.",
+      link: "E-Mail oder Telefon verknüpfen", linkAddress: "E-Mail oder Handynummer (+49…)", sendCode: "Code senden",
+      linkCode: "6-stelliger Code", confirm: "Bestätigen", cancel: "Abbrechen",
+      codeSent: "Wir haben Ihnen einen Code gesendet. Bitte hier eingeben.", verified: "Verknüpft – danke.",
+      verifyErrors: {
+        conversation_required: "Bitte schreiben Sie uns zuerst eine Nachricht.",
+        invalid_address: "Bitte eine E-Mail-Adresse oder eine Handynummer mit Ländervorwahl (+49…) eingeben.",
+        invalid_code: "Der Code hat 6 Ziffern.",
+        wrong_code: "Der Code stimmt nicht. Bitte prüfen Sie ihn.",
+        code_locked: "Zu viele falsche Codes. Bitte fordern Sie in 10 Minuten einen neuen an.",
+        no_code: "Der Code ist abgelaufen. Bitte fordern Sie einen neuen an.",
+        verify_limited: "Zu viele Codes angefordert. Bitte warten Sie einige Minuten.",
+        send_failed: "Dorthin konnten wir keinen Code senden. Bitte prüfen Sie die Angabe."
+      }
     }
   };
   var T = LABELS[LANG];
@@ -123,8 +150,30 @@
     ui.status.hidden = true;
     ui.human = el("button", "gd-chat-human", T.human);
     ui.human.type = "button";
+    ui.link = el("button", "gd-chat-link", T.link);
+    ui.link.type = "button";
+    ui.link.setAttribute("aria-expanded", "false");
     links.appendChild(ui.status);
+    links.appendChild(ui.link);
     links.appendChild(ui.human);
+
+    // "Link my email or phone": address first, then the code that was sent there.
+    ui.verify = el("form", "gd-chat-verify");
+    ui.verify.hidden = true;
+    ui.verifyInput = el("input", "gd-chat-verify-input");
+    ui.verifyInput.type = "text";
+    ui.verifyInput.maxLength = 320;
+    ui.verifyInput.autocomplete = "off";
+    ui.verifySubmit = el("button", "gd-chat-verify-submit", T.sendCode);
+    ui.verifySubmit.type = "submit";
+    ui.verifyCancel = el("button", "gd-chat-verify-cancel", T.cancel);
+    ui.verifyCancel.type = "button";
+    ui.verifyNote = el("div", "gd-chat-verify-note");
+    ui.verifyNote.setAttribute("role", "status");
+    ui.verifyNote.hidden = true;
+    ui.verify.appendChild(ui.verifyInput);
+    ui.verify.appendChild(ui.verifySubmit);
+    ui.verify.appendChild(ui.verifyCancel);
 
     ui.form = el("form", "gd-chat-form");
     ui.input = el("textarea", "gd-chat-input");
@@ -142,6 +191,8 @@
     ui.panel.appendChild(ui.log);
     ui.panel.appendChild(ui.progress);
     ui.panel.appendChild(links);
+    ui.panel.appendChild(ui.verify);
+    ui.panel.appendChild(ui.verifyNote);
     ui.panel.appendChild(ui.form);
 
     ui.launcher = el("button", "gd-chat-launcher", T.launcher);
@@ -155,6 +206,12 @@
     ui.launcher.addEventListener("click", function () { if (ui.panel.hidden) { open(); } else { close(); } });
     ui.close.addEventListener("click", close);
     ui.human.addEventListener("click", function () { submit(T.humanText); });
+    ui.link.addEventListener("click", function () { if (ui.verify.hidden) { openVerify(); } else { closeVerify(); } });
+    ui.verifyCancel.addEventListener("click", closeVerify);
+    ui.verify.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      submitVerify();
+    });
     ui.form.addEventListener("submit", function (ev) {
       ev.preventDefault();
       if (submit(ui.input.value)) { ui.input.value = ""; }
@@ -226,15 +283,66 @@
     ui.conn.hidden = !text;
   }
 
-  function setStatusUrl(url) {
-    if (!url) { return; }
+  function safeUrl(url) {
+    if (!url || typeof url !== "string") { return null; }
     try {
       var u = new URL(url, window.location.href);
-      if (u.protocol === "http:" || u.protocol === "https:") {
-        ui.status.href = u.href;
-        ui.status.hidden = false;
-      }
-    } catch (e) { /* not a URL: no link */ }
+      return (u.protocol === "http:" || u.protocol === "https:") ? u.href : null;
+    } catch (e) { return null; }  // not a URL: no link
+  }
+
+  function setStatusUrl(url) {
+    var href = safeUrl(url);
+    if (href) {
+      ui.status.href = href;
+      ui.status.hidden = false;
+    }
+  }
+
+  // -- linking an email address or phone number -------------------------------------------------
+  var verifyStage = "address";  // address | code
+  function setVerifyStage(stage) {
+    verifyStage = stage;
+    ui.verifyInput.value = "";
+    if (stage === "code") {
+      ui.verifyInput.placeholder = T.linkCode;
+      ui.verifyInput.inputMode = "numeric";
+      ui.verifyInput.autocomplete = "one-time-code";
+      ui.verifyInput.maxLength = 12;
+      ui.verifySubmit.textContent = T.confirm;
+    } else {
+      ui.verifyInput.placeholder = T.linkAddress;
+      ui.verifyInput.inputMode = "email";
+      ui.verifyInput.autocomplete = "off";
+      ui.verifyInput.maxLength = 320;
+      ui.verifySubmit.textContent = T.sendCode;
+    }
+    ui.verifyInput.setAttribute("aria-label", ui.verifyInput.placeholder);
+  }
+  function verifyNote(text) {
+    ui.verifyNote.textContent = text || "";
+    ui.verifyNote.hidden = !text;
+  }
+  function openVerify() {
+    setVerifyStage("address");
+    verifyNote("");
+    ui.verify.hidden = false;
+    ui.link.setAttribute("aria-expanded", "true");
+    start();
+    ui.verifyInput.focus();
+  }
+  function closeVerify() {
+    ui.verify.hidden = true;
+    ui.link.setAttribute("aria-expanded", "false");
+  }
+  function submitVerify() {
+    var value = String(ui.verifyInput.value || "").trim();
+    if (!value || !ws || !ready || ws.readyState !== WebSocket.OPEN) { return; }
+    if (verifyStage === "code") {
+      ws.send(JSON.stringify({ type: "verify_code", code: value }));
+    } else {
+      ws.send(JSON.stringify({ type: "verify_start", address: value }));
+    }
   }
 
   // -- sending --------------------------------------------------------------------------------------
@@ -309,10 +417,35 @@
     reply: function (f) {
       if (findMessage("data-message-id", f.message_id)) { return; }
       var author = f.ai ? "ai" : (f.author === "agent" ? "agent" : "system");
-      bubble(author, f.text, { messageId: f.message_id, disclosure: f.disclosure });
+      var li = bubble(author, f.text, { messageId: f.message_id, disclosure: f.disclosure });
+      var href = safeUrl(f.status_url);
+      if (href) {  // the status page of this request, as in email and SMS replies
+        var a = el("a", "gd-chat-reply-status", T.status);
+        a.href = href;
+        a.target = "_blank";
+        a.rel = "noopener noreferrer";
+        li.appendChild(a);
+        setStatusUrl(href);
+      }
       showProgress(T.replied);
     },
+    verify: function (f) {
+      if (f.state === "code_sent") {
+        setVerifyStage("code");
+        verifyNote(T.codeSent);
+        ui.verifyInput.focus();
+      } else if (f.state === "verified") {
+        closeVerify();
+        setVerifyStage("address");
+        verifyNote(T.verified);
+      }
+    },
     error: function (f) {
+      if (Object.prototype.hasOwnProperty.call(T.verifyErrors, f.code)) {
+        verifyNote(T.verifyErrors[f.code]);
+        if (f.code === "code_locked" || f.code === "no_code") { setVerifyStage("address"); }
+        return;
+      }
       if (f.code === "rate_limited") {
         showProgress(T.rateLimited);
         retrySoon(20000);

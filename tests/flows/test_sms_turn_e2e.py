@@ -1,0 +1,135 @@
+"""SMS end to end: a signed Twilio webhook over real HTTP to the running app, the real worker runs the
+Prefect flow, the reply reaches a local Twilio-compatible REST endpoint."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conversation import ChannelKind, Direction, EventType, Route, ai_disclosure
+from flows.bootstrap import Services, open_services
+from flows.settings import Settings
+from flows.turn_runner import TurnRunner
+from flows.worker import TurnWorker
+from knowledge.article import Language
+from knowledge.backoffice import OrderStatus, SqlBackOffice
+from knowledge.drafting.labels import label
+from tests.integration.sms.conftest import EXAMPLE_FORM, SMS_PATH, AppServer
+from tests.support.twilio_api import DEFAULT_SID, DEFAULT_TOKEN, LocalTwilioApi, free_port, twilio_signature
+
+ANNA = "+4915112345678"
+JOHN = "+447700900123"
+
+
+@dataclass
+class SmsStack:
+    settings: Settings
+    services: Services
+    twilio: LocalTwilioApi
+    http: httpx.AsyncClient
+    var: Path
+
+    async def text_us(self, sender: str, body: str, *, sid: str) -> str:
+        """Post Twilio's signed inbound webhook; returns the id of the stored message."""
+        url = self.settings.public_url + SMS_PATH
+        form = dict(EXAMPLE_FORM, From=sender, Body=body, MessageSid=sid, SmsMessageSid=sid, SmsSid=sid,
+                    To=self.settings.twilio_from_number, AccountSid=DEFAULT_SID)
+        signature = twilio_signature(DEFAULT_TOKEN, url, form)
+        resp = await self.http.post(url, data=form, headers={"X-Twilio-Signature": signature})
+        assert resp.status_code == 200, resp.text
+        msg = await self.services.messages.find_message_by_external_id(ChannelKind.SMS, sid)
+        assert msg is not None
+        return msg.id
+
+    async def run_worker(self) -> None:
+        runner = await TurnRunner.create(self.services)
+        worker = TurnWorker(self.services, runner.handle_batch, name="test-sms-worker")
+        assert await worker.run_once(block_ms=500) >= 1
+        assert (await self.services.queue.depth())["pending"] == 0
+
+    def replies_to(self, number: str) -> list[str]:
+        return [m["body"] for m in self.twilio.messages if m["to"] == number]
+
+
+@pytest.fixture
+async def sms_stack(prefect_harness: str, demo_var: Path, redis_url: str, tmp_path: Path) -> AsyncIterator[SmsStack]:
+    var = tmp_path / "var"
+    shutil.copytree(demo_var, var)  # own copy: conversations of other tests do not leak in
+    port = free_port()
+    with LocalTwilioApi() as twilio:
+        settings = Settings(var_dir=var, redis_url=redis_url, public_url=f"http://127.0.0.1:{port}",
+                            twilio_account_sid=DEFAULT_SID, twilio_auth_token=DEFAULT_TOKEN,
+                            twilio_api_base=twilio.base_url, prefect_api_url=prefect_harness)
+        async with open_services(settings, migrate=False) as services:
+            await services.redis.flushdb()
+            with AppServer(settings, port):
+                async with httpx.AsyncClient(timeout=30) as http:
+                    yield SmsStack(settings, services, twilio, http, var)
+            await services.redis.flushdb()
+
+
+async def _order_10023_of_anna(var: Path) -> OrderStatus:
+    """What the back office says about Anna's order 10023, read at test time (not hard-coded)."""
+    backoffice = SqlBackOffice.from_path(var / "backoffice.db")
+    try:
+        customer = await backoffice.find_customer(phone=ANNA)
+        assert customer is not None
+        order = await backoffice.order_status(customer.customer_id, "10023")
+    finally:
+        await backoffice.aclose()
+    assert order is not None and order.shipment is not None
+    return order
+
+
+async def test_sms_order_question_gets_an_automatic_reply_with_the_real_status(sms_stack: SmsStack) -> None:
+    message_id = await sms_stack.text_us(ANNA, "Wo ist meine Bestellung 10023?", sid="SM" + "1" * 32)
+    await sms_stack.run_worker()
+
+    order = await _order_10023_of_anna(sms_stack.var)
+    assert order.shipment is not None
+    replies = sms_stack.replies_to(ANNA)
+    assert len(replies) == 1, replies
+    body = replies[0]
+    assert label(order.shipment.status, Language.DE) in body, body  # e.g. "Status: unterwegs"
+    assert order.shipment.carrier in body and order.shipment.tracking_number in body, body
+    assert "10023" in body
+    assert ai_disclosure("de") in body.splitlines()[0], body  # disclosure first, in German
+    assert "/status/" in body.splitlines()[-1], body
+    conv = await sms_stack.services.messages.get_conversation(
+        (await sms_stack.services.messages.get_message(message_id)).conversation_id)
+    assert f"{sms_stack.settings.public_url}/status/{conv.status_token}" in body
+
+    record = await sms_stack.services.timeline.decision_for(message_id)
+    assert record is not None and record.route is Route.AUTO_REPLY
+    assert record.rule_id and record.policy_version
+    order_lookups = [lk for lk in record.lookups if lk.tool == "order_status"]
+    assert order_lookups and order_lookups[0].ok, record.lookups
+    assert record.outbound_message_id is not None
+    outbound = await sms_stack.services.messages.get_message(record.outbound_message_id)
+    assert outbound.direction is Direction.OUTBOUND and outbound.external_id == sms_stack.twilio.messages[0]["sid"]
+    assert outbound.meta["ai"] is True
+    assert await sms_stack.services.timeline.has_event(causation_id=message_id, types=[EventType.SENT])
+
+
+async def test_sms_about_someone_elses_order_reveals_nothing(sms_stack: SmsStack) -> None:
+    message_id = await sms_stack.text_us(JOHN, "Where is my order 10023?", sid="SM" + "2" * 32)
+    await sms_stack.run_worker()
+
+    order = await _order_10023_of_anna(sms_stack.var)
+    assert order.shipment is not None
+    record = await sms_stack.services.timeline.decision_for(message_id)
+    assert record is not None
+    assert not any(lk.ok for lk in record.lookups if lk.tool == "order_status"), record.lookups
+    replies = sms_stack.replies_to(JOHN)
+    assert len(replies) == 1, replies  # the customer hears back (a person, or a question), never Anna's data
+    assert sms_stack.replies_to(ANNA) == []
+    anna_facts = [order.shipment.tracking_number, label(order.shipment.status, Language.EN),
+                  label(order.shipment.status, Language.DE), *(item.name for item in order.items),
+                  "Anna", "Schmidt", ANNA]
+    for fact in anna_facts:
+        assert fact not in replies[0], (fact, replies[0])

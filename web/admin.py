@@ -1,0 +1,176 @@
+"""The admin policy page: edit YAML with inline validation, see the diff and the dry run, then publish
+or roll back. Admins only (anyone else gets the same 404 as a missing route); writes need CSRF.
+
+- ``GET  /admin/policies``          the page: live version, history, editor prefilled with the live YAML
+- ``POST /api/policies/validate``   ``{text}`` -> ``{valid, problems: [{line, column, path, message, hint}]}``
+- ``POST /api/policies/preview``    ``{text, since_days}`` -> diff against live + dry run + ``sha256``
+- ``POST /api/policies/publish``    ``{text, message, sha256, base_version}``; 422 invalid, 409 stale
+- ``POST /api/policies/rollback``   ``{version, message}``
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from conversation.errors import NotFound
+from flows.bootstrap import Services
+from flows.policy_admin import StalePreview, preview_policy, publish_policy, rollback_policy, text_sha256
+from policies import DEFAULT_POLICY_PATH, PolicyError, Problem, validate
+from web.auth import Role, Staff, require, require_write
+from web.pages import render
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["admin"])
+
+SOURCE = "policy.yaml"  # how problems name the editor's text
+MAX_TEXT = 200_000  # the loader itself refuses documents over 128 KiB, with a line and a fix
+_admin = require(Role.ADMIN)
+_admin_write = require_write(Role.ADMIN)
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TextIn(_Body):
+    text: str = Field(max_length=MAX_TEXT)
+
+
+class PreviewIn(TextIn):
+    since_days: int = Field(7, ge=1, le=90)
+
+
+class PublishIn(TextIn):
+    message: str = Field(max_length=500)
+    sha256: str = Field(min_length=64, max_length=64, pattern=r"^[0-9a-f]{64}$")
+    base_version: int | None = None
+
+
+class RollbackIn(_Body):
+    version: int = Field(ge=1)
+    message: str = Field(max_length=400)
+
+
+async def _read(request: Request, model: type[_Body]) -> Any:
+    """Parse the JSON body after the role check, so a forbidden caller never learns the route exists."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > 4 * MAX_TEXT:
+        return JSONResponse({"detail": f"the request is too large; a policy has at most {MAX_TEXT} characters"},
+                            status_code=413)
+    try:
+        return model.model_validate_json(await request.body())
+    except ValidationError as exc:
+        detail = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors(include_url=False, include_input=False)]
+        return JSONResponse({"detail": detail}, status_code=422)
+
+
+def _problems(problems: list[Problem] | tuple[Problem, ...]) -> list[dict[str, Any]]:
+    return [{"line": p.line, "column": p.column, "path": p.path, "message": p.message, "hint": p.hint,
+             "text": str(p)} for p in problems]
+
+
+def _invalid(err: PolicyError, *, what: str) -> JSONResponse:
+    return JSONResponse({"detail": f"{what}: the policy is invalid ({len(err.problems)} problem"
+                                   f"{'' if len(err.problems) == 1 else 's'}); fix the marked lines",
+                         "problems": _problems(err.problems)}, status_code=422)
+
+
+def _version(p: Any) -> dict[str, Any]:
+    return {"version": p.version, "author": p.author, "message": p.message, "sha256": p.sha256,
+            "rolled_back_from": p.rolled_back_from, "created_at": p.created_at.isoformat(),
+            "created": f"{p.created_at:%Y-%m-%d %H:%M} UTC"}
+
+
+async def _state(services: Services) -> dict[str, Any]:
+    history = await services.policies.history()
+    live = history[0] if history else None
+    return {"live": _version(live) | {"text": live.text} if live else None,
+            "history": [_version(p) for p in history]}
+
+
+@router.get("/admin/policies", response_class=HTMLResponse)
+async def policies_page(request: Request, staff: Staff = Depends(_admin)) -> HTMLResponse:
+    services: Services = request.app.state.services
+    history = await services.policies.history()
+    live = history[0] if history else None
+    text = live.text if live else DEFAULT_POLICY_PATH.read_text(encoding="utf-8")
+    return render(request, "admin_policies.html", staff, title="Routing policies", live=live, history=history,
+                  text=text)
+
+
+@router.get("/api/policies")
+async def policies_state(request: Request, staff: Staff = Depends(_admin)) -> dict[str, Any]:
+    return await _state(request.app.state.services)
+
+
+@router.post("/api/policies/validate")
+async def validate_policy(request: Request, staff: Staff = Depends(_admin_write)) -> Any:
+    body = await _read(request, TextIn)
+    if isinstance(body, JSONResponse):
+        return body
+    problems = validate(body.text, source=SOURCE)
+    return {"valid": not problems, "problems": _problems(problems), "sha256": text_sha256(body.text)}
+
+
+@router.post("/api/policies/preview")
+async def preview(request: Request, staff: Staff = Depends(_admin_write)) -> Any:
+    body = await _read(request, PreviewIn)
+    if isinstance(body, JSONResponse):
+        return body
+    services: Services = request.app.state.services
+    try:
+        result = await preview_policy(services, body.text, since_days=body.since_days, source=SOURCE)
+    except PolicyError as err:
+        return _invalid(err, what="no preview")
+    return result.to_json()
+
+
+@router.post("/api/policies/publish")
+async def publish(request: Request, staff: Staff = Depends(_admin_write)) -> Any:
+    body = await _read(request, PublishIn)
+    if isinstance(body, JSONResponse):
+        return body
+    services: Services = request.app.state.services
+    message = body.message.strip()
+    if not message:
+        return JSONResponse({"detail": "write a message: why this change (it is kept in the history)"},
+                            status_code=422)
+    live = await services.policies.active()
+    if live is not None and live.sha256 == text_sha256(body.text):
+        return JSONResponse({"detail": f"nothing to publish: the text is the live version v{live.version}"},
+                            status_code=409)
+    try:
+        stored = await publish_policy(services, body.text, author=staff.username, message=message, source=SOURCE,
+                                      previewed_sha256=body.sha256, base_version=body.base_version)
+    except PolicyError as err:
+        return _invalid(err, what="not published")
+    except StalePreview as exc:
+        return JSONResponse({"detail": f"not published: {exc}"}, status_code=409)
+    return {"published": stored.version, **await _state(services)}
+
+
+@router.post("/api/policies/rollback")
+async def rollback(request: Request, staff: Staff = Depends(_admin_write)) -> Any:
+    body = await _read(request, RollbackIn)
+    if isinstance(body, JSONResponse):
+        return body
+    services: Services = request.app.state.services
+    message = body.message.strip()
+    if not message:
+        return JSONResponse({"detail": "write a message: why roll back (it is kept in the history)"},
+                            status_code=422)
+    live = await services.policies.active()
+    if live is not None and live.version == body.version:
+        return JSONResponse({"detail": f"v{body.version} is already live"}, status_code=409)
+    try:
+        stored = await rollback_policy(services, body.version, author=staff.username, message=message)
+    except NotFound:
+        return JSONResponse({"detail": f"policy version {body.version} does not exist"}, status_code=404)
+    except PolicyError as err:
+        return _invalid(err, what=f"v{body.version} cannot go live again")
+    return {"published": stored.version, **await _state(services)}
