@@ -124,6 +124,8 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIte
                     await closer()
                 except Exception:  # noqa: BLE001 - shutting down: close the rest regardless
                     pass
+        if services is not None:
+            await services.bus.aclose()
         await client.aclose()
         await db.dispose()
         if owned is not None:

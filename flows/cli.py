@@ -41,8 +41,16 @@ def _settings() -> Settings:
 
 
 @app.command()
-def config(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+def config(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print every setting with its default (README table).")] = False,
+) -> None:
     """Print the effective configuration, secrets masked."""
+    if markdown:
+        from flows.settings import settings_table
+
+        typer.echo(settings_table())
+        return
     rows = describe_settings(_settings())
     if as_json:
         typer.echo(json.dumps({r["name"]: r["value"] for r in rows}, indent=2, default=str))

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "describe_settings"]
+__all__ = ["Settings", "describe_settings", "settings_table", "DEV_TWILIO_TOKEN"]
 
 
 DEV_TWILIO_TOKEN = "dev-auth-token-change-me"  # the development default; never valid at Twilio
@@ -145,6 +145,22 @@ class Settings(BaseSettings):
             path.write_text(secrets.token_urlsafe(48))
             path.chmod(0o600)
         return path.read_text().strip()
+
+
+def settings_table() -> str:
+    """The Markdown table of every setting with its default, as README.md shows it."""
+    lines = ["| setting | default | meaning |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        if isinstance(default, SecretStr):
+            shown = "(development value)" if default.get_secret_value() else ""
+        elif default is None:
+            shown = ""
+        else:
+            shown = str(default)
+        description = (field.description or "").replace("|", "\\|").replace("\n", " ")
+        lines.append(f"| `GLASSDESK_{name.upper()}` | `{shown}` | {description} |")
+    return "\n".join(lines)
 
 
 def describe_settings(settings: Settings) -> list[dict[str, Any]]:

@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ok, body = await check_health(services)
         return JSONResponse(body, status_code=200 if ok else 503)
 
-    from web import auth, chat, inbox, sms, status
+    from web import admin, auth, chat, inbox, ops, sms, status
 
     @app.middleware("http")
     async def no_sniff(request: Request, call_next):  # type: ignore[no-untyped-def]
@@ -50,15 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return RedirectResponse(auth.home_for(staff.role) if staff else "/login", status_code=303)
 
     app.add_exception_handler(auth.LoginRequired, auth.login_required_handler)  # type: ignore[arg-type]
-    for module in (sms, chat, status, auth, inbox):
+    for module in (sms, chat, status, auth, inbox, admin, ops):
         app.include_router(module.router)
-    import importlib  # TEMPORARY while the staff pages land; made strict at integration
-
-    for name in ("web.admin", "web.ops"):
-        try:
-            app.include_router(importlib.import_module(name).router)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
     app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static")
     return app

@@ -1,6 +1,6 @@
 """Redis adapters of the core ports: turn stream, locks, live bus, rate limits, embedded server."""
 
-from conversation.rediskit.bus import RedisLiveBus
+from conversation.rediskit.bus import LiveSubscriptionLost, RedisLiveBus
 from conversation.rediskit.client import connect_redis, mask_url
 from conversation.rediskit.embedded import EmbeddedRedis
 from conversation.rediskit.locks import RedisConversationLocks
@@ -9,6 +9,7 @@ from conversation.rediskit.streams import RedisTurnQueue, StreamDelivery
 
 __all__ = [
     "RedisLiveBus",
+    "LiveSubscriptionLost",
     "connect_redis",
     "mask_url",
     "EmbeddedRedis",

@@ -127,3 +127,70 @@ async def test_rate_limit_counts_per_key(redis_client) -> None:  # type: ignore[
     allowed = [await limiter.allow("sock1", limit=3, window_s=60) for _ in range(5)]
     assert allowed == [True, True, True, False, False]
     assert await limiter.allow("sock2", limit=3, window_s=60) is True
+
+
+async def test_many_listeners_share_one_pubsub_connection(redis_client) -> None:  # type: ignore[no-untyped-def]
+    """300 chat sockets in one process must not need 300 Redis connections."""
+    bus = RedisLiveBus(redis_client)
+    before = len(await redis_client.client_list(_type="pubsub"))
+    got: dict[str, list[dict]] = {f"cv_{i}": [] for i in range(300)}
+    ready = asyncio.Event()
+
+    async def listen(cid: str) -> None:
+        async for item in bus.subscribe(cid):
+            got[cid].append(item)
+            return
+
+    tasks = [asyncio.create_task(listen(cid)) for cid in got]
+    async with asyncio.timeout(10):
+        while bus.listener_count < 300:
+            await asyncio.sleep(0.01)
+        while int((await redis_client.pubsub_numsub("gd:live:cv_299"))[0][1]) < 1:
+            await asyncio.sleep(0.01)
+    ready.set()
+    assert len(await redis_client.client_list(_type="pubsub")) - before == 1
+    for cid in got:
+        await bus.publish(cid, {"event": "sent", "n": cid})
+    await asyncio.wait_for(asyncio.gather(*tasks), timeout=10)
+    assert all(items == [{"conversation_id": cid, "event": "sent", "n": cid}] for cid, items in got.items())
+    assert bus.listener_count == 0  # every listener cleaned up after itself
+    await bus.aclose()
+
+
+async def test_listeners_learn_when_the_connection_breaks(redis_client) -> None:  # type: ignore[no-untyped-def]
+    from conversation.rediskit import LiveSubscriptionLost
+
+    bus = RedisLiveBus(redis_client)
+    errors: list[BaseException] = []
+
+    async def listen() -> None:
+        try:
+            async for _ in bus.subscribe("cv_x"):
+                pass
+        except LiveSubscriptionLost as exc:
+            errors.append(exc)
+
+    task = asyncio.create_task(listen())
+    async with asyncio.timeout(5):
+        while bus.listener_count < 1:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.1)
+    await redis_client.client_kill_filter(_type="pubsub")  # the server drops the subscriber connection
+    await asyncio.wait_for(task, timeout=10)
+    assert len(errors) == 1
+    # a new subscription works again
+    got: list[dict] = []
+
+    async def again() -> None:
+        async for item in bus.subscribe("cv_x"):
+            got.append(item)
+            return
+
+    retry = asyncio.create_task(again())
+    async with asyncio.timeout(5):
+        while int((await redis_client.pubsub_numsub("gd:live:cv_x"))[0][1]) < 1:
+            await asyncio.sleep(0.01)
+    await bus.publish("cv_x", {"event": "sent"})
+    await asyncio.wait_for(retry, timeout=5)
+    assert got and got[0]["event"] == "sent"
+    await bus.aclose()
