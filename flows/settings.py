@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     turn_max_deliveries: int = Field(5, description="Deliveries of one turn before it goes to the dead-letter stream.")
     turn_min_idle_ms: int = Field(120_000, description="A turn pending this long is reclaimed from a dead worker.")
     turn_batch_max: int = Field(32, description="Most turns one flow run takes under load.")
+    turn_parallel_runs: int = Field(2, ge=1, le=16, description="Flow runs one worker keeps in flight; more "
+                                    "overlap Prefect's waiting, but SQLite-backed Prefect slows down beyond a few.")
     reconcile_interval_s: float = Field(
         30.0, gt=0, description="How often the reconciler in `glassdesk worker` looks for lost turns and stuck sends."
     )

@@ -31,19 +31,40 @@ class TurnWorker:
         self.processed = 0
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Read and run batches until ``stop``. Up to ``turn_parallel_runs`` batches (flow runs) are in
+        flight, so new turns do not wait behind a whole batch; the lock keeps one writer per
+        conversation. On stop, the batches in flight finish (and are acked) first."""
         beat = asyncio.create_task(self._heartbeat(stop))
+        slots = asyncio.Semaphore(max(1, self._s.settings.turn_parallel_runs))
+        running: set[asyncio.Task[int]] = set()
         try:
             while not stop.is_set():
-                await self.run_once(block_ms=1000)
+                await slots.acquire()
+                try:
+                    live = await self._read(block_ms=1000)
+                except BaseException:
+                    slots.release()
+                    raise
+                if not live:
+                    slots.release()
+                    continue
+                task = asyncio.create_task(self._process(live))
+                running.add(task)
+                task.add_done_callback(lambda t: (running.discard(t), slots.release()))
         finally:
+            if running:
+                await asyncio.gather(*running, return_exceptions=True)
             beat.cancel()
             await self._s.redis.delete(WORKER_BEAT_PREFIX + self.name)
 
     async def run_once(self, *, block_ms: int = 0) -> int:
+        """Read one batch and run it to the end (tests and tools)."""
+        live = await self._read(block_ms=block_ms)
+        return await self._process(live) if live else 0
+
+    async def _read(self, *, block_ms: int) -> list[Delivery]:
         settings = self._s.settings
         batch = await self._s.queue.read(self.name, count=settings.turn_batch_max, block_ms=block_ms)
-        if not batch:
-            return 0
         live = []
         for delivery in batch:
             if delivery.deliveries > settings.turn_max_deliveries:
@@ -51,9 +72,14 @@ class TurnWorker:
                 await self._s.queue.dead_letter(delivery, reason=f"failed {delivery.deliveries - 1} times")
             else:
                 live.append(delivery)
-        if not live:
+        return live
+
+    async def _process(self, live: list[Delivery]) -> int:
+        try:
+            results = await self._handler(live)
+        except Exception as exc:  # noqa: BLE001 - unacked entries are redelivered after turn_min_idle_ms
+            log.error("batch of %d turns failed: %s", len(live), type(exc).__name__)
             return 0
-        results = await self._handler(live)
         for delivery in live:
             error = results.get(delivery.entry_id)
             if error is None:

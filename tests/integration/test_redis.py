@@ -194,3 +194,39 @@ async def test_listeners_learn_when_the_connection_breaks(redis_client) -> None:
     await asyncio.wait_for(retry, timeout=5)
     assert got and got[0]["event"] == "sent"
     await bus.aclose()
+
+
+async def test_a_new_turn_does_not_wait_behind_a_running_batch(redis_client, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from flows.bootstrap import Services
+    from flows.settings import Settings
+    from flows.worker import TurnWorker
+
+    settings = Settings(var_dir=tmp_path, turn_parallel_runs=2, turn_batch_max=1)
+    queue = RedisTurnQueue(redis_client, min_idle_ms=60_000)
+    services = Services(settings=settings, db=None, redis=redis_client, messages=None, timeline=None, outbox=None,  # type: ignore[arg-type]
+                        quarantine=None, audit=None, blobs=None, queue=queue, locks=None, bus=None, limiter=None,  # type: ignore[arg-type]
+                        policies=None, feedback=None, users=None)  # type: ignore[arg-type]
+    release_slow = asyncio.Event()
+    done: list[str] = []
+
+    async def handler(batch):  # type: ignore[no-untyped-def]
+        for d in batch:
+            if d.ref.message_id == "msg_slow":
+                await release_slow.wait()
+            done.append(d.ref.message_id)
+        return {d.entry_id: None for d in batch}
+
+    worker = TurnWorker(services, handler, name="w-par")
+    stop = asyncio.Event()
+    await queue.enqueue(TurnRef(message_id="msg_slow", conversation_id="cv_1"))
+    await queue.enqueue(TurnRef(message_id="msg_fast", conversation_id="cv_2"))
+    running = asyncio.create_task(worker.run(stop))
+    async with asyncio.timeout(10):
+        while "msg_fast" not in done:
+            await asyncio.sleep(0.01)
+    assert done == ["msg_fast"]  # finished while the slow batch was still in flight
+    stop.set()
+    release_slow.set()
+    await asyncio.wait_for(running, timeout=10)
+    assert done == ["msg_fast", "msg_slow"]  # stopping waits for the batch in flight, which is acked
+    assert (await queue.depth())["pending"] == 0
