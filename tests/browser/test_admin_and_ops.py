@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import TrackedPage
 from tests.browser.live_server import LiveServer
-from tests.support.staff import create_staff
+from tests.support.staff import create_staff, forget_login_attempts
 from tests.support.twilio_api import twilio_signature
 from web.sms import INBOUND_PATH
 
@@ -29,19 +29,11 @@ default: draft_for_approval
 BAD = FIRST.replace("fact: anger", "fact: gender")
 
 
-async def _forget_login_attempts(s) -> None:  # type: ignore[no-untyped-def]
-    """Login rate limits live in the Redis all test modules share: start and leave this module with
-    none, so our logins never eat into another module's budget (test_auth counts exact attempts)."""
-    keys = [k async for k in s.redis.scan_iter(match="gd:rl:login:*", count=500)]
-    if keys:
-        await s.redis.delete(*keys)
-
-
 @pytest.fixture(scope="module", autouse=True)
 def _isolated_login_limits(live_app: LiveServer) -> Iterator[None]:
-    live_app.call(_forget_login_attempts)
+    forget_login_attempts(live_app)
     yield
-    live_app.call(_forget_login_attempts)
+    forget_login_attempts(live_app)
 
 
 @pytest.fixture(scope="module")

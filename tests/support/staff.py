@@ -9,7 +9,7 @@ import httpx
 from flows.passwords import hash_password
 from tests.browser.live_server import LiveServer
 
-__all__ = ["create_staff", "login", "STAFF"]
+__all__ = ["create_staff", "login", "forget_login_attempts", "STAFF"]
 
 # username, role; the password equals the username + "-pw"
 STAFF = (("agent1", "agent"), ("ops1", "ops"), ("admin1", "admin"))
@@ -35,3 +35,15 @@ def login(server: LiveServer, username: str, password: str | None = None) -> tup
     me = client.get("/api/me")
     assert me.status_code == 200
     return client, me.json()["csrf_token"]
+
+
+def forget_login_attempts(server: LiveServer) -> None:
+    """Every test logs in from 127.0.0.1 against one shared Redis: clear the login rate-limit counters
+    (gd:rl:login:*) so one module's logins never eat into another's budget."""
+
+    async def clear(services):  # type: ignore[no-untyped-def]
+        keys = [k async for k in services.redis.scan_iter(match="gd:rl:login:*", count=500)]
+        if keys:
+            await services.redis.delete(*keys)
+
+    server.call(clear)

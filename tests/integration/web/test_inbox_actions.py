@@ -39,7 +39,7 @@ from conversation import (
 from flows.ingest import Ingestor
 from flows.settings import Settings
 from tests.browser.live_server import LiveServer, live_server
-from tests.support.staff import STAFF, create_staff, login
+from tests.support.staff import STAFF, create_staff, forget_login_attempts, login
 from tests.support.twilio_api import DEFAULT_SID, DEFAULT_TOKEN, LocalTwilioApi, free_port
 
 DRAFT = "Your return for order 4711 is approved. Please send the parcel within 14 days."
@@ -93,16 +93,6 @@ def desk_stack(redis_url: str, var_dir: Any) -> Iterator[tuple[LiveServer, Recor
                 yield server, relay, twilio
             finally:
                 forget_login_attempts(server)  # the Redis is shared: leave the login limits as we found them
-
-
-def forget_login_attempts(server: LiveServer) -> None:
-    """Our logins all come from 127.0.0.1; clear the login rate-limit counters (gd:rl:login:*)."""
-    async def clear(services):  # type: ignore[no-untyped-def]
-        keys = [k async for k in services.redis.scan_iter(match="gd:rl:login:*")]
-        if keys:
-            await services.redis.delete(*keys)
-
-    server.call(clear)
 
 
 def ingest(server: LiveServer, inbound: InboundMessage) -> tuple[str, str]:

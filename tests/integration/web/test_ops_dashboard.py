@@ -36,20 +36,6 @@ from tests.support.staff import login
 _numbers = itertools.count(1)
 
 
-async def _forget_login_attempts(s) -> None:  # type: ignore[no-untyped-def]
-    """Login rate limits live in the Redis all test modules share: start and leave this module with
-    none, so our logins never eat into another module's budget (test_auth counts exact attempts)."""
-    keys = [k async for k in s.redis.scan_iter(match="gd:rl:login:*", count=500)]
-    if keys:
-        await s.redis.delete(*keys)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _isolated_login_limits(staff_server: LiveServer) -> Iterator[None]:
-    staff_server.call(_forget_login_attempts)
-    yield
-    staff_server.call(_forget_login_attempts)
-
 
 @pytest.fixture(scope="module")
 def ops(staff_server: LiveServer) -> httpx.Client:
