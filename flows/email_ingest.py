@@ -22,7 +22,7 @@ from channels.email import (
 from conversation import Attachment, ChannelKind, EmailAddress, InboundMessage, StoreUnavailable
 from flows.bootstrap import Services, open_services
 from flows.ingest import Ingestor
-from flows.settings import Settings
+from flows.settings import Settings, configure_logging
 
 __all__ = ["EmailIngest", "serve_smtp"]
 
@@ -104,7 +104,7 @@ class EmailIngest:
 
 
 async def serve_smtp(settings: Settings, stop: asyncio.Event) -> None:
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings)
     tls = None
     if settings.smtp_tls_cert and settings.smtp_tls_key:
         tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

@@ -7,14 +7,14 @@ import logging
 
 from flows.bootstrap import open_services
 from flows.reconciler import Reconciler
-from flows.settings import Settings
+from flows.settings import Settings, configure_logging
 from flows.worker import TurnWorker
 
 __all__ = ["serve_worker"]
 
 
 async def serve_worker(settings: Settings, stop: asyncio.Event) -> None:
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings)
     from flows.turn_runner import TurnRunner
 
     async with open_services(settings) as services:

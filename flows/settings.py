@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "describe_settings", "settings_table", "DEV_TWILIO_TOKEN"]
+__all__ = ["Settings", "describe_settings", "settings_table", "configure_logging", "DEV_TWILIO_TOKEN"]
 
 
 DEV_TWILIO_TOKEN = "dev-auth-token-change-me"  # the development default; never valid at Twilio
@@ -181,3 +181,18 @@ def describe_settings(settings: Settings) -> list[dict[str, Any]]:
         rows.append({"name": f"GLASSDESK_{name.upper()}", "value": shown, "description": field.description or ""})
     rows.append({"name": "(effective database)", "value": mask_url(settings.sqlalchemy_url), "description": ""})
     return rows
+
+
+# Vendor loggers that print request details (Twilio logs the form at DEBUG: numbers and message text).
+_QUIET_LOGGERS = ("twilio", "httpx", "httpcore", "aiosmtplib", "mail.log")
+
+
+def configure_logging(settings: Settings) -> None:
+    """One log format for every process; vendor request logging is held at WARNING whatever the level,
+    so no phone number or message text reaches a log."""
+    import logging
+
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger().setLevel(settings.log_level)  # also when a handler was already installed
+    for name in _QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
