@@ -438,14 +438,12 @@ def main() -> None:
         "check": check,
         "errors": errors,
         "notes": [
-            "The default policy does not auto-reply the issue's examples: 'How long does delivery take?' is "
-            "intent delivery_problem (not in rule self-service) -> draft_for_approval; 'Wie lange dauert der "
-            "Versand?' gets intent claim_status at low confidence -> ask_clarification. The bench sends "
-            "order/return/invoice questions that rule self-service auto-replies (see parameters.questions).",
-            "Each open chat socket holds its own Redis pub/sub connection (web/chat.py _forward -> "
-            "RedisLiveBus.subscribe) from the process's one redis-py pool, whose default max_connections is "
-            "100: beyond ~100 sockets waiting for a reply, new sockets fail with MaxConnectionsError (closed "
-            "1011, or 'unavailable' errors). See check.server_log_counts.",
+            "The bench sends order/return/invoice/general questions that rule self-service auto-replies "
+            "(see parameters.questions); since the general_question intent was added, 'How long does "
+            "delivery take?' and 'Wie lange dauert der Versand?' are auto-replied too.",
+            "Live updates share one Redis pub/sub connection per web process (conversation/rediskit/bus.py); "
+            "before that, each socket held its own and ~100 waiting sockets exhausted the redis-py pool "
+            "(MaxConnectionsError). check.server_log_counts shows whether any socket still failed.",
         ],
         "wall_s": round(time.perf_counter() - t_begin, 1),
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,15 +14,20 @@ __all__ = ["TurnDeps", "build_turn_deps", "PolicySource"]
 
 
 class PolicySource:
-    """The live policy: the newest published version, parsed once per version."""
+    """The live policy: the newest published version, parsed once per version. The store is asked at
+    most every ``recheck_s`` seconds, so a publish or rollback takes effect within that time."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, *, recheck_s: float = 2.0) -> None:
         self._s = services
         self._cached: tuple[int, Any] | None = None
+        self._checked_at = float("-inf")
+        self._recheck_s = recheck_s
 
     async def current(self) -> Any:
         from policies import DEFAULT_POLICY_PATH, load_policy
 
+        if self._cached is not None and time.monotonic() - self._checked_at < self._recheck_s:
+            return self._cached[1]
         stored = await self._s.policies.active()
         if stored is None:
             text = DEFAULT_POLICY_PATH.read_text()
@@ -29,6 +35,7 @@ class PolicySource:
         if self._cached is None or self._cached[0] != stored.version:
             policy = load_policy(stored.text, source=f"policy v{stored.version}", version=str(stored.version))
             self._cached = (stored.version, policy)
+        self._checked_at = time.monotonic()
         return self._cached[1]
 
 

@@ -69,6 +69,8 @@ async def load_turn(deps: TurnDeps, work: TurnWork) -> TurnWork:
     work.human_in_charge = work.conversation.status in HUMAN_STATES
     if await s.timeline.has_event(causation_id=work.message_id, types=TURN_DONE_EVENTS):
         work.outcome = TurnOutcome.ALREADY_DONE  # a redelivery after the turn completed
+    if work.outcome == TurnOutcome.ALREADY_DONE or work.human_in_charge:
+        return work  # the turn stops here: no need for the clarification count or the customer
     work.attempts = sum(1 for d in await s.timeline.decisions_of(work.conversation_id)
                         if d.route is Route.ASK_CLARIFICATION)
     work.customer_id, work.identity_verified = await _customer(deps, work)
@@ -97,20 +99,20 @@ async def _customer(deps: TurnDeps, work: TurnWork) -> tuple[str | None, bool]:
 
 # -- 2. understand ----------------------------------------------------------------------------------
 async def understand_turn(deps: TurnDeps, work: TurnWork) -> TurnWork:
-    from understanding import understand
+    from understanding import understand_with_redaction
 
-    assert work.message is not None
+    assert work.message is not None and work.conversation is not None
     text = work.message.text
-    u = await asyncio.to_thread(understand, text, model=deps.intent_model,
-                                language_detector=deps.language_detector, redactor=deps.redactor)
-    redacted = deps.redactor.redact(text)
+    u, redacted = await asyncio.to_thread(understand_with_redaction, text, model=deps.intent_model,
+                                          language_detector=deps.language_detector, redactor=deps.redactor)
     work.understanding = u
     work.redacted_text = redacted.text
     work.pii_mapping = dict(redacted.mapping)
-    work.language = u.language if u.language in {"de", "en", "fr", "it"} else (work.conversation.language or "en")  # type: ignore[union-attr]
+    work.language = u.language if u.language in {"de", "en", "fr", "it"} else (work.conversation.language or "en")
     work.amount = _amount(text)
-    await deps.services.messages.route_conversation(work.conversation_id, work.conversation.status,  # type: ignore[union-attr]
-                                                    language=work.language)
+    if work.language != work.conversation.language:  # one write only when the language changed
+        work.conversation = await deps.services.messages.route_conversation(
+            work.conversation_id, work.conversation.status, language=work.language)
     await record_event(deps, work, EventType.UNDERSTOOD, {
         "intent": u.intent, "confidence": round(u.confidence, 3), "out_of_scope": u.out_of_scope,
         "language": work.language, "sentiment": str(u.sentiment), "asked_for_human": u.asked_for_human,
@@ -340,7 +342,8 @@ async def draft_reply(deps: TurnDeps, work: TurnWork) -> TurnWork:
 def _draft_intent(intent: str | None) -> str:
     from knowledge.drafting import DraftIntent
 
-    mapping = {"delivery_problem": "shipping", "invoice_question": "invoice"}
+    # general_question is answered from the article whose title and tags best name the question
+    mapping = {"delivery_problem": "shipping", "invoice_question": "invoice", "general_question": "general"}
     name = mapping.get(intent or "", intent or "general")
     return name if name in {d.value for d in DraftIntent} else "general"
 

@@ -22,6 +22,9 @@ _VECTORS_FILE = "vectors.npz"
 _BM25_DIR = "bm25"
 _SNIPPET_CHARS = 420
 _DENSE_WEIGHT = 0.4
+# Words that ask how long / how much / how often: they say what kind of answer is wanted, not what the
+# question is about, so they do not count against an article's coverage of the query.
+_QUESTION_WORDS = frozenset(tokenize("long lange dauert dauern dauer much many viel viele often oft"))
 
 
 def default_articles_dir() -> Path:
@@ -39,17 +42,21 @@ class Hit(BaseModel):
     language: Language
     audience: Audience
     tags: tuple[str, ...] = ()
-    coverage: float = 1.0  # share of the query's (non-numeric) terms that occur in the article
+    coverage: float = 1.0  # share of the query's (non-numeric, topical) terms that occur in the article
 
     @property
     def source_id(self) -> str:
         return f"kb:{self.article_id}"
 
 
-def _snippet(article: Article, query_tokens: set[str]) -> str:
+def _paragraph_terms(article: Article) -> tuple[tuple[str, frozenset[str]], ...]:
+    return tuple((paragraph, frozenset(tokenize(paragraph))) for paragraph in article.paragraphs())
+
+
+def _snippet(paragraphs: Sequence[tuple[str, frozenset[str]]], query_tokens: set[str]) -> str:
     best, best_score = "", -1.0
-    for position, paragraph in enumerate(article.paragraphs()):
-        overlap = len(query_tokens & set(tokenize(paragraph)))
+    for position, (paragraph, terms) in enumerate(paragraphs):
+        overlap = len(query_tokens & terms)
         score = overlap - position * 0.01  # ties go to the earlier paragraph
         if score > best_score:
             best, best_score = paragraph, score
@@ -80,6 +87,8 @@ class KnowledgeBase:
                 bm25.index(corpus, show_progress=False)
         self._bm25 = bm25
         self._terms = [frozenset(tokenize(" ".join(iter_text(a)))) for a in self._articles]
+        # paragraphs and their terms, per article, for snippets: tokenized once, on first use
+        self._paragraphs: dict[int, tuple[tuple[str, frozenset[str]], ...]] = {}
         self._embedder = embedder
         if embedder is not None and vectors is None and self._articles:
             vectors = embedder.embed([f"{a.title}\n{a.body}" for a in self._articles])
@@ -96,14 +105,19 @@ class KnowledgeBase:
     def article(self, article_id: str) -> Article | None:
         return self._by_id.get(article_id)
 
+    def _paragraphs_of(self, index: int) -> tuple[tuple[str, frozenset[str]], ...]:
+        cached = self._paragraphs.get(index)
+        if cached is None:
+            cached = self._paragraphs[index] = _paragraph_terms(self._articles[index])
+        return cached
+
     def _coverage(self, tokens: list[str]) -> np.ndarray:
-        words = {t for t in tokens if not t.isdigit()} or set(tokens)
+        words = {t for t in tokens if not t.isdigit() and t not in _QUESTION_WORDS} or set(tokens)
         if not words:
             return np.zeros(len(self._articles))
         return np.array([len(words & terms) / len(words) for terms in self._terms])
 
-    def _scores(self, query: str) -> tuple[np.ndarray, np.ndarray]:
-        tokens = tokenize(query)
+    def _scores(self, query: str, tokens: list[str]) -> tuple[np.ndarray, np.ndarray]:
         if not tokens or not self._articles:
             zeros = np.zeros(len(self._articles))
             return zeros, zeros
@@ -134,7 +148,8 @@ class KnowledgeBase:
         searched instead (the hits carry their real ``language``). Internal articles are only
         returned with ``include_internal=True``, so customer-facing drafting never sees them.
         """
-        scores, coverage = self._scores(query)
+        tokens = tokenize(query)
+        scores, coverage = self._scores(query, tokens)
         allowed = [
             include_internal or a.audience is Audience.CUSTOMER for a in self._articles
         ]
@@ -156,13 +171,13 @@ class KnowledgeBase:
         indices = pick(True)
         if not indices and wanted is not None:
             indices = pick(False)
-        query_tokens = set(tokenize(query))
+        query_tokens = set(tokens)
         return [
             Hit(
                 article_id=self._articles[i].id,
                 title=self._articles[i].title,
                 score=round(float(scores[i]), 4),
-                snippet=_snippet(self._articles[i], query_tokens),
+                snippet=_snippet(self._paragraphs_of(i), query_tokens),
                 language=self._articles[i].language,
                 audience=self._articles[i].audience,
                 tags=self._articles[i].tags,

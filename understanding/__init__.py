@@ -11,7 +11,7 @@ from understanding.demo import demo_data_path, ensure_demo_model
 from understanding.embeddings import embeddings_available
 from understanding.errors import DataError, EmbeddingsUnavailable, ModelArtifactError, UnderstandingError
 from understanding.evaluation import EvalReport, LabelScores, evaluate
-from understanding.facade import Understanding, understand
+from understanding.facade import Understanding, understand, understand_with_redaction
 from understanding.handoff import HumanRequestDetector, asked_for_human
 from understanding.intents import IntentModel, IntentPrediction, ModelMetadata, TrainConfig, train_intent_model
 from understanding.language import LanguageDetector, LanguageGuess, detect_language
@@ -26,5 +26,5 @@ __all__ = [
     "RetrainReport", "Sentiment", "SentimentLabel", "SentimentScores", "TrainConfig", "Understanding",
     "UnderstandingError", "analyze_sentiment", "asked_for_human", "data_hash", "demo_data_path", "detect_language",
     "embeddings_available", "ensure_demo_model", "evaluate", "load_examples", "load_model", "read_metadata",
-    "redact", "restore", "retrain", "save_model", "train_intent_model", "understand",
+    "redact", "restore", "retrain", "save_model", "train_intent_model", "understand", "understand_with_redaction",
 ]

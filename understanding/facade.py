@@ -1,4 +1,8 @@
-"""`understand(text, model=...)`: everything the turn flow needs to know about one message."""
+"""`understand(text, model=...)`: everything the turn flow needs to know about one message.
+
+`understand_with_redaction` also returns the redaction it computed for the PII kinds, so a caller that
+needs the redacted text does not redact twice. The redaction (its mapping holds the PII values) is
+returned beside the `Understanding`, never inside it: an `Understanding` stays safe to log."""
 
 from __future__ import annotations
 
@@ -7,10 +11,10 @@ from pydantic import BaseModel, ConfigDict
 from understanding.handoff import asked_for_human
 from understanding.intents import IntentModel
 from understanding.language import LanguageDetector, detect_language
-from understanding.pii import PiiKind, Redactor, redact
+from understanding.pii import PiiKind, RedactedText, Redactor, redact
 from understanding.sentiment import SentimentLabel, SentimentScores, analyze_sentiment
 
-__all__ = ["Understanding", "understand"]
+__all__ = ["Understanding", "understand", "understand_with_redaction"]
 
 
 class Understanding(BaseModel):
@@ -32,11 +36,17 @@ class Understanding(BaseModel):
 
 def understand(text: str, *, model: IntentModel, language_detector: LanguageDetector | None = None,
                redactor: Redactor | None = None) -> Understanding:
+    return understand_with_redaction(text, model=model, language_detector=language_detector, redactor=redactor)[0]
+
+
+def understand_with_redaction(text: str, *, model: IntentModel, language_detector: LanguageDetector | None = None,
+                              redactor: Redactor | None = None) -> tuple[Understanding, RedactedText]:
+    """`understand` plus the redaction of `text` (placeholders and their mapping, per message)."""
     prediction = model.predict(text)
     language = language_detector.detect(text) if language_detector else detect_language(text)
     sentiment = analyze_sentiment(text)
     found = redactor.redact(text) if redactor else redact(text)
-    return Understanding(
+    understanding = Understanding(
         intent=prediction.intent,
         confidence=prediction.confidence,
         out_of_scope=prediction.out_of_scope,
@@ -48,3 +58,4 @@ def understand(text: str, *, model: IntentModel, language_detector: LanguageDete
         pii_kinds=tuple(found.kinds),
         asked_for_human=asked_for_human(text),
     )
+    return understanding, found

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 
 from understanding.embeddings import SentenceEmbedder, shared_embedder
 
@@ -39,6 +40,7 @@ class Featurizer:
         self._word = _vectorizer(_WORD)
         self._char = _vectorizer(_CHAR)
         self._fitted = False
+        self._analyzers: tuple[Any, Any] | None = None  # built on first transform
 
     @property
     def embedder(self) -> SentenceEmbedder:
@@ -56,14 +58,48 @@ class Featurizer:
         except ValueError:  # tiny corpora: no char n-gram occurs twice
             self._char = _vectorizer({**_CHAR, "min_df": 1}).fit(texts)
         self._fitted = True
+        self._analyzers = None
         return self
 
     def transform(self, texts: Sequence[str], *, embeddings: np.ndarray | None = None) -> sp.csr_matrix:
-        blocks = [self._word.transform(texts), self._char.transform(texts)]
+        blocks = [self._tfidf(i, texts) for i in (0, 1)]
         if self.use_embeddings:
             vectors = embeddings if embeddings is not None else self.embed(texts)
             blocks.append(sp.csr_matrix(vectors * np.float32(self.embedding_weight)))
         return sp.hstack(blocks, format="csr", dtype=np.float32)
+
+    def _tfidf(self, which: int, texts: Sequence[str]) -> sp.csr_matrix:
+        """``TfidfVectorizer.transform`` of a fitted vectorizer with the same arithmetic in the same order
+        (counts, sorted indices, sublinear tf, idf, in-place l2 rows), minus sklearn's per-call input
+        validation, which costs more than the arithmetic for the one short text of a turn."""
+        vectorizer = (self._word, self._char)[which]
+        if vectorizer.norm != "l2" or vectorizer.binary or not vectorizer.use_idf:
+            return vectorizer.transform(texts)
+        if self._analyzers is None:
+            self._analyzers = (self._word.build_analyzer(), self._char.build_analyzer())
+        analyze, vocabulary = self._analyzers[which], vectorizer.vocabulary_
+        indices: list[int] = []
+        values: list[int] = []
+        indptr = [0]
+        for text in texts:
+            counts: dict[int, int] = {}
+            for term in analyze(text):
+                j = vocabulary.get(term)
+                if j is not None:
+                    counts[j] = counts.get(j, 0) + 1
+            indices.extend(counts)
+            values.extend(counts.values())
+            indptr.append(len(indices))
+        x = sp.csr_matrix((np.asarray(values, dtype=np.intc), np.asarray(indices, dtype=np.int32),
+                           np.asarray(indptr, dtype=np.int32)), shape=(len(texts), len(vocabulary)),
+                          dtype=vectorizer.dtype)
+        x.sort_indices()
+        if vectorizer.sublinear_tf:
+            np.log(x.data, x.data)
+            x.data += 1.0
+        x.data *= vectorizer.idf_[x.indices]
+        inplace_csr_row_normalize_l2(x)
+        return x
 
     @property
     def n_word_features(self) -> int:

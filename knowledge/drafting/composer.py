@@ -26,7 +26,7 @@ from knowledge.drafting.grounding import check_grounding
 from knowledge.drafting.labels import fmt_date, fmt_money, label
 from knowledge.drafting.models import Draft, DraftIntent, DraftMode, LookupResult
 from knowledge.retrieval import Hit
-from knowledge.text import normalize
+from knowledge.text import normalize, tokenize
 
 __all__ = ["compose", "detect_risk", "MIN_COVERAGE"]
 
@@ -54,13 +54,22 @@ _INTENT_TAGS: dict[DraftIntent, frozenset[str]] = {
 }
 
 
-def _best_hit(hits: Sequence[Hit], intent: DraftIntent) -> Hit | None:
-    """The top relevant hit, preferring one tagged for the intent if it scores close to the top."""
+def _best_hit(hits: Sequence[Hit], intent: DraftIntent, *, question: str = "") -> Hit | None:
+    """The top relevant hit, preferring one tagged for the intent if it scores close to the top. A
+    general question has no intent tags: it prefers the close hit whose title and tags name most of
+    the question's terms ("How long does delivery take?" -> "Delivery times and shipping costs")."""
     relevant = [h for h in hits if h.coverage >= MIN_COVERAGE]
     if not relevant:
         return None
     wanted = _INTENT_TAGS[intent]
     top = relevant[0].score
+    if intent is DraftIntent.GENERAL and question:
+        terms = set(tokenize(question))
+        close = [h for h in relevant if h.score >= 0.5 * top]
+        named = [len(terms & set(tokenize(" ".join((h.title, *h.tags))))) for h in close]
+        if max(named) > 0:
+            return close[named.index(max(named))]
+        return relevant[0]
     for hit in relevant:
         if hit.score >= 0.3 * top and wanted & {t.lower() for t in hit.tags}:
             return hit
@@ -251,7 +260,7 @@ def compose(
     intent = DraftIntent(intent)  # an unknown intent is a programming error, not a silent default
     lang = Language(language)
     de = lang is Language.DE
-    best = _best_hit([h for h in customer_hits(hits) if h.language is lang], intent)
+    best = _best_hit([h for h in customer_hits(hits) if h.language is lang], intent, question=customer_message)
     lines: list[str] = []
     for result in lookups:
         lines.extend(_facts(result, lang, customer_message))
