@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -52,7 +52,8 @@ __all__ = [
 
 
 class FakeMessageStore:
-    def __init__(self) -> None:
+    def __init__(self, timeline: FakeTimelineStore | None = None) -> None:
+        self.timeline = timeline  # where ``ingest(..., event=...)`` records its event
         self.contacts: dict[str, Contact] = {}
         self.identities: dict[tuple[str, str], str] = {}
         self.conversations: dict[str, Conversation] = {}
@@ -63,7 +64,9 @@ class FakeMessageStore:
         self.verified: set[tuple[str, str]] = set()
         self.merges: list[dict[str, Any]] = []
 
-    async def ingest(self, inbound: InboundMessage) -> IngestResult:
+    async def ingest(
+        self, inbound: InboundMessage, *, event: Callable[[Message, Conversation], TimelineEvent] | None = None
+    ) -> IngestResult:
         async with self._lock:
             key = (inbound.channel.value, inbound.external_id)
             if key in self._by_external:
@@ -82,7 +85,10 @@ class FakeMessageStore:
             msg = msg.model_copy(update={"delivery_status": DeliveryStatus.RECEIVED})
             self.messages[msg.id] = msg
             self._by_external[key] = msg.id
-            return IngestResult(message=msg, conversation=self.conversations[conv.id], created=True)
+            conv = self.conversations[conv.id]
+            if event is not None and self.timeline is not None:
+                self.timeline.events.append(event(msg, conv))
+            return IngestResult(message=msg, conversation=conv, created=True)
 
     def _open_conversation(self, contact_id: str, inbound: InboundMessage) -> Conversation:
         hinted = self.conversations.get(inbound.conversation_id or "")

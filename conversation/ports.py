@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -46,7 +46,12 @@ __all__ = [
 class MessageStore(Protocol):
     """Contacts, conversations and messages: the system of record."""
 
-    async def ingest(self, inbound: InboundMessage) -> IngestResult: ...
+    async def ingest(
+        self, inbound: InboundMessage, *, event: Callable[[Message, Conversation], TimelineEvent] | None = None
+    ) -> IngestResult:
+        """Store once per (channel, external_id); ``event`` (built from the new message and its
+        conversation) is recorded in the same transaction, never for a duplicate."""
+        ...
 
     async def append_message(
         self,

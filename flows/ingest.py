@@ -8,7 +8,17 @@ from __future__ import annotations
 
 import logging
 
-from conversation import ActorKind, EventType, IngestResult, InboundMessage, TimelineEvent, TurnRef
+from conversation import (
+    ActorKind,
+    Conversation,
+    EventType,
+    IngestResult,
+    InboundMessage,
+    Message,
+    TimelineEvent,
+    TurnRef,
+    utcnow,
+)
 from flows.bootstrap import Services
 
 __all__ = ["Ingestor"]
@@ -25,7 +35,20 @@ class Ingestor:
         self._s = services
 
     async def accept(self, inbound: InboundMessage) -> IngestResult:
-        result = await self._s.messages.ingest(inbound)
+        occurred_at = utcnow()
+
+        def received(message: Message, conversation: Conversation) -> TimelineEvent:
+            return TimelineEvent(
+                conversation_id=conversation.id,
+                type=EventType.RECEIVED,
+                actor=ActorKind.SYSTEM,
+                causation_id=message.id,
+                data={"channel": inbound.channel.value, "seq": message.seq},
+                occurred_at=occurred_at,
+            )
+
+        # One write transaction: the message and its RECEIVED event, or nothing (a duplicate).
+        result = await self._s.messages.ingest(inbound, event=received)
         if not result.created:
             # A provider retry. If our first attempt stored the message but failed to queue it (Redis
             # down after the SQL commit, answered 503), the retry is what queues it: never drop it.
@@ -35,19 +58,11 @@ class Ingestor:
             else:
                 log.info("duplicate %s message %s ignored", inbound.channel.value, result.message.id)
             return result
-        event = TimelineEvent(
-            conversation_id=result.conversation.id,
-            type=EventType.RECEIVED,
-            actor=ActorKind.SYSTEM,
-            causation_id=result.message.id,
-            data={"channel": inbound.channel.value, "seq": result.message.seq},
-        )
-        await self._s.timeline.add_event(event)
         await self._enqueue(result)
         await self._s.bus.publish(
             result.conversation.id,
-            {"event": event.type.value, "actor": event.actor.value, "message_id": result.message.id,
-             "at": event.occurred_at.isoformat()},
+            {"event": EventType.RECEIVED.value, "actor": ActorKind.SYSTEM.value, "message_id": result.message.id,
+             "at": occurred_at.isoformat()},
         )
         log.info("accepted %s message %s", inbound.channel.value, result.message.id)
         return result

@@ -16,7 +16,7 @@ from conversation.sql import schema as t
 from conversation.sql.database import Database
 from conversation.sql.rows import aware, to_event
 
-__all__ = ["SqlTimelineStore", "SqlQuarantine", "SqlAuditLog", "UnfinishedTurn", "TURN_DONE_EVENTS"]
+__all__ = ["event_row", "SqlTimelineStore", "SqlQuarantine", "SqlAuditLog", "UnfinishedTurn", "TURN_DONE_EVENTS"]
 
 # A turn is finished once one of these events names its inbound message as the cause.
 TURN_DONE_EVENTS = (EventType.SENT, EventType.HANDED_OFF, EventType.AWAITING_AGENT)
@@ -30,23 +30,27 @@ class UnfinishedTurn:
     received_at: datetime
 
 
+def event_row(event: TimelineEvent) -> dict[str, Any]:
+    """The ``events`` row of ``event`` (shared with the message store, which records the RECEIVED
+    event inside its ingest transaction)."""
+    return {
+        "id": event.id,
+        "conversation_id": event.conversation_id,
+        "type": event.type.value,
+        "actor": event.actor.value,
+        "causation_id": event.causation_id,
+        "data": event.data,
+        "occurred_at": event.occurred_at,
+    }
+
+
 class SqlTimelineStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
     async def add_event(self, event: TimelineEvent) -> None:
         async with self._db.begin() as conn:
-            await conn.execute(
-                insert(t.events).values(
-                    id=event.id,
-                    conversation_id=event.conversation_id,
-                    type=event.type.value,
-                    actor=event.actor.value,
-                    causation_id=event.causation_id,
-                    data=event.data,
-                    occurred_at=event.occurred_at,
-                )
-            )
+            await conn.execute(insert(t.events).values(**event_row(event)))
 
     async def list_events(self, conversation_id: str) -> list[TimelineEvent]:
         async with self._db.read() as conn:
