@@ -13,7 +13,7 @@ from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from conversation.addresses import Address, address_key
+from conversation.addresses import address_key
 from conversation.delivery import advance_delivery
 from conversation.enums import (
     AuthorKind,
@@ -24,7 +24,7 @@ from conversation.enums import (
     Priority,
 )
 from conversation.errors import NotFound
-from conversation.ids import new_id, new_reply_token, new_token
+from conversation.ids import new_reply_token, new_token
 from conversation.models import (
     Attachment,
     ChannelIdentity,
@@ -38,15 +38,14 @@ from conversation.models import (
 )
 from conversation.sql import schema as t
 from conversation.sql.database import Database
-from conversation.sql.rows import ADDRESS, aware, to_conversation, to_message
+from conversation.sql.identities import IdentityQueries, to_identity
+from conversation.sql.rows import aware, to_conversation, to_message
 from conversation.sql.timeline import event_row
 
 __all__ = ["SqlMessageStore"]
 
 _INGEST_ATTEMPTS = 8
 _BATCH_MAX = 64  # inbound messages per group-committed SQLite transaction
-_MAX_EVIDENCE = 255  # identity_merges.evidence
-_MAX_ACTOR = 64  # identity_merges.actor
 
 
 @dataclass(slots=True)
@@ -74,7 +73,7 @@ def _settle(future: asyncio.Future[IngestResult], *, result: IngestResult | None
         future.set_result(result)  # type: ignore[arg-type]
 
 
-class SqlMessageStore:
+class SqlMessageStore(IdentityQueries):
     def __init__(self, db: Database) -> None:
         self._db = db
         self._ingest_queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _IngestQueue] = (
@@ -541,7 +540,7 @@ class SqlMessageStore:
             rows = await conn.execute(
                 select(t.channel_identities).where(t.channel_identities.c.contact_id == contact_id)
             )
-            return [_to_identity(r) for r in rows]
+            return [to_identity(r) for r in rows]
 
     async def link_backoffice(self, contact_id: str, *, customer_id: str, display_name: str | None = None) -> None:
         values: dict[str, Any] = {"backoffice_customer_id": customer_id}
@@ -555,166 +554,6 @@ class SqlMessageStore:
             await conn.execute(
                 update(t.channel_identities).where(t.channel_identities.c.id == identity_id).values(verified=True)
             )
-
-    # -- identities and merges -------------------------------------------------------------------
-    async def find_identity(self, address: Address) -> ChannelIdentity | None:
-        """The identity of ``address`` (whoever owns it), or None."""
-        ci = t.channel_identities
-        async with self._db.read() as conn:
-            row = (
-                await conn.execute(
-                    select(ci).where(and_(ci.c.kind == address.kind, ci.c.address == address_key(address)))
-                )
-            ).first()
-        return _to_identity(row) if row is not None else None
-
-    async def ensure_identity(self, contact_id: str, address: Address, *, verified: bool) -> ChannelIdentity:
-        """Give ``contact_id`` the identity ``address`` unless someone owns it already.
-
-        Returns the identity that owns the address afterwards: check its ``contact_id``, it is another
-        contact's when the address was taken (nothing is changed then). ``verified`` marks a new or
-        own identity verified; it never clears the flag."""
-        for _ in range(_INGEST_ATTEMPTS):
-            existing = await self.find_identity(address)
-            if existing is not None:
-                if existing.contact_id == contact_id and verified and not existing.verified:
-                    await self.verify_identity(existing.id)
-                    return existing.model_copy(update={"verified": True})
-                return existing
-            ident = ChannelIdentity(contact_id=contact_id, address=address, verified=verified)
-            try:
-                async with self._db.begin() as conn:
-                    if (await conn.execute(select(t.contacts.c.id).where(t.contacts.c.id == contact_id))).first() is None:
-                        raise NotFound(f"contact {contact_id} does not exist")
-                    await conn.execute(
-                        insert(t.channel_identities).values(
-                            id=ident.id, contact_id=contact_id, kind=address.kind, address=address_key(address),
-                            verified=verified, created_at=ident.created_at,
-                        )
-                    )
-                return ident
-            except IntegrityError:  # taken concurrently: read the winner
-                continue
-        raise RuntimeError(f"identity for contact {contact_id} kept conflicting")
-
-    async def find_conversation_by_address(self, address: Address, *, channel: ChannelKind) -> Conversation | None:
-        """The most recently updated ``channel`` conversation of the contact that owns ``address``
-        (for a chat session: the conversation its next message joins)."""
-        ci, cv = t.channel_identities, t.conversations
-        async with self._db.read() as conn:
-            row = (
-                await conn.execute(
-                    select(cv)
-                    .join(ci, ci.c.contact_id == cv.c.contact_id)
-                    .where(and_(ci.c.kind == address.kind, ci.c.address == address_key(address),
-                                cv.c.channel == channel.value))
-                    .order_by(cv.c.updated_at.desc())
-                    .limit(1)
-                )
-            ).first()
-        return to_conversation(row) if row is not None else None
-
-    async def merge_contacts(
-        self,
-        from_contact_id: str,
-        into_contact_id: str,
-        *,
-        evidence: str,
-        actor: str,
-        proven: Address | None = None,
-    ) -> bool:
-        """Move every identity and conversation of ``from`` to ``into`` in one transaction, mark the
-        ``proven`` identity verified and record the merge in ``identity_merges``.
-
-        Idempotent: repeating a recorded merge changes nothing more and returns False (True: this
-        call recorded it). Refuses (ValueError) a merge into itself, into a contact that was merged
-        away, or of a contact already merged into another one; NotFound for an unknown contact.
-        ``evidence`` says what proved it (no PII: no addresses, no codes)."""
-        _check_merge(from_contact_id, into_contact_id, evidence=evidence, actor=actor)
-        c, ci, cv, im = t.contacts, t.channel_identities, t.conversations, t.identity_merges
-        async with self._db.begin() as conn:
-            rows = {
-                r.id: r
-                for r in await conn.execute(
-                    select(c).where(c.c.id.in_([from_contact_id, into_contact_id])).with_for_update()
-                )
-            }
-            for cid in (from_contact_id, into_contact_id):
-                if cid not in rows:
-                    raise NotFound(f"contact {cid} does not exist")
-            earlier = (
-                await conn.execute(
-                    select(im.c.from_contact_id, im.c.into_contact_id).where(
-                        im.c.from_contact_id.in_([from_contact_id, into_contact_id])
-                    )
-                )
-            ).all()
-            recorded = False
-            for merged_from, merged_into in earlier:
-                if merged_from == into_contact_id:
-                    raise ValueError(f"contact {into_contact_id} was merged into {merged_into}; merge into that one")
-                if merged_into != into_contact_id:
-                    raise ValueError(f"contact {from_contact_id} was already merged into {merged_into}")
-                recorded = True
-            await conn.execute(update(ci).where(ci.c.contact_id == from_contact_id).values(contact_id=into_contact_id))
-            await conn.execute(
-                update(cv).where(cv.c.contact_id == from_contact_id).values(contact_id=into_contact_id, updated_at=utcnow())
-            )
-            source, target = rows[from_contact_id]._mapping, rows[into_contact_id]._mapping
-            carry = {k: source[k] for k in ("backoffice_customer_id", "display_name") if source[k] and not target[k]}
-            if carry:
-                await conn.execute(update(c).where(c.c.id == into_contact_id).values(**carry))
-            if proven is not None:
-                res = await conn.execute(
-                    update(ci)
-                    .where(and_(ci.c.kind == proven.kind, ci.c.address == address_key(proven),
-                                ci.c.contact_id == into_contact_id))
-                    .values(verified=True)
-                )
-                if res.rowcount != 1:
-                    raise ValueError(f"the proven {proven.kind} address is not an identity of contact {into_contact_id}")
-            if not recorded:
-                await conn.execute(
-                    insert(im).values(id=new_id("mg"), from_contact_id=from_contact_id,
-                                      into_contact_id=into_contact_id, evidence=evidence, actor=actor,
-                                      created_at=utcnow())
-                )
-        return not recorded
-
-    async def merges_of(self, contact_id: str) -> list[dict[str, Any]]:
-        """The recorded merges into or out of ``contact_id``, oldest first."""
-        im = t.identity_merges
-        async with self._db.read() as conn:
-            rows = await conn.execute(
-                select(im)
-                .where((im.c.from_contact_id == contact_id) | (im.c.into_contact_id == contact_id))
-                .order_by(im.c.created_at)
-            )
-            return [dict(r._mapping) for r in rows]
-
-
-def _check_merge(from_contact_id: str, into_contact_id: str, *, evidence: str, actor: str) -> None:
-    if from_contact_id == into_contact_id:
-        raise ValueError(f"contact {from_contact_id} cannot be merged into itself")
-    if not evidence.strip() or len(evidence) > _MAX_EVIDENCE:
-        raise ValueError(f"evidence: say what proved the merge in 1-{_MAX_EVIDENCE} characters (no addresses or codes)")
-    if not actor.strip() or len(actor) > _MAX_ACTOR:
-        raise ValueError(f"actor: name who merged in 1-{_MAX_ACTOR} characters")
-
-
-def _to_identity(row: Any) -> ChannelIdentity:
-    return ChannelIdentity(
-        id=row.id,
-        contact_id=row.contact_id,
-        address=ADDRESS.validate_python(_address_dict(row.kind, row.address)),
-        verified=bool(row.verified),
-        created_at=aware(row.created_at),
-    )
-
-
-def _address_dict(kind: str, value: str) -> dict[str, str]:
-    field = {"email": "address", "phone": "number", "chat": "session_id"}[kind]
-    return {"kind": kind, field: value}
 
 
 def _message_row(msg: Message) -> dict[str, Any]:
