@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import ValidationError
 
+from understanding.embeddings import ENCODER_VARIANTS, LEGACY_ENCODER_VARIANT
 from understanding.errors import ModelArtifactError
 from understanding.features import Featurizer
 from understanding.intents import FORMAT_VERSION, IntentModel, ModelMetadata
@@ -73,7 +74,32 @@ def read_metadata(directory: Path) -> ModelMetadata:
     return _metadata(_read_document(directory), directory)
 
 
-def load_model(directory: Path) -> IntentModel:
+def _check_encoder(metadata: ModelMetadata, featurizer: dict, directory: Path, expected: str | None) -> None:
+    """Embeddings of different encoder variants are not interchangeable: refuse a model whose recorded
+    variant this code cannot reproduce, or that differs from the variant the caller asked for."""
+    path = Path(directory) / MODEL_FILE
+    if not metadata.use_embeddings:
+        return
+    variant = metadata.encoder_variant or LEGACY_ENCODER_VARIANT  # models from before variants: fp32
+    if variant not in ENCODER_VARIANTS:
+        raise ModelArtifactError(
+            f"{path}: trained with sentence-encoder variant {variant!r}, but this code provides only "
+            f"{', '.join(ENCODER_VARIANTS)}; predictions would use different embeddings. Retrain the model."
+        )
+    stored = featurizer.get("encoder_variant") or LEGACY_ENCODER_VARIANT
+    if stored != variant:
+        raise ModelArtifactError(
+            f"{path}: metadata says encoder variant {variant!r} but the featurizer says {stored!r}. Retrain the model."
+        )
+    if expected is not None and expected != variant:
+        raise ModelArtifactError(
+            f"{path}: trained with sentence-encoder variant {variant!r}, not the requested {expected!r}; "
+            f"embeddings of the two are not interchangeable. Retrain with encoder_variant={expected!r}."
+        )
+
+
+def load_model(directory: Path, *, encoder_variant: str | None = None) -> IntentModel:
+    """Load a model; `encoder_variant`, if given, must match the variant the model was trained with."""
     directory = Path(directory)
     document = _read_document(directory)
     arrays_path = directory / ARRAYS_FILE
@@ -85,6 +111,7 @@ def load_model(directory: Path) -> IntentModel:
     with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
         arrays = {key: npz[key] for key in npz.files}
     metadata = _metadata(document, directory)
+    _check_encoder(metadata, document["featurizer"], directory, encoder_variant)
     featurizer = Featurizer.restore(document["featurizer"], arrays)
     return IntentModel(featurizer=featurizer, weights=arrays["weights"], intercept=arrays["intercept"],
                        metadata=metadata)

@@ -14,7 +14,14 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 
-from understanding.embeddings import SentenceEmbedder, shared_embedder
+from understanding.embeddings import (
+    DEFAULT_ENCODER_VARIANT,
+    LEGACY_ENCODER_VARIANT,
+    SentenceEmbedder,
+    check_variant,
+    shared_embedder,
+)
+from understanding.errors import EmbeddingsUnavailable
 
 __all__ = ["Featurizer"]
 
@@ -33,9 +40,14 @@ class Featurizer:
     """Fit on training texts; transform any texts into one sparse row per text."""
 
     def __init__(self, *, use_embeddings: bool = False, embedding_weight: float = 2.0,
-                 embedder: SentenceEmbedder | None = None) -> None:
+                 embedder: SentenceEmbedder | None = None,
+                 encoder_variant: str = DEFAULT_ENCODER_VARIANT) -> None:
         self.use_embeddings = use_embeddings
         self.embedding_weight = embedding_weight
+        self.encoder_variant = check_variant(encoder_variant)
+        if embedder is not None and getattr(embedder, "variant", encoder_variant) != encoder_variant:
+            raise EmbeddingsUnavailable(
+                f"embedder variant {embedder.variant!r} does not match the featurizer's {encoder_variant!r}")
         self._embedder = embedder
         self._word = _vectorizer(_WORD)
         self._char = _vectorizer(_CHAR)
@@ -45,7 +57,7 @@ class Featurizer:
     @property
     def embedder(self) -> SentenceEmbedder:
         if self._embedder is None:
-            self._embedder = shared_embedder()
+            self._embedder = shared_embedder(self.encoder_variant)
         return self._embedder
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -62,11 +74,20 @@ class Featurizer:
         return self
 
     def transform(self, texts: Sequence[str], *, embeddings: np.ndarray | None = None) -> sp.csr_matrix:
-        blocks = [self._tfidf(i, texts) for i in (0, 1)]
+        word, char, dense = self.blocks(texts, embeddings=embeddings)
+        blocks = [word, char] if dense is None else [word, char, sp.csr_matrix(dense)]
+        return sp.hstack(blocks, format="csr", dtype=np.float32)
+
+    def blocks(self, texts: Sequence[str], *, embeddings: np.ndarray | None = None
+               ) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray | None]:
+        """The column blocks of `transform` (word, char, scaled embeddings or None), unstacked: a
+        prediction multiplies each with its slice of the weights instead of building the stacked matrix."""
+        word, char = self._tfidf(0, texts), self._tfidf(1, texts)
+        dense = None
         if self.use_embeddings:
             vectors = embeddings if embeddings is not None else self.embed(texts)
-            blocks.append(sp.csr_matrix(vectors * np.float32(self.embedding_weight)))
-        return sp.hstack(blocks, format="csr", dtype=np.float32)
+            dense = np.asarray(vectors, dtype=np.float32) * np.float32(self.embedding_weight)
+        return word, char, dense
 
     def _tfidf(self, which: int, texts: Sequence[str]) -> sp.csr_matrix:
         """``TfidfVectorizer.transform`` of a fitted vectorizer with the same arithmetic in the same order
@@ -116,6 +137,7 @@ class Featurizer:
         config: dict[str, Any] = {
             "use_embeddings": self.use_embeddings,
             "embedding_weight": self.embedding_weight,
+            "encoder_variant": self.encoder_variant if self.use_embeddings else None,
             "word_min_df": self._word.min_df,
             "char_min_df": self._char.min_df,
             "word_vocabulary": _ordered_vocabulary(self._word),
@@ -126,8 +148,10 @@ class Featurizer:
 
     @classmethod
     def restore(cls, config: dict[str, Any], arrays: dict[str, np.ndarray]) -> Featurizer:
+        """`encoder_variant` must be known (the caller checks this and reports a clear error)."""
         featurizer = cls(use_embeddings=bool(config["use_embeddings"]),
-                         embedding_weight=float(config["embedding_weight"]))
+                         embedding_weight=float(config["embedding_weight"]),
+                         encoder_variant=config.get("encoder_variant") or LEGACY_ENCODER_VARIANT)
         featurizer._word = _vectorizer({**_WORD, "min_df": config["word_min_df"]}, config["word_vocabulary"])
         featurizer._char = _vectorizer({**_CHAR, "min_df": config["char_min_df"]}, config["char_vocabulary"])
         for vectorizer, key in ((featurizer._word, "word_idf"), (featurizer._char, "char_idf")):

@@ -10,12 +10,17 @@ from datetime import UTC, datetime
 
 import numpy as np
 import scipy.sparse as sp
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sklearn.svm import LinearSVC
 
 from understanding.calibration import fit_temperature, gibberish, softmax, tune_threshold
 from understanding.dataset import LabelledExample, data_hash, validate_for_training
-from understanding.embeddings import EMBEDDING_MODEL_NAME, embeddings_available
+from understanding.embeddings import (
+    DEFAULT_ENCODER_VARIANT,
+    EMBEDDING_MODEL_NAME,
+    ENCODER_VARIANTS,
+    embeddings_available,
+)
 from understanding.errors import EmbeddingsUnavailable
 from understanding.features import Featurizer
 
@@ -32,6 +37,14 @@ class TrainConfig(BaseModel):
 
     use_embeddings: bool = False
     embedding_weight: float = Field(2.0, gt=0)
+    encoder_variant: str = DEFAULT_ENCODER_VARIANT  # one of understanding.embeddings.ENCODER_VARIANTS
+
+    @field_validator("encoder_variant")
+    @classmethod
+    def _known_variant(cls, value: str) -> str:
+        if value not in ENCODER_VARIANTS:
+            raise ValueError(f"unknown encoder variant {value!r}; known: {', '.join(ENCODER_VARIANTS)}")
+        return value
     c_grid: tuple[float, ...] = (0.25, 0.5, 1.0)
     validation_fraction: float = Field(0.15, gt=0, lt=0.5)
     cv_folds: int = Field(5, ge=2)
@@ -65,6 +78,9 @@ class ModelMetadata(BaseModel):
     oos_label: str | None
     use_embeddings: bool
     embedding_model: str | None
+    # the encoder variant the embeddings were computed with ("fp32", "int8"); None without
+    # embeddings. Models written before it existed used the fp32 encoder.
+    encoder_variant: str | None = None
     c: float
     reject_unknown_words: bool
     temperature: float
@@ -87,9 +103,13 @@ class IntentModel:
         self._in_scope = np.array([label != metadata.oos_label for label in self.labels])
 
     def _scores(self, texts: Sequence[str], embeddings: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        features = self.featurizer.transform(list(texts), embeddings=embeddings)
-        known = features[:, : self.featurizer.n_word_features].getnnz(axis=1) > 0
-        return np.asarray(features @ self.weights) + self.intercept, known
+        # the same product as `transform(texts) @ weights`, block by block (no stacked sparse matrix)
+        word, char, dense = self.featurizer.blocks(list(texts), embeddings=embeddings)
+        n_word, n_char = word.shape[1], char.shape[1]
+        scores = np.asarray(word @ self.weights[:n_word]) + np.asarray(char @ self.weights[n_word:n_word + n_char])
+        if dense is not None:
+            scores += dense @ self.weights[n_word + n_char:]
+        return scores + self.intercept, word.getnnz(axis=1) > 0
 
     def probabilities(self, texts: Sequence[str], *, embeddings: np.ndarray | None = None) -> np.ndarray:
         return softmax(self._scores(texts, embeddings)[0], self.metadata.temperature)
@@ -169,7 +189,8 @@ def train_intent_model(examples: Sequence[LabelledExample], config: TrainConfig 
     y = np.array([index[e.label] for e in examples])
     oos_id = index.get(config.oos_label)
 
-    featurizer = Featurizer(use_embeddings=config.use_embeddings, embedding_weight=config.embedding_weight)
+    featurizer = Featurizer(use_embeddings=config.use_embeddings, embedding_weight=config.embedding_weight,
+                            encoder_variant=config.encoder_variant)
     vectors = featurizer.embed(texts) if config.use_embeddings else None
     k = config.cv_folds if len(texts) <= config.cv_max_examples else 1
     folds = _folds(y, k=k, fraction=config.validation_fraction, seed=config.seed)
@@ -178,7 +199,8 @@ def train_intent_model(examples: Sequence[LabelledExample], config: TrainConfig 
     def fold_features(fold: tuple[np.ndarray, np.ndarray]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
         fit_idx, idx = fold
         f = Featurizer(use_embeddings=config.use_embeddings, embedding_weight=config.embedding_weight,
-                       embedder=featurizer.embedder if config.use_embeddings else None)
+                       embedder=featurizer.embedder if config.use_embeddings else None,
+                       encoder_variant=config.encoder_variant)
         f.fit([texts[i] for i in fit_idx])
         return features(f, fit_idx), features(f, idx)
 
@@ -225,6 +247,7 @@ def train_intent_model(examples: Sequence[LabelledExample], config: TrainConfig 
         model_id=f"{created:%Y%m%dT%H%M%S}-{digest[7:19]}", created_at=created, data_hash=digest,
         n_examples=len(examples), labels=labels, oos_label=config.oos_label if oos_id is not None else None,
         use_embeddings=config.use_embeddings, embedding_model=EMBEDDING_MODEL_NAME if config.use_embeddings else None,
+        encoder_variant=config.encoder_variant if config.use_embeddings else None,
         c=best_c, reject_unknown_words=config.reject_unknown_words, temperature=temperature,
         threshold=threshold, n_features=featurizer.n_features, train_seconds=0.0, metrics=metrics,
     )
