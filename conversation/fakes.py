@@ -178,6 +178,14 @@ class FakeMessageStore:
         _, new = await self.apply_delivery_status(message_id, status)
         return new
 
+    async def revise_unsent(self, message_id: str, text: str) -> bool:
+        """The fake has no outbox: a message counts as unsent until it has a provider id."""
+        msg = self.messages.get(message_id)
+        if msg is None or msg.direction is not Direction.OUTBOUND or msg.external_id:
+            return False
+        self.messages[message_id] = msg.model_copy(update={"text": text})
+        return True
+
     async def apply_delivery_status(
         self, message_id: str, status: DeliveryStatus
     ) -> tuple[DeliveryStatus | None, DeliveryStatus]:

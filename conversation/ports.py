@@ -91,6 +91,10 @@ class MessageStore(Protocol):
 
     async def set_delivery_status(self, message_id: str, status: DeliveryStatus) -> DeliveryStatus: ...
 
+    async def revise_unsent(self, message_id: str, text: str) -> bool:
+        """Replace the text of an outbound message that never went out; False once a send began."""
+        ...
+
     async def apply_delivery_status(
         self, message_id: str, status: DeliveryStatus
     ) -> tuple[DeliveryStatus | None, DeliveryStatus]: ...

@@ -18,6 +18,7 @@ from conversation import (
     EventType,
     Message,
     OutboundMessage,
+    OutboxState,
     PermanentDeliveryError,
     TimelineEvent,
     TransientDeliveryError,
@@ -93,6 +94,14 @@ class Deliverer:
         ai = author_kind is AuthorKind.AI
         disclosure = ai_disclosure(language, approved_by=approved_by) if ai else None
         msg = await self._already_written(causation_id, author_kind)
+        if msg is not None and msg.text != text:
+            # A retried person's action with new text (edited again after a failed send): the new text
+            # goes out only if the old one never started going out.
+            if not await s.messages.revise_unsent(msg.id, text):
+                raise PermanentDeliveryError(
+                    f"another reply to this message (message {msg.id}) is already sent or on its way; "
+                    "send the new text as a separate reply")
+            msg = msg.model_copy(update={"text": text})
         if msg is None:  # else a retried step: reuse the row and its outbox, never a second send
             msg = await s.messages.append_message(
                 conversation_id,
@@ -105,6 +114,9 @@ class Deliverer:
             )
         outbox_id = await s.outbox.create(msg.id, channel=conv.channel)
         if not await s.outbox.claim(outbox_id):
+            if (await s.outbox.get(outbox_id)).state is OutboxState.FAILED:
+                raise PermanentDeliveryError(
+                    f"the provider refused this reply before (outbox {outbox_id}); it will not be retried")
             log.warning("outbox %s already claimed; not sending again", outbox_id)
             return msg
         outbound = await self._outbound(conv, msg, outbox_id, language=language, ai=ai, causation_id=causation_id)

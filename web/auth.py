@@ -182,13 +182,14 @@ async def login(request: Request, username: str = Form("", max_length=64), passw
     if not expected or not hmac.compare_digest(expected.encode(), csrf_token.encode()):
         return _login_form(request, next=_safe_next(next), username=username, status_code=403,
                            error="The login form expired. Please enter your name and password again.")
+    username = username.strip()  # one spelling per account, for the lookup and the rate limit alike
     client = request.client.host if request.client else "unknown"
     limit, window = _LOGIN_LIMIT
     if not (await services.limiter.allow(f"login:user:{username.lower()}", limit=limit, window_s=window)
             and await services.limiter.allow(f"login:ip:{client}", limit=limit * 3, window_s=window)):
         return _login_form(request, next=_safe_next(next), username=username, status_code=429,
                            error="Too many attempts. Wait five minutes, then try again.")
-    user = await services.users.by_username(username.strip())
+    user = await services.users.by_username(username)
     ok = await asyncio.to_thread(verify_password, password, user.password_hash if user else _dummy_hash())
     if user is None or not ok or user.role not in {r.value for r in Role}:
         await services.audit.record(actor=username[:64] or "anonymous", action="login_failed", object_id=None,

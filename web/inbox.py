@@ -441,10 +441,13 @@ async def inbox_events(request: Request, staff: Staff = Depends(agent)) -> Strea
         try:
             yield b"retry: 3000\n: connected\n\n"
             while not await request.is_disconnected():
+                if task.done() and queue.empty():
+                    return  # the live subscription broke: end the stream, EventSource reconnects (retry: 3000)
                 try:
-                    payload = await asyncio.wait_for(queue.get(), _KEEPALIVE_S)
+                    payload = await asyncio.wait_for(queue.get(), _KEEPALIVE_S if not task.done() else 0.1)
                 except TimeoutError:
-                    yield b": keepalive\n\n"
+                    if not task.done():
+                        yield b": keepalive\n\n"
                     continue
                 cid = payload.get("conversation_id")
                 if not isinstance(cid, str) or not _ID.fullmatch(cid):

@@ -93,10 +93,11 @@ async def _verified_params(request: Request, services: Services) -> list[tuple[s
     query = request.scope.get("query_string", b"").decode("latin-1")
     url = webhook_url(settings.public_url, request.scope["path"], query)
     token = settings.twilio_auth_token.get_secret_value()
-    if token == DEV_TWILIO_TOKEN and not _loopback(settings.public_url):
+    client = request.client.host if request.client else ""
+    if token == DEV_TWILIO_TOKEN and not (_loopback(settings.public_url) and _loopback_host(client)):
         # The development token is public: on a reachable host anyone could sign webhooks with it.
-        log.error("twilio webhook refused: GLASSDESK_TWILIO_AUTH_TOKEN is the development default while "
-                  "GLASSDESK_PUBLIC_URL is not a loopback address; set the account's real auth token")
+        log.error("twilio webhook refused: GLASSDESK_TWILIO_AUTH_TOKEN is the development default, which is "
+                  "accepted only from and for loopback addresses; set the account's real auth token")
         raise _Refused(403, "this server has no Twilio auth token configured")
     verifier = WebhookVerifier(token)
     signature = request.headers.get(SIGNATURE_HEADER)
@@ -120,7 +121,10 @@ async def _verified_params(request: Request, services: Services) -> list[tuple[s
 
 
 def _loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
+    return _loopback_host(urlsplit(url).hostname or "")
+
+
+def _loopback_host(host: str) -> bool:
     return host in {"localhost", "::1"} or host.startswith("127.")
 
 

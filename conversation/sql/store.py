@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy import and_, bindparam, exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -453,6 +453,18 @@ class SqlMessageStore(IdentityQueries):
                 )
             ).first()
         return to_message(row) if row is not None else None
+
+    async def revise_unsent(self, message_id: str, text: str) -> bool:
+        """Replace the text of an outbound message whose send never began (no outbox entry in
+        sending, sent or ambiguous). An agent who edits again after a failed send sends the new text."""
+        ob, m = t.outbox, t.messages
+        started = select(ob.c.id).where(and_(ob.c.message_id == message_id,
+                                            ob.c.state.in_(["sending", "sent", "ambiguous"])))
+        async with self._db.begin() as conn:
+            result = await conn.execute(
+                update(m).where(and_(m.c.id == message_id, m.c.direction == Direction.OUTBOUND.value,
+                                     ~exists(started))).values(text=text))
+        return result.rowcount == 1
 
     async def set_external_id(self, message_id: str, external_id: str) -> None:
         async with self._db.begin() as conn:

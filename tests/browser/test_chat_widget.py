@@ -3,6 +3,8 @@ stored, a pushed AI reply shows its badge and disclosure, markup stays text, the
 
 from __future__ import annotations
 
+import json
+
 import re
 import time
 
@@ -123,11 +125,14 @@ def test_a_returning_visitor_resumes_and_unacked_messages_are_resent_once(live_a
 
     # The ack of "first message" got lost, and "second message" never reached the server: both are
     # still pending when the visitor comes back. Both go out again with their original UUIDs.
+    # Written by an init script when the reloaded page starts, so a late (duplicate) ack still arriving
+    # at the old page cannot overwrite it.
     second_uuid = "0f8fad5b-d9cb-469f-a165-70867728950e"
-    page.evaluate(
-        """([a, b]) => localStorage.setItem('glassdesk.chat.pending', JSON.stringify([
-             {id: a, text: 'first message'}, {id: b, text: 'second message'}]))""",
-        [first.external_id, second_uuid],
+    pending = json.dumps([{"id": first.external_id, "text": "first message"}, {"id": second_uuid, "text": "second message"}])
+    page.add_init_script(
+        "if (!sessionStorage.getItem('gd.test.injected')) {"
+        f" localStorage.setItem('glassdesk.chat.pending', {json.dumps(pending)});"
+        " sessionStorage.setItem('gd.test.injected', '1'); }"
     )
     page.reload()
     page.get_by_role("button", name="Chat with us").click()

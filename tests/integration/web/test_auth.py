@@ -73,3 +73,13 @@ def test_password_guessing_is_rate_limited(staff_server: LiveServer) -> None:
         right = c.post("/login", data={"username": "admin1", "password": "admin1-pw", "csrf_token": token})
     assert codes[:10] == [401] * 10 and set(codes[10:]) == {429}
     assert right.status_code == 429
+
+
+def test_spaces_around_a_name_do_not_buy_extra_guesses(staff_server: LiveServer) -> None:
+    codes = []
+    with httpx.Client(base_url=staff_server.base_url, timeout=10) as c:
+        for i in range(11):
+            name = ("ops1", " ops1", "ops1 ", "  ops1  ")[i % 4]
+            token = _form_token(c)
+            codes.append(c.post("/login", data={"username": name, "password": "guess", "csrf_token": token}).status_code)
+    assert codes[:10] == [401] * 10 and codes[10] == 429

@@ -404,3 +404,35 @@ def test_wrong_role_bad_ids_and_missing_csrf(stack, agent) -> None:  # type: ign
         admin.close()
     with httpx.Client(base_url=server.base_url) as anonymous:
         assert anonymous.post(f"/api/conversations/{cid}/approve", json={}).status_code == 401
+
+
+def test_an_edit_retried_after_a_failed_send_goes_out_with_the_new_text(stack, agent) -> None:  # type: ignore[no-untyped-def]
+    server, _, twilio = stack
+    number = "+4915112345688"
+    cid, mid = ingest(server, sms_inbound("return 4711 please", number))
+    await_agent(server, cid, mid)
+    twilio.fail_next(503)
+    first = _post(agent, f"/api/conversations/{cid}/send-edited", {"text": "First version of the answer."})
+    assert first.status_code == 503, first.text  # the provider was unavailable; nothing was sent
+    second = _post(agent, f"/api/conversations/{cid}/send-edited", {"text": "Second, corrected answer."})
+    assert second.status_code == 200, second.text
+    sms = wait_for(lambda: [m for m in twilio.messages if m["to"] == number], what="the SMS")
+    time.sleep(0.3)
+    assert len(sms) == 1 and "Second, corrected answer." in sms[0]["body"]
+    (sent,) = _outbound(server, cid)
+    assert sent.text == "Second, corrected answer."
+
+
+def test_approve_after_a_refused_send_reports_the_failure(stack, agent) -> None:  # type: ignore[no-untyped-def]
+    server, _, twilio = stack
+    number = "+4915112345689"
+    cid, mid = ingest(server, sms_inbound("return 4711 please", number))
+    await_agent(server, cid, mid)
+    twilio.fail_next(400)
+    first = _post(agent, f"/api/conversations/{cid}/approve")
+    assert first.status_code not in (200, 409), first.text
+    second = _post(agent, f"/api/conversations/{cid}/approve")
+    assert second.status_code != 200, "a reply the provider refused must not be reported as sent"
+    assert not [m for m in twilio.messages if m["to"] == number]
+    record = server.call(lambda s: s.timeline.decision_for(mid))
+    assert record.facts.get("draft_state") != "approved"
