@@ -284,13 +284,15 @@ class AgentDesk:
 
     async def _reply_causation(self, conversation_id: str) -> str | None:
         """Thread under the newest customer message unless a person already answered it (the
-        deliverer sends one agent reply per causing message); then send unthreaded."""
+        deliverer sends one agent reply per causing message); then send unthreaded. A reply to it
+        that was written but never went out (the channel failed) is reused, with the new text."""
         messages = await self._s.messages.list_messages(conversation_id)
         inbound = next((m for m in reversed(messages) if m.direction is Direction.INBOUND), None)
         if inbound is None:
             return None
-        if await self._s.outbox.reply_written(inbound.id, author_kind=AuthorKind.AGENT) is not None:
-            return None
+        written = await self._s.outbox.reply_written(inbound.id, author_kind=AuthorKind.AGENT)
+        if written is not None and (await self._s.messages.get_message(written)).external_id:
+            return None  # answered and sent: this one goes out unthreaded
         return inbound.id
 
     async def add_note(self, conversation_id: str, text: str, *, actor: DeskActor) -> None:

@@ -436,3 +436,21 @@ def test_approve_after_a_refused_send_reports_the_failure(stack, agent) -> None:
     assert not [m for m in twilio.messages if m["to"] == number]
     record = server.call(lambda s: s.timeline.decision_for(mid))
     assert record.facts.get("draft_state") != "approved"
+
+
+def test_a_reply_retried_after_a_failed_send_leaves_no_unsent_message_behind(stack, agent) -> None:  # type: ignore[no-untyped-def]
+    import uuid
+
+    server, _, twilio = stack
+    number = "+4915112345690"
+    cid, _ = ingest(server, sms_inbound("I need help with 4711", number))
+    assert _post(agent, f"/api/conversations/{cid}/take-over").status_code == 200
+    twilio.fail_next(503)
+    failed = _post(agent, f"/api/conversations/{cid}/reply", {"text": "Looking into it.", "client_id": str(uuid.uuid4())})
+    assert failed.status_code == 503, failed.text
+    ok = _post(agent, f"/api/conversations/{cid}/reply", {"text": "Looking into it now.", "client_id": str(uuid.uuid4())})
+    assert ok.status_code == 200, ok.text
+    sms = wait_for(lambda: [m for m in twilio.messages if m["to"] == number], what="the SMS")
+    time.sleep(0.3)
+    assert len(sms) == 1 and "Looking into it now." in sms[0]["body"]
+    assert [m.text for m in _outbound(server, cid)] == ["Looking into it now."]  # no unsent leftover
