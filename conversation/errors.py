@@ -48,6 +48,10 @@ class PermanentDeliveryError(DeliveryError):
     """Do not retry: invalid address, blocked number, provider 4xx other than 429."""
 
 
+class VersionConflict(GlassdeskError):
+    """Someone else changed the versioned thing first (e.g. published a policy); reload and retry."""
+
+
 class LockNotAcquired(GlassdeskError):
     """Another worker holds this conversation; try again later."""
 

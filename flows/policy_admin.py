@@ -11,6 +11,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from conversation import VersionConflict
 from flows.bootstrap import Services
 
 __all__ = [
@@ -131,7 +132,11 @@ async def publish_policy(services: Services, text: str, *, author: str, message:
         if (live.version if live else None) != base_version:
             raise StalePreview(f"version {live.version if live else '-'} was published since your preview "
                                f"(of version {base_version}); preview again before publishing")
-    stored = await services.policies.publish(text, author=author, message=message)
+    try:  # checked again inside the write transaction: two publishers at the same instant cannot both win
+        stored = await services.policies.publish(text, author=author, message=message,
+                                                 expected_live=base_version, check_live=base_version is not None)
+    except VersionConflict as exc:
+        raise StalePreview(f"{exc}; preview again before publishing") from exc
     await services.audit.record(actor=author, action=PUBLISHED, object_id=str(stored.version),
                                 data={"message": message, "sha256": digest})
     return stored

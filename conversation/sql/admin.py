@@ -8,8 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
-from conversation.errors import NotFound
+from conversation.errors import NotFound, VersionConflict
 from conversation.ids import new_id
 from conversation.models import utcnow
 from conversation.sql import schema as t
@@ -36,9 +37,23 @@ class SqlPolicyVersions:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def publish(self, text: str, *, author: str, message: str, rolled_back_from: int | None = None) -> StoredPolicy:
+    async def publish(self, text: str, *, author: str, message: str, rolled_back_from: int | None = None,
+                      expected_live: int | None = None, check_live: bool = False) -> StoredPolicy:
+        """Append ``text`` as the newest version. With ``check_live``, only while ``expected_live`` is
+        still the live version (None: no version yet); else :class:`VersionConflict`."""
+        try:
+            return await self._publish(text, author=author, message=message, rolled_back_from=rolled_back_from,
+                                       expected_live=expected_live, check_live=check_live)
+        except IntegrityError as exc:  # another publish took the same version number first
+            raise VersionConflict("another policy version was published at the same moment; reload and try again") from exc
+
+    async def _publish(self, text: str, *, author: str, message: str, rolled_back_from: int | None,
+                       expected_live: int | None, check_live: bool) -> StoredPolicy:
         async with self._db.begin() as conn:
             current = (await conn.execute(select(func.max(t.policy_versions.c.version)))).scalar()
+            if check_live and current != expected_live:
+                raise VersionConflict(f"version {current} was published since (you expected {expected_live}); "
+                                      "reload and try again")
             version = int(current or 0) + 1
             row = {
                 "id": new_id("pv"),
