@@ -12,6 +12,7 @@ from conversation.enums import (
     Direction,
     EventType,
     OutboxState,
+    FeedbackKind,
     Priority,
     Route,
 )
@@ -48,7 +49,7 @@ __all__ = [
     "advance_delivery", "is_terminal",
     "AI_HEADER", "AI_HEADER_VALUE", "ai_disclosure", "human_hint",
     "ActorKind", "AuthorKind", "ChannelKind", "ConversationStatus", "DeliveryStatus", "Direction",
-    "EventType", "OutboxState", "Priority", "Route",
+    "EventType", "FeedbackKind", "OutboxState", "Priority", "Route",
     "GlassdeskError", "InboundParseError", "InboundRejected", "LockNotAcquired", "VersionConflict", "NotFound",
     "PermanentDeliveryError", "StoreUnavailable", "TransientDeliveryError",
     "new_id", "new_token",

@@ -15,6 +15,7 @@ __all__ = [
     "DeliveryStatus",
     "OutboxState",
     "ActorKind",
+    "FeedbackKind",
 ]
 
 
@@ -128,3 +129,13 @@ class OutboxState(enum.StrEnum):
     SENT = "sent"  # the provider accepted it and we hold its id
     FAILED = "failed"  # permanently refused
     AMBIGUOUS = "ambiguous"  # crashed between call and commit and could not reconcile: a human decides
+
+
+@enum.unique
+class FeedbackKind(enum.StrEnum):
+    """What a person taught the system (the ``feedback`` table): retraining and knowledge gaps use it."""
+
+    INTENT_CORRECTION = "intent_correction"
+    DRAFT_EDIT = "draft_edit"
+    DRAFT_REJECTED = "draft_rejected"
+    KNOWLEDGE_GAP = "knowledge_gap"

@@ -31,6 +31,7 @@ from conversation import (
     DecisionRecord,
     Direction,
     EventType,
+    FeedbackKind,
     LockNotAcquired,
     Message,
     NotFound,
@@ -78,14 +79,6 @@ class RejectReason(enum.StrEnum):
     TONE = "tone"
     POLICY = "policy"
     OTHER = "other"
-
-
-@enum.unique
-class FeedbackKind(enum.StrEnum):
-    INTENT_CORRECTION = "intent_correction"
-    DRAFT_EDIT = "draft_edit"
-    DRAFT_REJECTED = "draft_rejected"
-    KNOWLEDGE_GAP = "knowledge_gap"
 
 
 @enum.unique

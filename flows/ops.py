@@ -20,6 +20,7 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
+from conversation import FeedbackKind
 from flows.settings import Settings
 
 __all__ = [
@@ -27,7 +28,7 @@ __all__ = [
     "serve_ops",
 ]
 
-INTENT_CORRECTION = "intent_correction"  # the feedback kind this flow learns from
+INTENT_CORRECTION = FeedbackKind.INTENT_CORRECTION.value  # the feedback kind this flow learns from
 RETRAIN_CRON = "30 3 * * *"  # daily, at night in settings.timezone
 RETRAIN_LOCK = "ops:retrain-intents"
 ACTOR = "ops"
