@@ -19,3 +19,26 @@ async def test_the_prefect_client_lists_deployments_and_pools(prefect_harness: s
     async with get_client() as client:
         assert isinstance(await client.read_deployments(), list)
         assert isinstance(await client.read_work_pools(), list)
+
+
+async def test_the_scheduler_creates_runs_for_a_scheduled_deployment(prefect_harness: str) -> None:
+    """The daily retrain only happens if Prefect's scheduler can write scheduled runs (it could not
+    with SQLAlchemy 2.1: "Can't evaluate bulk DML statement")."""
+    import asyncio
+
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+
+    from flows.ops import retrain_intents
+
+    deployment = await retrain_intents.to_deployment(name="schedule-check", cron="0 3 * * *")
+    deployment_id = await deployment.apply()
+    async with get_client() as client:
+        async with asyncio.timeout(90):
+            while True:
+                runs = await client.read_flow_runs(
+                    deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])))
+                if runs:
+                    break
+                await asyncio.sleep(1)
+        assert all(r.state is not None and r.state.is_scheduled() for r in runs)
+        await client.delete_deployment(deployment_id)
