@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -21,6 +21,7 @@ from flows.bootstrap import Services
 from flows.policy_admin import StalePreview, preview_policy, publish_policy, rollback_policy, text_sha256
 from policies import DEFAULT_POLICY_PATH, PolicyError, Problem, validate
 from web.auth import Role, Staff, require, require_write
+from web.bodies import read_capped
 from web.pages import render
 
 __all__ = ["router"]
@@ -58,12 +59,12 @@ class RollbackIn(_Body):
 
 async def _read(request: Request, model: type[_Body]) -> Any:
     """Parse the JSON body after the role check, so a forbidden caller never learns the route exists."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > 4 * MAX_TEXT:
-        return JSONResponse({"detail": f"the request is too large; a policy has at most {MAX_TEXT} characters"},
-                            status_code=413)
     try:
-        return model.model_validate_json(await request.body())
+        raw = await read_capped(request, 4 * MAX_TEXT, what=f"requests (a policy has at most {MAX_TEXT} characters)")
+    except HTTPException as exc:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+    try:
+        return model.model_validate_json(raw)
     except ValidationError as exc:
         detail = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors(include_url=False, include_input=False)]
         return JSONResponse({"detail": detail}, status_code=422)

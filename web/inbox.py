@@ -43,6 +43,7 @@ from flows.agent_desk import (
 )
 from flows.bootstrap import Services
 from web.auth import Role, Staff, require, require_write
+from web.bodies import read_capped
 from web.pages import render
 
 __all__ = ["router", "SLA_DUE_SOON"]
@@ -104,9 +105,7 @@ B = TypeVar("B", bound=_Body)
 
 async def _body(request: Request, model: type[B]) -> B:
     """Parsed after the role and CSRF checks, so nobody learns anything from a 422 without a session."""
-    raw = await request.body()
-    if len(raw) > _MAX_BODY:
-        raise HTTPException(status_code=413, detail=f"request bodies are limited to {_MAX_BODY} bytes")
+    raw = await read_capped(request, _MAX_BODY)
     try:
         data = json.loads(raw or b"{}")
         return model.model_validate(data)

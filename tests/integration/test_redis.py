@@ -230,3 +230,16 @@ async def test_a_new_turn_does_not_wait_behind_a_running_batch(redis_client, tmp
     await asyncio.wait_for(running, timeout=10)
     assert done == ["msg_fast", "msg_slow"]  # stopping waits for the batch in flight, which is acked
     assert (await queue.depth())["pending"] == 0
+
+
+async def test_rate_limit_window_slides_instead_of_resetting_on_the_clock(redis_client) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    limiter = RedisRateLimiter(redis_client)
+    while not 0.55 < time.time() % 2 < 0.7:  # start just past the middle of a 2-second clock window
+        await asyncio.sleep(0.01)
+    assert [await limiter.allow("login:x", limit=3, window_s=2) for _ in range(3)] == [True, True, True]
+    await asyncio.sleep(1.6)  # a new clock window has begun, but the attempts are only 1.6 s old
+    assert await limiter.allow("login:x", limit=3, window_s=2) is False
+    await asyncio.sleep(2.1)  # now every earlier attempt is older than the window
+    assert await limiter.allow("login:x", limit=3, window_s=2) is True
