@@ -7,21 +7,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from conversation import ActorKind, EventType, TimelineEvent
 from flows.bootstrap import Services
+from web.pages import SECURITY_HEADERS, templates
 
 __all__ = ["router", "describe_event"]
 
 router = APIRouter()
-_templates = Environment(loader=FileSystemLoader(Path(__file__).with_name("templates")),
-                         autoescape=select_autoescape(["html"]))
 
 _LABELS: dict[str, dict[EventType, str]] = {
     "en": {
@@ -91,7 +88,7 @@ async def status_page(request: Request, token: str) -> HTMLResponse:
     services, conv = await _conversation(request, token)
     lang = _lang(conv.language)
     steps = [d for e in await services.timeline.list_events(conv.id) if (d := describe_event(e, lang))]
-    html = _templates.get_template("status.html").render(
+    html = templates.get_template("status.html").render(
         lang=lang, steps=steps, status=conv.status.value, token=token,
         title="Stand Ihrer Anfrage" if lang == "de" else "Status of your request",
         intro=("Hier sehen Sie jeden Schritt, der an Ihrer Anfrage wirklich getan wurde."
@@ -99,7 +96,7 @@ async def status_page(request: Request, token: str) -> HTMLResponse:
         human=("Sie möchten mit einem Menschen sprechen? Antworten Sie einfach mit „Mensch“."
                if lang == "de" else 'Want a person? Just reply "agent".'),
     )
-    return HTMLResponse(html, headers=_SECURITY_HEADERS)
+    return HTMLResponse(html, headers=SECURITY_HEADERS)
 
 
 @router.get("/status/{token}/events")
@@ -126,12 +123,3 @@ async def status_events(request: Request, token: str) -> StreamingResponse:
 
     return StreamingResponse(stream(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
-
-
-_SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
-                               "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
