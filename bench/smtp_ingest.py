@@ -3,7 +3,7 @@
     .venv/bin/python bench/smtp_ingest.py [--quick] [--messages 600] [--levels 1,4,16]
 
 The bench starts its own isolated stack (bench/_stack.py): embedded Redis, demo data and the product's
-``glassdesk smtp`` child (flows/email_ingest.py: parse, blob store, SQL insert, timeline event, XADD, 250)
+``glassdesk smtp`` child (services/email_ingest.py: parse, blob store, SQL insert, timeline event, XADD, 250)
 on 127.0.0.1 under a temporary GLASSDESK_VAR_DIR. No worker runs, so the turns stay on the stream and
 can be counted. Bodies are the real email fixtures in /work/shared/data/emails (reply-parser test
 mails, 108 files; ``.eml`` files are sent as they are with a fresh Message-ID, the text ones as the

@@ -2,9 +2,9 @@
 
     .venv/bin/python bench/turn_profile.py [--rounds 30] [--label after] [--cprofile 25] [--keep-before]
 
-In process: a temporary GLASSDESK_VAR_DIR with the demo data (``flows.demo.load_demo``), an embedded
+In process: a temporary GLASSDESK_VAR_DIR with the demo data (``devtools.demo.load_demo``), an embedded
 Redis, the real SQLite stores, the demo intent model, knowledge base and default policy, built with
-``flows.deps.build_turn_deps`` exactly as the worker builds them. Each round sends every message of
+``services.policy_source.build_turn_deps`` exactly as the worker builds them. Each round sends every message of
 ``MESSAGES`` as a new chat conversation (stored like ``Ingestor.accept`` does, not queued) and runs the
 steps of ``flows.turn.run_turn`` directly (same lock and branches). Per step: wall ms and process CPU ms
 (``time.process_time``; the steps are awaited one at a time, so the process CPU is the step's CPU plus
@@ -129,17 +129,17 @@ def _understand_parts(deps: Any, rounds: int) -> dict[str, float]:
 
 async def run(rounds: int, profile_top: int) -> dict[str, Any]:
     from conversation import ChannelKind, ChatSession, InboundMessage
-    from flows.bootstrap import open_services
-    from flows.demo import load_demo
-    from flows.deps import build_turn_deps
-    from flows.settings import Settings
+    from runtime.compose import open_container
+    from devtools.demo import load_demo
+    from services.policy_source import build_turn_deps
+    from services.settings import Settings
 
     tmp = Path(tempfile.mkdtemp(prefix="gd-turn-profile-"))
     settings = Settings(var_dir=tmp / "var")
     await load_demo(settings)
     timed = Timer()
     outcomes: dict[str, str] = {}
-    async with open_services(settings) as services:
+    async with open_container(settings) as services:
         deps = await build_turn_deps(services)
         deps.language_detector.warm_up()
 

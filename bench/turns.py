@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/turns.py [--quick] [--rates 1,10,50] [--duration 20] [--burst 300]
 
-Composer mode (no LLM). The bench starts its own stack as ``glassdesk run`` does (flows/supervisor.py):
+Composer mode (no LLM). The bench starts its own stack as ``glassdesk run`` does (runtime/supervisor.py):
 embedded Redis, demo data, ``prefect server start`` (the supervisor's Prefect settings), ``glassdesk web``
 (one uvicorn process) and ``glassdesk worker`` (Redis stream -> one Prefect flow run per batch of up to
 32 turns), all on 127.0.0.1 under a temporary GLASSDESK_VAR_DIR.
@@ -259,15 +259,15 @@ async def prefect_share(stack: Stack, *, rounds: int, batch: int) -> dict[str, A
     os.environ.update({k: v for k, v in stack.env().items() if k.startswith("PREFECT_")})
     os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
     from conversation import ChannelKind, ChatSession, InboundMessage
-    from flows.bootstrap import open_services
-    from flows.deps import build_turn_deps
-    from flows.settings import Settings
+    from runtime.compose import open_container
+    from services.policy_source import build_turn_deps
+    from services.settings import Settings
     from flows.turn import process_turns, use_deps
 
     settings = Settings(var_dir=stack.var, redis_url=stack.redis_url, prefect_api_url=stack.prefect_api,
                         relay_port=stack.relay_port)
     probe: dict[str, str] = {}
-    async with open_services(settings) as services:
+    async with open_container(settings) as services:
         deps = await build_turn_deps(services)
         use_deps(deps)
         counter = 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from email.utils import parseaddr
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -64,7 +64,7 @@ class ChatSession(_Frozen):
         return v
 
 
-Address = Annotated[Union[EmailAddress, PhoneAddress, ChatSession], Field(discriminator="kind")]
+Address = Annotated[EmailAddress | PhoneAddress | ChatSession, Field(discriminator="kind")]
 
 
 def address_key(address: EmailAddress | PhoneAddress | ChatSession) -> str:

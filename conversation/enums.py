@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 
 __all__ = [
+    "Intent",
     "ChannelKind",
     "Direction",
     "AuthorKind",
@@ -139,3 +140,30 @@ class FeedbackKind(enum.StrEnum):
     DRAFT_EDIT = "draft_edit"
     DRAFT_REJECTED = "draft_rejected"
     KNOWLEDGE_GAP = "knowledge_gap"
+
+
+@enum.unique
+class Intent(enum.StrEnum):
+    """The intents the engine acts on (look-ups, drafting). A trained model may know more labels;
+    those have no special handling and are answered from the knowledge base or by a person."""
+
+    ORDER_STATUS = "order_status"
+    DELIVERY_PROBLEM = "delivery_problem"
+    RETURN_REQUEST = "return_request"
+    INVOICE_QUESTION = "invoice_question"
+    COMPLAINT = "complaint"
+    COVERAGE_QUESTION = "coverage_question"
+    CLAIM_REPORT = "claim_report"
+    CLAIM_STATUS = "claim_status"
+    CONTRACT_CHANGE = "contract_change"
+    GENERAL_QUESTION = "general_question"
+    SMALL_TALK = "small_talk"
+    WANTS_HUMAN = "wants_human"
+
+    @classmethod
+    def parse(cls, label: str | None) -> Intent | None:
+        """The known intent for a model label; None for out-of-scope or a label we do not act on."""
+        try:
+            return cls(label) if label else None
+        except ValueError:
+            return None

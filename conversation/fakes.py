@@ -23,7 +23,7 @@ from conversation.enums import (
     OutboxState,
     Priority,
 )
-from conversation.errors import LockNotAcquired, NotFound
+from conversation.errors import LockLost, LockNotAcquired, NotFound
 from conversation.ids import new_id, new_reply_token, new_token
 from conversation.models import (
     Attachment,
@@ -31,8 +31,8 @@ from conversation.models import (
     Contact,
     Conversation,
     DecisionRecord,
-    IngestResult,
     InboundMessage,
+    IngestResult,
     Message,
     TimelineEvent,
     TurnRef,
@@ -95,9 +95,11 @@ class FakeMessageStore:
         if hinted is not None and hinted.contact_id == contact_id:
             return hinted
         for conv in self.conversations.values():
-            if conv.contact_id == contact_id and conv.channel == inbound.channel and conv.status != ConversationStatus.CLOSED:
+            if (conv.contact_id == contact_id and conv.channel == inbound.channel
+                    and conv.status != ConversationStatus.CLOSED):
                 return conv
-        conv = Conversation(contact_id=contact_id, channel=inbound.channel, status_token=new_token(), reply_token=new_reply_token())
+        conv = Conversation(contact_id=contact_id, channel=inbound.channel, status_token=new_token(),
+                            reply_token=new_reply_token())
         self.conversations[conv.id] = conv
         return conv
 
@@ -143,9 +145,13 @@ class FakeMessageStore:
         except KeyError as exc:
             raise NotFound(f"conversation {conversation_id} does not exist") from exc
 
-    async def find_conversation(self, *, status_token: str | None = None, reply_token: str | None = None) -> Conversation | None:
+    async def find_conversation(
+        self, *, status_token: str | None = None, reply_token: str | None = None
+    ) -> Conversation | None:
         for conv in self.conversations.values():
-            if (status_token and conv.status_token == status_token) or (reply_token and conv.reply_token == reply_token):
+            if (status_token and conv.status_token == status_token) or (
+                reply_token and conv.reply_token == reply_token
+            ):
                 return conv
         return None
 
@@ -196,9 +202,13 @@ class FakeMessageStore:
 
     # -- identities and merges (same rules as SqlMessageStore) ------------------------------------
     def _identity(self, key: tuple[str, str], address: Address | None = None) -> ChannelIdentity | None:
-        owner = self.identities.get(key)
-        if owner is None:
+        if key not in self.identities:
             return None
+        return self._stored_identity(key, address)
+
+    def _stored_identity(self, key: tuple[str, str], address: Address | None = None) -> ChannelIdentity:
+        """The identity under ``key``, which must exist in ``identities``."""
+        owner = self.identities[key]
         row = self.identity_rows.get(key)
         if row is None:
             assert address is not None, "an identity created by ingest is first read by its address"
@@ -216,14 +226,14 @@ class FakeMessageStore:
             if existing is not None:
                 if existing.contact_id == contact_id and verified:
                     self.verified.add(key)
-                return self._identity(key, address)  # type: ignore[return-value]
+                return self._stored_identity(key, address)
             if contact_id not in self.contacts:
                 raise NotFound(f"contact {contact_id} does not exist")
             self.identities[key] = contact_id
             self.identity_rows[key] = ChannelIdentity(contact_id=contact_id, address=address)
             if verified:
                 self.verified.add(key)
-            return self._identity(key, address)  # type: ignore[return-value]
+            return self._stored_identity(key, address)
 
     async def find_conversation_by_address(self, address: Address, *, channel: ChannelKind) -> Conversation | None:
         owner = self.identities.get((address.kind, address_key(address)))
@@ -263,7 +273,9 @@ class FakeMessageStore:
                     self.identities[key] = into_contact_id
             for cid, conv in list(self.conversations.items()):
                 if conv.contact_id == from_contact_id:
-                    self.conversations[cid] = conv.model_copy(update={"contact_id": into_contact_id, "updated_at": utcnow()})
+                    self.conversations[cid] = conv.model_copy(
+                        update={"contact_id": into_contact_id, "updated_at": utcnow()}
+                    )
             source, target = self.contacts[from_contact_id], self.contacts[into_contact_id]
             carry = {k: getattr(source, k) for k in ("backoffice_customer_id", "display_name")
                      if getattr(source, k) and not getattr(target, k)}
@@ -380,7 +392,7 @@ class FakeTurnQueue:
         self.new = [e for e in self.pending if e not in self.new] + self.new
 
     async def read(self, consumer: str, *, count: int, block_ms: int) -> list[FakeDelivery]:
-        out = []
+        out: list[FakeDelivery] = []
         while self.new and len(out) < count:
             eid = self.new.pop(0)
             self.pending[eid] = self.pending.get(eid, 0) + 1
@@ -395,22 +407,37 @@ class FakeTurnQueue:
         await self.ack(delivery.entry_id)
 
 
+@dataclass
+class FakeLease:
+    conversation_id: str
+    token: int
+    lost: bool = False
+
+    def ensure(self) -> None:
+        if self.lost:
+            raise LockLost(f"the lease on conversation {self.conversation_id} lapsed")
+
+
 class FakeConversationLocks:
     def __init__(self) -> None:
-        self.held: set[str] = set()
+        self.held: dict[str, FakeLease] = {}
+        self._tokens = 0
 
     @asynccontextmanager
-    async def hold(self, conversation_id: str, *, timeout_s: float = 120.0, wait_s: float = 10.0) -> AsyncIterator[None]:
+    async def hold(self, conversation_id: str, *, timeout_s: float | None = None,
+                   wait_s: float = 2.0) -> AsyncIterator[FakeLease]:
         deadline = time.monotonic() + wait_s
         while conversation_id in self.held:
             if time.monotonic() > deadline:
                 raise LockNotAcquired(f"conversation {conversation_id} is held by another worker")
             await asyncio.sleep(0.005)
-        self.held.add(conversation_id)
+        self._tokens += 1
+        lease = FakeLease(conversation_id, self._tokens)
+        self.held[conversation_id] = lease
         try:
-            yield
+            yield lease
         finally:
-            self.held.discard(conversation_id)
+            self.held.pop(conversation_id, None)
 
 
 class FakeLiveBus:

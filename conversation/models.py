@@ -207,6 +207,8 @@ class OutboundMessage(_Frozen):
     in_reply_to: str | None = None
     references: tuple[str, ...] = ()
     subject: str | None = None
+    approved_by: str | None = None  # the person who checked an AI draft (named in the disclosure)
+    author_name: str | None = None  # a human author's first name (agents' replies sign with it)
 
 
 class TurnRef(_Frozen):

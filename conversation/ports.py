@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -22,9 +23,10 @@ from conversation.models import (
     ChannelIdentity,
     Conversation,
     DecisionRecord,
-    IngestResult,
     InboundMessage,
+    IngestResult,
     Message,
+    OutboundMessage,
     TimelineEvent,
     TurnRef,
 )
@@ -37,9 +39,11 @@ __all__ = [
     "BlobStore",
     "TurnQueue",
     "Delivery",
+    "ConversationLease",
     "ConversationLocks",
     "LiveBus",
     "RateLimiter",
+    "ChannelSender",
 ]
 
 
@@ -161,9 +165,16 @@ class BlobStore(Protocol):
 
 
 class Delivery(Protocol):
-    entry_id: str
-    ref: TurnRef
-    deliveries: int
+    """One delivery of a queued turn (read-only)."""
+
+    @property
+    def entry_id(self) -> str: ...
+
+    @property
+    def ref(self) -> TurnRef: ...
+
+    @property
+    def deliveries(self) -> int: ...
 
 
 class TurnQueue(Protocol):
@@ -178,10 +189,22 @@ class TurnQueue(Protocol):
     async def dead_letter(self, delivery: Delivery, *, reason: str) -> None: ...
 
 
-class ConversationLocks(Protocol):
-    """One writer per conversation."""
+class ConversationLease(Protocol):
+    """A held conversation: its fencing token, and a check to run before each write."""
 
-    def hold(self, conversation_id: str, *, timeout_s: float, wait_s: float) -> Any: ...
+    @property
+    def token(self) -> int: ...
+
+    def ensure(self) -> None:
+        """Raise ``LockLost`` when the lease lapsed (another holder may own the conversation now)."""
+        ...
+
+
+class ConversationLocks(Protocol):
+    """One writer per conversation: a renewed lease; a busy conversation raises ``LockNotAcquired``."""
+
+    def hold(self, conversation_id: str, *, timeout_s: float | None = None,
+             wait_s: float = 2.0) -> AbstractAsyncContextManager[ConversationLease]: ...
 
 
 class LiveBus(Protocol):
@@ -192,3 +215,27 @@ class LiveBus(Protocol):
 
 class RateLimiter(Protocol):
     async def allow(self, key: str, *, limit: int, window_s: int) -> bool: ...
+
+
+class ChannelSender(Protocol):
+    """Sends one channel-neutral outbound message and returns the provider's id for it.
+
+    Each channel package ships one adapter and its fake. The adapter renders the message for its
+    channel (subject and threading headers, SMS length, disclosure placement) and raises only
+    ``TransientDeliveryError`` (nothing was delivered: retry), ``PermanentDeliveryError`` (refused
+    for good) or ``OutcomeUnknown`` (it may have been delivered: never resend blindly)."""
+
+    @property
+    def channel(self) -> ChannelKind:
+        """The one channel this sender serves."""
+        ...
+
+    @property
+    def delivered_on_send(self) -> bool:
+        """True when a successful send already reached the customer (chat); otherwise the provider
+        confirms delivery later (an SMS status callback) or never (email)."""
+        ...
+
+    async def send(self, message: OutboundMessage) -> str: ...
+
+    async def aclose(self) -> None: ...

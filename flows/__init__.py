@@ -1,5 +1,1 @@
-"""Composition and orchestration: settings, bootstrap, Prefect flows, the worker and the CLI.
-
-Nothing here imports prefect at package import time; flow modules do, on demand."""
-
-__all__: list[str] = []
+"""Prefect flows and their tasks only: the turn and its steps, and the ops flows."""

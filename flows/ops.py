@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import signal
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,11 +19,10 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
 from conversation import FeedbackKind
-from flows.settings import Settings
+from services.settings import Settings
 
 __all__ = [
-    "INTENT_CORRECTION", "RETRAIN_CRON", "live_intent_model_dir", "reingest_knowledge", "retrain_intents",
-    "serve_ops",
+    "INTENT_CORRECTION", "RETRAIN_CRON", "reingest_knowledge", "retrain_intents",
 ]
 
 INTENT_CORRECTION = FeedbackKind.INTENT_CORRECTION.value  # the feedback kind this flow learns from
@@ -34,19 +31,6 @@ RETRAIN_LOCK = "ops:retrain-intents"
 ACTOR = "ops"
 
 _SERVICES: contextvars.ContextVar[Any] = contextvars.ContextVar("glassdesk_ops_services")
-
-
-def live_intent_model_dir(settings: Settings) -> Path:
-    """The model directory the worker serves. Trains the demo model only when there is no readable
-    model: a model promoted by `retrain_intents` must not be replaced by the demo."""
-    from understanding import ModelArtifactError, ensure_demo_model, read_metadata
-
-    live = settings.model_dir / "intents" / "live"
-    try:
-        read_metadata(live)
-    except ModelArtifactError:
-        return Path(ensure_demo_model(live))
-    return live
 
 
 def _task(fn: Any, *, retries: int = 0) -> Any:
@@ -77,7 +61,9 @@ async def _read_corrections() -> Corrections:
 
 
 async def _ensure_live_model() -> Path:
-    return await asyncio.to_thread(live_intent_model_dir, _SERVICES.get().settings)
+    from services.intent_source import live_intent_model_dir
+
+    return await asyncio.to_thread(live_intent_model_dir, _SERVICES.get().settings.model_dir)
 
 
 async def _train_and_compare(live_dir: Path, corrections: Corrections) -> Any:
@@ -141,11 +127,11 @@ async def retrain_intents() -> dict[str, Any]:
     """Learn from new intent corrections: train a candidate on the demo data plus every correction,
     promote it only if it is not worse on the fixed evaluation set, and audit the decision."""
     from conversation.errors import LockNotAcquired
-    from flows.bootstrap import open_services
+    from runtime.compose import open_container
     from understanding import RetrainDecision
 
     log = get_run_logger()
-    async with open_services(Settings()) as services:
+    async with open_container(Settings()) as services:
         _SERVICES.set(services)
         try:
             async with services.locks.hold(RETRAIN_LOCK, timeout_s=1800, wait_s=1):
@@ -196,66 +182,13 @@ record_reingest = _task(_record_reingest, retries=2)
 async def reingest_knowledge(articles_dir: str | None = None) -> dict[str, Any]:
     """Validate every article under `articles_dir` (default: the shipped articles) and rebuild the
     search index under var/kb-index."""
-    from flows.bootstrap import open_services
     from knowledge import default_articles_dir
+    from runtime.compose import open_container
 
     source = Path(articles_dir) if articles_dir else default_articles_dir()
-    async with open_services(Settings()) as services:
+    async with open_container(Settings()) as services:
         _SERVICES.set(services)
         summary = await rebuild_index(source)
         await record_reingest(summary)
     get_run_logger().info("re-ingested %s articles into %s", summary["articles"], summary["index_dir"])
     return summary
-
-
-# -- serving ----------------------------------------------------------------------------------------
-
-
-def serve_ops(settings: Settings, *, api_url: str, wait_s: float = 300.0) -> int:
-    """Serve both flows as deployments (`retrain-intents/daily`, `reingest-knowledge/on-demand`) until
-    SIGINT or SIGTERM. Waits for the Prefect API first, so it can start beside the server."""
-    import httpx
-    from prefect import serve
-    from prefect.deployments.runner import EntrypointType
-    from prefect.schedules import Cron
-    from prefect.settings import PREFECT_API_URL, PREFECT_RUNNER_POLL_FREQUENCY, temporary_settings
-
-    def _term(_sig: int, _frame: object) -> None:
-        raise KeyboardInterrupt
-
-    # SIGTERM acts as Ctrl-C until the runner installs its own handler; SIGINT gets Python's default
-    # back, as a child started from a non-interactive shell may inherit it ignored
-    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, _term),
-                signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler)}
-    try:
-        deadline = time.monotonic() + wait_s
-        while True:
-            try:
-                if httpx.get(api_url.rstrip("/") + "/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                print(f"ops: the Prefect API at {api_url} did not answer within {wait_s:.0f} s", flush=True)
-                return 1
-            time.sleep(0.5)
-        with temporary_settings(updates={PREFECT_API_URL: api_url, PREFECT_RUNNER_POLL_FREQUENCY: 2}):
-            serve(
-                retrain_intents.to_deployment(
-                    name="daily", schedules=[Cron(RETRAIN_CRON, timezone=settings.timezone)], paused=False,
-                    concurrency_limit=1, tags=["glassdesk", "ops"], entrypoint_type=EntrypointType.MODULE_PATH,
-                    description="Retrain the intent model from staff corrections (daily; Run for now).",
-                ),
-                reingest_knowledge.to_deployment(
-                    name="on-demand", concurrency_limit=1, tags=["glassdesk", "ops"],
-                    entrypoint_type=EntrypointType.MODULE_PATH,
-                    description="Rebuild the knowledge-base index from the articles folder.",
-                ),
-                print_starting_message=False,
-            )
-    except KeyboardInterrupt:
-        pass
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    return 0

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,14 +17,19 @@ from conversation import (
     ConversationStatus,
     DecisionRecord,
     EventType,
+    Intent,
     LookupRecord,
+    OutcomeUnknown,
+    PermanentDeliveryError,
     Priority,
     Route,
     TimelineEvent,
+    TransientDeliveryError,
 )
+from conversation.replies import handoff_notice
 from conversation.sql.timeline import TURN_DONE_EVENTS
-from flows.deps import TurnDeps
-from flows.turn_work import TurnOutcome, TurnWork
+from flows.turn_work import TurnDeps, TurnOutcome, TurnWork
+from services.escalation import ATTENTION_QUEUE
 
 __all__ = [
     "load_turn",
@@ -38,17 +42,11 @@ __all__ = [
     "hand_off",
     "await_agent",
     "record_event",
-    "claim_outcome_requested",
 ]
 
 log = logging.getLogger("glassdesk.turn")
 
 HUMAN_STATES = {ConversationStatus.HANDED_OFF, ConversationStatus.AWAITING_AGENT}
-_AMOUNT = re.compile(r"(\d{1,6}(?:[.,]\d{2})?)\s?(?:€|eur|euro)|(?:€|eur)\s?(\d{1,6}(?:[.,]\d{2})?)", re.I)
-_ORDER_REF = re.compile(r"(?<![\w-])#?(\d{5,10})(?![\w-])")
-_POLICY_REF = re.compile(r"\bPOL-?\d{6}\b", re.I)
-_CLAIM_REF = re.compile(r"\bCLM-?\d{4}-?\d{4}\b", re.I)
-_DATE = re.compile(r"\b(\d{1,2})\.(\d{1,2})\.(\d{4})\b|\b(\d{4})-(\d{2})-(\d{2})\b")
 
 
 async def record_event(deps: TurnDeps, work: TurnWork, kind: EventType, data: dict[str, Any], *,
@@ -86,12 +84,12 @@ async def _customer(deps: TurnDeps, work: TurnWork) -> tuple[str | None, bool]:
     identities = await deps.services.messages.identities_of(contact.id)
     for ident in identities:
         if ident.address.kind == "phone":
-            customer = await deps.lookups.find_customer(phone=ident.address.number)
+            customer = await deps.kit.lookups.find_customer(phone=ident.address.number)
             if customer is not None:
                 return customer.customer_id, True
     for ident in identities:
         if ident.address.kind == "email":
-            customer = await deps.lookups.find_customer(email=ident.address.address)
+            customer = await deps.kit.lookups.find_customer(email=ident.address.address)
             if customer is not None:
                 return customer.customer_id, bool(ident.verified)
     return None, False
@@ -100,16 +98,21 @@ async def _customer(deps: TurnDeps, work: TurnWork) -> tuple[str | None, bool]:
 # -- 2. understand ----------------------------------------------------------------------------------
 async def understand_turn(deps: TurnDeps, work: TurnWork) -> TurnWork:
     from understanding import understand_with_redaction
+    from understanding.entities import extract_entities
+    from understanding.language import UNKNOWN_LANGUAGE
 
     assert work.message is not None and work.conversation is not None
     text = work.message.text
-    u, redacted = await asyncio.to_thread(understand_with_redaction, text, model=deps.intent_model,
-                                          language_detector=deps.language_detector, redactor=deps.redactor)
+    u, redacted = await asyncio.to_thread(understand_with_redaction, text, model=deps.kit.intents.current,
+                                          language_detector=deps.kit.language_detector,
+                                          redactor=deps.services.redactor)
     work.understanding = u
     work.redacted_text = redacted.text
     work.pii_mapping = dict(redacted.mapping)
-    work.language = u.language if u.language in {"de", "en", "fr", "it"} else (work.conversation.language or "en")
-    work.amount = _amount(text)
+    # Any language the detector names is kept (the guards send unsupported ones to a person); only an
+    # undecided detection falls back to the conversation's language.
+    work.language = u.language if u.language != UNKNOWN_LANGUAGE else (work.conversation.language or "en")
+    work.amount = extract_entities(text).amount
     if work.language != work.conversation.language:  # one write only when the language changed
         work.conversation = await deps.services.messages.route_conversation(
             work.conversation_id, work.conversation.status, language=work.language)
@@ -121,31 +124,34 @@ async def understand_turn(deps: TurnDeps, work: TurnWork) -> TurnWork:
     return work
 
 
-def _amount(text: str) -> float | None:
-    m = _AMOUNT.search(text)
-    if not m:
-        return None
-    return float((m.group(1) or m.group(2)).replace(",", "."))
-
-
 # -- 3. look up -------------------------------------------------------------------------------------
 async def look_up(deps: TurnDeps, work: TurnWork) -> TurnWork:
     from knowledge import LookupFailed, LookupNotFound
+    from knowledge.backoffice.planning import LookupRequest, plan_lookups
+    from understanding.entities import extract_entities
 
-    u = work.understanding
-    intent = u.intent or ""
+    assert work.understanding is not None and work.message is not None
     query = work.redacted_text
-    work.hits = list(deps.kb.search(query, language=work.language, k=3)) if query.strip() else []
-    calls = _planned_lookups(intent, work, deps.lookups)
-    for tool, ref, call in calls:
+    work.hits = list(deps.kit.kb.search(query, language=work.language, k=3)) if query.strip() else []
+    entities = extract_entities(work.message.text)
+    request = LookupRequest(
+        intent=Intent.parse(work.understanding.intent), customer_id=work.customer_id,
+        identity_verified=work.identity_verified, text=work.message.text, description=work.redacted_text,
+        idempotency_key=work.message_id, order_ref=entities.order_ref, policy_ref=entities.policy_ref,
+        claim_ref=entities.claim_ref, incident_date=entities.incident_date,
+    )
+    for plan in plan_lookups(request, deps.kit.lookups):
+        tool, ref = plan.tool, plan.reference
         source = f"lookup:{tool}:{ref}" if ref else f"lookup:{tool}"
         try:
-            result = await call()
+            result = await plan.call()
         except LookupNotFound:
-            work.lookup_records.append(LookupRecord(tool=tool, source_id=source, ok=False, summary="not found for this customer"))
+            work.lookup_records.append(LookupRecord(tool=tool, source_id=source, ok=False,
+                                                    summary="not found for this customer"))
             continue
         except LookupFailed as exc:
-            work.lookup_records.append(LookupRecord(tool=tool, source_id=source, ok=False, summary=f"failed: {exc.reason}"[:200]))
+            work.lookup_records.append(LookupRecord(tool=tool, source_id=source, ok=False,
+                                                    summary=f"failed: {exc.reason}"[:200]))
             continue
         results = result if isinstance(result, tuple) else (result,)
         for r in results[:3]:
@@ -159,87 +165,21 @@ async def look_up(deps: TurnDeps, work: TurnWork) -> TurnWork:
     return work
 
 
-def _planned_lookups(intent: str, work: TurnWork, lk: Any) -> list[tuple[str, str | None, Any]]:
-    cid = work.customer_id
-    if cid is None:
-        return []
-    text = work.message.text if work.message else ""
-    order = _first(_ORDER_REF, text)
-    policy = _first(_POLICY_REF, text)
-    claim = _first(_CLAIM_REF, text)
-    plans: list[tuple[str, str | None, Any]] = []
-    if not work.identity_verified:
-        # An unverified identity may only file a claim draft that a person reviews.
-        if intent == "claim_report":
-            plans.append(_claim_intake(lk, cid, policy, work))
-        return [p for p in plans if p is not None]
-    if intent in {"order_status", "delivery_problem"}:
-        plans.append(("order_status", order, (lambda: lk.order_status(cid, order)) if order else (lambda: lk.list_orders(cid))))
-    elif intent == "return_request":
-        if order:
-            plans.append(("return_eligibility", order, lambda: lk.return_eligibility(cid, order)))
-    elif intent == "coverage_question":
-        if policy:
-            plans.append(("coverage", policy, lambda: lk.coverage(cid, policy)))
-        else:
-            plans.append(("contract", None, lambda: lk.list_contracts(cid)))
-    elif intent == "claim_status":
-        if claim:
-            plans.append(("claim_status", claim, lambda: lk.claim_status(cid, claim)))
-    elif intent == "claim_report":
-        plans.append(_claim_intake(lk, cid, policy, work))
-    elif intent == "contract_change" and policy:
-        plans.append(("contract", policy, lambda: lk.contract(cid, policy)))
-    return [p for p in plans if p is not None]
-
-
-def _first(pattern: re.Pattern[str], text: str) -> str | None:
-    """The first reference of a kind the customer typed. It is only ever looked up within the
-    identified customer's own records."""
-    m = pattern.search(text)
-    return (m.group(1) if m.groups() else m.group(0)) if m else None
-
-
-def _claim_intake(lk: Any, cid: str, policy: str | None, work: TurnWork) -> tuple[str, str | None, Any] | None:
-    from knowledge.drafting.composer import detect_risk
-
-    if not policy:
-        return None
-    text = work.message.text if work.message else ""
-    risk = detect_risk(text)
-    if risk is None:
-        return None  # the person in the claims queue asks what happened
-    incident = _incident_date(text) or dt.date.today()
-    return ("claim_intake", policy, lambda: lk.claim_intake(
-        cid, policy, risk=risk, incident_date=incident, description=work.redacted_text[:2000],
-        idempotency_key=work.message_id))
-
-
-def _incident_date(text: str) -> dt.date | None:
-    m = _DATE.search(text)
-    if not m:
-        return None
-    try:
-        if m.group(1):
-            return dt.date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
-        return dt.date(int(m.group(4)), int(m.group(5)), int(m.group(6)))
-    except ValueError:
-        return None
-
-
 # -- 4. decide --------------------------------------------------------------------------------------
 async def decide(deps: TurnDeps, work: TurnWork) -> TurnWork:
     from policies import Facts, evaluate
+    from understanding.claim_outcome import claim_outcome_requested
 
     u = work.understanding
-    policy = await deps.policy.current()
-    claim_decision = claim_outcome_requested(work.message.text, intent=u.intent,  # type: ignore[union-attr]
+    assert u is not None and work.message is not None and work.conversation is not None
+    policy = await deps.kit.policy.current()
+    claim_decision = claim_outcome_requested(work.message.text, intent=u.intent,
                                              lookup_tools=[r.tool for r in work.lookup_records])
     facts = Facts(
         intent=u.intent or "out_of_scope",
         intent_confidence=round(float(u.confidence), 4),
         out_of_scope=bool(u.out_of_scope),
-        channel=work.conversation.channel.value,  # type: ignore[union-attr]
+        channel=work.conversation.channel.value,
         language=work.language,
         sentiment=str(u.sentiment),
         sentiment_score=_clip(0.5 + (u.sentiment_scores.positive - u.sentiment_scores.negative) / 2),
@@ -253,7 +193,7 @@ async def decide(deps: TurnDeps, work: TurnWork) -> TurnWork:
         legal_effect=claim_decision,
         claim_decision=claim_decision,
     )
-    decision = evaluate(policy, facts, guards=deps.guards)
+    decision = evaluate(policy, facts, guards=deps.kit.guards)
     work.decision = decision
     work.record = DecisionRecord(
         conversation_id=work.conversation_id,
@@ -274,30 +214,6 @@ async def decide(deps: TurnDeps, work: TurnWork) -> TurnWork:
     return work
 
 
-_CLAIM_INTENTS = frozenset({"claim_report", "claim_status"})
-_CLAIM_TOOLS = frozenset({"claim_status", "claim_intake"})
-# Asking for an outcome of a claim, in German and English. Stems without a leading word boundary so
-# German compounds count too ("Schadenzahlung", "Kostenübernahme"). Over-matching is intended: a false
-# positive only sends the turn to a person.
-_OUTCOME = re.compile(
-    r"genehmig|bewillig|ablehn|abgelehnt|lehn\w*\s+(?:\w+\s+){0,6}ab\b|entscheid|entschied|zahl|erstatt"
-    r"|regulier|anerkenn|anerkannt|übernehm|übernimm|übernomm|uebernehm|uebernimm|zusage|zugesagt|ersetz"
-    r"|widerspruch|\bgeld\b|\bmoney\b"
-    r"|\bapprov|\breject|\bden(?:y|ied|ial)|\bdecid|\bdecision|\bpay|\bpaid|\bpayout|\brefund"
-    r"|\breimburs|\bsettle|\baccept|\bcompensat|\bcover(?:ed|s)?\b|\bappeal|\boutcome|\bverdict",
-    re.I,
-)
-
-
-def claim_outcome_requested(text: str, *, intent: str | None, lookup_tools: list[str] | tuple[str, ...] = ()) -> bool:
-    """Whether this turn may touch a claim decision (approve, reject, pay, decide): the message is
-    about a claim (claim intent, a claim lookup in this turn, or a claim number in the text) and asks
-    for an outcome. Kept wide on purpose: the guard then sends the turn to a person (GDPR Art. 22)."""
-    about_claim = (intent or "") in _CLAIM_INTENTS or bool(_CLAIM_TOOLS.intersection(lookup_tools)) \
-        or bool(_CLAIM_REF.search(text))
-    return about_claim and bool(_OUTCOME.search(text.casefold()))
-
-
 def _clip(x: float) -> float:
     return max(0.0, min(1.0, float(x)))
 
@@ -313,25 +229,22 @@ def _business_hours(deps: TurnDeps) -> bool:
 
 # -- 5. draft ---------------------------------------------------------------------------------------
 async def draft_reply(deps: TurnDeps, work: TurnWork) -> TurnWork:
-    from knowledge.drafting import compose, draft_with_llm
     from understanding import restore
 
+    assert work.understanding is not None and work.record is not None
     intent = _draft_intent(work.understanding.intent)
     lang = work.language if work.language in {"de", "en"} else "en"
-    if deps.chat_model is not None:
-        draft = await draft_with_llm(deps.chat_model, intent, language=lang, customer_message=work.redacted_text,
-                                     hits=work.hits, lookups=work.lookups)
-    else:
-        draft = compose(intent, lang, customer_message=work.redacted_text, hits=work.hits, lookups=work.lookups)
+    draft = await deps.kit.drafter.draft(intent, language=lang, customer_message=work.redacted_text,
+                                         hits=work.hits, lookups=work.lookups)
     if draft is not None and work.pii_mapping:
         draft = draft.model_copy(update={"text": restore(draft.text, work.pii_mapping)})
     work.draft = draft
     if draft is not None:
-        work.record = work.record.model_copy(update={  # type: ignore[union-attr]
+        work.record = work.record.model_copy(update={
             "sources": draft.sources, "draft_mode": draft.mode.value, "confidence": draft.confidence,
-            "model": "composer" if deps.chat_model is None else getattr(deps.chat_model, "model_name", "llm"),
+            "model": deps.kit.drafter.name,
         })
-        await deps.services.timeline.save_decision(work.record)  # type: ignore[arg-type]
+        await deps.services.timeline.save_decision(work.record)
     await record_event(deps, work, EventType.DRAFTED, {
         "drafted": draft is not None, "grounded": bool(draft and draft.grounded),
         "sources": list(draft.sources) if draft else [], "mode": draft.mode.value if draft else None,
@@ -349,13 +262,43 @@ def _draft_intent(intent: str | None) -> str:
 
 
 # -- 6a. deliver ------------------------------------------------------------------------------------
+
+
+async def _deliver(deps: TurnDeps, work: TurnWork, text: str, *, author_kind: AuthorKind,
+                   done: TurnOutcome) -> TurnOutcome:
+    """Send through the outbox. The channel being down is not the turn's failure: the reply waits in
+    the outbox, which the reconciler retries until it is sent or refused for good. A refusal hands
+    the conversation to a person; an unknown outcome is settled by the provider or a person."""
+    try:
+        msg = await deps.services.deliverer.deliver(work.conversation_id, text, author_kind=author_kind,
+                                                    language=work.language, causation_id=work.message_id)
+    except TransientDeliveryError:
+        log.warning("turn %s: channel unavailable, reply queued in the outbox", work.message_id)
+        return TurnOutcome.REPLY_QUEUED
+    except OutcomeUnknown:
+        log.warning("turn %s: delivery outcome unknown", work.message_id)
+        return TurnOutcome.DELIVERY_UNSURE
+    except PermanentDeliveryError:
+        await needs_person(deps, work, reason="the channel refused our reply")
+        return TurnOutcome.HANDED_OFF
+    if work.record is not None:
+        work.record = work.record.model_copy(update={"outbound_message_id": msg.id})
+        await deps.services.timeline.save_decision(work.record)
+    return done
+
+
+async def needs_person(deps: TurnDeps, work: TurnWork, *, reason: str) -> None:
+    """Put the conversation in the attention queue with a reason the agent can read."""
+    await deps.services.messages.route_conversation(
+        work.conversation_id, ConversationStatus.HANDED_OFF, queue=ATTENTION_QUEUE, priority=Priority.HIGH,
+        sla_due_at=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
+    await record_event(deps, work, EventType.HANDED_OFF, {"queue": ATTENTION_QUEUE, "priority": Priority.HIGH.value,
+                                                          "reason": reason[:200]}, actor=ActorKind.SYSTEM)
+
+
 async def send_reply(deps: TurnDeps, work: TurnWork) -> TurnWork:
     assert work.draft is not None and work.record is not None
-    msg = await deps.delivery.deliver(work.conversation_id, work.draft.text, author_kind=AuthorKind.AI,
-                                      language=work.language, causation_id=work.message_id)
-    work.record = work.record.model_copy(update={"outbound_message_id": msg.id})
-    await deps.services.timeline.save_decision(work.record)
-    work.outcome = TurnOutcome.AUTO_REPLIED
+    work.outcome = await _deliver(deps, work, work.draft.text, author_kind=AuthorKind.AI, done=TurnOutcome.AUTO_REPLIED)
     return work
 
 
@@ -369,26 +312,26 @@ _CLARIFY = {
 
 async def ask_clarification(deps: TurnDeps, work: TurnWork) -> TurnWork:
     text = _CLARIFY.get(work.language, _CLARIFY["en"])
-    msg = await deps.delivery.deliver(work.conversation_id, text, author_kind=AuthorKind.AI,
-                                      language=work.language, causation_id=work.message_id)
-    work.record = work.record.model_copy(update={"outbound_message_id": msg.id})  # type: ignore[union-attr]
-    await deps.services.timeline.save_decision(work.record)  # type: ignore[arg-type]
-    work.outcome = TurnOutcome.CLARIFIED
+    work.outcome = await _deliver(deps, work, text, author_kind=AuthorKind.AI, done=TurnOutcome.CLARIFIED)
     return work
 
 
 # -- 6b. hand off -----------------------------------------------------------------------------------
-_HANDOFF = {
-    "de": "Vielen Dank. Ein Mitarbeiter aus unserem Team übernimmt Ihr Anliegen und meldet sich bei Ihnen.",
-    "en": "Thank you. A person from our team is taking over your request and will get back to you.",
-}
-
-
 async def hand_off(deps: TurnDeps, work: TurnWork, *, reason: str) -> TurnWork:
     d = work.decision
     queue = (d.queue if d is not None and d.queue else None) or "general"
-    priority = Priority((d.priority.value if d is not None and d.priority else "normal"))
+    priority = Priority(d.priority.value if d is not None and d.priority else "normal")
     sla = dt.timedelta(minutes=(d.sla_minutes if d is not None and d.sla_minutes else 240))
+    # The notice is written to the outbox before the conversation is marked as a person's: a crash in
+    # between re-runs this step, which finds the notice already written and never loses it.
+    text = handoff_notice(work.language)
+    try:
+        await deps.services.deliverer.deliver(work.conversation_id, text, author_kind=AuthorKind.SYSTEM,
+                                              language=work.language, causation_id=work.message_id)
+    except (TransientDeliveryError, OutcomeUnknown):
+        log.warning("turn %s: handoff notice queued in the outbox", work.message_id)
+    except PermanentDeliveryError:
+        log.warning("turn %s: handoff notice refused by the channel", work.message_id)
     await deps.services.messages.route_conversation(
         work.conversation_id, ConversationStatus.HANDED_OFF, queue=queue, priority=priority,
         sla_due_at=dt.datetime.now(dt.UTC) + sla)
@@ -398,11 +341,8 @@ async def hand_off(deps: TurnDeps, work: TurnWork, *, reason: str) -> TurnWork:
                                                      "reason": f"{work.record.reason}; {reason}"[:1000],
                                                      "facts": {**work.record.facts, "handoff_summary": summary}})
         await deps.services.timeline.save_decision(work.record)
-    await record_event(deps, work, EventType.HANDED_OFF, {"queue": queue, "priority": priority.value, "reason": reason[:200]},
-                       actor=ActorKind.SYSTEM)
-    text = _HANDOFF.get(work.language, _HANDOFF["en"])
-    await deps.delivery.deliver(work.conversation_id, text, author_kind=AuthorKind.SYSTEM, language=work.language,
-                                causation_id=work.message_id)
+    await record_event(deps, work, EventType.HANDED_OFF, {"queue": queue, "priority": priority.value,
+                                                          "reason": reason[:200]}, actor=ActorKind.SYSTEM)
     work.outcome = TurnOutcome.HANDED_OFF
     return work
 

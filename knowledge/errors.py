@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from pathlib import Path
 
 __all__ = [
-    "KnowledgeError",
-    "ArticleProblem",
     "ArticleInvalid",
-    "IndexMissing",
+    "ArticleProblem",
     "BackOfficeError",
     "BackOfficeUnavailable",
-    "LookupNotFound",
+    "ConfigProblem",
+    "ConnectorConfigInvalid",
+    "ConnectorFailure",
+    "ConnectorUnavailable",
+    "IndexMissing",
+    "KnowledgeError",
     "LookupFailed",
+    "LookupNotFound",
     "UnredactedInput",
 ]
 
@@ -25,7 +30,7 @@ class KnowledgeError(Exception):
 class ArticleProblem:
     """One problem in one article file: where, which field, what is wrong and how to fix it."""
 
-    __slots__ = ("path", "field", "problem", "fix")
+    __slots__ = ("field", "fix", "path", "problem")
 
     def __init__(self, path: Path, field: str, problem: str, fix: str) -> None:
         self.path = path
@@ -91,6 +96,93 @@ class LookupFailed(KnowledgeError):
             f"lookup '{tool}' failed after {attempts} attempt(s): {reason}. "
             "The turn should go to a human; check the back office connection and timeout settings."
         )
+
+
+@enum.unique
+class ConnectorFailure(enum.StrEnum):
+    """Why a back-office connector could not answer. Each has a fixed text that is safe to show agents."""
+
+    DOWN = "down"
+    TIMEOUT = "timeout"
+    BREAKER_OPEN = "breaker_open"
+    SERVER_ERROR = "server_error"
+    RATE_LIMITED = "rate_limited"
+    MALFORMED_RESPONSE = "malformed_response"
+    AUTH_FAILED = "auth_failed"
+    REJECTED = "rejected"
+    ROBOT_FAILED = "robot_failed"
+
+
+_FAILURE_TEXT = {
+    ConnectorFailure.DOWN: "the system could not be reached",
+    ConnectorFailure.TIMEOUT: "the system did not answer in time",
+    ConnectorFailure.BREAKER_OPEN: "the system failed repeatedly and calls to it are paused (circuit breaker open)",
+    ConnectorFailure.SERVER_ERROR: "the system answered with server errors",
+    ConnectorFailure.RATE_LIMITED: "the system is limiting the request rate",
+    ConnectorFailure.MALFORMED_RESPONSE: "the system's answer could not be read",
+    ConnectorFailure.AUTH_FAILED: "the system refused Glassdesk's credentials",
+    ConnectorFailure.REJECTED: "the system rejected the request",
+    ConnectorFailure.ROBOT_FAILED: "the portal robot could not complete its steps",
+}
+
+
+class ConnectorUnavailable(LookupFailed):
+    """A back-office connector gave no answer: down, timed out, breaker open, server errors after retries,
+    an unreadable answer. Never replaced by a guess; the turn goes to a human.
+
+    ``reason`` is built only from the connector's configured name, the fixed text of ``failure`` and a
+    ``detail`` the connector composes from safe parts (an HTTP status, a step number): no customer data,
+    no URLs, so it can be shown to agents.
+    """
+
+    def __init__(
+        self,
+        connector: str,
+        failure: ConnectorFailure,
+        *,
+        tool: str,
+        attempts: int = 1,
+        detail: str = "",
+    ) -> None:
+        self.connector = connector
+        self.failure = failure
+        self.detail = detail
+        suffix = f" ({detail})" if detail else ""
+        super().__init__(tool, f"connector '{connector}': {_FAILURE_TEXT[failure]}{suffix}", attempts=attempts)
+
+
+class ConfigProblem:
+    """One problem in a connector or robot file: where (file:line:column and field path), what, and the fix."""
+
+    __slots__ = ("column", "fix", "line", "path", "problem", "source")
+
+    def __init__(self, source: str, line: int, column: int, path: str, problem: str, fix: str) -> None:
+        self.source = source
+        self.line = line
+        self.column = column
+        self.path = path
+        self.problem = problem
+        self.fix = fix
+
+    def __str__(self) -> str:
+        where = f"{self.source}:{self.line}:{self.column}"
+        field = f" {self.path}:" if self.path else ""
+        fix = f" Fix: {self.fix}" if self.fix else ""
+        return f"{where}:{field} {self.problem}.{fix}"
+
+    def __repr__(self) -> str:
+        return f"ConfigProblem({str(self)!r})"
+
+
+class ConnectorConfigInvalid(KnowledgeError):
+    """A connector configuration or robot was refused. Every problem is listed, in document order."""
+
+    def __init__(self, problems: Sequence[ConfigProblem]) -> None:
+        if not problems:
+            raise ValueError("ConnectorConfigInvalid needs at least one problem")
+        self.problems = tuple(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"{len(self.problems)} connector configuration problem(s):\n{lines}")
 
 
 class UnredactedInput(KnowledgeError):

@@ -25,6 +25,7 @@ _DENSE_WEIGHT = 0.4
 # Words that ask how long / how much / how often: they say what kind of answer is wanted, not what the
 # question is about, so they do not count against an article's coverage of the query.
 _QUESTION_WORDS = frozenset(tokenize("long lange dauert dauern dauer much many viel viele often oft"))
+_LANGUAGE_CODES = frozenset(x.value for x in Language)
 
 
 def default_articles_dir() -> Path:
@@ -100,7 +101,13 @@ class KnowledgeBase:
 
     @property
     def hybrid(self) -> bool:
-        return self._embedder is not None and self._vectors is not None
+        return self._dense() is not None
+
+    def _dense(self) -> tuple[Embedder, np.ndarray] | None:
+        """The embedder and the article vectors, when both are there (hybrid search)."""
+        if self._embedder is None or self._vectors is None:
+            return None
+        return self._embedder, self._vectors
 
     def article(self, article_id: str) -> Article | None:
         return self._by_id.get(article_id)
@@ -126,9 +133,11 @@ class KnowledgeBase:
         if lexical.max() > 0:
             lexical = lexical / lexical.max()
         lexical = lexical * (0.5 + 0.5 * coverage)
-        if not self.hybrid:
+        pair = self._dense()
+        if pair is None:
             return lexical, coverage
-        dense = self._vectors @ self._embedder.embed([query])[0]
+        embedder, vectors = pair
+        dense = vectors @ embedder.embed([query])[0]
         dense = np.clip(dense.astype(np.float64), 0.0, 1.0)
         # Dense similarity only ranks among articles that share at least one term, or is strong.
         combined = (1 - _DENSE_WEIGHT) * lexical + _DENSE_WEIGHT * dense
@@ -145,7 +154,8 @@ class KnowledgeBase:
         """Best ``k`` articles for ``query``.
 
         ``language`` filters; when no article in that language matches, the other languages are
-        searched instead (the hits carry their real ``language``). Internal articles are only
+        searched instead (the hits carry their real ``language``), as for a language that has no
+        articles at all. Internal articles are only
         returned with ``include_internal=True``, so customer-facing drafting never sees them.
         """
         tokens = tokenize(query)
@@ -153,7 +163,8 @@ class KnowledgeBase:
         allowed = [
             include_internal or a.audience is Audience.CUSTOMER for a in self._articles
         ]
-        wanted = Language(language) if language is not None else None
+        # A language with no articles (any code a detector may name) searches every language.
+        wanted = Language(language) if language is not None and language in _LANGUAGE_CODES else None
         order = np.argsort(-scores, kind="stable")
 
         def pick(match_language: bool) -> list[int]:
@@ -190,17 +201,18 @@ class KnowledgeBase:
         """Persist as JSON + numpy arrays (no pickle) under ``folder``."""
         root = Path(folder)
         root.mkdir(parents=True, exist_ok=True)
+        dense = self._dense()
         payload = {
             "format": 1,
-            "embedder": self._embedder.name if self.hybrid else None,
+            "embedder": dense[0].name if dense is not None else None,
             "articles": [a.model_dump(mode="json") for a in self._articles],
         }
         (root / _ARTICLES_FILE).write_text(json.dumps(payload, ensure_ascii=False, indent=1), "utf-8")
         if self._articles:
             self._bm25.save(str(root / _BM25_DIR), show_progress=False)
         vectors_path = root / _VECTORS_FILE
-        if self.hybrid:
-            np.savez(vectors_path, vectors=self._vectors)
+        if dense is not None:
+            np.savez(vectors_path, vectors=dense[1])
         elif vectors_path.exists():
             vectors_path.unlink()
         return root
@@ -224,8 +236,8 @@ class KnowledgeBase:
         chosen: Embedder | None = None
         if saved is not None and embedder is True:
             chosen = default_embedder()
-        elif saved is not None and embedder not in (False, None, True):
-            chosen = embedder  # type: ignore[assignment]
+        elif saved is not None and embedder is not None and not isinstance(embedder, bool):
+            chosen = embedder
         vectors = None
         if chosen is not None and chosen.name == saved:
             with np.load(root / _VECTORS_FILE, allow_pickle=False) as data:

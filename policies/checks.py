@@ -30,7 +30,7 @@ def canonical(when: When | None) -> object:
     if when is None:
         return None
     if isinstance(when, Condition):
-        value = when.value
+        value: object = when.value
         if isinstance(value, tuple) and when.op in (Operator.IN, Operator.NOT_IN):
             value = frozenset(value)
         return ("cond", when.fact, str(when.op), value)

@@ -11,6 +11,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from conversation.enums import ChannelKind
+
 __all__ = [
     "Channel",
     "Sentiment",
@@ -22,11 +24,7 @@ __all__ = [
 ]
 
 
-@enum.unique
-class Channel(enum.StrEnum):
-    EMAIL = "email"
-    SMS = "sms"
-    CHAT = "chat"
+Channel = ChannelKind  # the policy language's name for the core's channel enum (one enum, not a copy)
 
 
 @enum.unique

@@ -27,6 +27,7 @@ class Guard(enum.StrEnum):
     LEGAL_EFFECT = "guard:legal-effect"
     REFUND_LIMIT = "guard:refund-limit"
     OUT_OF_SCOPE = "guard:out-of-scope"
+    UNSUPPORTED_LANGUAGE = "guard:unsupported-language"
 
 
 class GuardConfig(BaseModel):
@@ -38,6 +39,9 @@ class GuardConfig(BaseModel):
     claims_queue: str = "claims"
     human_queue: str = "general"
     max_clarifications: Annotated[int, Field(ge=0)] = 2
+    # Languages automation answers in (knowledge articles and reply templates exist); any other
+    # detected language goes to a person, never to a clarifying question or an automatic answer.
+    supported_languages: frozenset[str] = frozenset({"de", "en"})
 
 
 DEFAULT_GUARDS = GuardConfig()
@@ -68,6 +72,8 @@ def _applicable(facts: Facts, guards: GuardConfig) -> list[tuple[Guard, frozense
         found.append((Guard.REFUND_LIMIT, _HUMAN_APPROVES))
     if facts.out_of_scope:
         found.append((Guard.OUT_OF_SCOPE, _NOT_AUTOMATIC))
+    if facts.language.split("-")[0].lower() not in guards.supported_languages:
+        found.append((Guard.UNSUPPORTED_LANGUAGE, _HUMAN))
     return found
 
 
@@ -92,6 +98,9 @@ def guard_route(
 
 def _override(guard: Guard, facts: Facts, decision: Decision, guards: GuardConfig) -> Decision:
     was = f"'{decision.rule_id}' chose {decision.route}"
+    route: Route
+    queue: str | None
+    priority: Priority | None
     match guard:
         case Guard.CLAIM_DECISION:
             route, queue, priority = Route.HANDOFF, guards.claims_queue, Priority.HIGH
@@ -111,6 +120,9 @@ def _override(guard: Guard, facts: Facts, decision: Decision, guards: GuardConfi
             else:
                 route, queue, priority = Route.HANDOFF, guards.human_queue, Priority.NORMAL
             why = "out-of-scope messages are never answered automatically"
+        case Guard.UNSUPPORTED_LANGUAGE:
+            route, queue, priority = Route.HANDOFF, guards.human_queue, Priority.NORMAL
+            why = f"automation does not answer in '{facts.language}'; a person does"
     return decision.model_copy(update={
         "route": route,
         "queue": queue,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import enum
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
-from pydantic import model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, model_validator
 
+from conversation.enums import Priority, Route
 from policies.operators import Operator
 
 __all__ = [
@@ -28,22 +28,6 @@ __all__ = [
 ]
 
 RULE_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
-
-
-@enum.unique
-class Route(enum.StrEnum):
-    AUTO_REPLY = "auto_reply"
-    DRAFT_FOR_APPROVAL = "draft_for_approval"
-    HANDOFF = "handoff"
-    ASK_CLARIFICATION = "ask_clarification"
-
-
-@enum.unique
-class Priority(enum.StrEnum):
-    LOW = "low"
-    NORMAL = "normal"
-    HIGH = "high"
-    URGENT = "urgent"
 
 
 DEFAULT_SLA_MINUTES: dict[Priority, int] = {

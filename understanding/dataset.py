@@ -13,7 +13,11 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from understanding.errors import DataError
 
-__all__ = ["LabelledExample", "load_examples", "data_hash", "validate_for_training"]
+__all__ = ["LabelledExample", "load_examples", "data_hash", "validate_for_training", "rare_labels",
+           "RARE_LABEL_MAX_EXAMPLES"]
+
+# a label with at most this many examples is "rare": trained on, but kept out of validation folds
+RARE_LABEL_MAX_EXAMPLES = 2
 
 
 class LabelledExample(BaseModel):
@@ -73,20 +77,27 @@ def load_examples(path: Path, *, text_col: str = "text", label_col: str = "label
     return examples
 
 
-def validate_for_training(examples: Sequence[LabelledExample], *, source: str = "training data") -> None:
-    """Training needs at least two labels, each with at least two examples (one can go to validation)."""
+def rare_labels(examples: Iterable[LabelledExample], *, max_count: int = RARE_LABEL_MAX_EXAMPLES) -> dict[str, int]:
+    """Labels with at most `max_count` examples, with their counts (sorted by label)."""
+    counts = Counter(e.label for e in examples)
+    return {label: n for label, n in sorted(counts.items()) if n <= max_count}
+
+
+def validate_for_training(examples: Sequence[LabelledExample], *, source: str = "training data") -> list[str]:
+    """Training needs at least two labels. Labels with only one or two examples are accepted (real
+    ticket exports always have some): they are trained on but kept out of calibration, and each gets a
+    warning, which is returned (and recorded in the model metadata by training)."""
     counts = Counter(e.label for e in examples)
     if len(counts) < 2:
         raise DataError(
             f"{source}: only one label ({next(iter(counts), 'none')!r}) found. "
             "An intent classifier needs at least two labels; add examples of other intents."
         )
-    singles = sorted(label for label, n in counts.items() if n < 2)
-    if singles:
-        raise DataError(
-            f"{source}: label(s) with only one example: {', '.join(repr(s) for s in singles)}. "
-            "Add at least one more example for each (better 10+), or remove the label."
-        )
+    return [
+        f"{source}: label {label!r} has only {n} example{'s' if n > 1 else ''}; it is trained on but kept out "
+        "of calibration and threshold tuning, so its confidence is less reliable. Add more examples (10+)."
+        for label, n in rare_labels(examples).items()
+    ]
 
 
 def data_hash(examples: Iterable[LabelledExample]) -> str:

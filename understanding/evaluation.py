@@ -59,11 +59,11 @@ def score_predictions(gold: Sequence[str], predictions: Sequence[IntentPredictio
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         per_label[label] = LabelScores(precision=_r(precision), recall=_r(recall), f1=_r(f1), support=n_gold)
     report = dict(
-        accuracy=_r(np.mean(gold_a == pred_a)) if len(gold) else 0.0,
-        macro_f1=_r(np.mean([s.f1 for s in per_label.values()])) if per_label else 0.0,
+        accuracy=_r(float(np.mean(gold_a == pred_a))) if len(gold) else 0.0,
+        macro_f1=_r(float(np.mean([s.f1 for s in per_label.values()]))) if per_label else 0.0,
         n=len(gold),
         per_label=per_label,
-        rejected_rate=_r(np.mean([p.out_of_scope for p in predictions])) if predictions else 0.0,
+        rejected_rate=_r(float(np.mean([p.out_of_scope for p in predictions]))) if predictions else 0.0,
     )
     if oos_label is not None:
         is_oos = gold_a == oos_label

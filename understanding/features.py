@@ -7,23 +7,29 @@ stored without pickle and rebuilt on load.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 
-from understanding.embeddings import (
-    DEFAULT_ENCODER_VARIANT,
-    LEGACY_ENCODER_VARIANT,
-    SentenceEmbedder,
-    check_variant,
-    shared_embedder,
-)
+from understanding.e5 import E5_VARIANT, check_encoder, shared_e5_embedder
+from understanding.embeddings import DEFAULT_ENCODER_VARIANT, LEGACY_ENCODER_VARIANT, shared_embedder
 from understanding.errors import EmbeddingsUnavailable
 
-__all__ = ["Featurizer"]
+__all__ = ["Featurizer", "TextEncoder", "EMBEDDING_DIMENSION"]
+
+EMBEDDING_DIMENSION = 384  # all-MiniLM-L6-v2 and multilingual-e5-small alike
+
+
+class TextEncoder(Protocol):
+    """A sentence encoder: `understanding.embeddings.SentenceEmbedder` or `understanding.e5.E5Embedder`."""
+
+    @property
+    def variant(self) -> str: ...
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
 
 _WORD = dict(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, lowercase=True, min_df=1, dtype=np.float32)
 _CHAR = dict(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, lowercase=True, min_df=2, dtype=np.float32)
@@ -40,11 +46,11 @@ class Featurizer:
     """Fit on training texts; transform any texts into one sparse row per text."""
 
     def __init__(self, *, use_embeddings: bool = False, embedding_weight: float = 2.0,
-                 embedder: SentenceEmbedder | None = None,
+                 embedder: TextEncoder | None = None,
                  encoder_variant: str = DEFAULT_ENCODER_VARIANT) -> None:
         self.use_embeddings = use_embeddings
         self.embedding_weight = embedding_weight
-        self.encoder_variant = check_variant(encoder_variant)
+        self.encoder_variant = check_encoder(encoder_variant)
         if embedder is not None and getattr(embedder, "variant", encoder_variant) != encoder_variant:
             raise EmbeddingsUnavailable(
                 f"embedder variant {embedder.variant!r} does not match the featurizer's {encoder_variant!r}")
@@ -55,9 +61,10 @@ class Featurizer:
         self._analyzers: tuple[Any, Any] | None = None  # built on first transform
 
     @property
-    def embedder(self) -> SentenceEmbedder:
+    def embedder(self) -> TextEncoder:
         if self._embedder is None:
-            self._embedder = shared_embedder(self.encoder_variant)
+            self._embedder = (shared_e5_embedder() if self.encoder_variant == E5_VARIANT
+                              else shared_embedder(self.encoder_variant))
         return self._embedder
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -122,13 +129,29 @@ class Featurizer:
         inplace_csr_row_normalize_l2(x)
         return x
 
+    def known_words(self, texts: Sequence[str]) -> np.ndarray:
+        """Whether each text contains at least one word of the training vocabulary."""
+        return np.asarray(self._tfidf(0, texts).getnnz(axis=1) > 0)
+
+    def neighbour_rows(self, word: sp.csr_matrix, char: sp.csr_matrix, dense: np.ndarray | None
+                       ) -> sp.csr_matrix | np.ndarray:
+        """The rows out-of-scope neighbours are searched in (see `understanding.oos`): the unit sentence
+        embeddings when the featurizer has them, else the TF-IDF blocks side by side."""
+        if dense is not None:
+            return dense / np.float32(self.embedding_weight)
+        return sp.hstack([word, char], format="csr", dtype=np.float32)
+
     @property
     def n_word_features(self) -> int:
         return len(self._word.vocabulary_)
 
     @property
+    def embedding_dimension(self) -> int:
+        return EMBEDDING_DIMENSION
+
+    @property
     def n_features(self) -> int:
-        extra = SentenceEmbedder.dimension if self.use_embeddings else 0
+        extra = EMBEDDING_DIMENSION if self.use_embeddings else 0
         return len(self._word.vocabulary_) + len(self._char.vocabulary_) + extra
 
     # --- safe persistence -------------------------------------------------------------------

@@ -14,7 +14,7 @@ __all__ = ["LanguageReason", "UNKNOWN_LANGUAGE", "LanguageGuess", "LanguageDetec
            "DEFAULT_LANGUAGES"]
 
 UNKNOWN_LANGUAGE = "unknown"
-DEFAULT_LANGUAGES: tuple[str, ...] = ("de", "en", "fr", "it", "es", "nl")
+DEFAULT_LANGUAGES: tuple[str, ...] = ("de", "en", "fr", "it", "es", "nl", "pt", "pl", "tr", "sv", "da", "cs")
 _MIN_LETTERS = 3
 
 

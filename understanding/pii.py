@@ -3,20 +3,31 @@
 `redact(text)` replaces each finding with a placeholder like `[EMAIL_1]` and returns the per-turn
 mapping placeholder -> original; `restore(text, mapping)` puts the originals back. The mapping stays
 inside the engine; only placeholders and entity kinds/spans leave it.
+
+The detectors live beside this module: `pii_numbers` (IBAN, card, tax and insurance ids, phone
+numbers), `pii_dates` (dates of birth), `pii_places` (postal addresses), `pii_names` (person names),
+with the checksums in `pii_checks`. Customer, policy, claim and order references are configurable
+`PatternRule`s. PiiKind values are stored in timeline events: add kinds, never rename one.
 """
 
 from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import lru_cache
 
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["PiiKind", "PatternRule", "PiiConfig", "PiiEntity", "RedactedText", "Redactor", "redact", "restore",
-           "iban_is_valid", "luhn_is_valid"]
+from understanding.pii_checks import iban_is_valid, luhn_is_valid
+from understanding.pii_dates import birth_date_spans
+from understanding.pii_names import person_spans
+from understanding.pii_numbers import card_spans, iban_spans, insurance_id_spans, phone_spans, tax_id_spans
+from understanding.pii_places import address_spans
+
+__all__ = ["PatternRule", "PiiConfig", "PiiEntity", "PiiKind", "RedactedText", "Redactor", "iban_is_valid",
+           "luhn_is_valid", "redact", "restore"]
 
 
 @enum.unique
@@ -30,6 +41,10 @@ class PiiKind(enum.StrEnum):
     ORDER_NUMBER = "ORDER_NUMBER"
     POLICY_NUMBER = "POLICY_NUMBER"
     CLAIM_NUMBER = "CLAIM_NUMBER"
+    DATE_OF_BIRTH = "DATE_OF_BIRTH"
+    INSURANCE_ID = "INSURANCE_ID"
+    TAX_ID = "TAX_ID"
+    CUSTOMER_ID = "CUSTOMER_ID"
 
 
 class PatternRule(BaseModel):
@@ -52,6 +67,13 @@ class PatternRule(BaseModel):
 
 DEFAULT_PATTERNS: tuple[PatternRule, ...] = (
     PatternRule(kind=PiiKind.POLICY_NUMBER, pattern=r"\bPOL-\d{6,10}\b"),
+    PatternRule(kind=PiiKind.CUSTOMER_ID, pattern=r"\b(?:CUST|KD)-\d{3,10}\b"),
+    PatternRule(
+        kind=PiiKind.CUSTOMER_ID,
+        pattern=r"(?i:\b(?:kundennummer|kunden-?nr\.?|kundennr\.?|kd\.?-?nr\.?|kundenkonto|customer\s+(?:id|number|no\.?|#)"
+        r"|client\s+(?:id|number)|account\s+(?:id|number|no\.?))(?:\s+(?:is|ist|lautet))?\s*[:#]?\s*)"
+        r"(?P<value>(?:[A-Z]{1,4}-?)?\d(?:-?\d){3,14})\b",
+    ),
     PatternRule(kind=PiiKind.CLAIM_NUMBER, pattern=r"\bCLM-\d{4}-\d{4,6}\b"),
     PatternRule(
         kind=PiiKind.ORDER_NUMBER,
@@ -103,54 +125,8 @@ class RedactedText(BaseModel):
         return sorted({e.kind for e in self.entities})
 
 
-def luhn_is_valid(digits: str) -> bool:
-    if not digits.isdigit() or not 13 <= len(digits) <= 19:
-        return False
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
-def iban_is_valid(candidate: str) -> bool:
-    iban = re.sub(r"\s+", "", candidate).upper()
-    if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}", iban):
-        return False
-    rearranged = iban[4:] + iban[:4]
-    return int("".join(str(int(ch, 36)) for ch in rearranged)) % 97 == 1
-
-
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")
-_IBAN = re.compile(r"\b[A-Za-z]{2}\d{2}(?:[ ]?[A-Za-z0-9]){11,30}")
-_CARD = re.compile(r"(?<![A-Za-z]{2}\d{2} )(?<![A-Za-z]{2}\d{2})\b\d(?:[ -]?\d){12,18}\b")
-_NAME = r"[A-ZÄÖÜ][a-zäöüßéèáàçñ]+(?:[- ](?:von |van |de )?[A-ZÄÖÜ][a-zäöüßéèáàçñ]+){0,2}"
-_NOT_SIGN_OFF = (r"(?!(?:Viele|Liebe|Beste|Freundliche|Mit|Best|Kind|Many|Regards|Grüße|Gruß|Danke|Thanks|"
-                 r"Cheers|Sincerely|Yours)\b)")
-_PERSON = [
-    re.compile(r"(?i:\b(?:my name is|my name's|mein name ist|ich heiße|ich heisse|"
-               r"hier spricht|je m'appelle|mi chiamo)\s+)(?P<value>" + _NAME + ")"),
-    re.compile(r"(?i:\b(?:dear|hello|hi|hallo|guten tag|sehr geehrte[rs]?|liebe[rs]?)\s+"
-               r"(?:mr\.?|mrs\.?|ms\.?|miss|dr\.?|herr|frau)\s+)(?P<value>" + _NAME + ")"),
-    re.compile(r"(?i:\b(?:regards|best regards|kind regards|best|cheers|thanks|thank you|sincerely|yours|"
-               r"mit freundlichen grüßen|mit freundlichen grüssen|freundliche grüße|viele grüße|liebe grüße|"
-               r"beste grüße|lg|mfg|gruß|grüße|danke)\s*[,!.]?\s*\n?\s*(?:(?:dr|prof)\.?\s+)?)"
-               r"(?P<value>" + _NOT_SIGN_OFF + _NAME + r")\s*$",
-               re.MULTILINE),
-]
-_STREET_DE = (r"[A-ZÄÖÜ][\wäöüß.-]*(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|ufer|chaussee|steig|"
-              r"pfad|markt)(?: [A-ZÄÖÜ]?[\wäöüß.-]+)?\s+\d{1,4}\s?[a-zA-Z]?")
-_STREET_SPLIT_DE = (r"(?:[A-ZÄÖÜ][\wäöüß-]+ )+(?:Straße|Strasse|Str\.|Weg|Gasse|Platz|Allee|Ring|Damm|Ufer)"
-                    r"\s+\d{1,4}\s?[a-zA-Z]?")
-_STREET_EN = (r"\b\d{1,5}[a-zA-Z]?\s+(?:[A-Z][a-z]+\s+){1,3}(?:Street|St\.?|Road|Rd\.?|Avenue|Ave\.?|Lane|Ln\.?|"
-              r"Drive|Dr\.?|Way|Boulevard|Blvd\.?|Court|Ct\.?|Place|Pl\.?|Close|Crescent|Terrace|Square)\b")
-_ADDRESS = [
-    re.compile(r"\b(?:" + _STREET_DE + "|" + _STREET_SPLIT_DE + r")(?:,?\s+\d{4,5}\s+[A-ZÄÖÜ][\wäöüß-]+)?"),
-    re.compile(_STREET_EN + r"(?:,?\s+[A-Z][a-z]+)?(?:,?\s+[A-Z]{2}\s+\d{5})?"),
-    re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}\b"),  # UK postcode
-]
+_Detector = Callable[[str, Sequence[tuple[int, int]]], Iterable[tuple[int, int]]]
 _PLACEHOLDER = re.compile(r"\[(?:" + "|".join(k.value for k in PiiKind) + r")_\d+\]")
 
 
@@ -160,45 +136,49 @@ class Redactor:
     def __init__(self, config: PiiConfig | None = None) -> None:
         self.config = config or PiiConfig()
         self._patterns = [(rule.kind, re.compile(rule.pattern)) for rule in self.config.patterns]
+        self._detectors = self._build_detectors()
 
     def find(self, text: str) -> list[tuple[PiiKind, int, int]]:
-        """Non-overlapping findings; earlier detectors (checksummed numbers first) win overlaps."""
+        """Non-overlapping findings; earlier detectors (see `_detectors`) win overlaps."""
         found: list[tuple[PiiKind, int, int]] = []
         taken: list[tuple[int, int]] = []
-        for kind, start, end in self._candidates(text):
-            if kind not in self.config.kinds or start >= end:
+        for kind, detector in self._detectors:
+            if kind not in self.config.kinds:
                 continue
-            if any(start < e and s < end for s, e in taken):
-                continue
-            found.append((kind, start, end))
-            taken.append((start, end))
+            for start, end in detector(text, taken):
+                if start >= end or any(start < e and s < end for s, e in taken):
+                    continue
+                found.append((kind, start, end))
+                taken.append((start, end))
         return sorted(found, key=lambda f: f[1])
 
-    def _candidates(self, text: str) -> Iterator[tuple[PiiKind, int, int]]:
-        for m in _EMAIL.finditer(text):
-            yield PiiKind.EMAIL, m.start(), m.end()
-        for kind, regex in self._patterns:
+    @staticmethod
+    def _rule_spans(regex: re.Pattern[str]) -> _Detector:
+        def spans(text: str, _taken: Sequence[tuple[int, int]]) -> Iterator[tuple[int, int]]:
             for m in regex.finditer(text):
-                span = m.span("value") if "value" in regex.groupindex else m.span()
-                yield kind, span[0], span[1]
-        for m in _IBAN.finditer(text):
-            raw = m.group()
-            for cut in range(len(raw), 14, -1):  # the greedy match may have swallowed a following word
-                if raw[cut - 1] != " " and iban_is_valid(raw[:cut]):
-                    yield PiiKind.IBAN, m.start(), m.start() + cut
-                    break
-        for m in _CARD.finditer(text):
-            if luhn_is_valid(re.sub(r"[ -]", "", m.group())):
-                yield PiiKind.CARD, m.start(), m.end()
-        for region in self.config.phone_regions:
-            for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
-                yield PiiKind.PHONE, match.start, match.end
-        for regex in _ADDRESS:
-            for m in regex.finditer(text):
-                yield PiiKind.ADDRESS, m.start(), m.end()
-        for regex in _PERSON:
-            for m in regex.finditer(text):
-                yield PiiKind.PERSON, m.start("value"), m.end("value")
+                yield m.span("value") if "value" in regex.groupindex else m.span()
+
+        return spans
+
+    def _build_detectors(self) -> list[tuple[PiiKind, _Detector]]:
+        """Every detector in priority order: checksummed numbers, the configured patterns (in their
+        order), structured ids, dates of birth, phone numbers, addresses, names."""
+        regions = self.config.phone_regions
+        detectors: list[tuple[PiiKind, _Detector]] = [
+            (PiiKind.EMAIL, lambda text, _: (m.span() for m in _EMAIL.finditer(text))),
+            (PiiKind.IBAN, lambda text, _: iban_spans(text)),
+            (PiiKind.CARD, lambda text, _: card_spans(text)),
+        ]
+        detectors += [(kind, self._rule_spans(regex)) for kind, regex in self._patterns]
+        detectors += [
+            (PiiKind.TAX_ID, lambda text, _: tax_id_spans(text)),
+            (PiiKind.INSURANCE_ID, lambda text, _: insurance_id_spans(text)),
+            (PiiKind.DATE_OF_BIRTH, lambda text, _: birth_date_spans(text)),
+            (PiiKind.PHONE, lambda text, taken: phone_spans(text, regions, taken=taken)),
+            (PiiKind.ADDRESS, lambda text, _: address_spans(text)),
+            (PiiKind.PERSON, lambda text, _: person_spans(text)),
+        ]
+        return detectors
 
     def redact(self, text: str) -> RedactedText:
         counters: dict[PiiKind, int] = {}

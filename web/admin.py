@@ -17,9 +17,16 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from conversation.errors import NotFound
-from flows.bootstrap import Services
-from flows.policy_admin import StalePreview, preview_policy, publish_policy, rollback_policy, text_sha256
 from policies import DEFAULT_POLICY_PATH, PolicyError, Problem, validate
+from services.container import Container
+from services.policy_admin import (
+    PublishRefused,
+    StalePreview,
+    preview_policy,
+    publish_policy,
+    rollback_policy,
+    text_sha256,
+)
 from web.auth import Role, Staff, require, require_write
 from web.bodies import read_capped
 from web.pages import render
@@ -87,7 +94,7 @@ def _version(p: Any) -> dict[str, Any]:
             "created": f"{p.created_at:%Y-%m-%d %H:%M} UTC"}
 
 
-async def _state(services: Services) -> dict[str, Any]:
+async def _state(services: Container) -> dict[str, Any]:
     history = await services.policies.history()
     live = history[0] if history else None
     return {"live": _version(live) | {"text": live.text} if live else None,
@@ -96,7 +103,7 @@ async def _state(services: Services) -> dict[str, Any]:
 
 @router.get("/admin/policies", response_class=HTMLResponse)
 async def policies_page(request: Request, staff: Staff = Depends(_admin)) -> HTMLResponse:
-    services: Services = request.app.state.services
+    services: Container = request.app.state.services
     history = await services.policies.history()
     live = history[0] if history else None
     text = live.text if live else DEFAULT_POLICY_PATH.read_text(encoding="utf-8")
@@ -123,7 +130,7 @@ async def preview(request: Request, staff: Staff = Depends(_admin_write)) -> Any
     body = await _read(request, PreviewIn)
     if isinstance(body, JSONResponse):
         return body
-    services: Services = request.app.state.services
+    services: Container = request.app.state.services
     try:
         result = await preview_policy(services, body.text, since_days=body.since_days, source=SOURCE)
     except PolicyError as err:
@@ -136,18 +143,13 @@ async def publish(request: Request, staff: Staff = Depends(_admin_write)) -> Any
     body = await _read(request, PublishIn)
     if isinstance(body, JSONResponse):
         return body
-    services: Services = request.app.state.services
-    message = body.message.strip()
-    if not message:
-        return JSONResponse({"detail": "write a message: why this change (it is kept in the history)"},
-                            status_code=422)
-    live = await services.policies.active()
-    if live is not None and live.sha256 == text_sha256(body.text):
-        return JSONResponse({"detail": f"nothing to publish: the text is the live version v{live.version}"},
-                            status_code=409)
+    services: Container = request.app.state.services
     try:
-        stored = await publish_policy(services, body.text, author=staff.username, message=message, source=SOURCE,
-                                      previewed_sha256=body.sha256, base_version=body.base_version)
+        stored = await publish_policy(services, body.text, author=staff.username, message=body.message.strip(),
+                                      source=SOURCE, previewed_sha256=body.sha256, base_version=body.base_version)
+    except PublishRefused as exc:
+        status = 422 if not body.message.strip() else 409
+        return JSONResponse({"detail": str(exc)}, status_code=status)
     except PolicyError as err:
         return _invalid(err, what="not published")
     except StalePreview as exc:
@@ -160,7 +162,7 @@ async def rollback(request: Request, staff: Staff = Depends(_admin_write)) -> An
     body = await _read(request, RollbackIn)
     if isinstance(body, JSONResponse):
         return body
-    services: Services = request.app.state.services
+    services: Container = request.app.state.services
     message = body.message.strip()
     if not message:
         return JSONResponse({"detail": "write a message: why roll back (it is kept in the history)"},

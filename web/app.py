@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
-
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from flows.bootstrap import Services, open_services
-from flows.settings import Settings
+from runtime.compose import open_container
+from services.container import Container
+from services.settings import Settings
 from web.health import check_health
 
 __all__ = ["create_app"]
@@ -23,7 +23,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_services(settings) as services:
+        async with open_container(settings) as services:
             app.state.services = services
             yield
 
@@ -32,14 +32,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/healthz")
     async def healthz(request: Request) -> JSONResponse:
-        services: Services = request.app.state.services
+        services: Container = request.app.state.services
         ok, body = await check_health(services)
         return JSONResponse(body, status_code=200 if ok else 503)
 
     from web import admin, auth, chat, inbox, ops, sms, status
 
     @app.middleware("http")
-    async def no_sniff(request: Request, call_next):  # type: ignore[no-untyped-def]
+    async def no_sniff(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         response: Response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         return response

@@ -23,8 +23,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from flows.bootstrap import Services
-from flows.passwords import hash_password, verify_password
+from services.container import Container
+from services.passwords import hash_password, verify_password
 from web.pages import render
 
 __all__ = [
@@ -82,7 +82,7 @@ def _dummy_hash() -> str:
 
 
 # -- sessions ---------------------------------------------------------------------------------------
-async def _load(services: Services, session_id: str | None) -> Staff | None:
+async def _load(services: Container, session_id: str | None) -> Staff | None:
     if not session_id or len(session_id) > 100:
         return None
     raw = await services.redis.get(_KEY + session_id)
@@ -177,7 +177,7 @@ def _login_form(request: Request, *, next: str | None, error: str | None = None,
 @router.post("/login", response_class=HTMLResponse)
 async def login(request: Request, username: str = Form("", max_length=64), password: str = Form("", max_length=256),
                 csrf_token: str = Form("", max_length=100), next: str = Form("", max_length=500)) -> Response:
-    services: Services = request.app.state.services
+    services: Container = request.app.state.services
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not hmac.compare_digest(expected.encode(), csrf_token.encode()):
         return _login_form(request, next=_safe_next(next), username=username, status_code=403,
@@ -213,7 +213,7 @@ async def login(request: Request, username: str = Form("", max_length=64), passw
 @router.post("/logout")
 async def logout(request: Request) -> Response:
     staff = await require_write(Role.AGENT, Role.OPS, Role.ADMIN)(request)
-    services: Services = request.app.state.services
+    services: Container = request.app.state.services
     await services.redis.delete(_KEY + staff.session_id)
     await services.audit.record(actor=staff.username, action="logout", object_id=staff.id, data={})
     response = RedirectResponse("/login", status_code=303)

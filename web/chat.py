@@ -3,7 +3,7 @@
 ``WS /chat/ws`` speaks the JSON frames of :mod:`channels.chat.frames`. Identity is the signed chat
 session only: nothing a customer types ever opens another conversation (ChatterMate GHSA-rfh4-6ghv-m2rr).
 An email address or phone number is linked only on proof: ``verify_start`` sends a one-time code to it,
-``verify_code`` checks it (:mod:`flows.identity`).
+``verify_code`` checks it (:mod:`services.identity`).
 A message is acknowledged only after :meth:`Ingestor.accept` stored it durably and queued the turn.
 Frames larger than ``chat_max_frame_bytes`` close the socket (1009); run uvicorn with ``ws_max_size``
 set to the same value so such frames are refused before they are buffered.
@@ -49,9 +49,9 @@ from channels.chat import (
     ui_language,
 )
 from conversation import ChannelKind, ChatSession, Conversation, InboundMessage
-from flows.bootstrap import Services
-from flows.identity import CODE_TTL_S, IdentityVerifier, VerifyOutcome, VerifyResult
-from flows.ingest import Ingestor
+from services.container import Container
+from services.identity import CODE_TTL_S, IdentityVerifier, VerifyOutcome, VerifyResult
+from services.ingest import Ingestor
 
 __all__ = ["router", "DEMO_CSP", "HELLO_TIMEOUT_S", "MAX_VIOLATIONS", "FLOOD_CLOSE_AFTER"]
 
@@ -65,7 +65,6 @@ HELLO_TIMEOUT_S = 10.0  # the first frame must be a hello within this time
 MAX_VIOLATIONS = 3  # invalid frames (bad JSON, unknown type, binary...) before we close with 1003
 FLOOD_CLOSE_AFTER = 5  # rate-limited frames in a row before we close with 1008
 WINDOW_S = 60
-_SIGNER_KEY = "chat.session_signer"
 _ASSET_HEADERS = {"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"}
 
 
@@ -100,20 +99,10 @@ async def demo_page() -> FileResponse:
 # -- socket ------------------------------------------------------------------------------------------
 @router.websocket("/chat/ws")
 async def chat_socket(websocket: WebSocket) -> None:
-    services: Services = websocket.app.state.services
-    signer = await _signer(services)
+    services: Container = websocket.app.state.services
+    signer = services.chat_signer
     await websocket.accept()
     await ChatConnection(websocket, services, signer).run()
-
-
-async def _signer(services: Services) -> SessionSigner:
-    """One signer per process; the key may be read from var/secret.key once (off the event loop)."""
-    signer = services.extras.get(_SIGNER_KEY)
-    if not isinstance(signer, SessionSigner):
-        key = await asyncio.to_thread(services.settings.secret_key)
-        signer = SessionSigner(key)
-        services.extras[_SIGNER_KEY] = signer
-    return signer
 
 
 class _Close(Exception):
@@ -126,7 +115,7 @@ class _Close(Exception):
 class ChatConnection:
     """One browser socket: hello -> session (+history), then messages, pings and live pushes."""
 
-    def __init__(self, websocket: WebSocket, services: Services, signer: SessionSigner) -> None:
+    def __init__(self, websocket: WebSocket, services: Container, signer: SessionSigner) -> None:
         self._ws = websocket
         self._s = services
         self._signer = signer
@@ -149,7 +138,7 @@ class ChatConnection:
             await self._close(close.code, close.reason)
         except (WebSocketDisconnect, OSError):  # the browser went away (uvicorn's ClientDisconnected is an OSError)
             pass
-        except Exception:  # noqa: BLE001 - one broken socket never takes the process down
+        except Exception:
             log.exception("chat socket %s failed", self._socket_id)
             await self._close(1011, "internal error")
         finally:
@@ -234,7 +223,7 @@ class ChatConnection:
         )
         try:
             result = await self._ingestor.accept(inbound)
-        except Exception:  # noqa: BLE001 - not stored, so not acked: the client resends the same id
+        except Exception:
             log.exception("chat socket %s could not store a message", self._socket_id)
             await self._send(ErrorFrame(code=ChatErrorCode.UNAVAILABLE, id=frame.external_id,
                                         message="the message was not stored; resend it with the same id"))
@@ -273,7 +262,7 @@ class ChatConnection:
         language = conversation.language or self._language
         try:
             result = await self._identity.start(conversation.id, address, language=language)
-        except Exception:  # noqa: BLE001 - logged without the address
+        except Exception:
             log.exception("chat socket %s could not start a verification", self._socket_id)
             await self._send(ErrorFrame(code=ChatErrorCode.UNAVAILABLE, message="please try again in a moment"))
             return
@@ -290,7 +279,7 @@ class ChatConnection:
             return
         try:
             result = await self._identity.confirm(conversation.id, code)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("chat socket %s could not check a verification code", self._socket_id)
             await self._send(ErrorFrame(code=ChatErrorCode.UNAVAILABLE, message="please try again in a moment"))
             return
@@ -386,7 +375,7 @@ class ChatConnection:
                         return
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - Redis hiccup: resubscribe with backoff
+            except Exception as exc:
                 log.warning("chat socket %s lost its live subscription (%s); retrying in %.1f s",
                             self._socket_id, type(exc).__name__, backoff)
                 log.debug("live subscription error", exc_info=True)

@@ -8,7 +8,9 @@ from typing import Any
 
 import httpx
 
-from flows.bootstrap import WORKER_BEAT_PREFIX, Services
+from runtime.compose import WORKER_BEAT_PREFIX
+from services.container import Container
+from services.process_status import crash_looping, read_supervisor_status
 
 __all__ = ["check_health"]
 
@@ -22,36 +24,49 @@ async def _timed(name: str, coro: Any) -> tuple[str, dict[str, Any]]:
         return name, {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
 
 
-async def _db(s: Services) -> dict[str, Any]:
+async def _db(s: Container) -> dict[str, Any]:
     await s.db.ping()
     return {"backend": "sqlite" if s.db.is_sqlite else "postgresql"}
 
 
-async def _redis(s: Services) -> dict[str, Any]:
+async def _redis(s: Container) -> dict[str, Any]:
     await s.redis.ping()
     return {}
 
 
-async def _prefect(s: Services) -> dict[str, Any]:
+async def _prefect(s: Container) -> dict[str, Any]:
     async with httpx.AsyncClient(timeout=2.5) as client:
         resp = await client.get(s.settings.prefect_api_url.rstrip("/") + "/health")
         resp.raise_for_status()
     return {"url": s.settings.prefect_api_url}
 
 
-async def _worker(s: Services) -> dict[str, Any]:
+async def _worker(s: Container) -> dict[str, Any]:
     names = [k async for k in s.redis.scan_iter(match=WORKER_BEAT_PREFIX + "*", count=100)]
     if not names:
         raise RuntimeError("no worker heartbeat in the last 15 s; start one with `glassdesk worker`")
     return {"workers": len(names)}
 
 
-async def check_health(services: Services) -> tuple[bool, dict[str, Any]]:
+async def _processes(s: Container) -> dict[str, Any]:
+    status = await asyncio.to_thread(read_supervisor_status, s.settings.var_dir)
+    if status is None:
+        return {"supervised": False}
+    looping = crash_looping(status)
+    if looping:
+        raise RuntimeError(f"in a crash loop: {', '.join(looping)}; see var/log/<name>.log")
+    children = status.get("children", {})
+    return {"supervised": True, "restarts": {name: c.get("restarts", 0) for name, c in children.items()},
+            "restarting": sorted(n for n, c in children.items() if c.get("state") != "running")}
+
+
+async def check_health(services: Container) -> tuple[bool, dict[str, Any]]:
     results = await asyncio.gather(
         _timed("database", _db(services)),
         _timed("redis", _redis(services)),
         _timed("prefect", _prefect(services)),
         _timed("worker", _worker(services)),
+        _timed("processes", _processes(services)),
     )
     checks = dict(results)
     ok = all(c["ok"] for c in checks.values())

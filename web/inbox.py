@@ -26,12 +26,13 @@ from conversation import (
     DecisionRecord,
     EventType,
     NotFound,
+    OutcomeUnknown,
     PermanentDeliveryError,
     TransientDeliveryError,
     utcnow,
 )
 from conversation.sql.desk import DeskQueries, DeskRow
-from flows.agent_desk import (
+from services.agent_desk import (
     AgentDesk,
     DeskActor,
     DeskBusy,
@@ -41,7 +42,7 @@ from flows.agent_desk import (
     known_intents,
     pending_draft,
 )
-from flows.bootstrap import Services
+from services.container import Container
 from web.auth import Role, Staff, require, require_write
 from web.bodies import read_capped
 from web.pages import render
@@ -76,6 +77,10 @@ class _Body(BaseModel):
 
 class NoBody(_Body):
     pass
+
+
+class HandBack(_Body):
+    answer_unanswered: bool = True  # False: keep the conversation when customer messages wait for an answer
 
 
 class EditedReply(_Body):
@@ -117,7 +122,7 @@ async def _body(request: Request, model: type[B]) -> B:
 
 
 # -- plumbing -------------------------------------------------------------------------------------
-def _services(request: Request) -> Services:
+def _services(request: Request) -> Container:
     return request.app.state.services
 
 
@@ -149,8 +154,13 @@ async def _answering() -> AsyncIterator[None]:
     except (DeskConflict, DeskBusy) as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from None
     except TransientDeliveryError:
-        raise HTTPException(status_code=503, detail="The reply could not be sent right now (the channel did not "
-                                                    "answer). Nothing was lost: try again in a minute.") from None
+        raise HTTPException(status_code=503, detail="The channel did not answer. Nothing was lost: the reply is "
+                                                    "queued and goes out by itself as soon as the channel is back."
+                            ) from None
+    except OutcomeUnknown:
+        raise HTTPException(status_code=502, detail="The channel did not confirm the reply; it may have reached the "
+                                                    "customer. It is not sent again: check the timeline before "
+                                                    "writing again.") from None
     except PermanentDeliveryError as exc:
         raise HTTPException(status_code=502, detail=f"The channel refused the reply: {exc}. "
                                                     "Reject the draft or take the conversation over.") from None
@@ -233,6 +243,8 @@ async def conversation_page(request: Request, conversation_id: str, staff: Staff
     draft = pending_draft(decisions) if conv.status is ConversationStatus.AWAITING_AGENT else None
     now = utcnow()
     mine = conv.assignee == staff.username
+    waiting = ({m.id for m in await _desk(request).unanswered(conv.id)}
+               if conv.status is ConversationStatus.HANDED_OFF else set())
     messages = []
     for m in history:
         decision = by_inbound.get(m.id)
@@ -253,6 +265,7 @@ async def conversation_page(request: Request, conversation_id: str, staff: Staff
             "when": _fmt(m.created_at),
             "delivery": m.delivery_status.value if m.delivery_status else "",
             "customer": m.author_kind is AuthorKind.CUSTOMER,
+            "unanswered": m.id in waiting,
             "intent": str(decision.facts.get("intent") or "") if decision else "",
             "confidence": _pct(decision.facts.get("intent_confidence")) if decision else "",
         })
@@ -280,6 +293,7 @@ async def conversation_page(request: Request, conversation_id: str, staff: Staff
             conv.status is ConversationStatus.HANDED_OFF and conv.assignee),
         can_hand_back=conv.status is ConversationStatus.HANDED_OFF and (mine or not conv.assignee),
         can_reply=conv.status is ConversationStatus.HANDED_OFF and mine,
+        unanswered=len(waiting),
         new_reply_id=str(uuid.uuid4()),
     )
 
@@ -388,10 +402,11 @@ async def take_over(request: Request, conversation_id: str, staff: Staff = Depen
 @router.post("/api/conversations/{conversation_id}/hand-back")
 async def hand_back(request: Request, conversation_id: str, staff: Staff = Depends(agent_write)) -> JSONResponse:
     _check_id(conversation_id)
-    await _body(request, NoBody)
+    body = await _body(request, HandBack)
     async with _answering():
-        await _desk(request).hand_back(conversation_id, actor=_actor(staff))
-    return _ok()
+        queued = await _desk(request).hand_back(conversation_id, actor=_actor(staff),
+                                                answer_unanswered=body.answer_unanswered)
+    return JSONResponse({"ok": True, "queued_turns": queued})
 
 
 @router.post("/api/conversations/{conversation_id}/reply")

@@ -20,8 +20,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 
-from flows.bootstrap import Services
-from flows.ops_metrics import PrefectLinks, ops_snapshot
+from services.container import Container
+from services.ops_metrics import PrefectLinks, ops_snapshot
 from web.auth import Role, Staff, require
 from web.pages import render
 
@@ -45,7 +45,7 @@ def _links(request: Request) -> PrefectLinks:
 
 
 async def _snapshot(request: Request) -> dict[str, Any]:
-    services: Services = request.app.state.services
+    services: Container = request.app.state.services
     return await ops_snapshot(services, links=_links(request),
                               counters=dict(getattr(request.app.state, "counters", None) or {}))
 
@@ -64,7 +64,7 @@ async def ops_metrics(request: Request, staff: Staff = Depends(_ops)) -> dict[st
 
 @router.get("/api/ops/events")
 async def ops_events(request: Request, staff: Staff = Depends(_ops)) -> StreamingResponse:
-    services: Services = request.app.state.services
+    services: Container = request.app.state.services
 
     async def stream() -> AsyncIterator[bytes]:
         dirty = asyncio.Event()

@@ -40,7 +40,7 @@ NAV: list[tuple[str, str, tuple[str, ...]]] = [
 ]
 
 
-def render(request: Request, name: str, staff: "Staff | None", *, status_code: int = 200,
+def render(request: Request, name: str, staff: Staff | None, *, status_code: int = 200,
            **context: Any) -> HTMLResponse:
     nav = []
     if staff is not None:

@@ -1,7 +1,7 @@
 """Twilio webhooks: inbound SMS/MMS and message status callbacks.
 
 Order at the edge: size check, verify the signature (fail closed, 403), parse (400 naming the field),
-persist + dedupe + enqueue (:meth:`flows.ingest.Ingestor.accept`; 503 when the store or Redis is down,
+persist + dedupe + enqueue (:meth:`services.ingest.Ingestor.accept`; 503 when the store or Redis is down,
 so Twilio retries), then acknowledge with empty TwiML. Nothing slow runs in the request. Logs carry
 ids and reasons, never the message body or phone numbers.
 
@@ -39,9 +39,9 @@ from conversation import (
     OutboxState,
     TimelineEvent,
 )
-from flows.bootstrap import Services
-from flows.settings import DEV_TWILIO_TOKEN
-from flows.ingest import Ingestor
+from services.container import Container
+from services.ingest import Ingestor
+from services.settings import DEV_TWILIO_TOKEN
 
 __all__ = ["router", "INBOUND_PATH", "STATUS_PATH", "EMPTY_TWIML"]
 
@@ -86,7 +86,7 @@ async def _read_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-async def _verified_params(request: Request, services: Services) -> list[tuple[str, str]]:
+async def _verified_params(request: Request, services: Container) -> list[tuple[str, str]]:
     """Read, bound and verify the webhook; return its parameters (form pairs or flat JSON)."""
     body = await _read_body(request)
     settings = services.settings
@@ -138,7 +138,7 @@ def _twiml() -> Response:
 
 @router.post(INBOUND_PATH)
 async def inbound_sms(request: Request) -> Response:
-    services: Services = request.app.state.services
+    services: Container = request.app.state.services
     try:
         inbound = parse_inbound(await _verified_params(request, services))
     except _Refused as exc:
@@ -159,7 +159,7 @@ async def inbound_sms(request: Request) -> Response:
 
 @router.post(STATUS_PATH)
 async def status_callback(request: Request) -> Response:
-    services: Services = request.app.state.services
+    services: Container = request.app.state.services
     try:
         update = parse_status(await _verified_params(request, services))
     except _Refused as exc:
@@ -174,7 +174,7 @@ async def status_callback(request: Request) -> Response:
         return _plain(503, "temporarily unavailable, retry")
 
 
-async def _apply_status(services: Services, outbox_id: str, sid: str, update: StatusUpdate) -> Response:
+async def _apply_status(services: Container, outbox_id: str, sid: str, update: StatusUpdate) -> Response:
     if not outbox_id:
         log.warning("twilio status for %s without an outbox id: ignored", sid)
         return _plain(200, "ignored")
@@ -201,7 +201,7 @@ async def _apply_status(services: Services, outbox_id: str, sid: str, update: St
     return _twiml()
 
 
-async def _record_delivery(services: Services, message_id: str, kind: EventType, status: DeliveryStatus, *,
+async def _record_delivery(services: Container, message_id: str, kind: EventType, status: DeliveryStatus, *,
                            provider_id: str) -> None:
     message = await services.messages.get_message(message_id)
     causation = message.meta.get("causation_id")

@@ -13,7 +13,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 
 from conversation import ActorKind, EventType, TimelineEvent
-from flows.bootstrap import Services
+from services.container import Container
 from web.pages import SECURITY_HEADERS, templates
 
 __all__ = ["router", "describe_event"]
@@ -76,7 +76,7 @@ def describe_event(event: TimelineEvent, language: str | None) -> dict[str, Any]
 
 
 async def _conversation(request: Request, token: str) -> Any:
-    services: Services = request.app.state.services
+    services: Container = request.app.state.services
     conv = await services.messages.find_conversation(status_token=token) if len(token) < 100 else None
     if conv is None:
         raise HTTPException(status_code=404, detail="Not found")

@@ -38,6 +38,7 @@ from channels.chat.render import (
     reply_frame,
     ui_language,
 )
+from channels.chat.sender import ChatChannelSender, FakeChatChannelSender
 from channels.chat.tokens import DEFAULT_MAX_AGE_S, SESSION_SALT, SessionSigner, new_chat_session
 
 __all__ = [
@@ -47,5 +48,6 @@ __all__ = [
     "VerifyCodeFrame", "VerifyFrame", "VerifyStartFrame", "VerifyState", "claimed_address", "code_digits",
     "CHAT_REPLY_EVENT", "chat_reply_payload", "handoff_notice", "history_frame", "is_visible_to_customer",
     "progress_frame", "reply_frame", "ui_language",
+    "ChatChannelSender", "FakeChatChannelSender",
     "DEFAULT_MAX_AGE_S", "SESSION_SALT", "SessionSigner", "new_chat_session",
 ]

@@ -14,7 +14,7 @@ import json
 import re
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -161,7 +161,7 @@ class VerifyCodeFrame(_ClientFrame):
 
 
 ClientFrame = Annotated[
-    Union[HelloFrame, MessageFrame, PingFrame, VerifyStartFrame, VerifyCodeFrame], Field(discriminator="type")
+    HelloFrame | MessageFrame | PingFrame | VerifyStartFrame | VerifyCodeFrame, Field(discriminator="type")
 ]
 _CLIENT = TypeAdapter(ClientFrame)
 _CLIENT_TYPES = ("hello", "message", "ping", "verify_start", "verify_code")
@@ -300,7 +300,7 @@ class PongFrame(_ServerFrame):
 
 
 ServerFrame = Annotated[
-    Union[SessionFrame, HistoryFrame, AckFrame, ProgressFrame, ReplyFrame, ErrorFrame, PongFrame, VerifyFrame],
+    SessionFrame | HistoryFrame | AckFrame | ProgressFrame | ReplyFrame | ErrorFrame | PongFrame | VerifyFrame,
     Field(discriminator="type"),
 ]
 

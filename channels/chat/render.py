@@ -74,6 +74,7 @@ class _ChatReply(BaseModel):
     ai: bool
     disclosure: str | None = None
     author: AuthorKind
+    author_name: str | None = Field(default=None, max_length=80)
     status_url: str | None = Field(default=None, max_length=2048)
 
 
@@ -90,9 +91,11 @@ def chat_reply_payload(msg: OutboundMessage) -> dict[str, Any]:
         "message_id": msg.message_id,
         "text": msg.text,
         "ai": msg.ai_generated,
-        "disclosure": ai_disclosure(msg.language) if msg.ai_generated else None,
+        "disclosure": ai_disclosure(msg.language, approved_by=msg.approved_by) if msg.ai_generated else None,
         "author": (AuthorKind.AI if msg.ai_generated else AuthorKind.AGENT).value,
     }
+    if msg.author_name and not msg.ai_generated:
+        payload["author_name"] = msg.author_name
     if msg.status_url:
         payload["status_url"] = msg.status_url
     return payload
@@ -118,8 +121,11 @@ def reply_frame(payload: Mapping[str, Any]) -> ReplyFrame | None:
 
 def progress_frame(payload: Mapping[str, Any], *, language: str | None) -> ProgressFrame | None:
     """The progress frame for a timeline-event payload; None for events the customer does not see."""
+    raw = payload.get("event")
+    if not isinstance(raw, str):
+        return None
     try:
-        event = EventType(payload.get("event"))
+        event = EventType(raw)
     except ValueError:
         return None
     step = _STEPS.get(event)

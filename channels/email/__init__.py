@@ -2,15 +2,8 @@
 
 from channels.email.addresses import Mailbox, parse_mailbox, parse_mailbox_list, plus_address
 from channels.email.attachments import sanitize_filename
-from channels.email.errors import (
-    EmailChannelError,
-    HeaderInjectionError,
-    InboundParseError,
-    ParseFailure,
-    PermanentDeliveryError,
-    TransientDeliveryError,
-    TransientError,
-)
+from channels.email.channel import EmailChannelSender, FakeEmailChannelSender
+from channels.email.errors import EmailParseError, HeaderInjectionError, ParseFailure
 from channels.email.html_text import html_to_text
 from channels.email.models import (
     Attachment,
@@ -22,6 +15,7 @@ from channels.email.models import (
     TokenSource,
 )
 from channels.email.parse import parse_email, parse_to_json
+from channels.email.render import render_email
 from channels.email.reply_strip import strip_reply
 from channels.email.sender import EmailSender, OutboundEmail, RelaySettings, make_message_id, render_bodies
 from channels.email.smtp_server import InboundCallback, RunningSmtpServer, SmtpLimits, start_smtp_server
@@ -29,17 +23,17 @@ from channels.email.threads import make_reply_token, subject_tag, thread_keys
 
 __all__ = [
     "Attachment",
-    "EmailChannelError",
+    "EmailChannelSender",
+    "EmailParseError",
+    "FakeEmailChannelSender",
     "EmailSender",
     "HeaderInjectionError",
     "InboundCallback",
-    "InboundParseError",
     "Mailbox",
     "OutboundEmail",
     "ParseFailure",
     "ParseLimits",
     "ParsedEmail",
-    "PermanentDeliveryError",
     "QuarantineReason",
     "RelaySettings",
     "RunningSmtpServer",
@@ -47,8 +41,6 @@ __all__ = [
     "StrippedText",
     "ThreadKeys",
     "TokenSource",
-    "TransientDeliveryError",
-    "TransientError",
     "html_to_text",
     "make_message_id",
     "make_reply_token",
@@ -58,6 +50,7 @@ __all__ = [
     "parse_to_json",
     "plus_address",
     "render_bodies",
+    "render_email",
     "sanitize_filename",
     "start_smtp_server",
     "strip_reply",

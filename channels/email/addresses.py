@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from email.headerregistry import HeaderRegistry
+from email.headerregistry import AddressHeader, HeaderRegistry
 from email.utils import getaddresses
 
 from pydantic import BaseModel, ConfigDict, field_validator
@@ -82,6 +82,8 @@ class Mailbox(BaseModel):
 def _modern_addresses(value: str) -> list[tuple[str, str]] | None:
     try:
         header = _HEADERS("to", value)
+        if not isinstance(header, AddressHeader):  # the registry maps "to" to an address header
+            return None
         if header.defects and any("invalid" in str(d).lower() for d in header.defects):
             return None
         return [(a.display_name or "", a.addr_spec) for a in header.addresses]

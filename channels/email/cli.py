@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
-from channels.email.errors import InboundParseError
 from channels.email.parse import parse_to_json
+from conversation.errors import InboundParseError
 
 __all__ = ["email_app"]
 
@@ -40,7 +40,7 @@ def parse_command(
     try:
         result = parse_to_json(raw)
     except InboundParseError as exc:
-        typer.echo(f"error: {file}: cannot parse as email ({exc.reason.value}): {exc.detail}", err=True)
+        typer.echo(f"error: {file}: cannot parse as email ({exc.reason}): {exc.detail}", err=True)
         raise typer.Exit(code=1) from None
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False, separators=(",", ":")))

@@ -1,42 +1,15 @@
-"""The email channel's error tree.
+"""The email channel's errors: subclasses of the core tree in ``conversation.errors``.
 
-Defined here for now; the integrator will later re-point the delivery errors to
-``conversation.errors``. Every error says what went wrong and what to do about it.
-"""
+Delivery failures are the core ``TransientDeliveryError`` / ``PermanentDeliveryError`` themselves,
+so the deliverer's handlers catch them; only what is specific to email is defined here."""
 
 from __future__ import annotations
 
 import enum
 
-__all__ = [
-    "EmailChannelError",
-    "HeaderInjectionError",
-    "InboundParseError",
-    "ParseFailure",
-    "PermanentDeliveryError",
-    "TransientDeliveryError",
-    "TransientError",
-]
+from conversation.errors import InboundParseError, PermanentDeliveryError
 
-
-class EmailChannelError(Exception):
-    """Base class of every error raised on purpose by ``channels.email``."""
-
-
-class TransientError(EmailChannelError):
-    """A temporary failure: the same operation may succeed if retried later.
-
-    The SMTP server answers ``451 4.3.0`` when the inbound persist callback raises it
-    (or any other exception), so the sending MTA retries.
-    """
-
-
-class TransientDeliveryError(TransientError):
-    """Outbound delivery failed temporarily (4xx reply, refused connection, timeout). Retry."""
-
-
-class PermanentDeliveryError(EmailChannelError):
-    """Outbound delivery failed for good (5xx reply, invalid address). Do not retry as is."""
+__all__ = ["HeaderInjectionError", "ParseFailure", "EmailParseError"]
 
 
 class HeaderInjectionError(PermanentDeliveryError, ValueError):
@@ -56,10 +29,9 @@ class ParseFailure(enum.StrEnum):
     MALFORMED = "malformed"
 
 
-class InboundParseError(EmailChannelError):
+class EmailParseError(InboundParseError):
     """Raw inbound bytes could not be parsed. The caller keeps the raw bytes and quarantines them."""
 
     def __init__(self, reason: ParseFailure, detail: str) -> None:
-        self.reason = reason
-        self.detail = detail
-        super().__init__(f"{reason.value}: {detail}")
+        super().__init__(reason, detail)
+        self.reason: ParseFailure = reason

@@ -18,11 +18,12 @@ from typing import Any
 
 from channels.email.addresses import Mailbox, parse_mailbox, parse_mailbox_list
 from channels.email.attachments import sanitize_filename
-from channels.email.errors import InboundParseError, ParseFailure
+from channels.email.errors import EmailParseError, ParseFailure
 from channels.email.html_text import html_to_text
 from channels.email.language import guess_language
 from channels.email.models import Attachment, ParsedEmail, ParseLimits, QuarantineReason
 from channels.email.reply_strip import strip_reply
+from conversation.errors import InboundParseError
 
 __all__ = ["parse_email", "parse_to_json"]
 
@@ -231,7 +232,7 @@ class _Walk:
             return
         if forwarded:
             inner = part.get_payload()
-            first = inner[0] if isinstance(inner, list) and inner else None
+            first = inner[0] if isinstance(inner, list) and inner and isinstance(inner[0], Message) else None
             data = _safe(lambda: first.as_bytes(policy=policy.compat32), b"") if first is not None else b""
         else:
             data = _part_bytes(part)
@@ -268,9 +269,9 @@ class _Walk:
 
 def _check_raw(raw: bytes, limits: ParseLimits) -> None:
     if not raw or not raw.strip():
-        raise InboundParseError(ParseFailure.EMPTY, "the input is empty; nothing to parse")
+        raise EmailParseError(ParseFailure.EMPTY, "the input is empty; nothing to parse")
     if len(raw) > limits.max_total_bytes:
-        raise InboundParseError(
+        raise EmailParseError(
             ParseFailure.TOO_LARGE,
             f"message is {len(raw)} bytes, limit is {limits.max_total_bytes}; kept raw for a human",
         )
@@ -278,14 +279,14 @@ def _check_raw(raw: bytes, limits: ParseLimits) -> None:
     if boundaries > limits.max_parts:
         # Cheap pre-check: each multipart container declares one boundary; parsing thousands of
         # nested containers costs seconds in the stdlib parser, so refuse before parsing.
-        raise InboundParseError(
+        raise EmailParseError(
             ParseFailure.TOO_MANY_PARTS,
             f"{boundaries} multipart boundaries declared, limit is {limits.max_parts} parts",
         )
     head = raw[: limits.max_header_bytes + 4]
     end = _HEADER_END.search(head)
     if end is None and len(raw) > limits.max_header_bytes:
-        raise InboundParseError(
+        raise EmailParseError(
             ParseFailure.HEADER_TOO_LARGE,
             f"no end of headers within {limits.max_header_bytes} bytes",
         )
@@ -296,12 +297,12 @@ def _bare_body(raw: bytes, limits: ParseLimits, digest: str) -> ParsedEmail:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InboundParseError(
+        raise EmailParseError(
             ParseFailure.NOT_AN_EMAIL, f"no email headers and not UTF-8 text (byte {exc.start})"
         ) from None
     controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\r\n\f")
     if "\x00" in text or controls > max(2, len(text) // 100):
-        raise InboundParseError(ParseFailure.NOT_AN_EMAIL, "no email headers and binary content")
+        raise EmailParseError(ParseFailure.NOT_AN_EMAIL, "no email headers and binary content")
     truncated = len(text) > limits.max_body_chars
     text = text[: limits.max_body_chars]
     html_present = bool(_LOOKS_LIKE_HTML.match(text))
@@ -330,7 +331,7 @@ def _parse(raw: bytes, limits: ParseLimits) -> ParsedEmail:
     try:
         msg = BytesParser(policy=policy.default).parsebytes(raw)
     except RecursionError:
-        raise InboundParseError(ParseFailure.MIME_TOO_DEEP, "MIME structure nested too deeply") from None
+        raise EmailParseError(ParseFailure.MIME_TOO_DEEP, "MIME structure nested too deeply") from None
     if not {k.lower() for k in msg.keys()} & _KNOWN_HEADERS:
         return _bare_body(raw, limits, digest)
 
@@ -358,7 +359,7 @@ def _parse(raw: bytes, limits: ParseLimits) -> ParsedEmail:
         quarantine.set(QuarantineReason.BODY_TRUNCATED, f"body longer than {limits.max_body_chars} chars")
         full_text = full_text[: limits.max_body_chars]
     full_text = full_text.replace("\r\n", "\n").replace("\x00", "")
-    stripped = strip_reply(full_text)
+    stripped = strip_reply(full_text, subject=_header(msg, "Subject"))
     message_ids = _message_ids(_header(msg, "Message-ID"))
     in_reply_to = _message_ids(_header(msg, "In-Reply-To"))
     return ParsedEmail(
@@ -389,15 +390,15 @@ def _parse(raw: bytes, limits: ParseLimits) -> ParsedEmail:
 def parse_email(raw: bytes, *, limits: ParseLimits = _DEFAULT_LIMITS) -> ParsedEmail:
     """Parse raw RFC 5322 bytes. Raises only ``InboundParseError``; see the module docstring."""
     if not isinstance(raw, bytes | bytearray | memoryview):
-        raise InboundParseError(ParseFailure.MALFORMED, f"expected bytes, got {type(raw).__name__}")
+        raise EmailParseError(ParseFailure.MALFORMED, f"expected bytes, got {type(raw).__name__}")
     try:
         return _parse(bytes(raw), limits)
     except InboundParseError:
         raise
     except RecursionError:
-        raise InboundParseError(ParseFailure.MIME_TOO_DEEP, "MIME structure nested too deeply") from None
-    except Exception as exc:  # noqa: BLE001 - the declared contract: one error type, raw kept by caller
-        raise InboundParseError(
+        raise EmailParseError(ParseFailure.MIME_TOO_DEEP, "MIME structure nested too deeply") from None
+    except Exception as exc:
+        raise EmailParseError(
             ParseFailure.MALFORMED, f"unparseable message ({type(exc).__name__}); kept raw for a human"
         ) from exc
 

@@ -1,19 +1,30 @@
 """Strip quoted history and signatures from a reply body, leaving only the new content.
 
-Rules (a line-based classifier, no ML):
+What the agent sees (``StrippedText.text``):
 
-* Quote markers: ``>`` lines; attribution lines ("On ... wrote:", "Am ... schrieb ...:",
-  "Le ... a écrit :", "Op ... schreef ...:", "Den ... skrev ...:", "... napisał(a):",
-  "... написал:", and any line ending in ``:`` with a date or address right before a ``>`` block,
-  which covers e.g. Japanese clients); "-----Original Message-----" style separators in several
-  languages; Outlook header blocks ("From:/Sent:/To:/Subject:", "Von:/Gesendet:/An:/Betreff:",
-  Danish, Dutch, French, Polish, Russian, Swedish, Japanese keys, with or without ``*bold*``).
-* Signatures: ``-- `` / ``--`` delimiter, a line of underscores (mailing-list footers, Outlook
-  rulers), "Disclaimer", and mobile signatures ("Sent from my iPhone", "Von meinem iPhone
-  gesendet", "Gesendet von meinem Samsung Galaxy", "Get Outlook for iOS", ...).
-* Top-posting (real content above the first quote marker): everything from the marker on is
-  history. Otherwise (bottom-posting / inline answers) only the quote markers and ``>`` lines are
-  removed and the answers between them are kept.
+* **Reply, top-posted** (the customer's words above the first quote marker): those words; the
+  marker (see ``channels.email.quote_headers``: ``>`` lines, "Am … schrieb …:", "On … wrote:",
+  Outlook "Von:/Gesendet:/An:/Betreff:" blocks, "-----Ursprüngliche Nachricht-----", "Zitat von …:")
+  and everything after it is history.
+* **Reply, inline or bottom-posted**: the answers between the quoted blocks; quote markers and
+  ``>`` lines are dropped.
+* **Forward** (the first marker is "---------- Forwarded message ---------", "-------- Weitergeleitete
+  Nachricht --------", "Begin forwarded message:", "Anfang der weitergeleiteten Nachricht:", or the
+  subject passed in starts with "Fwd:/FW:/WG:/TR:" …): the customer's own words, a blank line, then
+  the forwarded block verbatim from its marker line on, nested quotes and all. The forward is the
+  context the customer wants us to read, so it is kept, not trimmed; ``quoted_removed`` stays false
+  for it. Without ``subject`` an Outlook forward (no marker line, only a header block) looks like a
+  reply and is trimmed as one.
+* **Signatures** are removed from the customer's words: ``-- `` / a line of underscores (Outlook
+  ruler, mailing-list footer) / "Disclaimer" and everything after; device lines ("Gesendet von
+  meinem iPhone", "Von meinem iPhone gesendet", "Sent from my iPhone", "Get Outlook for Android",
+  "Gesendet mit der WEB.DE Mail App", …); and a sign-off block: a line that is only a closing
+  formula ("Mit freundlichen Grüßen", "Viele Grüße", "MfG", "LG Petra", "Danke und Gruß", "Best
+  regards,", "Thanks,", "Cheers, Tom", and the usual ones in da/sv/nl/pl/fr/es/it), after some
+  content, followed by at most 15 signature lines that start with a name-like line and hold no
+  postscript ("PS:"/"P.S." keeps the whole block). A bare name ("-Abhishek", "/John") is kept.
+* **Never empty**: if trimming would leave nothing (only a quote, only a sign-off, only a device
+  line), the original text is kept, with ``quoted_removed`` and ``signature_removed`` false.
 """
 
 from __future__ import annotations
@@ -21,45 +32,10 @@ from __future__ import annotations
 import re
 
 from channels.email.models import StrippedText
+from channels.email.quote_headers import Marker, MarkerKind, find_markers, is_forward_subject
 
 __all__ = ["strip_reply"]
 
-_QUOTED = re.compile(r"^[ \t]{0,3}>")
-_WS = re.compile(r"\s+")
-_HAS_DATE_OR_ADDRESS = re.compile(r"\d|@")
-_MAX_WINDOW = 500
-
-_ATTRIBUTION_TAIL = re.compile(
-    r"\b(?:wrote|writes|schrieb|a\s+écrit|schreef|skrev|kirjoitti|escribió|ha\s+scritto|"
-    r"escreveu|napisał(?:\(a\))?|napisała|написал(?:\(а\)|а)?|пишет|yazdı|írta|書きました)"
-    r"(?:\s[^:]{0,200}?)?\s*[:：]$",
-    re.IGNORECASE,
-)
-_ATTRIBUTION_LEAD = re.compile(
-    r"^[-\s]*(?:On|Am|Le|Op|Den|El|Il|Em|Dnia|W dniu|På)\s", re.IGNORECASE
-)
-_SEPARATOR = re.compile(
-    r"^\s*(?:-{2,}|_{2,}|={2,})?\s*(?:original message|ursprüngliche nachricht|"
-    r"oprindelig meddelelse|originalmeddelelse|message d'origine|message original|"
-    r"oorspronkelijk bericht|originalmeddelande|ursprungligt meddelande|mensaje original|"
-    r"messaggio originale|wiadomość oryginalna|исходное сообщение|alkuperäinen viesti|"
-    r"forwarded message|weitergeleitete nachricht|message transféré|doorgestuurd bericht|"
-    r"videresendt meddelelse|vidarebefordrat meddelande)\s*(?:-{2,}|_{2,}|={2,})?\s*$"
-    r"|^\s*(?:begin forwarded message|anfang der weitergeleiteten nachricht|"
-    r"début du message réexpédié|original message processed by\b.*)\s*:?\s*$",
-    re.IGNORECASE,
-)
-_HEADER_KEY = re.compile(r"^[\s*_]*(?P<key>[^\W\d_][^:：]{0,24}?)[\s*_]*[:：]")
-_FROM_KEYS = frozenset(
-    "from von fra van de od от från lähettäjä da mittente remitente 差出人 发件人 寄件者 "
-    "feladó afzender expéditeur".split()
-)
-_OTHER_KEYS = frozenset(
-    "sent date to cc bcc subject gesendet datum an betreff kopie sendt dato til emne verzonden "
-    "aan onderwerp envoyé à objet wysłano data do temat отправлено дата кому тема копия skickat "
-    "till ämne kopia lähetetty vastaanottaja aihe inviato a oggetto enviado para asunto assunto "
-    "送信日時 宛先 件名 日時 reply-to".split()
-)
 _SIG_DELIMITER = re.compile(
     r"^(?:--|—)\s*$|^_{5,}\s*$|^\s*(?:disclaimer|haftungsausschluss|confidentiality notice|"
     r"vertraulichkeitshinweis)\s*:?\s*$",
@@ -76,7 +52,10 @@ _MOBILE_SIGNATURE = re.compile(
     rf"|von meinem {_DEVICE} gesendet"
     rf"|gesendet von meinem {_DEVICE}"
     r"|gesendet (?:von|mit) (?:iphone|ipad|outlook|mail für windows|samsung|android)[\w .-]{0,30}"
+    r"|gesendet mit der [\w.&-]{1,20} mail app"
+    r"|diese nachricht wurde von meinem [\w -]{1,40} mit [\w.&-]{1,20} mail gesendet"
     r"|outlook für (?:ios|android) (?:beziehen|herunterladen)"
+    r"|holen sie sich outlook für (?:ios|android)"
     rf"|envoyé (?:de|depuis) mon {_DEVICE}"
     r"|obtenir outlook pour (?:ios|android)"
     rf"|(?:verzonden|verstuurd) (?:vanaf|met|van) mijn {_DEVICE}"
@@ -90,6 +69,31 @@ _MOBILE_SIGNATURE = re.compile(
     r")\s*[.!]?\s*(?:<[^>\s]{1,300}>|\([^)\s]{1,300}\))?\s*$",
     re.IGNORECASE,
 )
+_GRUSS = r"gr(?:ü|ue|u)(?:ß|ss)(?:e|en)?"
+_CLOSING = (
+    # de
+    rf"mit (?:freundliche[mn]|beste[mn]|herzliche[mn]|liebe[mn]|kollegiale[mn]) {_GRUSS}"
+    rf"|(?:viele|liebe|lieben|beste|besten|herzliche|herzlichen|schöne|sonnige|freundliche|freundlichen) {_GRUSS}"
+    rf"|{_GRUSS}|mfg|lg|vg|bg|herzlichst|danke(?: schön| sehr)?|vielen dank|besten dank|tschüss|ciao|bis bald"
+    # en
+    r"|(?:best|kind|kindest|warm|warmest|many) regards|regards|rgds|best wishes|all the best|best|cheers"
+    r"|(?:many )?thanks(?: again| a lot| so much| in advance)?|thank you(?: very much| so much| again)?|thx"
+    r"|(?:yours )?(?:sincerely|faithfully|truly)|yours|br|kr|take care|talk soon|with thanks"
+    # da, no, sv, nl, pl, fr, es, it
+    r"|(?:med )?venn?lig(?:st)? hilsen|kærlig hilsen|hilsen|mvh|kh|med vänliga? hälsningar?|vänliga hälsningar"
+    r"|hälsningar|(?:met )?vriendelijke groet(?:en)?|groet(?:en|jes)?|mvg|pozdrawiam(?: serdecznie)?"
+    r"|z powa(?:ż|z)aniem|pozdrowienia|(?:bien )?cordialement|bien à vous|salutations(?: distinguées)?"
+    r"|(?:un )?saludos?(?: cordiales)?|atentamente|(?:cordiali |distinti )?saluti"
+)
+_NAME = r"[A-ZÀ-ÖØ-Þ][\w.'’-]*(?:\s+[A-ZÀ-ÖØ-Þ][\w.'’-]*){0,2}"
+_SIGN_OFF = re.compile(
+    rf"^\s*(?i:(?:{_CLOSING})(?:\s*(?:/|&|\+|,|and|und|og|och|en|et|y|e)\s*(?:{_CLOSING}))*)"
+    rf"\s*[,.!]*(?:\s+{_NAME})?\s*[,.!]?\s*$"
+)
+_POSTSCRIPT = re.compile(r"^\s*p\.?\s?(?:p\.?\s?)?s\b", re.IGNORECASE)
+_INITIAL = re.compile(r"[A-ZÀ-ÖØ-Þ][a-zà-ÿ]?\.$")
+_MAX_SIGNATURE_LINES = 15
+_MAX_SIGN_OFF_CHARS = 80
 _EXTERNAL_BANNER = re.compile(
     r"^\s*(?:\[?(?:caution|warning|external|achtung|vorsicht)\b[^\n]{0,40}?[:\]])"
     r"[^\n]{0,300}\b(?:outside|external|extern|außerhalb)",
@@ -98,112 +102,8 @@ _EXTERNAL_BANNER = re.compile(
 _RULER = re.compile(r"^[\s\-_=*~]*$")
 
 
-def _window(lines: list[str], start: int, end: int) -> str | None:
-    parts = [lines[k].strip() for k in range(start, end + 1)]
-    if any(not p for p in parts):
-        return None
-    joined = ""
-    for part in parts:  # a trailing "=" is a quoted-printable soft line break left undecoded
-        joined = joined[:-1] + part if joined.endswith("=") else f"{joined} {part}"
-    joined = _WS.sub(" ", joined).strip()
-    return joined if len(joined) <= _MAX_WINDOW else None
-
-
-def _attribution_start(lines: list[str], end: int) -> int | None:
-    """If lines ``s..end`` (up to 3 lines) form an attribution, return where it starts.
-
-    Prefers the latest start line that begins with a lead word ("On", "Am", "Le", ...), so a
-    preceding sentence ("Am heutigen Tage") is not swallowed; otherwise the latest matching start,
-    extended backwards over an address split across lines ("... <" / "<addr> wrote:").
-    """
-    line = lines[end].rstrip()
-    if not line.endswith((":", "：")) or len(line) > _MAX_WINDOW:
-        return None
-    candidates: list[int] = []
-    for start in range(end, max(end - 3, -1), -1):
-        text = _window(lines, start, end)
-        if text is None:
-            break
-        if _ATTRIBUTION_TAIL.search(text) and (
-            _ATTRIBUTION_LEAD.match(text) or _HAS_DATE_OR_ADDRESS.search(text)
-        ):
-            candidates.append(start)
-    if not candidates:
-        return None
-    leads = [s for s in candidates if _ATTRIBUTION_LEAD.match(lines[s])]
-    if leads:
-        return max(leads)
-    start = max(candidates)
-    while start - 1 in candidates and (
-        lines[start - 1].rstrip().endswith(("<", ",")) or lines[start].lstrip().startswith("<")
-    ):
-        start -= 1
-    return start
-
-
-def _next_nonblank(lines: list[str], index: int, limit: int = 6) -> int | None:
-    for k in range(index, min(index + limit, len(lines))):
-        if lines[k].strip():
-            return k
-    return None
-
-
-def _header_key(line: str) -> str | None:
-    match = _HEADER_KEY.match(line)
-    if not match:
-        return None
-    key = match.group("key").strip().lower()
-    if key in _FROM_KEYS:
-        return "from"
-    if key in _OTHER_KEYS:
-        return "other"
-    return None
-
-
-def _header_block_end(lines: list[str], start: int) -> int | None:
-    """If an Outlook-style header block starts at ``start``, return its last line index."""
-    kinds: list[str] = []
-    k = start
-    while k < len(lines) and k - start < 12:
-        kind = _header_key(lines[k])
-        if kind is None:
-            break
-        kinds.append(kind)
-        k += 1
-    if len(kinds) >= 2 and "from" in kinds and "other" in kinds:
-        return k - 1
-    return None
-
-
-def _classify(lines: list[str]) -> dict[int, tuple[str, int]]:
-    """Map line index -> (kind, last line index) for every quote marker."""
-    marks: dict[int, tuple[str, int]] = {}
-    for i, line in enumerate(lines):
-        if _QUOTED.match(line):
-            marks[i] = ("quoted", i)
-            continue
-        if not line.strip():
-            continue
-        start = _attribution_start(lines, i)
-        nxt = _next_nonblank(lines, i + 1)
-        followed_by_quote = nxt is not None and bool(_QUOTED.match(lines[nxt]))
-        if start is None and followed_by_quote and line.rstrip().endswith((":", "：")):
-            if len(line) <= _MAX_WINDOW and _HAS_DATE_OR_ADDRESS.search(line):
-                start = i
-                if i > 0 and lines[i - 1].rstrip().endswith("<"):
-                    start = i - 1
-        if start is not None:
-            for k in range(start, i + 1):
-                marks.pop(k, None)
-            marks[start] = ("attribution_quoted" if followed_by_quote else "attribution", i)
-            continue
-        if _SEPARATOR.match(line):
-            marks[i] = ("separator", i)
-            continue
-        end = _header_block_end(lines, i)
-        if end is not None and (i == 0 or _header_key(lines[i - 1]) is None):
-            marks[i] = ("headers", end)
-    return marks
+def _has_content(lines: list[str]) -> bool:
+    return any(line.strip() and not _RULER.match(line) for line in lines)
 
 
 def _signature_cut(lines: list[str]) -> int | None:
@@ -213,11 +113,56 @@ def _signature_cut(lines: list[str]) -> int | None:
     return None
 
 
-def _has_content(lines: list[str]) -> bool:
-    return any(line.strip() and not _RULER.match(line) for line in lines)
+def _name_like(line: str) -> bool:
+    """The first line under a sign-off: a name ("Dr. Katharina Vogel", "K. Becker", "/John"), a ruler."""
+    text = line.strip()
+    if _RULER.match(text) or _SIG_DELIMITER.match(text) or _SIGN_OFF.match(text):
+        return True
+    words = text.split()
+    if len(words) > 6 or len(text) > 60 or (text[-1] in ".?!:;" and not _INITIAL.search(words[-1])):
+        return False
+    alpha = [w for w in words if w[0].isalpha()]
+    return 2 * sum(w[0].isupper() for w in alpha) >= len(alpha)
+
+
+def _sign_off_cut(lines: list[str]) -> int | None:
+    """Index of the sign-off line that starts the closing block, if there is one.
+
+    Only the last ``_MAX_SIGNATURE_LINES + 1`` non-blank lines can start it, so this stays linear.
+    """
+    nonblank = [i for i, line in enumerate(lines) if line.strip()]
+    first_content = next((i for i in nonblank if not _RULER.match(lines[i])), None)
+    if first_content is None:
+        return None
+    window = nonblank[-(_MAX_SIGNATURE_LINES + 1) :]
+    for n, i in enumerate(window):
+        line = lines[i]
+        if i <= first_content or len(line) > _MAX_SIGN_OFF_CHARS or not _SIGN_OFF.match(line):
+            continue
+        tail = [lines[k] for k in window[n + 1 :]]
+        if any(_POSTSCRIPT.match(t) for t in tail):
+            continue
+        if not tail or _name_like(tail[0]):
+            return i
+    return None
+
+
+def _trim_signature(lines: list[str]) -> tuple[list[str], bool]:
+    """The customer's words without signature block, and whether anything was removed."""
+    removed = False
+    cut = _signature_cut(lines)
+    if cut is not None:
+        removed = _has_content(lines[cut:])
+        lines = lines[:cut]
+    cut = _sign_off_cut(lines)
+    if cut is not None:
+        removed = True
+        lines = lines[:cut]
+    return lines, removed
 
 
 def _finish(lines: list[str], *, collapse: bool) -> str:
+    lines = list(lines)
     while lines and _RULER.match(lines[-1]):
         lines.pop()
     while lines and not lines[0].strip():
@@ -228,26 +173,31 @@ def _finish(lines: list[str], *, collapse: bool) -> str:
     return text
 
 
-def strip_reply(text: str) -> StrippedText:
-    """Return the new content of an email body with quoted history and signatures removed."""
-    lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
-    first = _next_nonblank(lines, 0, limit=len(lines))
-    if first is not None and _EXTERNAL_BANNER.match(lines[first]):
-        lines = lines[first + 1 :]
-    marks = _classify(lines)
-    first_mark = min(marks) if marks else len(lines)
+def _forward(lines: list[str], first: int) -> StrippedText:
+    own, signature_removed = _trim_signature(lines[:first])
+    forwarded = _finish(lines[first:], collapse=False)
+    if not _has_content(own):
+        return StrippedText(text=forwarded, quoted_removed=False, signature_removed=False)
+    return StrippedText(
+        text=f"{_finish(own, collapse=False)}\n\n{forwarded}",
+        quoted_removed=False,
+        signature_removed=signature_removed,
+    )
 
-    top = lines[:first_mark]
-    sig_in_top = _signature_cut(top)
-    top_content = top[:sig_in_top] if sig_in_top is not None else top
-    nonblank = [line for line in top_content if line.strip()]
-    top_posted = len(nonblank) >= 2 or sum(len(line.strip()) for line in nonblank) >= 20
 
+def _is_top_posted(top: list[str]) -> bool:
+    sig = _signature_cut(top)
+    nonblank = [line for line in (top[:sig] if sig is not None else top) if line.strip()]
+    return len(nonblank) >= 2 or sum(len(line.strip()) for line in nonblank) >= 20
+
+
+def _reply(lines: list[str], marks: dict[int, Marker], first: int) -> StrippedText:
+    top_posted = _is_top_posted(lines[:first])
     quoted_removed = False
     kept: list[str] = []
     if top_posted or not marks:
-        kept = top
-        quoted_removed = _has_content(lines[first_mark:])
+        kept = lines[:first]
+        quoted_removed = _has_content(lines[first:])
     else:
         i = 0
         while i < len(lines):
@@ -256,21 +206,39 @@ def strip_reply(text: str) -> StrippedText:
                 kept.append(lines[i])
                 i += 1
                 continue
-            kind, end = mark
             quoted_removed = True
             at_top = not _has_content(kept)
-            if kind in ("quoted", "attribution_quoted") or (at_top and kind != "attribution"):
-                i = end + 1
+            if mark.kind in (MarkerKind.QUOTED, MarkerKind.ATTRIBUTION_QUOTED) or (
+                at_top and mark.kind is not MarkerKind.ATTRIBUTION
+            ):
+                i = mark.end + 1
                 continue
             break  # unquoted history follows: everything from here on is old
-
-    signature_removed = False
-    cut = _signature_cut(kept)
-    if cut is not None:
-        signature_removed = _has_content(kept[cut:])
-        kept = kept[:cut]
+    kept, signature_removed = _trim_signature(kept)
     return StrippedText(
         text=_finish(kept, collapse=not top_posted),
         quoted_removed=quoted_removed,
         signature_removed=signature_removed,
     )
+
+
+def strip_reply(text: str, *, subject: str | None = None) -> StrippedText:
+    """Return the new content of an email body with quoted history and signatures removed.
+
+    ``subject`` (optional) lets an Outlook forward ("WG:", "FW:" …), which has no marker line in
+    the body, be kept as a forward instead of trimmed as a reply.
+    """
+    original = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    lines = original
+    first_nonblank = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first_nonblank is not None and _EXTERNAL_BANNER.match(lines[first_nonblank]):
+        lines = lines[first_nonblank + 1 :]
+    marks = find_markers(lines)
+    first = min(marks, default=len(lines))
+    if marks and (marks[first].kind is MarkerKind.FORWARD or is_forward_subject(subject)):
+        result = _forward(lines, first)
+    else:
+        result = _reply(lines, marks, first)
+    if _has_content(result.text.split("\n")) or not _has_content(original):
+        return result
+    return StrippedText(text=_finish(original, collapse=False), quoted_removed=False, signature_removed=False)

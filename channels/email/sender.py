@@ -21,8 +21,9 @@ import aiosmtplib
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from channels.email.addresses import Mailbox, contains_line_break, plus_address
-from channels.email.errors import HeaderInjectionError, PermanentDeliveryError, TransientDeliveryError
+from channels.email.errors import HeaderInjectionError
 from channels.email.threads import subject_tag
+from conversation.errors import OutcomeUnknown, PermanentDeliveryError, TransientDeliveryError
 
 __all__ = ["EmailSender", "OutboundEmail", "RelaySettings", "make_message_id", "render_bodies"]
 
@@ -255,26 +256,44 @@ class EmailSender:
             tls_context=self._tls_context,
             local_hostname=s.local_hostname,
         )
+        # MAIL, RCPT and DATA one by one: until the message content is sent, any failure means nothing
+        # was delivered (retry); once it was sent, a lost answer means the relay may have queued it, and
+        # resending could deliver it twice (OutcomeUnknown).
+        content_sent = False
         try:
             async with client:
                 if s.username is not None:
                     await client.login(s.username, s.password.get_secret_value() if s.password else "")
-                errors, _response = await client.send_message(message)
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            codes = [r.code for r in exc.recipients]
-            if codes and all(400 <= c < 500 for c in codes):
-                raise TransientDeliveryError(f"relay deferred all recipients ({codes})") from exc
-            raise PermanentDeliveryError(f"relay refused all recipients ({codes})") from exc
+                sender = msg.from_.address
+                recipients = [m.address for m in msg.to]
+                await client.mail(sender)
+                refused: dict[str, int] = {}
+                for rcpt in recipients:
+                    try:
+                        await client.rcpt(rcpt)
+                    except aiosmtplib.SMTPRecipientRefused as exc:
+                        refused[rcpt] = exc.code
+                if len(refused) == len(recipients):
+                    codes = sorted(refused.values())
+                    if all(400 <= c < 500 for c in codes):
+                        raise TransientDeliveryError(f"relay deferred all recipients ({codes})")
+                    raise PermanentDeliveryError(f"relay refused all recipients ({codes})")
+                content_sent = True
+                await client.data(message.as_bytes(policy=_SMTP_POLICY))
+        except (TransientDeliveryError, PermanentDeliveryError):
+            raise
         except aiosmtplib.SMTPResponseException as exc:
+            # the relay answered: nothing was queued when it refused (4xx: later, 5xx: not at all)
             detail = f"relay answered {exc.code} {exc.message}"
             if 400 <= exc.code < 500:
                 raise TransientDeliveryError(detail) from exc
             raise PermanentDeliveryError(detail) from exc
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            raise TransientDeliveryError(
-                f"could not deliver through {s.host}:{s.port}: {type(exc).__name__}: {exc}"
-            ) from exc
-        if errors:
-            failed = {addr: resp.code for addr, resp in errors.items()}
-            raise PermanentDeliveryError(f"relay refused some recipients: {failed}")
+            detail = f"{s.host}:{s.port}: {type(exc).__name__}: {exc}"
+            if content_sent:
+                raise OutcomeUnknown(f"the relay took the message but did not confirm it ({detail}); "
+                                     "not resent, to avoid a duplicate") from exc
+            raise TransientDeliveryError(f"could not deliver through {detail}") from exc
+        if refused:
+            raise PermanentDeliveryError(f"relay refused some recipients: {refused}")
         return message_id

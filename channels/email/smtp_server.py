@@ -18,7 +18,7 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from pydantic import BaseModel, ConfigDict, Field
 
-from channels.email.errors import TransientError
+from conversation.errors import ServiceUnavailable
 
 __all__ = ["InboundCallback", "RunningSmtpServer", "SmtpLimits", "start_smtp_server"]
 
@@ -52,22 +52,24 @@ class _Handler:
     def __init__(self, callback: InboundCallback, limits: SmtpLimits) -> None:
         self._callback = callback
         self._limits = limits
+        # messages begun per session (a STARTTLS upgrade starts a new session, as RFC 3207 asks)
+        self._messages: weakref.WeakKeyDictionary[Session, int] = weakref.WeakKeyDictionary()
 
-    async def handle_MAIL(  # noqa: N802 - aiosmtpd hook name
+    async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, mail_options: list[str]
     ) -> str:
-        count = getattr(session, "gd_messages", 0)
+        count = self._messages.get(session, 0)
         if count >= self._limits.max_messages_per_session:
             transport = server.transport
             if transport is not None:
                 server.loop.call_soon(transport.close)  # 421 means: we close the connection
             return "421 4.7.0 Too many messages in this session, reconnect to send more"
-        session.gd_messages = count + 1  # type: ignore[attr-defined]
+        self._messages[session] = count + 1
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 OK"
 
-    async def handle_RCPT(  # noqa: N802 - aiosmtpd hook name
+    async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
     ) -> str:
         if len(envelope.rcpt_tos) >= self._limits.max_recipients:
@@ -76,7 +78,7 @@ class _Handler:
         envelope.rcpt_options.extend(rcpt_options)
         return "250 OK"
 
-    async def handle_DATA(  # noqa: N802 - aiosmtpd hook name
+    async def handle_DATA(
         self, server: SMTP, session: Session, envelope: Envelope
     ) -> str:
         raw = envelope.original_content or envelope.content or b""
@@ -87,7 +89,7 @@ class _Handler:
                 self._callback(envelope.mail_from or "", list(envelope.rcpt_tos), bytes(raw)),
                 timeout=self._limits.callback_timeout,
             )
-        except TransientError as exc:
+        except ServiceUnavailable as exc:
             log.warning("inbound persist failed temporarily: %s", type(exc).__name__)
             return "451 4.3.0 Temporary failure storing the message, please retry later"
         except Exception as exc:  # noqa: BLE001 - not stored means the sender must retry (R1)
@@ -163,7 +165,8 @@ def _expire(protocol: SMTP) -> None:
         return
     log.info("SMTP session deadline reached, closing")
     try:
-        transport.write(b"421 4.4.2 Session time limit exceeded, closing connection\r\n")
+        if isinstance(transport, asyncio.WriteTransport):  # a TCP or TLS connection always is
+            transport.write(b"421 4.4.2 Session time limit exceeded, closing connection\r\n")
     finally:
         transport.close()
 

@@ -1,7 +1,7 @@
 """The SMS channel (Twilio): verify and parse webhooks, render and send replies.
 
 Imports ``conversation`` and ``twilio`` only. The web edge is ``web.sms``; the outbox discipline for
-callers is described in :mod:`channels.sms.outbound`.
+callers lives in the deliverer (``services.delivery``).
 """
 
 from channels.sms.errors import InvalidField, SendOutcomeUnknown, SmsPermanentError, SmsTransientError
@@ -13,19 +13,20 @@ from channels.sms.inbound import (
     parse_inbound,
     parse_status,
 )
-from channels.sms.outbound import SendResult, SendState, SmsSender, send_once
 from channels.sms.segments import ELLIPSIS, RenderedSms, SegmentInfo, SmsEncoding, render_sms, sms_segments
 from channels.sms.sender import (
+    FakeSmsSender,
     LocalApiHttpClient,
     SmsSenderConfig,
     TwilioSmsSender,
     render_outbound,
     status_callback_url,
 )
-from channels.sms.signature import SIGNATURE_HEADER, WebhookVerifier, webhook_url
+from channels.sms.signature import SIGNATURE_HEADER, WebhookVerifier, sign_webhook, webhook_url
 
 __all__ = [
     "ELLIPSIS",
+    "FakeSmsSender",
     "InvalidField",
     "LocalApiHttpClient",
     "MAX_WEBHOOK_BYTES",
@@ -33,11 +34,8 @@ __all__ = [
     "SIGNATURE_HEADER",
     "SegmentInfo",
     "SendOutcomeUnknown",
-    "SendResult",
-    "SendState",
     "SmsEncoding",
     "SmsPermanentError",
-    "SmsSender",
     "SmsSenderConfig",
     "SmsTransientError",
     "StatusUpdate",
@@ -49,8 +47,8 @@ __all__ = [
     "parse_status",
     "render_outbound",
     "render_sms",
-    "send_once",
     "sms_segments",
     "status_callback_url",
+    "sign_webhook",
     "webhook_url",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conversation.errors import InboundParseError, PermanentDeliveryError, TransientDeliveryError
+from conversation.errors import InboundParseError, OutcomeUnknown, PermanentDeliveryError, TransientDeliveryError
 
 __all__ = ["InvalidField", "SmsTransientError", "SmsPermanentError", "SendOutcomeUnknown"]
 
@@ -34,7 +34,7 @@ class SmsPermanentError(PermanentDeliveryError):
         self.code = code
 
 
-class SendOutcomeUnknown(TransientDeliveryError):
+class SendOutcomeUnknown(OutcomeUnknown):
     """The request may have reached Twilio (timeout or connection lost after sending).
 
     Do NOT release the outbox entry for a blind resend: leave it ``sending`` so the status callback

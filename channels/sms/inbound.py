@@ -16,10 +16,10 @@ from urllib.parse import parse_qsl
 
 from pydantic import ValidationError
 
+from channels.sms.errors import InvalidField
 from conversation.addresses import PhoneAddress
 from conversation.enums import ChannelKind, DeliveryStatus
 from conversation.models import InboundMessage
-from channels.sms.errors import InvalidField
 
 __all__ = [
     "MAX_WEBHOOK_BYTES",

@@ -18,16 +18,18 @@ import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.http.response import Response
 from twilio.rest import Client
 
+from channels.sms.errors import SendOutcomeUnknown, SmsPermanentError, SmsTransientError
+from channels.sms.segments import RenderedSms, render_sms
 from conversation.addresses import PhoneAddress
 from conversation.disclosure import ai_disclosure
 from conversation.enums import ChannelKind
 from conversation.models import OutboundMessage
-from channels.sms.errors import SendOutcomeUnknown, SmsPermanentError, SmsTransientError
-from channels.sms.segments import RenderedSms, render_sms
 
-__all__ = ["SmsSenderConfig", "TwilioSmsSender", "LocalApiHttpClient", "render_outbound", "status_callback_url"]
+__all__ = ["SmsSenderConfig", "TwilioSmsSender", "FakeSmsSender", "LocalApiHttpClient", "render_outbound",
+           "status_callback_url"]
 
 log = logging.getLogger("glassdesk.sms")
 
@@ -47,17 +49,28 @@ class SmsSenderConfig(BaseModel):
     timeout_s: float = Field(15.0, gt=0)
 
 
-class LocalApiHttpClient(AsyncTwilioHttpClient):
+class LocalApiHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]  # twilio ships no py.typed: its classes are Any
     """Twilio's async HTTP client, with ``https://api.twilio.com`` rewritten to ``base_url``."""
 
     def __init__(self, base_url: str, *, timeout: float | None = None) -> None:
         super().__init__(timeout=timeout)
         self.base_url = base_url.rstrip("/")
 
-    async def request(self, method, url, *args, **kwargs):  # type: ignore[no-untyped-def,override]
+    async def request(  # the signature of AsyncTwilioHttpClient.request (twilio 9)
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,
+        allow_redirects: bool = False,
+    ) -> Response:
         if url.startswith(TWILIO_API):
             url = self.base_url + url[len(TWILIO_API):]
-        return await super().request(method, url, *args, **kwargs)
+        return await super().request(method, url, params=params, data=data, headers=headers, auth=auth,
+                                     timeout=timeout, allow_redirects=allow_redirects)
 
 
 def status_callback_url(public_url: str, outbox_id: str) -> str:
@@ -68,7 +81,7 @@ def render_outbound(msg: OutboundMessage, *, max_segments: int) -> RenderedSms:
     """The SMS text for a channel-neutral reply: disclosure (if AI), text, status link."""
     return render_sms(
         msg.text,
-        disclosure=ai_disclosure(msg.language) if msg.ai_generated else None,
+        disclosure=ai_disclosure(msg.language, approved_by=msg.approved_by) if msg.ai_generated else None,
         link=msg.status_url,
         max_segments=max_segments,
     )
@@ -82,6 +95,14 @@ class TwilioSmsSender:
         self._cfg = config
         self._http: AsyncTwilioHttpClient | None = None
         self._client: Client | None = None
+
+    @property
+    def channel(self) -> ChannelKind:
+        return ChannelKind.SMS
+
+    @property
+    def delivered_on_send(self) -> bool:
+        return False  # Twilio's status callback reports delivery later
 
     def _twilio(self) -> Client:
         if self._client is None:  # aiohttp wants its session made inside a running loop
@@ -114,7 +135,7 @@ class TwilioSmsSender:
             raise _translate(exc, msg.message_id) from exc
         except aiohttp.ClientConnectorError as exc:  # never connected: nothing was sent
             raise SmsTransientError(f"Twilio unreachable for message {msg.message_id}: {exc}") from exc
-        except (asyncio.TimeoutError, aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError) as exc:
+        except (TimeoutError, aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError) as exc:
             raise SendOutcomeUnknown(
                 f"Twilio did not answer for message {msg.message_id} ({type(exc).__name__}); it may have been sent"
             ) from exc
@@ -147,3 +168,35 @@ def _translate(exc: TwilioRestException, message_id: str) -> Exception:
     if exc.status == 429 or exc.status >= 500:
         return SmsTransientError(text, status=exc.status, code=exc.code)
     return SmsPermanentError(text, status=exc.status, code=exc.code)
+
+
+class FakeSmsSender:
+    """Renders like :class:`TwilioSmsSender` and records the SMS bodies instead of calling Twilio.
+    ``fail_with`` makes the next sends raise (consumed one per send; ``None`` entries succeed)."""
+
+    def __init__(self, *, max_segments: int = 10, fail_with: list[Exception | None] | None = None) -> None:
+        self._max_segments = max_segments
+        self.sent: list[tuple[str, RenderedSms]] = []
+        self.fail_with = list(fail_with or [])
+
+    @property
+    def channel(self) -> ChannelKind:
+        return ChannelKind.SMS
+
+    @property
+    def delivered_on_send(self) -> bool:
+        return False
+
+    async def send(self, msg: OutboundMessage) -> str:
+        if msg.channel is not ChannelKind.SMS or not isinstance(msg.to, PhoneAddress):
+            raise SmsPermanentError(f"message {msg.message_id} is not addressed to a phone number")
+        rendered = render_outbound(msg, max_segments=self._max_segments)
+        if self.fail_with:
+            error = self.fail_with.pop(0)
+            if error is not None:
+                raise error
+        self.sent.append((msg.to.number, rendered))
+        return f"SM{len(self.sent):032d}"
+
+    async def aclose(self) -> None:
+        return None

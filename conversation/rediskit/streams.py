@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
@@ -17,6 +18,13 @@ from redis.exceptions import ResponseError
 from conversation.models import TurnRef
 
 __all__ = ["RedisTurnQueue", "StreamDelivery"]
+
+# redis-py types each reply for every client mode at once (bytes or str, RESP2 lists or RESP3 maps).
+# The queue runs on the client of ``connect_redis``: replies decoded to str, in redis-py's default
+# RESP2 shapes (``legacy_responses``). These aliases are those shapes; the casts below apply them.
+_Fields = dict[str, str]
+_Entry = tuple[str, _Fields | None]  # fields are None for an entry deleted while pending
+_StreamEntries = list[tuple[str, list[_Entry]]]  # XREADGROUP: [stream, entries] per stream
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,12 +65,13 @@ class RedisTurnQueue:
 
     async def enqueue(self, ref: TurnRef) -> str:
         await self.ensure_group()
-        return await self._r.xadd(
+        entry_id = await self._r.xadd(
             self.stream,
             {"message_id": ref.message_id, "conversation_id": ref.conversation_id},
             maxlen=self._max_len,
             approximate=True,
         )
+        return cast(str, entry_id)
 
     async def read(self, consumer: str, *, count: int = 10, block_ms: int = 1000) -> list[StreamDelivery]:
         try:
@@ -80,9 +89,9 @@ class RedisTurnQueue:
         out = await self._reclaim(consumer, count)
         if len(out) >= count:
             return out
-        resp = await self._r.xreadgroup(
+        resp = cast(_StreamEntries | None, await self._r.xreadgroup(
             self.group, consumer, {self.stream: ">"}, count=count - len(out), block=block_ms if not out else None
-        )
+        ))
         for _stream, entries in resp or []:
             for entry_id, fields in entries:
                 if fields:
@@ -103,6 +112,14 @@ class RedisTurnQueue:
             times = int(pending[0]["times_delivered"]) if pending else 1
             out.append(StreamDelivery(entry_id, _ref(fields), times))
         return out
+
+    async def touch(self, consumer: str, entry_ids: list[str]) -> None:
+        """Reset the idle time of entries this consumer is still working on, so only a dead worker's
+        entries reach ``min_idle_ms`` and are reclaimed (XCLAIM ... JUSTID, delivery count unchanged)."""
+        if entry_ids:
+            # a fresh list: redis-py types message_ids as list[StreamIdT], and list is invariant
+            await self._r.xclaim(self.stream, self.group, consumer, min_idle_time=0, message_ids=[*entry_ids],
+                                 justid=True)
 
     async def ack(self, entry_id: str) -> None:
         await self._r.xack(self.stream, self.group, entry_id)
@@ -134,8 +151,8 @@ class RedisTurnQueue:
         }
 
     async def dead_letters(self, *, count: int = 100) -> list[dict[str, str]]:
-        entries = await self._r.xrevrange(self.dead_letter_stream, count=count)
-        return [{"id": eid, **fields} for eid, fields in entries]
+        entries = cast(list[tuple[str, _Fields]] | None, await self._r.xrevrange(self.dead_letter_stream, count=count))
+        return [{"id": eid, **fields} for eid, fields in entries or []]
 
 
 def _ref(fields: dict[str, str]) -> TurnRef:

@@ -2,6 +2,7 @@
 
 from conversation.sql.admin import SqlFeedback, SqlPolicyVersions, SqlUsers, StoredPolicy, UserRow
 from conversation.sql.database import Database, sqlite_url
+from conversation.sql.ledger import LedgerRow, SqlLedger
 from conversation.sql.migrate import upgrade_database
 from conversation.sql.outbox import OutboxRow, SqlOutboxStore
 from conversation.sql.store import SqlMessageStore
@@ -18,6 +19,8 @@ __all__ = [
     "upgrade_database",
     "OutboxRow",
     "SqlOutboxStore",
+    "SqlLedger",
+    "LedgerRow",
     "SqlMessageStore",
     "SqlAuditLog",
     "SqlQuarantine",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -45,7 +46,9 @@ class SqlPolicyVersions:
             return await self._publish(text, author=author, message=message, rolled_back_from=rolled_back_from,
                                        expected_live=expected_live, check_live=check_live)
         except IntegrityError as exc:  # another publish took the same version number first
-            raise VersionConflict("another policy version was published at the same moment; reload and try again") from exc
+            raise VersionConflict(
+                "another policy version was published at the same moment; reload and try again"
+            ) from exc
 
     async def _publish(self, text: str, *, author: str, message: str, rolled_back_from: int | None,
                        expected_live: int | None, check_live: bool) -> StoredPolicy:
@@ -96,7 +99,7 @@ def _policy(row: dict[str, Any]) -> StoredPolicy:
         text=row["text"],
         sha256=row["sha256"],
         rolled_back_from=row["rolled_back_from"],
-        created_at=aware(row["created_at"]),  # type: ignore[arg-type]
+        created_at=aware(row["created_at"]),
     )
 
 
@@ -134,7 +137,7 @@ class SqlFeedback:
         async with self._db.read() as conn:
             return [dict(r._mapping) for r in await conn.execute(query)]
 
-    async def mark_used(self, ids: list[str], *, model_id: str) -> None:
+    async def mark_used(self, ids: Sequence[str], *, model_id: str) -> None:
         if not ids:
             return
         async with self._db.begin() as conn:

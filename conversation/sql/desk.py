@@ -119,7 +119,7 @@ class DeskQueries:
                     priority=Priority(r.priority),
                     assignee=r.assignee,
                     sla_due_at=aware(r.sla_due_at),
-                    updated_at=aware(r.updated_at),  # type: ignore[arg-type]
+                    updated_at=aware(r.updated_at),
                     preview=r.preview or "",
                 )
                 for r in rows
@@ -160,7 +160,7 @@ class DeskQueries:
                     .order_by(f.c.created_at.desc())
                     .limit(examples)
                 )
-                gaps.append(KnowledgeGap(label=g.label, count=int(g.n), last_at=aware(g.last_at),  # type: ignore[arg-type]
+                gaps.append(KnowledgeGap(label=g.label, count=int(g.n), last_at=aware(g.last_at),
                                          examples=tuple(str(r[0]) for r in texts)))
         return gaps
 

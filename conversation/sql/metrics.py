@@ -122,7 +122,7 @@ class SqlOpsMetrics:
             sla_breached=int(breached or 0),
             sla_oldest=tuple(
                 SlaBreach(r.id, r.queue, r.priority, r.status,
-                          max(0, int((now - aware(r.sla_due_at)).total_seconds() // 60)))  # type: ignore[operator]
+                          max(0, int((now - aware(r.sla_due_at)).total_seconds() // 60)))
                 for r in oldest
             ),
             failed_turns_last_day=int(failed or 0),

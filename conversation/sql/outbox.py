@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import Row, and_, insert, select, update
 
 from conversation.enums import AuthorKind, ChannelKind, Direction, OutboxState
 from conversation.errors import NotFound
@@ -25,7 +26,7 @@ from conversation.sql import schema as t
 from conversation.sql.database import Database
 from conversation.sql.rows import aware
 
-__all__ = ["SqlOutboxStore", "OutboxRow", "StuckSend"]
+__all__ = ["SqlOutboxStore", "OutboxRow", "StuckSend", "PendingSend"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,18 @@ class StuckSend:
     causation_id: str | None  # the inbound message the reply answers, when there is one
     channel: ChannelKind
     since: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PendingSend:
+    """An entry waiting to be (re)sent: never claimed, or released after a transient failure."""
+
+    outbox_id: str
+    message_id: str
+    conversation_id: str
+    causation_id: str | None
+    attempts: int
+    since: datetime  # the last state change (creation or the last release)
 
 
 class SqlOutboxStore:
@@ -125,7 +138,33 @@ class SqlOutboxStore:
         async with self._db.read() as conn:
             rows = await conn.execute(query)
             return [StuckSend(r.id, r.message_id, r.conversation_id, r.causation_id, ChannelKind(r.channel),
-                              aware(r.updated_at)) for r in rows]  # type: ignore[arg-type]
+                              aware(r.updated_at)) for r in rows]
+
+    async def pending(self, *, changed_before: datetime, limit: int = 100) -> list[PendingSend]:
+        """Entries still ``pending`` whose last change is older than ``changed_before``, oldest first."""
+        o, m = t.outbox, t.messages
+        query = (
+            select(o.c.id, o.c.message_id, o.c.attempts, o.c.updated_at, m.c.conversation_id, m.c.causation_id)
+            .join(m, m.c.id == o.c.message_id)
+            .where(o.c.state == OutboxState.PENDING.value, o.c.updated_at < changed_before)
+            .order_by(o.c.updated_at)
+            .limit(limit)
+        )
+        async with self._db.read() as conn:
+            rows = await conn.execute(query)
+            return [PendingSend(r.id, r.message_id, r.conversation_id, r.causation_id, int(r.attempts),
+                                aware(r.updated_at)) for r in rows]
+
+    async def fail_pending(self, outbox_id: str, *, reason: str) -> bool:
+        """``pending`` -> ``failed`` (retries exhausted), without counting an attempt. True for the one
+        caller that changed it."""
+        async with self._db.begin() as conn:
+            res = await conn.execute(
+                update(t.outbox)
+                .where(and_(t.outbox.c.id == outbox_id, t.outbox.c.state == OutboxState.PENDING.value))
+                .values(state=OutboxState.FAILED.value, last_error=reason[:2000], updated_at=utcnow())
+            )
+            return bool(res.rowcount == 1)
 
     async def give_up_sending(self, outbox_id: str, *, reason: str) -> bool:
         """``sending`` -> ``ambiguous`` (never resent; a person checks with the provider). Only one
@@ -165,8 +204,8 @@ class SqlOutboxStore:
                 raise NotFound(f"outbox entry {outbox_id} does not exist")
 
 
-def _row(row: object) -> OutboxRow:
-    m = row._mapping  # type: ignore[attr-defined]
+def _row(row: Row[Any]) -> OutboxRow:
+    m = row._mapping
     return OutboxRow(
         id=m["id"],
         message_id=m["message_id"],

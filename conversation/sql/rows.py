@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
 from pydantic import TypeAdapter
 
@@ -25,8 +25,14 @@ __all__ = ["aware", "to_conversation", "to_message", "to_event", "ADDRESS"]
 ADDRESS: TypeAdapter[Any] = TypeAdapter(Address)
 
 
+@overload
+def aware(ts: datetime) -> datetime: ...
+@overload
+def aware(ts: None) -> None: ...
+@overload
+def aware(ts: datetime | None) -> datetime | None: ...
 def aware(ts: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; everything we store is UTC."""
+    """SQLite hands back naive datetimes; everything we store is UTC. None (a NULL column) stays None."""
     if ts is None:
         return None
     return ts if ts.tzinfo else ts.replace(tzinfo=UTC)

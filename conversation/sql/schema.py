@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Protocol
+
 from sqlalchemy import (
     JSON,
     Boolean,
     Column,
     DateTime,
-    Float,
     ForeignKey,
     Index,
     Integer,
@@ -47,7 +49,13 @@ metadata = MetaData(
 TS = DateTime(timezone=True)
 
 
-def _causation_of(context) -> str | None:  # type: ignore[no-untyped-def]
+class _InsertContext(Protocol):
+    """What a column default reads of SQLAlchemy's execution context (its own method is unannotated)."""
+
+    def get_current_parameters(self) -> Mapping[str, object]: ...
+
+
+def _causation_of(context: _InsertContext) -> str | None:
     """``messages.causation_id`` mirrors ``meta["causation_id"]`` (the inbound message an outbound
     reply answers), filled on insert so the "did this turn already write its reply?" lookup is one
     indexed query instead of a scan of the conversation."""

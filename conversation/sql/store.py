@@ -30,8 +30,8 @@ from conversation.models import (
     ChannelIdentity,
     Contact,
     Conversation,
-    IngestResult,
     InboundMessage,
+    IngestResult,
     Message,
     TimelineEvent,
     utcnow,
@@ -63,14 +63,14 @@ class _IngestQueue:
     task: asyncio.Task[None] | None = None
 
 
-def _settle(future: asyncio.Future[IngestResult], *, result: IngestResult | None = None,
-            error: BaseException | None = None) -> None:
+def _settle(future: asyncio.Future[IngestResult], outcome: IngestResult | BaseException) -> None:
+    """Hand a batched ingest's result, or the error that stopped it, to the waiting caller."""
     if future.done():  # the caller went away (cancelled); the row is stored all the same
         return
-    if error is not None:
-        future.set_exception(error)
+    if isinstance(outcome, BaseException):
+        future.set_exception(outcome)
     else:
-        future.set_result(result)  # type: ignore[arg-type]
+        future.set_result(outcome)
 
 
 class SqlMessageStore(IdentityQueries):
@@ -139,16 +139,16 @@ class SqlMessageStore(IdentityQueries):
                 except IntegrityError:  # not expected under the write lock: settle each on its own
                     for item in batch:
                         try:
-                            _settle(item.future, result=await self._ingest_one(item.inbound, item.event))
+                            _settle(item.future, await self._ingest_one(item.inbound, item.event))
                         except Exception as exc:  # noqa: BLE001 - handed to the waiting caller
-                            _settle(item.future, error=exc)
+                            _settle(item.future, exc)
                     continue
                 except Exception as exc:  # noqa: BLE001 - every caller of the batch sees the failure
                     for item in batch:
-                        _settle(item.future, error=exc)
+                        _settle(item.future, exc)
                     continue
                 for item, result in zip(batch, results, strict=True):
-                    _settle(item.future, result=result)
+                    _settle(item.future, result)
         finally:
             queue.task = None
 
@@ -522,7 +522,9 @@ class SqlMessageStore(IdentityQueries):
                     return current, new
                 same = col.is_(None) if current is None else col == current.value
                 res = await conn.execute(
-                    update(t.messages).where(and_(t.messages.c.id == message_id, same)).values(delivery_status=new.value)
+                    update(t.messages)
+                    .where(and_(t.messages.c.id == message_id, same))
+                    .values(delivery_status=new.value)
                 )
                 if res.rowcount == 1:
                     return current, new

@@ -100,7 +100,7 @@ class SqlTimelineStore:
         )
         async with self._db.read() as conn:
             rows = await conn.execute(query)
-            return [UnfinishedTurn(r.id, r.conversation_id, aware(r.created_at))  # type: ignore[arg-type]
+            return [UnfinishedTurn(r.id, r.conversation_id, aware(r.created_at))
                     for r in rows]
 
     async def save_decision(self, record: DecisionRecord) -> None:

@@ -20,6 +20,8 @@ from knowledge.backoffice.models import (
 )
 from knowledge.backoffice.records import (
     ClaimRow,
+    ContractRow,
+    OrderRow,
     next_claim_number,
     to_claim_draft,
     to_claim_status,
@@ -75,10 +77,11 @@ class InMemoryBackOffice:
     def _order(self, customer_id: str, order_number: str) -> OrderStatus | None:
         order = next((o for o in self._data.orders
                       if o.order_number == order_number and o.customer_id == customer_id), None)
-        if order is None:
-            return None
-        shipment = next((s for s in self._data.shipments if s.order_number == order_number), None)
-        returns = [r for r in self._data.returns if r.order_number == order_number]
+        return None if order is None else self._status(order)
+
+    def _status(self, order: OrderRow) -> OrderStatus:
+        shipment = next((s for s in self._data.shipments if s.order_number == order.order_number), None)
+        returns = [r for r in self._data.returns if r.order_number == order.order_number]
         return to_order_status(order, shipment, returns=returns)
 
     async def order_status(self, customer_id: str, order_number: str) -> OrderStatus | None:
@@ -89,14 +92,14 @@ class InMemoryBackOffice:
         await self._enter()
         mine = sorted((o for o in self._data.orders if o.customer_id == customer_id),
                       key=lambda o: (o.ordered_on, o.order_number), reverse=True)
-        return tuple(self._order(customer_id, o.order_number) for o in mine)  # type: ignore[misc]
+        return tuple(self._status(o) for o in mine)
 
     async def return_eligibility(self, customer_id: str, order_number: str) -> ReturnEligibility | None:
         await self._enter()
         status = self._order(customer_id, order_number)
         return None if status is None else to_return_eligibility(status, today=self._today())
 
-    def _contract_row(self, customer_id: str, policy_number: str):  # noqa: ANN202
+    def _contract_row(self, customer_id: str, policy_number: str) -> ContractRow | None:
         return next((c for c in self._data.contracts
                      if c.policy_number == policy_number and c.customer_id == customer_id), None)
 

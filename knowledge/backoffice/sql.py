@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -134,6 +135,9 @@ def _claim_row(m: sa.RowMapping) -> ClaimRow:
     return ClaimRow.model_validate({**m, "open_documents": docs})
 
 
+_T = TypeVar("_T")
+
+
 class SqlBackOffice:
     """Implements ``BackOffice`` over its own database (never the Glassdesk system of record)."""
 
@@ -148,13 +152,13 @@ class SqlBackOffice:
     async def aclose(self) -> None:
         await self._engine.dispose()
 
-    async def _run(self, work: Callable[[AsyncConnection], object], *, write: bool = False):  # noqa: ANN202
+    async def _run(self, work: Callable[[AsyncConnection], Awaitable[_T]], *, write: bool = False) -> _T:
         try:
             if write:
                 async with self._engine.begin() as conn:
-                    return await work(conn)  # type: ignore[misc]
+                    return await work(conn)
             async with self._engine.connect() as conn:
-                return await work(conn)  # type: ignore[misc]
+                return await work(conn)
         except OperationalError as exc:
             raise BackOfficeUnavailable(f"back-office database unavailable: {exc.orig}") from exc
         except SQLAlchemyError as exc:
@@ -198,7 +202,9 @@ class SqlBackOffice:
             numbers = (await conn.execute(
                 sa.select(orders.c.order_number).where(orders.c.customer_id == customer_id)
                 .order_by(orders.c.ordered_on.desc(), orders.c.order_number.desc()))).scalars().all()
-            return tuple([await self._order(conn, customer_id, n) for n in numbers])  # type: ignore[misc]
+            found = [await self._order(conn, customer_id, n) for n in numbers]
+            # every listed number is this customer's order, read in the same transaction: none is None
+            return tuple(status for status in found if status is not None)
 
         return await self._run(work)
 

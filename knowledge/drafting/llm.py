@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import httpx
 from langchain_core.language_models.chat_models import BaseChatModel
@@ -74,27 +75,33 @@ def build_chat_model(
     process-wide cached one, which breaks once the event loop that first used it has closed. Build
     the model in (or for) the event loop that will use it."""
     if provider in _OPENAI_COMPATIBLE:
-        from langchain_openai import ChatOpenAI  # noqa: PLC0415 - provider SDK loads only when chosen
+        from langchain_openai import ChatOpenAI
 
         return ChatOpenAI(
             model=model, base_url=base_url, api_key=SecretStr(api_key or "not-needed"),
             timeout=timeout, max_retries=1, temperature=0,
             http_async_client=http_client or httpx.AsyncClient(timeout=timeout),
         )
-    from langchain.chat_models import init_chat_model  # noqa: PLC0415
+    from langchain.chat_models import init_chat_model
 
-    extra: dict[str, object] = {"timeout": timeout}
+    # Passed on to the provider's chat model class; init_chat_model takes them as ``**kwargs: Any``
+    # (typed as object here, mypy would match them against its own configurable_fields parameter).
+    extra: dict[str, Any] = {"timeout": timeout}
     if base_url:
         extra["base_url"] = base_url
     if api_key:
         extra["api_key"] = api_key
     try:
-        return init_chat_model(model, model_provider=provider, temperature=0, **extra)
+        chat = init_chat_model(model, model_provider=provider, temperature=0, **extra)
     except (ImportError, ValueError) as exc:
         raise DraftingFailed(
             f"cannot build chat model provider={provider!r} model={model!r}: {exc}. Fix: install the "
             "provider's langchain package or use provider 'openai' with an OpenAI-compatible base_url"
         ) from exc
+    if not isinstance(chat, BaseChatModel):  # a named model without configurable fields is never deferred
+        raise DraftingFailed(f"init_chat_model gave a {type(chat).__name__} for provider={provider!r} "
+                             f"model={model!r}, not a chat model")
+    return chat
 
 
 def _guard(where: str, text: str) -> None:
@@ -158,7 +165,7 @@ async def draft_with_llm(
             answer = _parse_json_answer(message.content)
     except DraftingFailed:
         raise
-    except Exception as exc:  # noqa: BLE001 - any provider error becomes one documented failure
+    except Exception as exc:
         raise DraftingFailed(f"LLM drafting failed ({type(exc).__name__}: {exc}); hand the turn to a human") from exc
 
     text = answer.answer.strip()

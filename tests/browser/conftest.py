@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.settings import Settings
+from services.settings import Settings
 from tests.browser.live_server import LiveServer, live_server
 
 CHROMIUM = os.environ.get("GLASSDESK_CHROMIUM", "/usr/bin/chromium")

@@ -19,8 +19,8 @@ from typing import Any, TypeVar
 
 import uvicorn
 
-from flows.bootstrap import Services
-from flows.settings import Settings
+from services.container import Container
+from services.settings import Settings
 from web import create_app
 
 __all__ = ["LiveServer", "live_server"]
@@ -38,21 +38,21 @@ class LiveServer:
     _app: Any
 
     @property
-    def services(self) -> Services:
+    def services(self) -> Container:
         return self._app.state.services
 
-    def call(self, fn: Callable[[Services], Awaitable[T]], *, timeout: float = 10.0) -> T:
+    def call(self, fn: Callable[[Container], Awaitable[T]], *, timeout: float = 10.0) -> T:
         """Run ``fn(services)`` on the server's loop and return its result (bounded by ``timeout``)."""
         future: Future[T] = asyncio.run_coroutine_threadsafe(_invoke(fn, self.services), self._loop)
         return future.result(timeout=timeout)
 
-    async def acall(self, fn: Callable[[Services], Awaitable[T]], *, timeout: float = 10.0) -> T:
+    async def acall(self, fn: Callable[[Container], Awaitable[T]], *, timeout: float = 10.0) -> T:
         """The same from async test code (awaits without blocking the test's own loop)."""
         future = asyncio.run_coroutine_threadsafe(_invoke(fn, self.services), self._loop)
         return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
 
 
-async def _invoke(fn: Callable[[Services], Awaitable[T]], services: Services) -> T:
+async def _invoke(fn: Callable[[Container], Awaitable[T]], services: Container) -> T:
     return await fn(services)
 
 

@@ -4,7 +4,6 @@ stored, a pushed AI reply shows its badge and disclosure, markup stays text, the
 from __future__ import annotations
 
 import json
-
 import re
 import time
 

@@ -19,14 +19,13 @@ from playwright.sync_api import expect
 from websockets.sync.client import ClientConnection, connect
 
 from channels.email import SmtpLimits, start_smtp_server
-from flows.email_ingest import EmailIngest
+from services.email_ingest import EmailIngest
 from tests.browser.conftest import TrackedPage
 from tests.browser.live_server import LiveServer
 from tests.integration.web.test_inbox_actions import (
     RecordingRelay,
     await_agent,
     desk_stack,
-    ingest,
     wait_for,
 )
 from tests.support.twilio_api import DEFAULT_TOKEN, LocalTwilioApi, twilio_signature
@@ -225,3 +224,58 @@ def test_script_payloads_from_sms_email_and_chat_never_run(stack, smtp_port, new
     expect(page.locator(".msg-customer .subject").last).to_have_text("Help <img src=x onerror=window.__xss=1>")
     expect(page.locator("h1")).to_have_text("<svg onload=alert(1)>")
     _assert_inert(tracked, dialogs)
+
+
+def test_hand_back_answers_every_message_that_came_in_while_a_person_held_it(stack, new_page) -> None:  # type: ignore[no-untyped-def]
+    server, _, _ = stack
+    ws, first = _chat_customer(server, "Where is my parcel?")
+    cid = _conversation_of(server, first)
+    tracked: TrackedPage = new_page()
+    page = tracked.page
+    answers: list[bool] = []  # what the agent answers to the confirmation, in order
+    seen: list[str] = []
+
+    def on_dialog(dialog) -> None:  # type: ignore[no-untyped-def]
+        seen.append(dialog.message)
+        if answers.pop(0):
+            dialog.accept()
+        else:
+            dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    page.goto(server.base_url + "/login")
+    page.fill("input[name=username]", "agent1")
+    page.fill("input[name=password]", "agent1-pw")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(server.base_url + "/inbox")
+    try:
+        page.goto(f"{server.base_url}/inbox/c/{cid}")
+        page.get_by_role("button", name="Take over").click()
+        expect(page.get_by_role("button", name="Hand back to automation (1 unanswered)")).to_be_visible()
+        # the customer writes twice more while the agent holds the conversation
+        for text in ("Hello? Anyone there?", "It is order 10023."):
+            ws.send(json.dumps({"type": "message", "id": str(uuid.uuid4()), "text": text}))
+            _frame(ws, "ack")
+        # the page follows the conversation live and reloads with the new messages
+        expect(page.locator(".msg-customer .badge.unanswered")).to_have_count(3, timeout=15_000)
+        button = page.get_by_role("button", name="Hand back to automation (3 unanswered)")
+
+        answers.append(False)  # Cancel: the conversation stays with the agent
+        button.click()
+        expect(page.locator(".msg-customer .badge.unanswered")).to_have_count(3)
+        assert server.call(lambda s: s.messages.get_conversation(cid)).status.value == "handed_off"
+
+        answers.append(True)  # OK: the automation answers all three
+        button.click()
+        page.wait_for_load_state("load")
+        wait_for(lambda: server.call(lambda s: s.messages.get_conversation(cid)).status.value == "open",
+                 what="the conversation to be the automation's again")
+        assert len(seen) == 2 and "3 customer message(s) have no answer yet" in seen[0]
+        waiting = [m.id for m in server.call(lambda s: s.messages.list_messages(cid)) if m.author_kind.value == "customer"]
+        queued = server.call(lambda s: s.redis.xrange("gd:turns", min="-", max="+"))
+        queued_ids = [fields["message_id"] for _, fields in queued]
+        assert all(queued_ids.count(m) >= 1 for m in waiting), (waiting, queued_ids[-10:])
+        events = server.call(lambda s: s.timeline.list_events(cid))
+        assert [e.data.get("queued_turns") for e in events if e.type.value == "handed_back"] == [3]
+    finally:
+        ws.close()

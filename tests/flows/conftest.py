@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 
-from flows.bootstrap import Services, open_services
-from flows.demo import load_demo
-from flows.mailsink import FolderHandler
-from flows.settings import Settings
+from devtools.demo import load_demo
+from devtools.mailsink import FolderHandler
+from runtime.compose import open_container
+from services.container import Container
+from services.settings import Settings
 
 
 @pytest.fixture(scope="session")
@@ -87,10 +88,10 @@ def mail_relay(tmp_path: Path) -> Iterator[tuple[int, Path]]:
 
 
 @pytest.fixture
-async def services(prefect_harness, demo_var: Path, redis_url: str, mail_relay) -> AsyncIterator[Services]:  # type: ignore[no-untyped-def]
+async def services(prefect_harness, demo_var: Path, redis_url: str, mail_relay) -> AsyncIterator[Container]:  # type: ignore[no-untyped-def]
     port, _folder = mail_relay
     settings = Settings(var_dir=demo_var, redis_url=redis_url, relay_port=port, relay_starttls=False,
                         prefect_api_url=prefect_harness)
-    async with open_services(settings) as s:
+    async with open_container(settings) as s:
         await s.redis.flushdb()
         yield s

@@ -5,18 +5,17 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from flows.bootstrap import open_services
-from flows.deps import build_turn_deps
-from flows.settings import Settings
+from runtime.compose import build_turn_kit, open_container
+from services.settings import Settings
 from understanding import LabelledExample, TrainConfig, read_metadata, save_model, train_intent_model
 
 
 async def test_a_promoted_model_replaces_the_loaded_one(tmp_path: Path, redis_url: str) -> None:
     settings = Settings(var_dir=tmp_path, redis_url=redis_url)
-    async with open_services(settings) as services:
-        deps = await build_turn_deps(services)
-        before = deps.intent_model.metadata.model_id
-        assert await deps.refresh_intent_model() is False  # nothing changed: keep the loaded model
+    async with open_container(settings) as services:
+        intents = (await build_turn_kit(services)).intents
+        before = intents.current.metadata.model_id
+        assert await intents.refresh() is False  # nothing changed: keep the loaded model
 
         examples = [LabelledExample(text=f"where is my parcel number {i}", label="order_status") for i in range(6)]
         examples += [LabelledExample(text=f"I want a person please {i}", label="wants_human") for i in range(6)]
@@ -27,6 +26,6 @@ async def test_a_promoted_model_replaces_the_loaded_one(tmp_path: Path, redis_ur
         shutil.rmtree(live)
         shutil.move(str(staged), str(live))
 
-        assert await deps.refresh_intent_model() is True
-        assert deps.intent_model.metadata.model_id == read_metadata(live).model_id != before
-        assert set(deps.intent_model.labels) >= {"order_status", "wants_human"}
+        assert await intents.refresh() is True
+        assert intents.current.metadata.model_id == read_metadata(live).model_id != before
+        assert set(intents.current.labels) >= {"order_status", "wants_human"}

@@ -18,11 +18,12 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from flows.bootstrap import open_services
-from flows.cli import app
-from flows.ops import INTENT_CORRECTION, live_intent_model_dir, reingest_knowledge, retrain_intents
-from flows.settings import Settings
+from flows.ops import INTENT_CORRECTION, reingest_knowledge, retrain_intents
 from knowledge import KnowledgeBase, default_articles_dir
+from runtime.cli import app
+from runtime.compose import open_container
+from services.intent_source import live_intent_model_dir
+from services.settings import Settings
 from understanding import demo_data_path, load_examples, load_model, read_metadata
 from understanding.demo import DEMO_TRAIN_CSV
 
@@ -59,19 +60,19 @@ def ops_settings(prefect_harness: str, ops_env: Settings, monkeypatch: pytest.Mo
 
 
 async def _add_corrections(settings: Settings, pairs: list[tuple[str, str]]) -> list[str]:
-    async with open_services(settings) as s:
+    async with open_container(settings) as s:
         return [await s.feedback.add(INTENT_CORRECTION, actor="agent", label=label, text=text) for text, label in pairs]
 
 
 async def _state(settings: Settings) -> tuple[list[dict], list[dict]]:
-    async with open_services(settings) as s:
+    async with open_container(settings) as s:
         feedback = await s.feedback.list(kind=INTENT_CORRECTION)
         audit = [e for e in await s.audit.entries() if e["action"].startswith("intents.retrain")]
     return feedback, audit
 
 
 async def test_retrain_promotes_a_correct_new_phrasing_and_marks_the_feedback_used(ops_settings: Settings) -> None:
-    live = live_intent_model_dir(ops_settings)
+    live = live_intent_model_dir(ops_settings.model_dir)
     before = read_metadata(live)
     ids = await _add_corrections(ops_settings, GOOD)
 
@@ -104,7 +105,7 @@ async def test_retrain_promotes_a_correct_new_phrasing_and_marks_the_feedback_us
 
 
 async def test_retrain_refuses_poisoned_feedback_and_keeps_the_live_model(ops_settings: Settings) -> None:
-    live = live_intent_model_dir(ops_settings)
+    live = live_intent_model_dir(ops_settings.model_dir)
     before = read_metadata(live)
     base = load_examples(demo_data_path(DEMO_TRAIN_CSV))
     poison = [(e.text, POISON_MAP[e.label]) for e in base if e.label in POISON_MAP]
@@ -139,7 +140,7 @@ async def test_reingest_rebuilds_the_index_and_counts_the_articles(ops_settings:
     assert summary["articles"] == 2
     index = ops_settings.var_dir / "kb-index"
     assert len(KnowledgeBase.load(index).articles) == 2
-    async with open_services(ops_settings) as s:
+    async with open_container(ops_settings) as s:
         assert [e["action"] for e in await s.audit.entries()].count("kb.reingested") == 2
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from conversation import ChannelKind, ChatSession, ConversationStatus, InboundMessage
 from conversation.sql.timeline import TURN_DONE_EVENTS
-from flows.bootstrap import open_services
-from flows.ingest import Ingestor
-from flows.runner import serve_worker
-from flows.settings import Settings
+from runtime.compose import open_container
+from runtime.serve_worker import serve_worker
+from services.ingest import Ingestor
+from services.settings import Settings
 
 
 async def test_a_turn_lost_with_redis_runs_after_the_reconciler_requeues_it(
@@ -24,7 +24,7 @@ async def test_a_turn_lost_with_redis_runs_after_the_reconciler_requeues_it(
     port, _folder = mail_relay
     settings = Settings(var_dir=var, redis_url=redis_url, relay_port=port, prefect_api_url=prefect_harness,
                         reconcile_interval_s=0.2, reconcile_turn_age_s=0)
-    async with open_services(settings, migrate=False) as services:
+    async with open_container(settings, migrate=False) as services:
         await services.redis.flushdb()
         res = await Ingestor(services).accept(InboundMessage(
             channel=ChannelKind.CHAT, external_id="00000000-0000-4000-8000-0000000000bb",

@@ -12,13 +12,14 @@ import httpx
 import pytest
 
 from conversation import ChannelKind, Direction, EventType, Route, ai_disclosure
-from flows.bootstrap import Services, open_services
-from flows.settings import Settings
-from flows.turn_runner import TurnRunner
-from flows.worker import TurnWorker
 from knowledge.article import Language
 from knowledge.backoffice import OrderStatus, SqlBackOffice
 from knowledge.drafting.labels import label
+from runtime.compose import open_container
+from runtime.turn_runner import TurnRunner
+from runtime.worker import worker_for
+from services.container import Container
+from services.settings import Settings
 from tests.integration.sms.conftest import EXAMPLE_FORM, SMS_PATH, AppServer
 from tests.support.twilio_api import DEFAULT_SID, DEFAULT_TOKEN, LocalTwilioApi, free_port, twilio_signature
 
@@ -29,7 +30,7 @@ JOHN = "+447700900123"
 @dataclass
 class SmsStack:
     settings: Settings
-    services: Services
+    services: Container
     twilio: LocalTwilioApi
     http: httpx.AsyncClient
     var: Path
@@ -48,7 +49,7 @@ class SmsStack:
 
     async def run_worker(self) -> None:
         runner = await TurnRunner.create(self.services)
-        worker = TurnWorker(self.services, runner.handle_batch, name="test-sms-worker")
+        worker = worker_for(self.services, runner.handle_batch, name="test-sms-worker")
         assert await worker.run_once(block_ms=500) >= 1
         assert (await self.services.queue.depth())["pending"] == 0
 
@@ -65,7 +66,7 @@ async def sms_stack(prefect_harness: str, demo_var: Path, redis_url: str, tmp_pa
         settings = Settings(var_dir=var, redis_url=redis_url, public_url=f"http://127.0.0.1:{port}",
                             twilio_account_sid=DEFAULT_SID, twilio_auth_token=DEFAULT_TOKEN,
                             twilio_api_base=twilio.base_url, prefect_api_url=prefect_harness)
-        async with open_services(settings, migrate=False) as services:
+        async with open_container(settings, migrate=False) as services:
             await services.redis.flushdb()
             with AppServer(settings, port):
                 async with httpx.AsyncClient(timeout=30) as http:

@@ -15,15 +15,15 @@ from conversation import (
     InboundMessage,
     Route,
 )
-from flows.email_ingest import EmailIngest
-from flows.ingest import Ingestor
-from flows.turn_runner import TurnRunner
-from flows.worker import TurnWorker
+from runtime.turn_runner import TurnRunner
+from runtime.worker import worker_for
+from services.email_ingest import EmailIngest
+from services.ingest import Ingestor
 
 
 async def _run_worker(services) -> None:  # type: ignore[no-untyped-def]
     runner = await TurnRunner.create(services)
-    worker = TurnWorker(services, runner.handle_batch, name="test-worker")
+    worker = worker_for(services, runner.handle_batch, name="test-worker")
     assert await worker.run_once(block_ms=200) >= 1
     assert (await services.queue.depth())["pending"] == 0, "every turn is acked after it finished"
 

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from conversation import (
     ActorKind,
     ChannelKind,
-    ConversationStatus,
     Conversation,
+    ConversationStatus,
     EventType,
     InboundMessage,
     Message,
@@ -23,9 +23,9 @@ from conversation import (
 )
 from conversation.sql import Database, SqlMessageStore, SqlTimelineStore
 from conversation.sql import schema as t
-from flows.bootstrap import open_services
-from flows.ingest import Ingestor
-from flows.settings import Settings
+from runtime.compose import open_container
+from services.ingest import Ingestor
+from services.settings import Settings
 
 
 def _sms(sid: str, number: str = "+4915112345678") -> InboundMessage:
@@ -103,7 +103,7 @@ async def test_a_burst_after_a_closed_conversation_opens_one_new_conversation(da
 
 
 async def test_ingestor_records_received_once_and_queues_once_under_concurrent_retries(tmp_path, redis_url) -> None:  # type: ignore[no-untyped-def]
-    async with open_services(Settings(var_dir=tmp_path, redis_url=redis_url)) as services:
+    async with open_container(Settings(var_dir=tmp_path, redis_url=redis_url)) as services:
         await services.redis.flushdb()
         ingestor = Ingestor(services)
         sids = [f"SM-edge-{i}" for i in range(10)]

@@ -10,15 +10,15 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from conversation import ChannelKind, InboundMessage, PhoneAddress
 from conversation.rediskit import RedisTurnQueue, connect_redis
-from flows.bootstrap import open_services
-from flows.ingest import Ingestor
-from flows.settings import Settings
+from runtime.compose import open_container
+from services.ingest import Ingestor
+from services.settings import Settings
 
 
 async def test_retry_after_failed_enqueue_queues_the_turn_once(tmp_path, redis_url) -> None:  # type: ignore[no-untyped-def]
     inbound = InboundMessage(channel=ChannelKind.SMS, external_id="SM-requeue", text="Hallo",
                              address=PhoneAddress(number="+4915112345678"))
-    async with open_services(Settings(var_dir=tmp_path, redis_url=redis_url)) as services:
+    async with open_container(Settings(var_dir=tmp_path, redis_url=redis_url)) as services:
         await services.redis.flushdb()
         dead = connect_redis("redis://127.0.0.1:9/0")  # nothing listens on the discard port
         broken = dataclasses.replace(services, redis=dead, queue=RedisTurnQueue(dead))

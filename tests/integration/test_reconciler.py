@@ -26,16 +26,17 @@ from conversation import (
 )
 from conversation.rediskit.streams import StreamDelivery
 from conversation.sql import upgrade_database
-from flows.bootstrap import Services, open_services
-from flows.reconciler import Reconciler
-from flows.settings import Settings
+from runtime.compose import open_container
+from services.container import Container
+from services.reconciler import Reconciler
+from services.settings import Settings
 
 AGE = dt.timedelta(seconds=301)  # past reconcile_turn_age_s (300 s)
 
 
 @pytest.fixture
-async def services(tmp_path: Path, redis_url: str) -> AsyncIterator[Services]:
-    async with open_services(Settings(var_dir=tmp_path, redis_url=redis_url)) as s:
+async def services(tmp_path: Path, redis_url: str) -> AsyncIterator[Container]:
+    async with open_container(Settings(var_dir=tmp_path, redis_url=redis_url)) as s:
         await s.redis.flushdb()
         yield s
         await s.redis.flushdb()
@@ -45,7 +46,7 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-async def _inbound(services: Services, number: str, *, received_at: dt.datetime | None = None) -> tuple[str, str]:
+async def _inbound(services: Container, number: str, *, received_at: dt.datetime | None = None) -> tuple[str, str]:
     received_at = received_at or _now()
     res = await services.messages.ingest(InboundMessage(
         channel=ChannelKind.SMS, external_id=f"SM{number[1:]}", text="Wo ist meine Bestellung?",
@@ -53,11 +54,11 @@ async def _inbound(services: Services, number: str, *, received_at: dt.datetime 
     return res.message.id, res.conversation.id
 
 
-async def _queued(services: Services) -> list[str]:
+async def _queued(services: Container) -> list[str]:
     return [fields["message_id"] for _id, fields in await services.redis.xrange(services.queue.stream)]
 
 
-async def test_a_stored_message_that_was_never_queued_is_queued_again_once(services: Services) -> None:
+async def test_a_stored_message_that_was_never_queued_is_queued_again_once(services: Container) -> None:
     now = _now()
     later = now + AGE
     message_id, _conv = await _inbound(services, "+4915100000001")
@@ -68,7 +69,7 @@ async def test_a_stored_message_that_was_never_queued_is_queued_again_once(servi
     assert await _queued(services) == [message_id]
 
 
-async def test_finished_human_owned_dead_and_old_turns_are_left_alone(services: Services) -> None:
+async def test_finished_human_owned_dead_and_old_turns_are_left_alone(services: Container) -> None:
     now = _now()
     later = now + AGE
     lost, lost_conv = await _inbound(services, "+4915100000010")
@@ -93,7 +94,7 @@ async def test_finished_human_owned_dead_and_old_turns_are_left_alone(services: 
     assert report.requeued == [lost], {"decided": decided, "sent": sent, "human": human, "dead": dead, "old": old}
 
 
-async def test_a_send_stuck_in_sending_becomes_ambiguous_and_a_person_is_told(services: Services) -> None:
+async def test_a_send_stuck_in_sending_becomes_ambiguous_and_a_person_is_told(services: Container) -> None:
     now = _now()
     inbound, conv = await _inbound(services, "+4915100000020")
     reply = await services.messages.append_message(
@@ -118,7 +119,7 @@ async def test_a_send_stuck_in_sending_becomes_ambiguous_and_a_person_is_told(se
     assert len([e for e in await services.timeline.list_events(conv) if e.type is EventType.FAILED]) == 1
 
 
-async def test_pending_and_sent_entries_are_not_flagged(services: Services) -> None:
+async def test_pending_and_sent_entries_are_not_flagged(services: Container) -> None:
     now = _now()
     _inbound_id, conv = await _inbound(services, "+4915100000030")
     ids = []
@@ -131,7 +132,7 @@ async def test_pending_and_sent_entries_are_not_flagged(services: Services) -> N
     assert (await Reconciler(services).run_once(now=now + dt.timedelta(hours=1))).ambiguous == []
 
 
-async def test_the_reply_of_a_turn_is_found_by_its_causation(services: Services) -> None:
+async def test_the_reply_of_a_turn_is_found_by_its_causation(services: Container) -> None:
     inbound, conv = await _inbound(services, "+4915100000040")
     assert await services.outbox.reply_written(inbound, author_kind=AuthorKind.AI) is None
     reply = await services.messages.append_message(

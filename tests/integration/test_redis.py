@@ -46,15 +46,11 @@ async def test_acked_entry_is_not_redelivered(redis_client) -> None:  # type: ig
 
 
 async def test_poison_message_lands_in_dead_letter_stream(redis_client, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from flows.bootstrap import Services
-    from flows.settings import Settings
-    from flows.worker import TurnWorker
+    from runtime.worker import TurnWorker
+    from services.settings import Settings
 
     settings = Settings(var_dir=tmp_path, turn_max_deliveries=3, turn_min_idle_ms=1)
     queue = RedisTurnQueue(redis_client, min_idle_ms=1)
-    services = Services(settings=settings, db=None, redis=redis_client, messages=None, timeline=None, outbox=None,  # type: ignore[arg-type]
-                        quarantine=None, audit=None, blobs=None, queue=queue, locks=None, bus=None, limiter=None,  # type: ignore[arg-type]
-                        policies=None, feedback=None, users=None)  # type: ignore[arg-type]
     attempts: dict[str, int] = {}
 
     async def handler(batch):  # type: ignore[no-untyped-def]
@@ -64,7 +60,7 @@ async def test_poison_message_lands_in_dead_letter_stream(redis_client, tmp_path
             out[d.entry_id] = RuntimeError("boom") if d.ref.message_id == "msg_poison" else None
         return out
 
-    worker = TurnWorker(services, handler, name="w")
+    worker = TurnWorker(settings, queue, redis_client, handler, name="w")
     await queue.enqueue(TurnRef(message_id="msg_poison", conversation_id="cv_p"))
     await queue.enqueue(TurnRef(message_id="msg_ok", conversation_id="cv_o"))
     for _ in range(8):
@@ -197,15 +193,11 @@ async def test_listeners_learn_when_the_connection_breaks(redis_client) -> None:
 
 
 async def test_a_new_turn_does_not_wait_behind_a_running_batch(redis_client, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from flows.bootstrap import Services
-    from flows.settings import Settings
-    from flows.worker import TurnWorker
+    from runtime.worker import TurnWorker
+    from services.settings import Settings
 
     settings = Settings(var_dir=tmp_path, turn_parallel_runs=2, turn_batch_max=1)
     queue = RedisTurnQueue(redis_client, min_idle_ms=60_000)
-    services = Services(settings=settings, db=None, redis=redis_client, messages=None, timeline=None, outbox=None,  # type: ignore[arg-type]
-                        quarantine=None, audit=None, blobs=None, queue=queue, locks=None, bus=None, limiter=None,  # type: ignore[arg-type]
-                        policies=None, feedback=None, users=None)  # type: ignore[arg-type]
     release_slow = asyncio.Event()
     done: list[str] = []
 
@@ -216,7 +208,7 @@ async def test_a_new_turn_does_not_wait_behind_a_running_batch(redis_client, tmp
             done.append(d.ref.message_id)
         return {d.entry_id: None for d in batch}
 
-    worker = TurnWorker(services, handler, name="w-par")
+    worker = TurnWorker(settings, queue, redis_client, handler, name="w-par")
     stop = asyncio.Event()
     await queue.enqueue(TurnRef(message_id="msg_slow", conversation_id="cv_1"))
     await queue.enqueue(TurnRef(message_id="msg_fast", conversation_id="cv_2"))

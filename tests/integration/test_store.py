@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from sqlalchemy import func, select
+
 from conversation import (
     AuthorKind,
     ChannelKind,
@@ -18,7 +20,6 @@ from conversation import (
 )
 from conversation.sql import Database, SqlMessageStore, SqlOutboxStore, SqlTimelineStore
 from conversation.sql import schema as t
-from sqlalchemy import func, select
 
 
 def _sms(sid: str, text: str = "Wo ist meine Bestellung?", number: str = "+4915112345678") -> InboundMessage:

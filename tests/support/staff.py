@@ -6,7 +6,7 @@ import re
 
 import httpx
 
-from flows.passwords import hash_password
+from services.passwords import hash_password
 from tests.browser.live_server import LiveServer
 
 __all__ = ["create_staff", "login", "forget_login_attempts", "STAFF"]

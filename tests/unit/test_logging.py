@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flows.settings import Settings, configure_logging
+from services.settings import Settings, configure_logging
 
 
 def test_vendor_request_logs_stay_quiet_even_at_debug(tmp_path: Path) -> None:

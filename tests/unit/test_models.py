@@ -4,16 +4,16 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from conversation import (
+    ActorKind,
     Address,
     ChannelKind,
     ChatSession,
     DeliveryStatus,
     EmailAddress,
+    EventType,
     InboundMessage,
     PhoneAddress,
     TimelineEvent,
-    EventType,
-    ActorKind,
     advance_delivery,
     ai_disclosure,
 )

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from types import SimpleNamespace
 
 from conversation.sql import StoredPolicy
-from flows.deps import PolicySource
 from policies import DEFAULT_POLICY_PATH
+from services.policy_source import PolicySource
 
 
 class _Versions:
@@ -23,12 +22,12 @@ class _Versions:
 
 async def test_reads_are_cached_and_a_new_version_is_picked_up() -> None:
     versions = _Versions()
-    source = PolicySource(SimpleNamespace(policies=versions), recheck_s=3600)  # type: ignore[arg-type]
+    source = PolicySource(versions, recheck_s=3600)  # type: ignore[arg-type]  # a stand-in for SqlPolicyVersions
     first = await source.current()
     assert await source.current() is first and versions.calls == 1
 
     versions.version = 2
-    fresh = PolicySource(SimpleNamespace(policies=versions), recheck_s=0)  # type: ignore[arg-type]
+    fresh = PolicySource(versions, recheck_s=0)  # type: ignore[arg-type]  # a stand-in for SqlPolicyVersions
     await fresh.current()
     versions.version = 3
     policy = await fresh.current()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flows.settings import settings_table
+from services.settings import settings_table
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

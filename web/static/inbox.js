@@ -110,6 +110,12 @@
         return;
       }
       if (!bodies[action]) { return; }
+      var unanswered = parseInt(button.getAttribute("data-unanswered") || "0", 10);
+      if (action === "hand-back" && unanswered > 0 &&
+          !window.confirm(unanswered + " customer message(s) have no answer yet. OK: the automation answers them " +
+                          "now. Cancel: keep the conversation with you.")) {
+        return;
+      }
       busy = true;
       button.disabled = true;
       g.post("/api/conversations/" + encodeURIComponent(id) + "/" + action, bodies[action]()).then(function (r) {

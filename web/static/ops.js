@@ -68,6 +68,19 @@
     $("tile-failures").classList.toggle("alert",
       m.failures.failed_turns_last_day + m.failures.failed_deliveries + m.failures.ambiguous_deliveries + m.failures.dead_lettered > 0);
     set("m-quarantine", num(m.quarantine.open));
+    var l = m.ledger.counts;
+    set("m-unaccounted", num(l.unaccounted));
+    set("m-replied", num(l.replied));
+    set("m-person", num(l.person));
+    set("m-alarm", num(l.alarm));
+    set("m-in-progress", num(l.in_progress));
+    $("tile-ledger").classList.toggle("alert", l.unaccounted > 0 || m.processes.crash_loop.length > 0);
+    set("m-processes", m.processes.crash_loop.length ? "crash loop: " + m.processes.crash_loop.join(", ")
+                                                     : (m.processes.supervised ? "all processes running" : ""));
+    rows("unaccounted", m.ledger.unaccounted, function (u) {
+      return [u.message_id, gd.el("a", { href: "/inbox/c/" + encodeURIComponent(u.conversation_id), text: u.conversation_id }),
+              time(u.received_at)];
+    }, "None: every message has a reply, a person or an alarm.");
     var flowRuns = $("prefect-flow-runs");
     if (flowRuns && m.prefect.flow_runs_url) { flowRuns.setAttribute("href", m.prefect.flow_runs_url); }
 

@@ -13,7 +13,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from flows.settings import Settings
+from services.settings import Settings
 from tests.browser.live_server import LiveServer, live_server
 
 FRAME_TIMEOUT_S = 5.0

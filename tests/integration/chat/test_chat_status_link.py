@@ -6,7 +6,6 @@ import uuid
 
 from channels.chat import chat_reply_payload
 from conversation import AuthorKind, ChannelKind, ChatSession, OutboundMessage
-from flows.delivery import Deliverer
 from tests.browser.live_server import LiveServer
 from tests.integration.chat.conftest import PUBLIC_URL, chat_client, wait_until_subscribed
 
@@ -19,10 +18,10 @@ async def test_a_delivered_ai_reply_frame_carries_the_status_link(chat_server: L
         ack = await client.next("ack")
         cid = (await client.next("session"))["conversation_id"]
         await wait_until_subscribed(chat_server, cid)
-        await chat_server.acall(lambda s: Deliverer(s).deliver(
+        await chat_server.acall(lambda s: s.deliverer.deliver(
             cid, "It ships today.", author_kind=AuthorKind.AI, language="en", causation_id=ack["message_id"]))
         reply = await client.next("reply")
-        await chat_server.acall(lambda s: Deliverer(s).deliver(
+        await chat_server.acall(lambda s: s.deliverer.deliver(
             cid, "Petra here.", author_kind=AuthorKind.AGENT, language="en", causation_id=None))
         agent = await client.next("reply")
     conv = await chat_server.acall(lambda s: s.messages.get_conversation(cid))

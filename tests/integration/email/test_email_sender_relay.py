@@ -16,10 +16,9 @@ from channels.email import (
     EmailSender,
     Mailbox,
     OutboundEmail,
-    PermanentDeliveryError,
     RelaySettings,
-    TransientDeliveryError,
 )
+from conversation import PermanentDeliveryError, TransientDeliveryError
 
 from .conftest import Cert
 
@@ -34,13 +33,13 @@ class RecordingRelay:
     data_reply: str | None = None
     rcpt_reply: str | None = None
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]) -> str:  # noqa: N802
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]) -> str:
         if self.rcpt_reply:
             return self.rcpt_reply
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if self.data_reply:
             return self.data_reply
         self.envelopes.append(envelope)

@@ -27,7 +27,7 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-def _model(endpoint: FakeOpenAI, client: httpx.AsyncClient):  # noqa: ANN202
+def _model(endpoint: FakeOpenAI, client: httpx.AsyncClient):
     return build_chat_model(provider="openai", model="local-model", base_url=endpoint.base_url,
                             api_key="x", timeout=10, http_client=client)
 

@@ -23,8 +23,9 @@ import uvicorn
 from sqlalchemy import func, select
 
 from conversation.sql import schema as t
-from flows.bootstrap import Services, open_services
-from flows.settings import Settings
+from runtime.compose import open_container
+from services.container import Container
+from services.settings import Settings
 from tests.support.twilio_api import DEFAULT_SID, DEFAULT_TOKEN, LocalTwilioApi, free_port, twilio_signature
 from web import create_app
 
@@ -77,7 +78,7 @@ class Harness:
 
     settings: Settings
     http: httpx.AsyncClient
-    services: Services
+    services: Container
     redis_sync: redis.Redis
 
     @property
@@ -135,7 +136,7 @@ async def harness(tmp_path: Path, redis_url: str) -> AsyncIterator[Harness]:
     port = free_port()
     settings = make_settings(tmp_path, redis_url, port)
     with AppServer(settings, port):
-        async with open_services(settings, migrate=False) as services, httpx.AsyncClient(timeout=30) as http:
+        async with open_container(settings, migrate=False) as services, httpx.AsyncClient(timeout=30) as http:
             yield Harness(settings, http, services, sync)
     sync.flushdb()
     sync.close()

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -15,8 +13,8 @@ from twilio.request_validator import RequestValidator
 
 from channels.sms import SmsSenderConfig, TwilioSmsSender
 from conversation import ChannelKind, OutboundMessage, PhoneAddress
-from flows.settings import DEV_TWILIO_TOKEN, Settings
-from flows.smssink import build_sms_sink, sms_sink_wanted
+from devtools.smssink import build_sms_sink, sms_sink_wanted
+from services.settings import DEV_TWILIO_TOKEN, Settings
 from tests.integration.sms.conftest import EXAMPLE_FORM, SMS_PATH, AppServer
 from tests.support.twilio_api import free_port, twilio_signature
 

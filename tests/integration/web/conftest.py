@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from flows.settings import Settings
+from services.settings import Settings
 from tests.browser.live_server import LiveServer, live_server
 from tests.support.staff import STAFF, create_staff
 

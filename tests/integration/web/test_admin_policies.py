@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from conversation import ChannelKind, DecisionRecord, InboundMessage, PhoneAddress, Route
-from flows.ingest import Ingestor
+from services.ingest import Ingestor
 from tests.browser.live_server import LiveServer
 from tests.support.staff import login
 

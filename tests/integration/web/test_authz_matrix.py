@@ -77,7 +77,7 @@ def _flat(routes):  # type: ignore[no-untyped-def]
 
 
 def test_every_staff_route_is_in_the_matrix(staff_server: LiveServer) -> None:
-    app = staff_server._app  # noqa: SLF001 - the routes the server really serves
+    app = staff_server._app
     served = {(m, r.path) for r in _flat(app.routes) for m in getattr(r, "methods", set()) or set()
               if r.path.startswith(STAFF_PREFIXES) and r.path not in OPEN_TO_ALL_STAFF and m in {"GET", "POST"}}
     table = {(m, p.replace(CID, "{conversation_id}").replace(MID, "{message_id}")) for m, p, _ in ROUTES}

@@ -36,8 +36,8 @@ from conversation import (
     Route,
     TimelineEvent,
 )
-from flows.ingest import Ingestor
-from flows.settings import Settings
+from services.ingest import Ingestor
+from services.settings import Settings
 from tests.browser.live_server import LiveServer, live_server
 from tests.support.staff import STAFF, create_staff, forget_login_attempts, login
 from tests.support.twilio_api import DEFAULT_SID, DEFAULT_TOKEN, LocalTwilioApi, free_port
@@ -53,7 +53,7 @@ class RecordingRelay:
     messages: list[Any] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
         raw = envelope.original_content or envelope.content
         with self.lock:
             self.messages.append(message_from_bytes(raw, policy=policy.default))

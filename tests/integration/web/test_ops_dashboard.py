@@ -28,8 +28,8 @@ from conversation import (
     TurnRef,
 )
 from conversation.rediskit import StreamDelivery
-from flows.bootstrap import Services
-from flows.ingest import Ingestor
+from services.container import Container
+from services.ingest import Ingestor
 from tests.browser.live_server import LiveServer
 from tests.support.staff import login
 
@@ -48,14 +48,14 @@ def _metrics(client: httpx.Client) -> dict:
     return r.json()
 
 
-async def _ingest(s: Services, text: str = "where is my parcel?"):  # type: ignore[no-untyped-def]
+async def _ingest(s: Container, text: str = "where is my parcel?"):  # type: ignore[no-untyped-def]
     n = next(_numbers)
     return await Ingestor(s).accept(InboundMessage(
         channel=ChannelKind.SMS, external_id=f"SMops{n:029d}", address=PhoneAddress(number=f"+4917000000{n:03d}"),
         text=text))
 
 
-async def _received_at(s: Services, result) -> dt.datetime:  # type: ignore[no-untyped-def]
+async def _received_at(s: Container, result) -> dt.datetime:  # type: ignore[no-untyped-def]
     events = await s.timeline.list_events(result.conversation.id)
     return next(e.occurred_at for e in events if e.type is EventType.RECEIVED and e.causation_id == result.message.id)
 
@@ -63,7 +63,7 @@ async def _received_at(s: Services, result) -> dt.datetime:  # type: ignore[no-u
 def test_metrics_follow_seeded_data(staff_server: LiveServer, ops: httpx.Client) -> None:
     before = _metrics(ops)
 
-    async def seed(s: Services) -> dict:
+    async def seed(s: Container) -> dict:
         out: dict = {}
         # two turns answered after 2 s and 10 s, one handed off to billing and already past its SLA
         for seconds, route in ((2.0, Route.AUTO_REPLY), (10.0, Route.HANDOFF)):

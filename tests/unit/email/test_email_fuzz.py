@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from channels.email import InboundParseError, ParsedEmail, ParseLimits, html_to_text, parse_email, strip_reply
+from channels.email import ParsedEmail, ParseLimits, html_to_text, parse_email, strip_reply
+from conversation import InboundParseError
 
 from .fixtures import manifest_files
 

@@ -10,13 +10,13 @@ from email.policy import SMTP
 import pytest
 
 from channels.email import (
-    InboundParseError,
     ParseFailure,
     ParseLimits,
     QuarantineReason,
     parse_email,
     parse_mailbox,
 )
+from conversation import InboundParseError
 
 
 def _message(**overrides: str) -> EmailMessage:
@@ -215,7 +215,7 @@ def test_unparseable_input_raises_the_declared_error(raw: bytes, reason: ParseFa
 
 
 def test_headerless_text_is_a_bare_body_in_quarantine() -> None:
-    parsed = parse_email("Hallo,\n\nbitte rufen Sie mich an.\n\nVon meinem iPhone gesendet\n".encode())
+    parsed = parse_email(b"Hallo,\n\nbitte rufen Sie mich an.\n\nVon meinem iPhone gesendet\n")
     assert parsed.from_ is None and parsed.message_id is None
     assert parsed.quarantine_reason is QuarantineReason.NO_HEADERS
     assert parsed.text == "Hallo,\n\nbitte rufen Sie mich an."

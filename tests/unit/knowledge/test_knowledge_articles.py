@@ -53,6 +53,8 @@ def test_valid_article_parses(tmp_path: Path) -> None:
     ("old", "new", "field", "fix"),
     [
         ("language: en", "language: fr", "language", "use one of: de, en"),
+        ("language: en", "language: [en]", "language", "use one of: de, en"),  # unhashable: no TypeError
+        ("audience: customer", "audience: {customer: 1}", "audience", "use one of: customer, internal"),
         ("audience: customer", "audience: public", "audience", "use one of: customer, internal"),
         ("updated: 2026-10-01", "updated: last week", "updated", "ISO date"),
         ("id: sample-article-en", "id: Bad Id!", "id", "lowercase letters"),

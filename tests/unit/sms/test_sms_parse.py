@@ -60,7 +60,7 @@ def test_invalid_fields_are_named(change: dict[str, str | None], field: str) -> 
 
 
 def test_form_pairs_keep_blank_values_and_utf8() -> None:
-    assert form_pairs("Body=&From=%2B4915112345678&Text=Gr%C3%BC%C3%9Fe".encode()) == [
+    assert form_pairs(b"Body=&From=%2B4915112345678&Text=Gr%C3%BC%C3%9Fe") == [
         ("Body", ""), ("From", "+4915112345678"), ("Text", "Grüße")]
     with pytest.raises(InvalidField):
         form_pairs(b"Body=\xff\xfe")

@@ -72,7 +72,6 @@ def test_custom_columns(tmp_path: Path, write_csv) -> None:
         (b"sentence,intent\nhello,greet\n", ["missing column", "'text'", "'label'", "'sentence', 'intent'"]),
         (b"", ["empty"]),
         (b"text,label\n", ["no data rows"]),
-        ("text,label\nhallo,greet\nhi,greet\nbye,leave\n".encode(), ["only one example", "'leave'"]),
         ("text,label\nGrüße,greet\n".encode("latin-1"), ["not valid UTF-8", ":2:"]),
         (b"text,label\nhello,greet\nhi,\n", ["empty 'label'", ":3:"]),
         (b"text,label\nhello,greet\nhi,greet\n", ["only one label"]),

