@@ -35,7 +35,7 @@ if str(ROOT) not in sys.path:
 RESULTS = ROOT / "bench" / "results"
 BIN = Path(sys.executable).parent
 
-_LIVE: list["Stack"] = []
+_LIVE: list[Stack] = []
 
 
 def free_port() -> int:
@@ -131,8 +131,8 @@ class Stack:
         return self.var / "glassdesk.db"
 
     def env(self) -> dict[str, str]:
-        from services.settings import Settings
         from runtime.supervisor import prefect_env
+        from services.settings import Settings
 
         settings = Settings(var_dir=self.var, prefect_api_url=self.prefect_api, prefect_port=self.prefect_port)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("GLASSDESK_", "PREFECT_"))}
@@ -157,7 +157,7 @@ class Stack:
         return env
 
     # -- lifecycle ---------------------------------------------------------------------------------
-    def start(self) -> "Stack":
+    def start(self) -> Stack:
         from conversation.rediskit import EmbeddedRedis
 
         _LIVE.append(self)

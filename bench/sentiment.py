@@ -37,10 +37,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from understanding.sentiment import SHIPPED_MODEL_DIR, analyze_sentiment, shipped_model  # noqa: E402
-from understanding.sentiment_artifact import load_sentiment_model, save_sentiment_model  # noqa: E402
-from understanding.sentiment_calibration import roc_auc  # noqa: E402
-from understanding.sentiment_data import (  # noqa: E402
+from understanding.sentiment import SHIPPED_MODEL_DIR, analyze_sentiment, shipped_model
+from understanding.sentiment_artifact import load_sentiment_model, save_sentiment_model
+from understanding.sentiment_calibration import roc_auc
+from understanding.sentiment_data import (
     DEFAULT_DATA_ROOT,
     Corpus,
     SentimentExample,
@@ -49,10 +49,10 @@ from understanding.sentiment_data import (  # noqa: E402
     load_training_sets,
     package_data,
 )
-from understanding.sentiment_eval import score_sentiment  # noqa: E402
-from understanding.sentiment_lexicon import lexicon_signals, rule_anger, rule_frustration, rule_urgency  # noqa: E402
-from understanding.sentiment_model import SentimentModel, SentimentTrainConfig, train_sentiment_model  # noqa: E402
-from understanding.sentiment_types import SentimentLabel  # noqa: E402
+from understanding.sentiment_eval import score_sentiment
+from understanding.sentiment_lexicon import lexicon_signals, rule_anger, rule_frustration, rule_urgency
+from understanding.sentiment_model import SentimentModel, SentimentTrainConfig, train_sentiment_model
+from understanding.sentiment_types import SentimentLabel
 
 RESULTS = ROOT / "bench" / "results"
 LEXICON_REV = "d2b12cbfa89bdd464a97fe06a68eb0ccb0a36e66"  # the last commit with the lexicon-only scorer

@@ -39,12 +39,12 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import httpx  # noqa: E402
-import redis  # noqa: E402
+import httpx
+import redis
 
-from conversation import ChannelKind, InboundMessage, PhoneAddress  # noqa: E402
-from conversation.rediskit import EmbeddedRedis  # noqa: E402
-from tests.support.twilio_api import free_port, twilio_signature  # noqa: E402
+from conversation import ChannelKind, InboundMessage, PhoneAddress
+from conversation.rediskit import EmbeddedRedis
+from tests.support.twilio_api import free_port, twilio_signature
 
 RESULTS = ROOT / "bench" / "results"
 TOKEN = "bench-auth-token"

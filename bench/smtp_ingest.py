@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _stack import Stack, hard_limit, machine, now_iso, running, summary_ms, versions, write_result  # noqa: E402
+from _stack import Stack, hard_limit, machine, now_iso, running, summary_ms, versions, write_result
 
 DATA = Path("/work/shared/data/emails")
 PER_SESSION = 20  # SmtpLimits.max_messages_per_session

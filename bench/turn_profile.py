@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _stack import RESULTS, machine, now_iso, versions  # noqa: E402
+from _stack import RESULTS, machine, now_iso, versions
 
 MESSAGES = [
     ("en", "Where is my order?"),
@@ -129,8 +129,8 @@ def _understand_parts(deps: Any, rounds: int) -> dict[str, float]:
 
 async def run(rounds: int, profile_top: int) -> dict[str, Any]:
     from conversation import ChannelKind, ChatSession, InboundMessage
-    from runtime.compose import open_container
     from devtools.demo import load_demo
+    from runtime.compose import open_container
     from services.policy_source import build_turn_deps
     from services.settings import Settings
 

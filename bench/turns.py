@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _stack import Stack, hard_limit, machine, now_iso, pct, running, summary_ms, versions, write_result  # noqa: E402
+from _stack import Stack, hard_limit, machine, now_iso, pct, running, summary_ms, versions, write_result
 
 # Auto-replied by policies/default.yaml (rule self-service): checked in-process before the run.
 # "How long does delivery take?" / "Wie lange dauert der Versand?" are NOT auto-replied (intent
@@ -158,7 +158,7 @@ async def open_loop(ws_url: str, rate: float, duration: float, *, timeout: float
         tasks.append(asyncio.create_task(fire(at, i)))
     results = await asyncio.gather(*tasks)
     out = _stats(list(results), offered=rate, duration=time.perf_counter() - start)
-    out["arrivals"] = "Poisson, seed %d" % seed
+    out["arrivals"] = f"Poisson, seed {seed}"
     out["achieved_replies_per_s"] = round(out["replied"] / max(duration, 1e-9), 2)
     return out
 
@@ -259,10 +259,10 @@ async def prefect_share(stack: Stack, *, rounds: int, batch: int) -> dict[str, A
     os.environ.update({k: v for k, v in stack.env().items() if k.startswith("PREFECT_")})
     os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
     from conversation import ChannelKind, ChatSession, InboundMessage
+    from flows.turn import process_turns, use_deps
     from runtime.compose import open_container
     from services.policy_source import build_turn_deps
     from services.settings import Settings
-    from flows.turn import process_turns, use_deps
 
     settings = Settings(var_dir=stack.var, redis_url=stack.redis_url, prefect_api_url=stack.prefect_api,
                         relay_port=stack.relay_port)

@@ -87,7 +87,7 @@ class EmailIngest:
         keys = thread_keys(parsed, envelope_recipients=rcpt_tos, our_domains=(self._s.settings.email_domain,))
         for mid in [keys.in_reply_to, *reversed(keys.references)]:
             if mid:
-                ours = await self._s.messages.find_message_by_external_id(ChannelKind.EMAIL, mid)
+                ours = await self._s.messages.find_email_by_message_id(mid)
                 if ours is not None:
                     return ours.conversation_id
         if keys.reply_token:

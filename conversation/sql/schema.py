@@ -35,6 +35,8 @@ __all__ = [
     "quarantine",
     "identity_merges",
     "audit_log",
+    "erasure_receipts",
+    "legal_holds",
 ]
 
 metadata = MetaData(
@@ -242,4 +244,34 @@ users = Table(
     Column("role", String(16), nullable=False),
     Column("password_hash", String(255), nullable=False),
     Column("created_at", TS, nullable=False),
+)
+
+# GDPR (migration 0004_gdpr). ``erasure_receipts.contact_id`` is set only while a request waits for
+# its approval; a completed receipt keeps the pseudonymous ``subject`` (HMAC) and counts, no personal data.
+erasure_receipts = Table(
+    "erasure_receipts",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("subject", String(64), nullable=False, index=True),
+    Column("contact_id", String(40)),
+    Column("status", String(16), nullable=False),  # requested | blocked | completed | failed | rejected
+    Column("requested_by", String(64), nullable=False),
+    Column("approved_by", String(64)),
+    Column("counts", JSON, nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("requested_at", TS, nullable=False),
+    Column("completed_at", TS),
+    Index("ix_erasure_receipts_status", "status"),
+)
+
+legal_holds = Table(
+    "legal_holds",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("contact_id", String(40), nullable=False, index=True),
+    Column("reason", String(255), nullable=False),
+    Column("placed_by", String(64), nullable=False),
+    Column("placed_at", TS, nullable=False),
+    Column("released_by", String(64)),
+    Column("released_at", TS),
 )

@@ -454,6 +454,21 @@ class SqlMessageStore(IdentityQueries):
             ).first()
         return to_message(row) if row is not None else None
 
+    async def find_email_by_message_id(self, message_id: str) -> Message | None:
+        """The email with this Message-ID: ours (the id itself) or a customer's (stored as
+        ``<Message-ID>#<content digest>``); the oldest when several reused it."""
+        m = t.messages
+        async with self._db.read() as conn:
+            row = (
+                await conn.execute(
+                    select(m).where(and_(m.c.channel == ChannelKind.EMAIL.value,
+                                         or_(m.c.external_id == message_id,
+                                             m.c.external_id.startswith(message_id + "#", autoescape=True))))
+                    .order_by(m.c.created_at).limit(1)
+                )
+            ).first()
+        return to_message(row) if row is not None else None
+
     async def revise_unsent(self, message_id: str, text: str) -> bool:
         """Replace the text of an outbound message whose send never began (no outbox entry in
         sending, sent or ambiguous). An agent who edits again after a failed send sends the new text."""

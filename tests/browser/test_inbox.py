@@ -108,7 +108,12 @@ def _conversation_of(server: LiveServer, message_id: str) -> str:
 def _by_external(server: LiveServer, channel: str, external_id: str) -> tuple[str, str]:
     from conversation import ChannelKind
 
-    msg = wait_for(lambda: server.call(lambda s: s.messages.find_message_by_external_id(ChannelKind(channel), external_id)),
+    def find(s):  # type: ignore[no-untyped-def]
+        if channel == "email":  # stored as "<Message-ID>#<content digest>"
+            return s.messages.find_email_by_message_id(external_id)
+        return s.messages.find_message_by_external_id(ChannelKind(channel), external_id)
+
+    msg = wait_for(lambda: server.call(find),
                    what=f"the {channel} message to be stored")
     return msg.conversation_id, msg.id
 

@@ -63,6 +63,7 @@ class ChildName(enum.StrEnum):
     SMTP = "smtp"
     WORKER = "worker"
     OPS = "ops"
+    CLAIMS_PORTAL = "claims-portal"
 
 
 # How each child shows in its command line (interpreter and script paths reduced to their names).
@@ -75,6 +76,7 @@ _SIGNATURE: dict[ChildName, str] = {
     ChildName.SMTP: "glassdesk smtp",
     ChildName.WORKER: "glassdesk worker",
     ChildName.OPS: "glassdesk ops serve",
+    ChildName.CLAIMS_PORTAL: "glassdesk claims-portal",
 }
 
 
@@ -249,7 +251,9 @@ class SupervisedStack:
         if self.supervisor is None or self.supervisor.poll() is not None:
             raise RuntimeError(f"glassdesk run exited during start:\n{self.tail()}")
         self._track()
-        if any(self.pid_of(c) is None for c in ChildName):
+        status = self.supervisor_status()
+        children = (status or {}).get("children", {})
+        if not children or any(c.get("state") != "running" for c in children.values()):
             return False
         return self.healthz()[0] == 200 and _listening(self.relay_port) and _listening(self.sms_sink_port)
 
@@ -301,7 +305,9 @@ class SupervisedStack:
         found = []
         for proc in self._children():
             try:
-                if _SIGNATURE[child] in _signature_of(proc.cmdline()) and proc.status() != psutil.STATUS_ZOMBIE:
+                signature = _SIGNATURE[child]
+                matches = proc.name() == signature or signature in _signature_of(proc.cmdline())
+                if matches and proc.status() != psutil.STATUS_ZOMBIE:
                     found.append(proc.pid)
             except psutil.Error:
                 continue

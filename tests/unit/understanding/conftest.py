@@ -17,7 +17,7 @@ def write_csv(path: Path, rows: list[tuple[str, str]], header: tuple[str, str] =
 
 
 @pytest.fixture(name="write_csv", scope="session")
-def write_csv_fixture():  # noqa: ANN201 - a factory fixture
+def write_csv_fixture():
     return write_csv
 
 
