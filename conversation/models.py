@@ -209,6 +209,7 @@ class OutboundMessage(_Frozen):
     subject: str | None = None
     approved_by: str | None = None  # the person who checked an AI draft (named in the disclosure)
     author_name: str | None = None  # a human author's first name (agents' replies sign with it)
+    author_kind: AuthorKind | None = None  # who wrote it: the AI, an agent, or the system (notices)
 
 
 class TurnRef(_Frozen):

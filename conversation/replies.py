@@ -5,7 +5,7 @@ the notices here cover more, so a customer writing in any of them hears back in 
 
 from __future__ import annotations
 
-__all__ = ["NOTICE_LANGUAGES", "handoff_notice", "notice_language"]
+__all__ = ["NOTICE_LANGUAGES", "handoff_notice", "notice_language", "review_notice"]
 
 _HANDOFF = {
     "de": "Vielen Dank. Ein Mitarbeiter aus unserem Team übernimmt Ihr Anliegen und meldet sich bei Ihnen.",
@@ -30,3 +30,17 @@ def notice_language(language: str | None) -> str:
 def handoff_notice(language: str | None) -> str:
     """Told to the customer when a person takes over."""
     return _HANDOFF[notice_language(language)]
+
+
+_REVIEW = {
+    "de": "Vielen Dank für Ihre Nachricht. Wir haben eine Antwort vorbereitet; eine Person aus unserem Team prüft "
+          "sie, bevor sie an Sie geht.",
+    "en": "Thank you for your message. We have prepared an answer; a person from our team checks it before it "
+          "goes out to you.",
+}
+
+
+def review_notice(language: str | None) -> str:
+    """Told to the customer while a drafted answer waits for a person's approval."""
+    code = (language or "en").split("-")[0].lower()
+    return _REVIEW.get(code, _REVIEW["en"])

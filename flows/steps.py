@@ -26,7 +26,7 @@ from conversation import (
     TimelineEvent,
     TransientDeliveryError,
 )
-from conversation.replies import handoff_notice
+from conversation.replies import handoff_notice, review_notice
 from conversation.sql.timeline import TURN_DONE_EVENTS
 from flows.turn_work import TurnDeps, TurnOutcome, TurnWork
 from services.escalation import ATTENTION_QUEUE
@@ -202,7 +202,9 @@ async def decide(deps: TurnDeps, work: TurnWork) -> TurnWork:
         rule_id=decision.rule_id,
         policy_version=str(decision.policy_version),
         reason=decision.reason,
-        facts=facts.model_dump(mode="json"),
+        # the route the policy chose, kept apart from the final route (a missing source or an ungrounded
+        # draft changes that later), so a dry run compares policy with policy
+        facts={**facts.model_dump(mode="json"), "policy_route": decision.route.value},
         sources=tuple(h.source_id for h in work.hits),
         lookups=tuple(work.lookup_records),
         confidence=round(float(u.confidence), 4),
@@ -368,6 +370,14 @@ async def await_agent(deps: TurnDeps, work: TurnWork, *, reason: str) -> TurnWor
     })
     await deps.services.timeline.save_decision(work.record)
     await record_event(deps, work, EventType.AWAITING_AGENT, {"reason": reason[:200]}, actor=ActorKind.SYSTEM)
+    if deps.services.settings.acknowledge_drafts:
+        # the customer is not left guessing while a person reviews the draft (the status link comes with it)
+        try:
+            await deps.services.deliverer.deliver(work.conversation_id, review_notice(work.language),
+                                                  author_kind=AuthorKind.SYSTEM, language=work.language,
+                                                  causation_id=work.message_id)
+        except (TransientDeliveryError, OutcomeUnknown, PermanentDeliveryError) as exc:
+            log.warning("turn %s: review notice not sent now (%s)", work.message_id, type(exc).__name__)
     work.outcome = TurnOutcome.AWAITING_AGENT
     return work
 

@@ -312,6 +312,9 @@ class AgentDesk:
         msg = await self._s.messages.get_message(message_id)
         if msg.direction is not Direction.INBOUND or msg.author_kind is not AuthorKind.CUSTOMER:
             raise NotFound(f"message {message_id} is not a customer message")
+        earlier = (await self.corrections(msg.conversation_id)).get(msg.id)
+        if earlier is not None and earlier[1] == intent:
+            return earlier[0]  # one-shot: a second click (or a retried request) stores no second row
         fid = await self._s.feedback.add(
             FeedbackKind.INTENT_CORRECTION.value, actor=actor.username, conversation_id=msg.conversation_id,
             message_id=msg.id, label=intent, text=self._redact(msg.text))
@@ -320,6 +323,13 @@ class AgentDesk:
         await self._s.bus.publish(msg.conversation_id, {"event": "intent_corrected", "actor": ActorKind.HUMAN.value,
                                                         "message_id": msg.id})
         return fid
+
+    async def corrections(self, conversation_id: str) -> dict[str, tuple[str, str]]:
+        """The latest intent correction per customer message of the conversation: ``{message id: (feedback
+        id, label)}``."""
+        rows = await self._s.feedback.list(kind=FeedbackKind.INTENT_CORRECTION.value)
+        return {str(r["message_id"]): (str(r["id"]), str(r["label"])) for r in rows
+                if r.get("conversation_id") == conversation_id and r.get("message_id")}
 
     # -- helpers ----------------------------------------------------------------------------------
     async def _awaiting(self, conv: Conversation) -> DecisionRecord:

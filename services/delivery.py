@@ -101,7 +101,7 @@ class Deliverer:
         conv = await self._messages.get_conversation(conversation_id)
         ai = author_kind is AuthorKind.AI
         disclosure = ai_disclosure(language, approved_by=approved_by) if ai else None
-        msg = await self._already_written(causation_id, author_kind)
+        msg = await self._already_written(causation_id, author_kind, text=text)
         if msg is not None and msg.text != text:
             # A retried person's action with new text (edited again after a failed send): the new text
             # goes out only if the old one never started going out.
@@ -212,12 +212,18 @@ class Deliverer:
         # sending (another attempt is on it, or its outcome is unknown) or ambiguous
         raise OutcomeUnknown(f"outbox {outbox_id} is {entry.state.value}: not sent again")
 
-    async def _already_written(self, causation_id: str | None, author_kind: AuthorKind) -> Message | None:
-        """The reply this turn step already stored (a retried step), found by an indexed lookup."""
+    async def _already_written(self, causation_id: str | None, author_kind: AuthorKind, *, text: str) -> Message | None:
+        """The reply this step already stored (a retried step), found by an indexed lookup. System notices
+        (a person takes over, a draft is reviewed) are different messages when their texts differ."""
         if causation_id is None:
             return None
         message_id = await self._outbox.reply_written(causation_id, author_kind=author_kind)
-        return await self._messages.get_message(message_id) if message_id is not None else None
+        if message_id is None:
+            return None
+        msg = await self._messages.get_message(message_id)
+        if author_kind is AuthorKind.SYSTEM and msg.text != text:
+            return None
+        return msg
 
     async def _outbound(self, conv: Conversation, msg: Message, outbox_id: str) -> OutboundMessage:
         identities = await self._messages.identities_of(conv.contact_id)
@@ -250,6 +256,7 @@ class Deliverer:
             subject=subject,
             approved_by=msg.meta.get("approved_by"),
             author_name=msg.meta.get("author_name"),
+            author_kind=msg.author_kind,
         )
 
     async def _failed_event(self, msg: Message, *, reason: str) -> None:

@@ -70,9 +70,13 @@ async def replay_history(services: Container, *, since: dt.timedelta,
     skipped = 0
     async with services.db.read() as conn:
         for (record,) in await conn.execute(query):
-            facts = {k: v for k, v in (record.get("facts") or {}).items() if k in Facts.model_fields}
+            stored = record.get("facts") or {}
+            facts = {k: v for k, v in stored.items() if k in Facts.model_fields}
+            # compare with the route the policy chose then, not the final route (a turn with no source is
+            # handed off whatever the policy said): an unchanged policy then changes nothing
+            decided = stored.get("policy_route") or record["route"]
             try:
-                out.append((record["inbound_message_id"], Facts.model_validate(facts), record["route"]))
+                out.append((record["inbound_message_id"], Facts.model_validate(facts), decided))
             except Exception:  # noqa: BLE001 - facts of an older schema: skip, counted
                 skipped += 1
     return out, skipped

@@ -36,6 +36,14 @@ class Settings(BaseSettings):
     session_secret: SecretStr | None = Field(
         None, description="Signs chat session tokens and login cookies. Unset: generated once into var/secret.key."
     )
+    # -- staff and security
+    demo_mode: bool = Field(
+        False, description="Development and demos only (`glassdesk run` turns it on): `glassdesk demo load` creates "
+                           "the logins agent/agent, ops/ops and admin/admin, and policy changes need no second admin. "
+                           "Off: the first admin comes from `glassdesk users create`.")
+    policy_four_eyes: bool | None = Field(
+        None, description="A policy publish or rollback is a request that a second admin approves before it goes "
+                          "live. Unset: on, except in demo mode.")
     # -- email in
     smtp_host: str = Field("127.0.0.1", description="Bind address of the inbound SMTP server.")
     smtp_port: int = Field(2525, description="Port of the inbound SMTP server.")
@@ -88,6 +96,10 @@ class Settings(BaseSettings):
     # -- orchestration
     prefect_api_url: str = Field("http://127.0.0.1:4200/api", description="Prefect API of the local or shared server.")
     prefect_port: int = Field(4200, description="Port of the Prefect server that `make run` starts.")
+    prefect_auth: SecretStr | None = Field(
+        None, description="user:password of the Prefect server's basic auth (its API and UI). `glassdesk run` starts "
+                          "Prefect with it and every Glassdesk process sends it. Unset: generated once into "
+                          "var/prefect-auth.key.")
     turn_max_deliveries: int = Field(5, description="Deliveries of one turn before it goes to the dead-letter stream.")
     turn_min_idle_ms: int = Field(
         20_000, ge=1, description="A turn whose worker stopped extending it for this long (it died) is reclaimed by "
@@ -99,6 +111,9 @@ class Settings(BaseSettings):
         5.0, gt=0, description="How often the reconciler in `glassdesk worker` retries queued sends and looks for "
                                "lost turns and stuck sends."
     )
+    acknowledge_drafts: bool = Field(
+        True, description="While a drafted answer waits for a person's approval, tell the customer (with the "
+                          "status link) that a person checks it.")
     ledger_bound_s: float = Field(
         120.0, gt=0, description="Every accepted message must be replied, in a person's queue or alarmed on /ops "
                                  "within this many seconds; older ones count as unaccounted (`glassdesk ledger`).")
@@ -138,6 +153,28 @@ class Settings(BaseSettings):
     business_hours: str = Field("08:00-18:00", description="Local opening hours, HH:MM-HH:MM, Monday to Friday.")
     timezone: str = Field("Europe/Berlin", description="Time zone of business hours and SLAs.")
     log_level: str = Field("INFO", description="Log level. Logs carry ids, never message text.")
+    # -- data protection: retention per data class (`glassdesk gdpr retention`, flows/retention.py)
+    retention_messages_days: int = Field(
+        730, ge=1, description="Conversations (messages, timeline, decisions, outbox, feedback) untouched this many "
+                               "days are deleted; contacts left with no conversation go with them.")
+    retention_claims_days: int = Field(
+        3650, ge=1, description="Conversations about an insurance claim (claims queue or a claim intent) are kept "
+                                "this long instead of retention_messages_days.")
+    retention_attachments_days: int = Field(
+        365, ge=1, description="Attachment bytes, raw inbound emails and quarantined mail older than this are "
+                               "deleted (attachment metadata stays with its message).")
+    retention_drafts_days: int = Field(
+        180, ge=1, description="AI draft texts in decision records and draft edit/reject feedback older than this "
+                               "are deleted (the decision, its rule and reason stay).")
+    retention_audit_days: int = Field(
+        1095, ge=1, description="Audit log entries older than this are deleted.")
+    retention_receipts_days: int = Field(
+        3650, ge=1, description="Erasure receipts (no personal data: the proof an erasure ran) are kept this long.")
+    retention_queue_days: int = Field(
+        14, ge=1, description="Turn-stream and dead-letter entries (ids only) older than this are trimmed.")
+    retention_logs_days: int = Field(
+        30, ge=1, description="Lines of the app logs under var/log older than this are deleted, and development "
+                              "sink files (var/mail, var/sms) older than retention_messages_days.")
 
     @field_validator("business_hours")
     @classmethod
@@ -148,7 +185,22 @@ class Settings(BaseSettings):
             raise ValueError("write business hours as HH:MM-HH:MM, for example 08:00-18:00")
         return v
 
+    @field_validator("prefect_auth")
+    @classmethod
+    def _basic_auth(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None:
+            user, sep, password = v.get_secret_value().partition(":")
+            if not (user and sep and password):
+                raise ValueError("write the Prefect auth as user:password, for example glassdesk:<a long random "
+                                 "password>; unset it to have one generated into var/prefect-auth.key")
+        return v
+
     # -- derived
+    @property
+    def four_eyes_publishing(self) -> bool:
+        """Whether policy changes wait for a second admin (``policy_four_eyes``; unset: not in demo mode)."""
+        return self.policy_four_eyes if self.policy_four_eyes is not None else not self.demo_mode
+
     def connector_secret_values(self) -> dict[str, str]:
         pairs = [p.split("=", 1) for p in self.connector_secrets.get_secret_value().split(",") if "=" in p]
         return {name.strip(): value.strip() for name, value in pairs}
@@ -178,6 +230,25 @@ class Settings(BaseSettings):
             self.var_dir.mkdir(parents=True, exist_ok=True)
             path.write_text(secrets.token_urlsafe(48))
             path.chmod(0o600)
+        return path.read_text().strip()
+
+    def prefect_auth_string(self) -> str:
+        """``user:password`` for the Prefect server: from settings, else generated once into
+        var/prefect-auth.key (0600). Blocking file I/O: call it outside the event loop."""
+        if self.prefect_auth is not None:
+            return self.prefect_auth.get_secret_value()
+        path = self.var_dir / "prefect-auth.key"
+        if not path.exists():
+            self.var_dir.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{secrets.token_hex(4)}.tmp")
+            tmp.write_text(f"glassdesk:{secrets.token_urlsafe(32)}")
+            tmp.chmod(0o600)
+            try:
+                path.hardlink_to(tmp)  # atomic: two processes starting together agree on one string
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
         return path.read_text().strip()
 
 

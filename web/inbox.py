@@ -243,6 +243,7 @@ async def conversation_page(request: Request, conversation_id: str, staff: Staff
     draft = pending_draft(decisions) if conv.status is ConversationStatus.AWAITING_AGENT else None
     now = utcnow()
     mine = conv.assignee == staff.username
+    corrected = await _desk(request).corrections(conv.id)
     waiting = ({m.id for m in await _desk(request).unanswered(conv.id)}
                if conv.status is ConversationStatus.HANDED_OFF else set())
     messages = []
@@ -266,7 +267,9 @@ async def conversation_page(request: Request, conversation_id: str, staff: Staff
             "delivery": m.delivery_status.value if m.delivery_status else "",
             "customer": m.author_kind is AuthorKind.CUSTOMER,
             "unanswered": m.id in waiting,
-            "intent": str(decision.facts.get("intent") or "") if decision else "",
+            "intent": (corrected[m.id][1] if m.id in corrected
+                       else str(decision.facts.get("intent") or "") if decision else ""),
+            "corrected": m.id in corrected,
             "confidence": _pct(decision.facts.get("intent_confidence")) if decision else "",
         })
     return render(

@@ -259,17 +259,20 @@ class ProgressFrame(_ServerFrame):
 class ReplyFrame(_ServerFrame):
     type: Literal["reply"] = "reply"
     message_id: str
-    author: Literal[AuthorKind.AI, AuthorKind.AGENT]
+    author: Literal[AuthorKind.AI, AuthorKind.AGENT, AuthorKind.SYSTEM]
     text: str = Field(min_length=1)
     ai: bool
     disclosure: str | None = None
     status_url: str | None = None  # the conversation's status page, shown with the reply (as in email and SMS)
+    author_name: str | None = None  # a person's first name on their replies
+    at: datetime | None = None  # when the reply was sent
 
     @model_serializer(mode="wrap")
     def _omit_missing_link(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data: dict[str, Any] = handler(self)
-        if data.get("status_url") is None:  # frames without a link stay exactly as before
-            data.pop("status_url", None)
+        for optional in ("status_url", "author_name", "at"):  # frames without them stay exactly as before
+            if data.get(optional) is None:
+                data.pop(optional, None)
         return data
 
 

@@ -4,6 +4,7 @@ progress from timeline events, and the history a resumed session sees."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -18,6 +19,7 @@ from conversation import (
     Message,
     OutboundMessage,
     ai_disclosure,
+    utcnow,
 )
 
 __all__ = [
@@ -75,6 +77,7 @@ class _ChatReply(BaseModel):
     disclosure: str | None = None
     author: AuthorKind
     author_name: str | None = Field(default=None, max_length=80)
+    at: datetime | None = None
     status_url: str | None = Field(default=None, max_length=2048)
 
 
@@ -92,7 +95,9 @@ def chat_reply_payload(msg: OutboundMessage) -> dict[str, Any]:
         "text": msg.text,
         "ai": msg.ai_generated,
         "disclosure": ai_disclosure(msg.language, approved_by=msg.approved_by) if msg.ai_generated else None,
-        "author": (AuthorKind.AI if msg.ai_generated else AuthorKind.AGENT).value,
+        "author": (AuthorKind.AI if msg.ai_generated else
+                   AuthorKind.SYSTEM if msg.author_kind is AuthorKind.SYSTEM else AuthorKind.AGENT).value,
+        "at": utcnow().isoformat(),
     }
     if msg.author_name and not msg.ai_generated:
         payload["author_name"] = msg.author_name
@@ -108,13 +113,14 @@ def reply_frame(payload: Mapping[str, Any]) -> ReplyFrame | None:
     try:
         reply = _ChatReply.model_validate(payload)
         author = AuthorKind.AI if reply.ai else reply.author
-        if author not in (AuthorKind.AI, AuthorKind.AGENT):
+        if author not in (AuthorKind.AI, AuthorKind.AGENT, AuthorKind.SYSTEM):
             return None
         disclosure = reply.disclosure if reply.ai else None
         if reply.ai and not disclosure:
             disclosure = ai_disclosure(None)  # an AI reply never goes out unlabelled
         return ReplyFrame(message_id=reply.message_id, author=author, text=reply.text, ai=reply.ai,
-                          disclosure=disclosure, status_url=reply.status_url)
+                          disclosure=disclosure, status_url=reply.status_url, author_name=reply.author_name,
+                          at=reply.at)
     except ValidationError:
         return None
 
@@ -131,6 +137,8 @@ def progress_frame(payload: Mapping[str, Any], *, language: str | None) -> Progr
     step = _STEPS.get(event)
     if step is None:
         return None
+    if step == ProgressStep.REPLIED and payload.get("actor") == "system":
+        return None  # a system notice (a person takes over) is not an answer: the widget keeps "a person will answer"
     message_id = payload.get("message_id")
     return ProgressFrame(
         step=step,

@@ -1,14 +1,13 @@
-"""SQL adapters for what admins and agents change: policy versions, feedback, users."""
+"""SQL adapters for what admins and agents change: feedback and staff accounts (policy versions:
+``policy_store.py``)."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from conversation.errors import NotFound, VersionConflict
@@ -16,91 +15,8 @@ from conversation.ids import new_id
 from conversation.models import utcnow
 from conversation.sql import schema as t
 from conversation.sql.database import Database
-from conversation.sql.rows import aware
 
-__all__ = ["SqlPolicyVersions", "StoredPolicy", "SqlFeedback", "SqlUsers", "UserRow"]
-
-
-@dataclass(frozen=True, slots=True)
-class StoredPolicy:
-    version: int
-    author: str
-    message: str
-    text: str
-    sha256: str
-    rolled_back_from: int | None
-    created_at: datetime
-
-
-class SqlPolicyVersions:
-    """Immutable history: publishing and rolling back both append a version; the newest is live."""
-
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
-    async def publish(self, text: str, *, author: str, message: str, rolled_back_from: int | None = None,
-                      expected_live: int | None = None, check_live: bool = False) -> StoredPolicy:
-        """Append ``text`` as the newest version. With ``check_live``, only while ``expected_live`` is
-        still the live version (None: no version yet); else :class:`VersionConflict`."""
-        try:
-            return await self._publish(text, author=author, message=message, rolled_back_from=rolled_back_from,
-                                       expected_live=expected_live, check_live=check_live)
-        except IntegrityError as exc:  # another publish took the same version number first
-            raise VersionConflict(
-                "another policy version was published at the same moment; reload and try again"
-            ) from exc
-
-    async def _publish(self, text: str, *, author: str, message: str, rolled_back_from: int | None,
-                       expected_live: int | None, check_live: bool) -> StoredPolicy:
-        async with self._db.begin() as conn:
-            current = (await conn.execute(select(func.max(t.policy_versions.c.version)))).scalar()
-            if check_live and current != expected_live:
-                raise VersionConflict(f"version {current} was published since (you expected {expected_live}); "
-                                      "reload and try again")
-            version = int(current or 0) + 1
-            row = {
-                "id": new_id("pv"),
-                "version": version,
-                "author": author,
-                "message": message[:500],
-                "text": text,
-                "sha256": hashlib.sha256(text.encode()).hexdigest(),
-                "rolled_back_from": rolled_back_from,
-                "created_at": utcnow(),
-            }
-            await conn.execute(insert(t.policy_versions).values(**row))
-        return _policy(row)
-
-    async def active(self) -> StoredPolicy | None:
-        async with self._db.read() as conn:
-            row = (
-                await conn.execute(select(t.policy_versions).order_by(t.policy_versions.c.version.desc()).limit(1))
-            ).first()
-        return _policy(dict(row._mapping)) if row is not None else None
-
-    async def get(self, version: int) -> StoredPolicy:
-        async with self._db.read() as conn:
-            row = (await conn.execute(select(t.policy_versions).where(t.policy_versions.c.version == version))).first()
-        if row is None:
-            raise NotFound(f"policy version {version} does not exist; `glassdesk policy list` shows the versions")
-        return _policy(dict(row._mapping))
-
-    async def history(self) -> list[StoredPolicy]:
-        async with self._db.read() as conn:
-            rows = await conn.execute(select(t.policy_versions).order_by(t.policy_versions.c.version.desc()))
-            return [_policy(dict(r._mapping)) for r in rows]
-
-
-def _policy(row: dict[str, Any]) -> StoredPolicy:
-    return StoredPolicy(
-        version=row["version"],
-        author=row["author"],
-        message=row["message"],
-        text=row["text"],
-        sha256=row["sha256"],
-        rolled_back_from=row["rolled_back_from"],
-        created_at=aware(row["created_at"]),
-    )
+__all__ = ["SqlFeedback", "SqlUsers", "UserRow", "UserExists"]
 
 
 class SqlFeedback:
@@ -151,31 +67,67 @@ class UserRow:
     display_name: str
     role: str
     password_hash: str
+    must_change_password: bool = False  # signed in with a one-time password: change it before anything else
+
+
+class UserExists(VersionConflict):
+    """A staff account with that name exists already."""
 
 
 class SqlUsers:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def upsert(self, username: str, *, display_name: str, role: str, password_hash: str) -> UserRow:
+    async def create(self, username: str, *, display_name: str, role: str, password_hash: str,
+                     must_change_password: bool) -> UserRow:
+        """A new account; :class:`UserExists` when the name is taken."""
+        uid = new_id("usr")
+        try:
+            async with self._db.begin() as conn:
+                await conn.execute(insert(t.users).values(
+                    id=uid, username=username, display_name=display_name, role=role, password_hash=password_hash,
+                    must_change_password=must_change_password, created_at=utcnow()))
+        except IntegrityError as exc:
+            raise UserExists(f"a staff account named {username!r} exists already; pick another name, or reset "
+                             "its password with `glassdesk users reset-password`") from exc
+        return UserRow(uid, username, display_name, role, password_hash, must_change_password)
+
+    async def upsert(self, username: str, *, display_name: str, role: str, password_hash: str,
+                     must_change_password: bool = False) -> UserRow:
         async with self._db.begin() as conn:
             row = (await conn.execute(select(t.users).where(t.users.c.username == username))).first()
+            values = {"display_name": display_name, "role": role, "password_hash": password_hash,
+                      "must_change_password": must_change_password}
             if row is None:
                 uid = new_id("usr")
-                await conn.execute(insert(t.users).values(id=uid, username=username, display_name=display_name,
-                                                          role=role, password_hash=password_hash, created_at=utcnow()))
+                await conn.execute(insert(t.users).values(id=uid, username=username, created_at=utcnow(), **values))
             else:
                 uid = row.id
-                await conn.execute(update(t.users).where(t.users.c.id == uid).values(
-                    display_name=display_name, role=role, password_hash=password_hash))
-        return UserRow(uid, username, display_name, role, password_hash)
+                await conn.execute(update(t.users).where(t.users.c.id == uid).values(**values))
+        return UserRow(uid, username, display_name, role, password_hash, must_change_password)
+
+    async def set_password(self, user_id: str, password_hash: str, *, must_change_password: bool) -> None:
+        async with self._db.begin() as conn:
+            result = await conn.execute(update(t.users).where(t.users.c.id == user_id).values(
+                password_hash=password_hash, must_change_password=must_change_password))
+        if result.rowcount != 1:
+            raise NotFound(f"staff account {user_id} does not exist; `glassdesk users list` shows the accounts")
 
     async def by_username(self, username: str) -> UserRow | None:
         async with self._db.read() as conn:
             row = (await conn.execute(select(t.users).where(t.users.c.username == username))).first()
-        return UserRow(row.id, row.username, row.display_name, row.role, row.password_hash) if row else None
+        return _user(row) if row else None
 
     async def by_id(self, user_id: str) -> UserRow | None:
         async with self._db.read() as conn:
             row = (await conn.execute(select(t.users).where(t.users.c.id == user_id))).first()
-        return UserRow(row.id, row.username, row.display_name, row.role, row.password_hash) if row else None
+        return _user(row) if row else None
+
+    async def all(self) -> list[UserRow]:
+        async with self._db.read() as conn:
+            return [_user(r) for r in await conn.execute(select(t.users).order_by(t.users.c.username))]
+
+
+def _user(row: Any) -> UserRow:
+    return UserRow(row.id, row.username, row.display_name, row.role, row.password_hash,
+                   bool(row.must_change_password))

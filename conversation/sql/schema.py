@@ -7,6 +7,7 @@ from typing import Protocol
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -35,6 +36,7 @@ __all__ = [
     "quarantine",
     "identity_merges",
     "audit_log",
+    "policy_requests",
     "erasure_receipts",
     "legal_holds",
 ]
@@ -196,15 +198,21 @@ identity_merges = Table(
     Column("created_at", TS, nullable=False),
 )
 
+# Append-only and hash-chained (migration 0005_security): entry ``seq`` carries the sha256 of its
+# canonical JSON and of entry ``seq - 1``'s hash (``conversation.sql.audit``); database triggers
+# refuse UPDATE and DELETE.
 audit_log = Table(
     "audit_log",
     metadata,
     Column("id", String(40), primary_key=True),
+    Column("seq", BigInteger, nullable=False, unique=True),
     Column("actor", String(64), nullable=False),
     Column("action", String(64), nullable=False),
     Column("object_id", String(64)),
     Column("data", JSON, nullable=False),
     Column("at", TS, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
 )
 
 policy_versions = Table(
@@ -218,6 +226,28 @@ policy_versions = Table(
     Column("sha256", String(64), nullable=False),
     Column("rolled_back_from", Integer),
     Column("created_at", TS, nullable=False),
+    Column("approved_by", String(64)),  # the second admin, when four-eyes publishing was on
+)
+
+# A publish or rollback waiting for a second admin (four-eyes publishing, migration 0005_security).
+policy_requests = Table(
+    "policy_requests",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("kind", String(16), nullable=False),  # publish | rollback
+    Column("status", String(16), nullable=False),  # pending | approved | rejected | withdrawn | superseded
+    Column("text", Text, nullable=False),  # the text that goes live on approval
+    Column("sha256", String(64), nullable=False),
+    Column("message", String(500), nullable=False),
+    Column("target_version", Integer),  # rollback: the version that goes live again
+    Column("base_version", Integer),  # the live version when requested; approval needs it still live
+    Column("requested_by", String(64), nullable=False),
+    Column("requested_at", TS, nullable=False),
+    Column("decided_by", String(64)),
+    Column("decided_at", TS),
+    Column("decision_note", String(400)),
+    Column("published_version", Integer),
+    Index("ix_policy_requests_status", "status"),
 )
 
 feedback = Table(
@@ -244,6 +274,7 @@ users = Table(
     Column("role", String(16), nullable=False),
     Column("password_hash", String(255), nullable=False),
     Column("created_at", TS, nullable=False),
+    Column("must_change_password", Boolean, nullable=False, default=False),  # a one-time password
 )
 
 # GDPR (migration 0004_gdpr). ``erasure_receipts.contact_id`` is set only while a request waits for

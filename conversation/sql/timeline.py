@@ -1,4 +1,4 @@
-"""SQL adapters: timeline events, decision records, quarantine and the audit log."""
+"""SQL adapters: timeline events, decision records and quarantine (the audit log: ``audit.py``)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from conversation.sql import schema as t
 from conversation.sql.database import Database
 from conversation.sql.rows import aware, to_event
 
-__all__ = ["event_row", "SqlTimelineStore", "SqlQuarantine", "SqlAuditLog", "UnfinishedTurn", "TURN_DONE_EVENTS"]
+__all__ = ["event_row", "SqlTimelineStore", "SqlQuarantine", "UnfinishedTurn", "TURN_DONE_EVENTS"]
 
 # A turn is finished once one of these events names its inbound message as the cause.
 TURN_DONE_EVENTS = (EventType.SENT, EventType.HANDED_OFF, EventType.AWAITING_AGENT)
@@ -177,22 +177,4 @@ class SqlQuarantine:
             rows = await conn.execute(
                 select(t.quarantine).where(t.quarantine.c.resolved.is_(False)).order_by(t.quarantine.c.created_at)
             )
-            return [dict(r._mapping) for r in rows]
-
-
-class SqlAuditLog:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
-    async def record(self, *, actor: str, action: str, object_id: str | None, data: dict[str, Any]) -> None:
-        async with self._db.begin() as conn:
-            await conn.execute(
-                insert(t.audit_log).values(
-                    id=new_id("au"), actor=actor, action=action, object_id=object_id, data=data, at=utcnow()
-                )
-            )
-
-    async def entries(self, *, limit: int = 200) -> list[dict[str, Any]]:
-        async with self._db.read() as conn:
-            rows = await conn.execute(select(t.audit_log).order_by(t.audit_log.c.at.desc()).limit(limit))
             return [dict(r._mapping) for r in rows]

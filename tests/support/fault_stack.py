@@ -371,7 +371,8 @@ class SupervisedStack:
         try:
             client = redis.Redis.from_url(self.redis_url, socket_timeout=1, socket_connect_timeout=1)
             try:
-                return any(k.decode().endswith(f"-{pid}") for k in client.keys("gd:worker:beat:*"))
+                keys = client.keys("gd:worker:beat:*")
+                return any((k.decode() if isinstance(k, bytes) else str(k)).endswith(f"-{pid}") for k in keys)
             finally:
                 client.close()
         except redis.RedisError:
@@ -448,7 +449,7 @@ class SupervisedStack:
 
 def _zombie(pid: int) -> bool:
     try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+        return bool(psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
     except psutil.Error:
         return True
 

@@ -79,6 +79,8 @@ CATALOGUE: tuple[Utterance, ...] = (
     Utterance("pt", "Olá, onde está a minha encomenda? Ainda não chegou."),
     Utterance("tr", "Merhaba, siparişim nerede? Hâlâ gelmedi."),
 )
+# The order utterances are used in: the de/en questions twice, so German and English are most of the traffic.
+_ROTATION: tuple[int, ...] = (0, 3, 10, 6, 1, 4, 12, 8, 2, 5, 14, 11, 0, 3, 16, 7, 1, 4, 17, 13, 2, 5, 18, 9, 19, 15)
 
 
 @dataclass
@@ -126,7 +128,7 @@ def plan_messages(n: int, *, seed: int, window_s: float, run_id: str) -> list[Cu
     out = []
     for i in range(n):
         channel = channels[i % 3]
-        utterance = CATALOGUE[(i * 7 + i // 3) % len(CATALOGUE)]
+        utterance = CATALOGUE[_ROTATION[(i // 3 + 7 * (i % 3)) % len(_ROTATION)]]
         at = max(0.0, (i + rng.uniform(-0.4, 0.4)) * window_s / max(1, n))
         if channel is Channel.SMS:
             address, client_id = _phone(rng, used), "SM" + secrets.token_hex(16)

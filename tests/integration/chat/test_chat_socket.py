@@ -191,6 +191,7 @@ async def test_chat_replies_and_progress_published_on_the_bus_reach_the_socket(c
                               language="de", ai_generated=True)
         await chat_server.acall(lambda s: s.bus.publish(cid, chat_reply_payload(out)))
         reply = await client.next("reply")
+        assert _sent_at(reply)
         assert reply == {"type": "reply", "message_id": "msg_reply1", "author": "ai", "text": "Ihr Paket kommt morgen.",
                          "ai": True, "disclosure": ai_disclosure("de")}
 
@@ -210,3 +211,10 @@ async def test_ping_gets_pong(chat_server: LiveServer) -> None:
         await client.hello(None)
         await client.send({"type": "ping"})
         assert await client.next("pong") == {"type": "pong"}
+
+
+def _sent_at(frame: dict) -> bool:  # type: ignore[type-arg]
+    """A reply frame carries when it was sent (an ISO time); taken out so the rest compares exactly."""
+    import datetime as dt
+
+    return dt.datetime.fromisoformat(str(frame.pop("at")).replace("Z", "+00:00")).tzinfo is not None

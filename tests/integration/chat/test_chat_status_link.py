@@ -44,5 +44,13 @@ async def test_a_reply_without_a_link_keeps_the_old_frame(chat_server: LiveServe
         await chat_server.acall(lambda s: s.bus.publish(cid, chat_reply_payload(out)))
         reply = await client.next("reply")
     assert "status_url" not in reply
+    assert _sent_at(reply)
     assert reply == {"type": "reply", "message_id": "msg_nolink", "author": "agent", "text": "Hi!", "ai": False,
                      "disclosure": None}
+
+
+def _sent_at(frame: dict) -> bool:  # type: ignore[type-arg]
+    """A reply frame carries when it was sent (an ISO time); taken out so the rest compares exactly."""
+    import datetime as dt
+
+    return dt.datetime.fromisoformat(str(frame.pop("at")).replace("Z", "+00:00")).tzinfo is not None

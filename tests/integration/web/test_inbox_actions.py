@@ -322,6 +322,20 @@ def test_intent_correction_is_stored_redacted(stack, agent) -> None:  # type: ig
     assert _post(agent, f"/api/messages/{mid}/intent", {"intent": "<b>"}).status_code == 422
 
 
+def test_saving_the_same_intent_correction_twice_stores_one_row(stack, agent) -> None:  # type: ignore[no-untyped-def]
+    server, _, _ = stack
+    cid, mid = ingest(server, email_inbound("Wo bleibt meine Rechnung?"))
+    for _ in range(2):  # a double click, or a click after the page reloaded
+        assert _post(agent, f"/api/messages/{mid}/intent", {"intent": "invoice_question"}).status_code == 200
+    assert [fb["label"] for fb in _feedback(server, "intent_correction", cid) if fb["message_id"] == mid] == [
+        "invoice_question"]
+    page = agent[0].get(f"/inbox/c/{cid}")
+    assert 'value="invoice_question" selected' in page.text  # the page shows the correction, not the old guess
+    assert _post(agent, f"/api/messages/{mid}/intent", {"intent": "complaint"}).status_code == 200
+    assert [fb["label"] for fb in _feedback(server, "intent_correction", cid) if fb["message_id"] == mid] == [
+        "invoice_question", "complaint"]
+
+
 def test_the_list_orders_by_priority_then_sla_and_marks_breaches(stack, agent) -> None:  # type: ignore[no-untyped-def]
     server, _, _ = stack
     rows = {}

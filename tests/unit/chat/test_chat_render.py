@@ -36,7 +36,9 @@ def _outbound(**kw) -> OutboundMessage:  # type: ignore[no-untyped-def]
 
 
 def test_an_ai_reply_payload_carries_the_disclosure_in_the_conversation_language() -> None:
-    assert chat_reply_payload(_outbound(language="de")) == {
+    payload = chat_reply_payload(_outbound(language="de"))
+    assert payload.pop("at")  # when it was sent
+    assert payload == {
         "event": CHAT_REPLY_EVENT, "message_id": "msg_1", "text": "Your parcel arrives tomorrow.", "ai": True,
         "disclosure": ai_disclosure("de"), "author": "ai",
     }

@@ -5,15 +5,18 @@ Small synthetic German intents (a few seconds in all); the Banking77 figures are
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from typer.testing import CliRunner
 
 from understanding import DataError, LabelledExample, ModelArtifactError, TrainConfig, load_model, save_model
 from understanding.artifact import MODEL_FILE
 from understanding.calibration import ThresholdMethod, tune_threshold
+from understanding.cli import intents_app
 from understanding.intents import IntentModel, OosScore, train_intent_model
 from understanding.oos import NeighbourIndex, NeighbourSpace
 
@@ -203,3 +206,17 @@ def test_tune_threshold_balances_recall_and_accuracy_above_the_floor() -> None:
     floored, stats = tune_threshold(score, np.ones(10, bool), is_oos=np.zeros(10, bool),
                                     predicted_oos_class=np.zeros(10, bool), retention=0.8)
     assert stats["val_in_scope_accuracy"] >= 0.8 and (score < floored).sum() == 2
+
+
+def test_cli_train_with_calibration_data(tmp_path: Path, write_csv: Callable[..., Path]) -> None:
+    train = write_csv(tmp_path / "train.csv", [(e.text, e.label) for e in _rows(0, 20)])
+    calibration = write_csv(tmp_path / "cal.csv", [(e.text, e.label) for e in _rows(5, 4) + _unseen(6, 20, "oos")])
+    result = CliRunner().invoke(intents_app, ["train", "--data", str(train), "--calibration-data", str(calibration),
+                                              "--oos-label", "oos", "--out", str(tmp_path / "m")])
+    assert result.exit_code == 0, result.output
+    metadata = json.loads(result.stdout)
+    assert metadata["threshold_method"] == "calibration_data" and metadata["oos_score"] == "confidence+neighbours"
+    assert metadata["metrics"]["calibration_oos_recall"] >= 0.8
+    missing = CliRunner().invoke(intents_app, ["train", "--data", str(train), "--calibration-data",
+                                               str(tmp_path / "nope.csv"), "--out", str(tmp_path / "m2")])
+    assert missing.exit_code == 2 and "nope.csv: file not found" in missing.stderr

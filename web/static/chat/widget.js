@@ -252,8 +252,15 @@
     var li = el("li", "gd-chat-msg gd-chat-msg--" + author);
     var meta = el("div", "gd-chat-meta");
     var who = { customer: T.you, ai: T.ai, agent: T.agent, system: T.system }[author] || T.system;
+    if (author === "agent" && opts.name) { who = opts.name + " (" + T.agent + ")"; }
     meta.appendChild(el("span", "gd-chat-author", who));
     if (author === "ai") { meta.appendChild(el("span", "gd-chat-badge", T.badge)); }
+    var at = opts.at ? new Date(opts.at) : new Date();
+    if (!isNaN(at.getTime())) {
+      var t = el("time", "gd-chat-time", at.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" }));
+      t.setAttribute("datetime", at.toISOString());
+      meta.appendChild(t);
+    }
     li.appendChild(meta);
     li.appendChild(el("div", "gd-chat-text", text));
     if (author === "ai" && opts.disclosure) { li.appendChild(el("div", "gd-chat-disclosure", opts.disclosure)); }
@@ -393,7 +400,7 @@
       var items = Array.isArray(f.messages) ? f.messages : [];
       while (ui.log.firstChild) { ui.log.removeChild(ui.log.firstChild); }
       items.forEach(function (m) {
-        bubble(m.author, m.text, { messageId: m.id, disclosure: m.ai_disclosure });
+        bubble(m.author, m.text, { messageId: m.id, disclosure: m.ai_disclosure, at: m.at });
       });
       pending.forEach(function (p) { bubble("customer", p.text, { clientId: p.id }); });
       flush();
@@ -417,7 +424,8 @@
     reply: function (f) {
       if (findMessage("data-message-id", f.message_id)) { return; }
       var author = f.ai ? "ai" : (f.author === "agent" ? "agent" : "system");
-      var li = bubble(author, f.text, { messageId: f.message_id, disclosure: f.disclosure });
+      var li = bubble(author, f.text, { messageId: f.message_id, disclosure: f.disclosure, name: f.author_name,
+                                        at: f.at });
       var href = safeUrl(f.status_url);
       if (href) {  // the status page of this request, as in email and SMS replies
         var a = el("a", "gd-chat-reply-status", T.status);
@@ -427,7 +435,7 @@
         li.appendChild(a);
         setStatusUrl(href);
       }
-      showProgress(T.replied);
+      if (author !== "system") { showProgress(T.replied); }  // a notice that a person takes over is no answer
     },
     verify: function (f) {
       if (f.state === "code_sent") {

@@ -1,0 +1,233 @@
+"""SQL for data-subject rights: everything the system of record holds about one contact, read in one
+snapshot (Art. 15/20 export) and deleted in one transaction (Art. 17 erasure).
+
+A contact's data is the contact row, its identities and merges, every conversation it owns with the
+messages, timeline events (internal notes included), decision records and outbox entries in them,
+the feedback rows that name those conversations or messages, and the audit entries that name any of
+its ids. Contacts merged into it are the same person and come with it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Table, Text, cast, delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from conversation.errors import NotFound
+from conversation.sql import schema as t
+from conversation.sql.database import Database
+
+__all__ = ["SqlGdpr", "SubjectRecords", "delete_conversations", "chunks"]
+
+_CHUNK = 400  # ids per IN (...) list: inside SQLite's and asyncpg's bind limits
+_MAX_MERGE_DEPTH = 32
+Row = dict[str, Any]
+
+
+def chunks(ids: Iterable[str], size: int = _CHUNK) -> Iterator[list[str]]:
+    batch: list[str] = []
+    for value in ids:
+        batch.append(value)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectRecords:
+    """Every row of one data subject, as plain mappings (the export and the erasure read them)."""
+
+    contact_id: str  # the surviving contact the request resolved to
+    contact_ids: tuple[str, ...]  # it and every contact merged into it
+    contacts: tuple[Row, ...]
+    identities: tuple[Row, ...]
+    merges: tuple[Row, ...]
+    conversations: tuple[Row, ...]
+    messages: tuple[Row, ...]
+    events: tuple[Row, ...]
+    decisions: tuple[Row, ...]
+    outbox: tuple[Row, ...]
+    feedback: tuple[Row, ...]
+    audit: tuple[Row, ...]
+    holds: tuple[Row, ...]
+
+    @property
+    def conversation_ids(self) -> tuple[str, ...]:
+        return tuple(r["id"] for r in self.conversations)
+
+    @property
+    def message_ids(self) -> tuple[str, ...]:
+        return tuple(r["id"] for r in self.messages)
+
+    def ids(self) -> frozenset[str]:
+        """Every opaque id and token that points at this subject (what queues, logs and flow runs name)."""
+        out: set[str] = set(self.contact_ids)
+        for rows in (self.identities, self.merges, self.messages, self.events, self.decisions, self.outbox,
+                     self.feedback):
+            out.update(r["id"] for r in rows)
+        for conv in self.conversations:
+            out.update((conv["id"], conv["status_token"], conv["reply_token"]))
+        out.update(str(r["provider_id"]) for r in self.outbox if r.get("provider_id"))
+        out.update(str(r["external_id"]) for r in self.messages if r.get("external_id"))
+        return frozenset(out)
+
+
+class SqlGdpr:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def resolve(self, contact_id: str) -> str:
+        """The contact that holds ``contact_id``'s data now: itself, or the one it was merged into."""
+        im = t.identity_merges
+        async with self._db.read() as conn:
+            if (await conn.execute(select(t.contacts.c.id).where(t.contacts.c.id == contact_id))).first() is None:
+                raise NotFound(f"contact {contact_id} does not exist (or was erased)")
+            current = contact_id
+            for _ in range(_MAX_MERGE_DEPTH):
+                row = (await conn.execute(select(im.c.into_contact_id).where(im.c.from_contact_id == current)
+                                          .limit(1))).first()
+                if row is None:
+                    return current
+                current = str(row[0])
+        raise ValueError(f"contact {contact_id}: merge chain longer than {_MAX_MERGE_DEPTH}; check identity_merges")
+
+    async def records(self, contact_id: str) -> SubjectRecords:
+        """Everything about the person behind ``contact_id`` (merged contacts included)."""
+        root = await self.resolve(contact_id)
+        async with self._db.read() as conn:
+            contact_ids = await _merged_into(conn, root)
+            contacts = await _rows(conn, t.contacts, t.contacts.c.id, contact_ids)
+            identities = await _rows(conn, t.channel_identities, t.channel_identities.c.contact_id, contact_ids)
+            im = t.identity_merges
+            merges = [dict(r._mapping) for batch in chunks(contact_ids) for r in await conn.execute(
+                select(im).where(or_(im.c.from_contact_id.in_(batch), im.c.into_contact_id.in_(batch)))
+                .order_by(im.c.created_at))]
+            conversations = await _rows(conn, t.conversations, t.conversations.c.contact_id, contact_ids,
+                                        order=t.conversations.c.created_at)
+            conv_ids = [c["id"] for c in conversations]
+            messages = await _rows(conn, t.messages, t.messages.c.conversation_id, conv_ids,
+                                   order=t.messages.c.created_at)
+            msg_ids = [m["id"] for m in messages]
+            events = await _rows(conn, t.events, t.events.c.conversation_id, conv_ids, order=t.events.c.occurred_at)
+            decisions = await _rows(conn, t.decisions, t.decisions.c.conversation_id, conv_ids,
+                                    order=t.decisions.c.created_at)
+            outbox = await _rows(conn, t.outbox, t.outbox.c.message_id, msg_ids)
+            feedback = _unique([*await _rows(conn, t.feedback, t.feedback.c.conversation_id, conv_ids),
+                                *await _rows(conn, t.feedback, t.feedback.c.message_id, msg_ids)])
+            holds = await _rows(conn, t.legal_holds, t.legal_holds.c.contact_id, contact_ids)
+            named = [*contact_ids, *conv_ids, *msg_ids, *(f["id"] for f in feedback),
+                     *(i["id"] for i in identities), *(o["id"] for o in outbox)]
+            audit = await _audit_naming(conn, named)
+        return SubjectRecords(
+            contact_id=root, contact_ids=tuple(contact_ids), contacts=tuple(contacts), identities=tuple(identities),
+            merges=tuple(merges), conversations=tuple(conversations), messages=tuple(messages), events=tuple(events),
+            decisions=tuple(decisions), outbox=tuple(outbox), feedback=tuple(feedback), audit=tuple(audit),
+            holds=tuple(holds),
+        )
+
+    async def erase(self, records: SubjectRecords, *, quarantine_ids: Sequence[str] = (),
+                    scrub_audit: Callable[[Row], Row]) -> dict[str, int]:
+        """Delete the subject's rows in one transaction; audit entries are kept, pseudonymised by
+        ``scrub_audit`` (it returns the new ``object_id`` and ``data``). Returns rows per table."""
+        contact_ids = list(records.contact_ids)
+        counts: dict[str, int] = {}
+        async with self._db.begin() as conn:
+            counts |= await delete_conversations(conn, list(records.conversation_ids),
+                                                 feedback_ids=[f["id"] for f in records.feedback])
+            ci, im = t.channel_identities, t.identity_merges
+            counts["channel_identities"] = await _delete(conn, ci, ci.c.contact_id, contact_ids)
+            merged = 0
+            for batch in chunks(contact_ids):
+                res = await conn.execute(delete(im).where(or_(im.c.from_contact_id.in_(batch),
+                                                              im.c.into_contact_id.in_(batch))))
+                merged += res.rowcount
+            counts["identity_merges"] = merged
+            counts["legal_holds"] = await _delete(conn, t.legal_holds, t.legal_holds.c.contact_id, contact_ids)
+            counts["contacts"] = await _delete(conn, t.contacts, t.contacts.c.id, contact_ids)
+            counts["quarantine"] = await _delete(conn, t.quarantine, t.quarantine.c.id, list(quarantine_ids))
+            for entry in records.audit:
+                new = scrub_audit(entry)
+                await conn.execute(update(t.audit_log).where(t.audit_log.c.id == entry["id"])
+                                   .values(object_id=new["object_id"], data=new["data"]))
+            counts["audit_log_pseudonymised"] = len(records.audit)
+            er = t.erasure_receipts
+            for batch in chunks(contact_ids):
+                await conn.execute(update(er).where(er.c.contact_id.in_(batch)).values(contact_id=None))
+        return counts
+
+    async def audit_naming(self, ids: Iterable[str]) -> list[Row]:
+        """Audit entries whose object or data names one of ``ids`` (a second pass after the erasure)."""
+        async with self._db.read() as conn:
+            return await _audit_naming(conn, list(ids))
+
+
+async def delete_conversations(conn: AsyncConnection, conversation_ids: list[str], *,
+                               feedback_ids: Sequence[str] = ()) -> dict[str, int]:
+    """Delete conversations with everything in them (children first). Shared with retention."""
+    m, f = t.messages, t.feedback
+    message_ids = [str(r[0]) for batch in chunks(conversation_ids)
+                   for r in await conn.execute(select(m.c.id).where(m.c.conversation_id.in_(batch)))]
+    counts = {"feedback": await _delete(conn, f, f.c.id, list(feedback_ids))}
+    counts["feedback"] += await _delete(conn, f, f.c.conversation_id, conversation_ids)
+    counts["feedback"] += await _delete(conn, f, f.c.message_id, message_ids)
+    counts["decisions"] = await _delete(conn, t.decisions, t.decisions.c.conversation_id, conversation_ids)
+    counts["outbox"] = await _delete(conn, t.outbox, t.outbox.c.message_id, message_ids)
+    counts["events"] = await _delete(conn, t.events, t.events.c.conversation_id, conversation_ids)
+    counts["messages"] = await _delete(conn, m, m.c.conversation_id, conversation_ids)
+    counts["conversations"] = await _delete(conn, t.conversations, t.conversations.c.id, conversation_ids)
+    return counts
+
+
+async def _delete(conn: AsyncConnection, table: Table, column: Any, ids: list[str]) -> int:
+    total = 0
+    for batch in chunks(ids):
+        total += (await conn.execute(delete(table).where(column.in_(batch)))).rowcount
+    return total
+
+
+async def _rows(conn: AsyncConnection, table: Table, column: Any, ids: Sequence[str], *,
+                order: Any = None) -> list[Row]:
+    out: list[Row] = []
+    for batch in chunks(ids):
+        query = select(table).where(column.in_(batch))
+        out += [dict(r._mapping) for r in await conn.execute(query)]
+    if order is not None:
+        key = order.key
+        out.sort(key=lambda r: (r[key] is None, str(r[key])))
+    return out
+
+
+async def _merged_into(conn: AsyncConnection, root: str) -> list[str]:
+    """``root`` and every contact merged into it, directly or through others."""
+    im = t.identity_merges
+    found, frontier = [root], [root]
+    for _ in range(_MAX_MERGE_DEPTH):
+        rows = [str(r[0]) for batch in chunks(frontier)
+                for r in await conn.execute(select(im.c.from_contact_id).where(im.c.into_contact_id.in_(batch)))]
+        frontier = [c for c in rows if c not in found]
+        if not frontier:
+            break
+        found += frontier
+    return found
+
+
+async def _audit_naming(conn: AsyncConnection, ids: list[str]) -> list[Row]:
+    a = t.audit_log
+    out: dict[str, Row] = {}
+    for batch in chunks(ids, 100):
+        named = (cast(a.c.data, Text).contains(i, autoescape=True) for i in batch)
+        query = select(a).where(or_(a.c.object_id.in_(batch), *named))
+        for r in await conn.execute(query):
+            out[r.id] = dict(r._mapping)
+    return sorted(out.values(), key=lambda r: str(r["at"]))
+
+
+def _unique(rows: list[Row]) -> list[Row]:
+    seen: dict[str, Row] = {}
+    for r in rows:
+        seen.setdefault(r["id"], r)
+    return sorted(seen.values(), key=lambda r: str(r["created_at"]))

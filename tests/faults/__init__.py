@@ -1,0 +1,1 @@
+"""Fault tests: the whole product under ``glassdesk run`` with real processes, crashed and cut off."""
