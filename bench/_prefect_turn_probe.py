@@ -27,8 +27,17 @@ from urllib.parse import urlencode
 
 import httpx
 
-STEPS = ("load_turn", "understand_turn", "look_up", "decide", "draft_reply", "send_reply",
-         "ask_clarification", "hand_off", "await_agent")
+STEPS = (
+    "load_turn",
+    "understand_turn",
+    "look_up",
+    "decide",
+    "draft_reply",
+    "send_reply",
+    "ask_clarification",
+    "hand_off",
+    "await_agent",
+)
 WORK_MS = 2.0
 FLOW_NAME = "turns"  # as flows/turn.py, so the /ops link lookup (GET /flows/name/turns) is the real one
 STEP_LOG = "step done message_id="
@@ -65,8 +74,13 @@ def summary(values: list[float]) -> dict[str, Any]:
     def q(p: float) -> float:
         return round(ordered[min(len(ordered) - 1, int(round(p * (len(ordered) - 1))))], 2)
 
-    return {"n": len(values), "p50": q(0.5), "p95": q(0.95), "max": round(ordered[-1], 2),
-            "mean": round(sum(values) / len(values), 2)}
+    return {
+        "n": len(values),
+        "p50": q(0.5),
+        "p95": q(0.95),
+        "max": round(ordered[-1], 2),
+        "mean": round(sum(values) / len(values), 2),
+    }
 
 
 # -- CPU accounting -------------------------------------------------------------------------------
@@ -83,8 +97,8 @@ def _proc_stats() -> list[tuple[int, str, int, float]]:
             raw = Path(f"/proc/{entry}/stat").read_text()
         except OSError:
             continue
-        comm = raw[raw.index("(") + 1: raw.rindex(")")]
-        fields = raw[raw.rindex(")") + 2:].split()
+        comm = raw[raw.index("(") + 1 : raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2 :].split()
         # fields[0] is state (field 3); utime, stime, cutime, cstime are fields 14-17; pgrp is field 5
         cpu = sum(int(x) for x in fields[11:15]) / _TICK
         out.append((int(entry), comm, int(fields[2]), cpu))
@@ -113,19 +127,26 @@ class CpuMeter:
         self._start: dict[str, float] = {}
 
     def start(self) -> None:
-        self._start = {**cpu_seconds(self.spec.server_pgid, postgres=self.spec.count_postgres_cpu),
-                       "machine": machine_busy_s(), "wall": time.perf_counter()}
+        self._start = {
+            **cpu_seconds(self.spec.server_pgid, postgres=self.spec.count_postgres_cpu),
+            "machine": machine_busy_s(),
+            "wall": time.perf_counter(),
+        }
 
     def stop(self, runs: int) -> dict[str, Any]:
-        now = {**cpu_seconds(self.spec.server_pgid, postgres=self.spec.count_postgres_cpu),
-               "machine": machine_busy_s(), "wall": time.perf_counter()}
+        now = {
+            **cpu_seconds(self.spec.server_pgid, postgres=self.spec.count_postgres_cpu),
+            "machine": machine_busy_s(),
+            "wall": time.perf_counter(),
+        }
         d = {k: now[k] - self._start[k] for k in now}
         ours = d["server"] + d["postgres"] + d["client"]
-        return {"server_cpu_ms_per_run": round(1000 * d["server"] / runs, 1),
-                "postgres_cpu_ms_per_run": round(1000 * d["postgres"] / runs, 1) if self.spec.count_postgres_cpu
-                else None,
-                "client_cpu_ms_per_run": round(1000 * d["client"] / runs, 1),
-                "others_cpu_cores": round(max(0.0, d["machine"] - ours) / d["wall"], 2) if d["wall"] else None}
+        return {
+            "server_cpu_ms_per_run": round(1000 * d["server"] / runs, 1),
+            "postgres_cpu_ms_per_run": round(1000 * d["postgres"] / runs, 1) if self.spec.count_postgres_cpu else None,
+            "client_cpu_ms_per_run": round(1000 * d["client"] / runs, 1),
+            "others_cpu_cores": round(max(0.0, d["machine"] - ours) / d["wall"], 2) if d["wall"] else None,
+        }
 
 
 # -- the workload --------------------------------------------------------------------------------
@@ -145,8 +166,7 @@ def build_flow() -> Any:
             return message_id
 
         body.__name__ = body.__qualname__ = name
-        return task(name=name, cache_policy=NONE, persist_result=False, log_prints=False,
-                    retry_delay_seconds=0)(body)
+        return task(name=name, cache_policy=NONE, persist_result=False, log_prints=False, retry_delay_seconds=0)(body)
 
     steps = [make_step(name) for name in STEPS]
 
@@ -155,9 +175,9 @@ def build_flow() -> Any:
         get_run_logger().info("%s%s", FLOW_LOG, message_id)
         for i, step in enumerate(steps):
             # one retry for the flaky step only (its first attempt fails); a failing step fails for good
-            await step.with_options(task_run_name=f"{step.name}[{message_id}]",
-                                    retries=1 if i == flaky_at else 0)(message_id, fail=i == fail_at,
-                                                                       flaky=i == flaky_at)
+            await step.with_options(task_run_name=f"{step.name}[{message_id}]", retries=1 if i == flaky_at else 0)(
+                message_id, fail=i == fail_at, flaky=i == flaky_at
+            )
         return message_id
 
     return turn
@@ -226,8 +246,7 @@ async def _wait_for(check: Callable[[], Awaitable[bool]], wait_s: float) -> floa
         await asyncio.sleep(0.1)
 
 
-async def observe(api: Api, runs: list[Run], *, tasks_per_run: int, logs_per_run: int,
-                  wait_s: float) -> dict[str, Any]:
+async def observe(api: Api, runs: list[Run], *, tasks_per_run: int, logs_per_run: int, wait_s: float) -> dict[str, Any]:
     """Wait (up to ``wait_s``) until every run's task runs are recorded in a final state and its own log
     lines are stored; report the lag of each, and what was there at the end."""
     ids = [r.flow_run_id for r in runs if r.flow_run_id]
@@ -244,12 +263,17 @@ async def observe(api: Api, runs: list[Run], *, tasks_per_run: int, logs_per_run
 
     task_lag, log_lag = await asyncio.gather(_wait_for(tasks_done, wait_s), _wait_for(logs_done, wait_s))
     task_runs = seen["task_runs"]
-    return {"flow_runs": len(ids),
-            "task_runs_expected": tasks_per_run * len(ids), "task_runs_recorded": len(task_runs),
-            "task_runs_by_state": _count(t["state_type"] for t in task_runs),
-            "task_runs_lag_s": task_lag,
-            "logs_expected": logs_per_run * len(ids), "logs_stored": len(_own_logs(seen["logs"])),
-            "logs_stored_incl_prefect": len(seen["logs"]), "logs_lag_s": log_lag}
+    return {
+        "flow_runs": len(ids),
+        "task_runs_expected": tasks_per_run * len(ids),
+        "task_runs_recorded": len(task_runs),
+        "task_runs_by_state": _count(t["state_type"] for t in task_runs),
+        "task_runs_lag_s": task_lag,
+        "logs_expected": logs_per_run * len(ids),
+        "logs_stored": len(_own_logs(seen["logs"])),
+        "logs_stored_incl_prefect": len(seen["logs"]),
+        "logs_lag_s": log_lag,
+    }
 
 
 def _own_logs(logs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -272,13 +296,28 @@ async def inspect_run(api: Api, run: Run, *, wait_s: float, tasks: int, logs: in
     task_runs = await api.task_runs([run.flow_run_id])
     graph = await api.get(f"/flow_runs/{run.flow_run_id}/graph-v2")
     expected_names = {f"{s}[{run.message_id}]" for s in STEPS[:tasks]}
-    return {**seen, "client_state": run.state, "flow_run_state": flow_run["state_type"],
-            "task_run_names_match": bool(task_runs) and {t["name"] for t in task_runs} == expected_names,
-            "task_runs_with_duration": sum(1 for t in task_runs if t.get("start_time") and t.get("end_time")
-                                           and float(t.get("total_run_time") or 0) > 0),
-            "graph_nodes": len(graph.get("nodes", [])),
-            "task_runs": [{"name": t["name"], "state": t["state_name"], "run_count": t["run_count"],
-                           "total_run_time_s": t["total_run_time"], "id": t["id"]} for t in task_runs]}
+    return {
+        **seen,
+        "client_state": run.state,
+        "flow_run_state": flow_run["state_type"],
+        "task_run_names_match": bool(task_runs) and {t["name"] for t in task_runs} == expected_names,
+        "task_runs_with_duration": sum(
+            1
+            for t in task_runs
+            if t.get("start_time") and t.get("end_time") and float(t.get("total_run_time") or 0) > 0
+        ),
+        "graph_nodes": len(graph.get("nodes", [])),
+        "task_runs": [
+            {
+                "name": t["name"],
+                "state": t["state_name"],
+                "run_count": t["run_count"],
+                "total_run_time_s": t["total_run_time"],
+                "id": t["id"],
+            }
+            for t in task_runs
+        ],
+    }
 
 
 async def task_run_history(api: Api, task_run_id: str) -> list[str]:
@@ -304,9 +343,11 @@ async def ops_links(api: Api, probe: Run) -> dict[str, Any]:
     found = await api.post_all("/task_runs/filter", {"task_runs": {"name": {"like_": probe.message_id}}})
     out["task_run_search_hits"] = len(found)
     # the pages themselves (a browser asks for HTML; without that Accept header the SPA answers 404)
-    pages = {"flow_runs_page": f"{ui}/runs?{urlencode({'tab': 'flow-runs', 'flow': flow_id})}",
-             "task_run_search_page": f"{ui}/runs?{urlencode({'tab': 'task-runs', 'task-run-search': probe.message_id})}",
-             "flow_run_page": f"{ui}/runs/flow-run/{probe.flow_run_id}"}
+    pages = {
+        "flow_runs_page": f"{ui}/runs?{urlencode({'tab': 'flow-runs', 'flow': flow_id})}",
+        "task_run_search_page": f"{ui}/runs?{urlencode({'tab': 'task-runs', 'task-run-search': probe.message_id})}",
+        "flow_run_page": f"{ui}/runs/flow-run/{probe.flow_run_id}",
+    }
     for key, url in pages.items():
         page = await api.http.get(url, headers={"Accept": "text/html"})
         out[f"{key}_html"] = page.status_code == 200 and "text/html" in page.headers.get("content-type", "")
@@ -315,30 +356,45 @@ async def ops_links(api: Api, probe: Run) -> dict[str, Any]:
 
 async def create_scheduled_deployment(api: Api) -> str:
     flow = (await api.http.post("/flows/", json={"name": "scheduler-probe"})).json()
-    resp = await api.http.post("/deployments/", json={
-        "name": "every-minute", "flow_id": flow["id"], "paused": False,
-        "schedules": [{"schedule": {"interval": 60}, "active": True}]})
+    resp = await api.http.post(
+        "/deployments/",
+        json={
+            "name": "every-minute",
+            "flow_id": flow["id"],
+            "paused": False,
+            "schedules": [{"schedule": {"interval": 60}, "active": True}],
+        },
+    )
     resp.raise_for_status()
     return str(resp.json()["id"])
 
 
 async def scheduled_runs(api: Api, deployment_id: str) -> int:
-    runs = await api.post_all("/flow_runs/filter", {"deployments": {"id": {"any_": [deployment_id]}},
-                                                    "flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}}})
+    runs = await api.post_all(
+        "/flow_runs/filter",
+        {"deployments": {"id": {"any_": [deployment_id]}}, "flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}}},
+    )
     return len(runs)
 
 
 # -- phases --------------------------------------------------------------------------------------
-async def timed_phases(run: Callable[[], Awaitable[Run]], spec: ProbeSpec, meter: CpuMeter | None,
-                       ) -> tuple[list[Run], list[Run], dict[str, Any]]:
+async def timed_phases(
+    run: Callable[[], Awaitable[Run]],
+    spec: ProbeSpec,
+    meter: CpuMeter | None,
+) -> tuple[list[Run], list[Run], dict[str, Any]]:
     out: dict[str, Any] = {}
     if meter:
         meter.start()
     t0 = time.perf_counter()
     seq = [await run() for _ in range(spec.sequential_runs)]
     seq_s = time.perf_counter() - t0
-    out["sequential"] = {"wall_ms": summary([r.wall_ms for r in seq]), "runs_per_s": round(len(seq) / seq_s, 2),
-                         "states": _count(r.state for r in seq), **(meter.stop(len(seq)) if meter else {})}
+    out["sequential"] = {
+        "wall_ms": summary([r.wall_ms for r in seq]),
+        "runs_per_s": round(len(seq) / seq_s, 2),
+        "states": _count(r.state for r in seq),
+        **(meter.stop(len(seq)) if meter else {}),
+    }
     conc: list[Run] = []
     rounds_s: list[float] = []
     if meter:
@@ -351,10 +407,15 @@ async def timed_phases(run: Callable[[], Awaitable[Run]], spec: ProbeSpec, meter
         if time.perf_counter() - t0 > spec.phase_deadline_s:
             break
     conc_s = time.perf_counter() - t0
-    out["concurrent"] = {"parallel": spec.concurrent_runs, "rounds": len(rounds_s), "round_s": rounds_s,
-                         "wall_ms": summary([r.wall_ms for r in conc]),
-                         "runs_per_s": round(len(conc) / conc_s, 2), "states": _count(r.state for r in conc),
-                         **(meter.stop(len(conc)) if meter else {})}
+    out["concurrent"] = {
+        "parallel": spec.concurrent_runs,
+        "rounds": len(rounds_s),
+        "round_s": rounds_s,
+        "wall_ms": summary([r.wall_ms for r in conc]),
+        "runs_per_s": round(len(conc) / conc_s, 2),
+        "states": _count(r.state for r in conc),
+        **(meter.stop(len(conc)) if meter else {}),
+    }
     return seq, conc, out
 
 
@@ -380,18 +441,19 @@ async def prefect_main(spec: ProbeSpec) -> dict[str, Any]:
     out["probe"] = await inspect_run(api, probe, wait_s=spec.wait_s, tasks=tasks, logs=logs)
     seq, conc, phases = await timed_phases(lambda: run_once(turn), spec, CpuMeter(spec))
     out.update(phases)
-    out["sequential"]["visible"] = await observe(api, seq, tasks_per_run=tasks, logs_per_run=logs,
-                                                 wait_s=spec.wait_s)
-    out["concurrent"]["visible"] = await observe(api, conc, tasks_per_run=tasks, logs_per_run=logs,
-                                                 wait_s=spec.wait_s)
+    out["sequential"]["visible"] = await observe(api, seq, tasks_per_run=tasks, logs_per_run=logs, wait_s=spec.wait_s)
+    out["concurrent"]["visible"] = await observe(api, conc, tasks_per_run=tasks, logs_per_run=logs, wait_s=spec.wait_s)
     failed = await run_once(turn, fail_at=2)
     out["failed_run"] = await inspect_run(api, failed, wait_s=spec.wait_s, tasks=3, logs=4)
     retried = await run_once(turn, flaky_at=4)
     out["retried_run"] = await inspect_run(api, retried, wait_s=spec.wait_s, tasks=tasks, logs=logs + 1)
     flaky = next((t for t in out["retried_run"]["task_runs"] if t["name"].startswith(STEPS[4] + "[")), None)
-    out["retried_task"] = {"found": flaky is not None, "run_count": flaky["run_count"] if flaky else None,
-                           "state": flaky["state"] if flaky else None,
-                           "history": await task_run_history(api, flaky["id"]) if flaky else []}
+    out["retried_task"] = {
+        "found": flaky is not None,
+        "run_count": flaky["run_count"] if flaky else None,
+        "state": flaky["state"] if flaky else None,
+        "history": await task_run_history(api, flaky["id"]) if flaky else [],
+    }
     out["ops_links"] = await ops_links(api, probe)
     out["scheduler"] = {"scheduled_runs_for_interval_deployment": await scheduled_runs(api, deployment_id)}
     await api.http.aclose()

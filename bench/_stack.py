@@ -54,8 +54,14 @@ def pct(values: list[float], q: float) -> float | None:
 def summary_ms(values: list[float]) -> dict[str, Any]:
     if not values:
         return {"n": 0}
-    return {"n": len(values), "p50": pct(values, 0.5), "p90": pct(values, 0.9), "p99": pct(values, 0.99),
-            "max": round(max(values), 2), "mean": round(sum(values) / len(values), 2)}
+    return {
+        "n": len(values),
+        "p50": pct(values, 0.5),
+        "p90": pct(values, 0.9),
+        "p99": pct(values, 0.99),
+        "max": round(max(values), 2),
+        "mean": round(sum(values) / len(values), 2),
+    }
 
 
 def versions(*names: str) -> dict[str, str | None]:
@@ -70,11 +76,15 @@ def versions(*names: str) -> dict[str, str | None]:
 
 def machine(load_before: tuple[float, float, float]) -> dict[str, Any]:
     after = os.getloadavg()
-    return {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-            "sqlite": sqlite3.sqlite_version,
-            "loadavg_before": [round(x, 2) for x in load_before],
-            "loadavg_after": [round(x, 2) for x in after],
-            "note": "shared 2-core machine, other jobs running; loadavg is (1, 5, 15) minutes"}
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "sqlite": sqlite3.sqlite_version,
+        "loadavg_before": [round(x, 2) for x in load_before],
+        "loadavg_after": [round(x, 2) for x in after],
+        "note": "shared 2-core machine, other jobs running; loadavg is (1, 5, 15) minutes",
+    }
 
 
 def now_iso() -> str:
@@ -97,8 +107,17 @@ def hard_limit(seconds: int) -> None:
 
 
 class Stack:
-    def __init__(self, *, prefect: bool = True, web: bool = True, worker: bool = True, smtp: bool = False,
-                 web_workers: int = 1, tmp: Path | None = None, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        prefect: bool = True,
+        web: bool = True,
+        worker: bool = True,
+        smtp: bool = False,
+        web_workers: int = 1,
+        tmp: Path | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.tmp = tmp or Path(tempfile.mkdtemp(prefix="gd-bench-"))
         self.var = self.tmp / "var"
         self.want = {"prefect": prefect, "web": web, "worker": worker, "smtp": smtp}
@@ -137,22 +156,24 @@ class Stack:
         settings = Settings(var_dir=self.var, prefect_api_url=self.prefect_api, prefect_port=self.prefect_port)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("GLASSDESK_", "PREFECT_"))}
         env.update(prefect_env(settings))
-        env.update({
-            "GLASSDESK_VAR_DIR": str(self.var),
-            "GLASSDESK_REDIS_URL": self.redis_url,
-            "GLASSDESK_PUBLIC_URL": self.base_url,
-            "GLASSDESK_WEB_HOST": "127.0.0.1",
-            "GLASSDESK_WEB_PORT": str(self.web_port),
-            "GLASSDESK_WEB_WORKERS": str(self.web_workers),
-            "GLASSDESK_PREFECT_API_URL": self.prefect_api,
-            "GLASSDESK_PREFECT_PORT": str(self.prefect_port),
-            "GLASSDESK_SMTP_HOST": "127.0.0.1",
-            "GLASSDESK_SMTP_PORT": str(self.smtp_port),
-            "GLASSDESK_RELAY_PORT": str(self.relay_port),
-            "GLASSDESK_LOG_LEVEL": "WARNING",
-            "PYTHONUNBUFFERED": "1",
-            "PYTHONPATH": str(ROOT),
-        })
+        env.update(
+            {
+                "GLASSDESK_VAR_DIR": str(self.var),
+                "GLASSDESK_REDIS_URL": self.redis_url,
+                "GLASSDESK_PUBLIC_URL": self.base_url,
+                "GLASSDESK_WEB_HOST": "127.0.0.1",
+                "GLASSDESK_WEB_PORT": str(self.web_port),
+                "GLASSDESK_WEB_WORKERS": str(self.web_workers),
+                "GLASSDESK_PREFECT_API_URL": self.prefect_api,
+                "GLASSDESK_PREFECT_PORT": str(self.prefect_port),
+                "GLASSDESK_SMTP_HOST": "127.0.0.1",
+                "GLASSDESK_SMTP_PORT": str(self.smtp_port),
+                "GLASSDESK_RELAY_PORT": str(self.relay_port),
+                "GLASSDESK_LOG_LEVEL": "WARNING",
+                "PYTHONUNBUFFERED": "1",
+                "PYTHONPATH": str(ROOT),
+            }
+        )
         env.update(self.extra_env)
         return env
 
@@ -168,13 +189,31 @@ class Stack:
         self.redis_url = self._redis.start()
         env = self.env()
         t1 = time.perf_counter()
-        subprocess.run([str(BIN / "glassdesk"), "demo", "load"], env=env, cwd=str(self.tmp), check=True,
-                       timeout=180, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [str(BIN / "glassdesk"), "demo", "load"],
+            env=env,
+            cwd=str(self.tmp),
+            check=True,
+            timeout=180,
+            stdout=subprocess.DEVNULL,
+        )
         self.timings["demo_load_s"] = round(time.perf_counter() - t1, 2)
         t1 = time.perf_counter()
         if self.want["prefect"]:
-            self._spawn("prefect", [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1",
-                                    "--port", str(self.prefect_port), "--analytics-off"], env)
+            self._spawn(
+                "prefect",
+                [
+                    str(BIN / "prefect"),
+                    "server",
+                    "start",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.prefect_port),
+                    "--analytics-off",
+                ],
+                env,
+            )
             self._wait_http("prefect", self.prefect_api + "/health", 150)
             self.timings["prefect_start_s"] = round(time.perf_counter() - t1, 2)
         if self.want["web"]:
@@ -194,8 +233,9 @@ class Stack:
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
         log = open(self.tmp / "log" / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the child
-        self.procs[name] = subprocess.Popen(argv, env=env, cwd=str(self.tmp), stdout=log, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
+        self.procs[name] = subprocess.Popen(
+            argv, env=env, cwd=str(self.tmp), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
     def _check_alive(self, name: str) -> None:
         proc = self.procs[name]
@@ -239,8 +279,16 @@ class Stack:
             time.sleep(0.3)
         raise RuntimeError(f"the worker did not report a heartbeat within {seconds} s")
 
-    def log_counts(self, patterns: tuple[str, ...] = ("Traceback", "Too many connections", "database is locked",
-                                                      "could not store", "failed")) -> dict[str, dict[str, int]]:
+    def log_counts(
+        self,
+        patterns: tuple[str, ...] = (
+            "Traceback",
+            "Too many connections",
+            "database is locked",
+            "could not store",
+            "failed",
+        ),
+    ) -> dict[str, dict[str, int]]:
         """How often each pattern occurs in each child's log (errors the client cannot see)."""
         out: dict[str, dict[str, int]] = {}
         for log in sorted((self.tmp / "log").glob("*.log")):

@@ -26,9 +26,11 @@ EMAIL = ROOT / "tests" / "unit" / "email" / "fixtures"
 
 def _sample_email(tmp: Path) -> Path:
     path = tmp / "sample.eml"
-    path.write_bytes(b"From: Anna <anna@example.com>\r\nTo: support@glassdesk.local\r\nSubject: Hallo\r\n"
-                     b"Message-ID: <bench-1@example.com>\r\n\r\nWo ist meine Bestellung 10023?\r\n\r\n"
-                     b"Am 01.12.2026 um 10:00 schrieb Support <support@glassdesk.local>:\r\n> Danke\r\n")
+    path.write_bytes(
+        b"From: Anna <anna@example.com>\r\nTo: support@glassdesk.local\r\nSubject: Hallo\r\n"
+        b"Message-ID: <bench-1@example.com>\r\n\r\nWo ist meine Bestellung 10023?\r\n\r\n"
+        b"Am 01.12.2026 um 10:00 schrieb Support <support@glassdesk.local>:\r\n> Danke\r\n"
+    )
     return path
 
 
@@ -39,14 +41,20 @@ def _time(argv: list[str], runs: int) -> dict[str, float]:
         t0 = time.perf_counter()
         subprocess.run(argv, check=True, capture_output=True)
         times.append(time.perf_counter() - t0)
-    return {"median_s": round(statistics.median(times), 3), "min_s": round(min(times), 3),
-            "max_s": round(max(times), 3), "runs": runs}
+    return {
+        "median_s": round(statistics.median(times), 3),
+        "min_s": round(min(times), 3),
+        "max_s": round(max(times), 3),
+        "runs": runs,
+    }
 
 
 def _heavy_imports() -> list[str]:
-    code = ("import sys, runtime.cli\n"
-            "print(','.join(sorted({m.split('.')[0] for m in sys.modules} & "
-            "{'sklearn','langchain','langchain_core','prefect','numpy','scipy','twilio','aiosmtplib','sqlalchemy'})))")
+    code = (
+        "import sys, runtime.cli\n"
+        "print(','.join(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'sklearn','langchain','langchain_core','prefect','numpy','scipy','twilio','aiosmtplib','sqlalchemy'})))"
+    )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=ROOT)
     return [m for m in out.stdout.strip().split(",") if m]
 

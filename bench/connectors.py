@@ -61,17 +61,26 @@ from knowledge.errors import ConnectorFailure, ConnectorUnavailable
 
 EXAMPLE = ROOT / "knowledge" / "backoffice" / "connectors.example.yaml"
 SHOP_TODAY = dt.date(2026, 11, 23)  # the shop API serves demo_data() of this day
-SECRETS = {"shop_client_secret": "shop-client-secret", "claims_portal_user": DEMO_USER,
-           "claims_portal_password": DEMO_PASSWORD}
+SECRETS = {
+    "shop_client_secret": "shop-client-secret",
+    "claims_portal_user": DEMO_USER,
+    "claims_portal_password": DEMO_PASSWORD,
+}
 
 
 # -- child processes ------------------------------------------------------------------------------
 
+
 @contextmanager
 def child(args: list[str], *, url: str, what: str) -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen([sys.executable, *args], cwd=str(ROOT), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.Popen(
+        [sys.executable, *args],
+        cwd=str(ROOT),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -99,14 +108,30 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def shop_child(port: int) -> Any:
-    return child(["-m", "uvicorn", "--factory", "tests.integration.backoffice.shop_api:default_app",
-                  "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-                 url=f"http://127.0.0.1:{port}/api/v2/customers", what="the shop API")
+    return child(
+        [
+            "-m",
+            "uvicorn",
+            "--factory",
+            "tests.integration.backoffice.shop_api:default_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        url=f"http://127.0.0.1:{port}/api/v2/customers",
+        what="the shop API",
+    )
 
 
 def portal_child(port: int, db: Path) -> Any:
-    return child(["-m", "devtools.claims_portal", "--port", str(port), "--db", str(db)],
-                 url=f"http://127.0.0.1:{port}/login", what="the claims portal")
+    return child(
+        ["-m", "devtools.claims_portal", "--port", str(port), "--db", str(db)],
+        url=f"http://127.0.0.1:{port}/login",
+        what="the claims portal",
+    )
 
 
 @contextmanager
@@ -123,6 +148,7 @@ def black_hole(port: int) -> Iterator[None]:
 
 
 # -- measuring ------------------------------------------------------------------------------------
+
 
 async def timed(calls: Sequence[Callable[[], Awaitable[object]]], expected: Sequence[object]) -> list[float]:
     out = []
@@ -149,16 +175,26 @@ async def until_breaker_opens(call: Callable[[], Awaitable[object]], *, limit: i
             await call()
             events.append({"outcome": "answer", "ms": round((time.perf_counter() - t0) * 1000, 1)})
         except ConnectorUnavailable as exc:
-            events.append({"outcome": str(exc.failure), "ms": round((time.perf_counter() - t0) * 1000, 3),
-                           "at_s": round(time.perf_counter() - started, 2)})
+            events.append(
+                {
+                    "outcome": str(exc.failure),
+                    "ms": round((time.perf_counter() - t0) * 1000, 3),
+                    "at_s": round(time.perf_counter() - started, 2),
+                }
+            )
             if exc.failure is ConnectorFailure.BREAKER_OPEN:
-                return {"seconds_to_first_fast_failure": events[-1]["at_s"], "fast_failure_ms": events[-1]["ms"],
-                        "calls_before_open": len(events) - 1, "events": events}
+                return {
+                    "seconds_to_first_fast_failure": events[-1]["at_s"],
+                    "fast_failure_ms": events[-1]["ms"],
+                    "calls_before_open": len(events) - 1,
+                    "events": events,
+                }
     raise AssertionError(f"the breaker never opened: {events}")
 
 
-async def rpa_throughput(rpa_config: RpaConnector, shots: Path, lookups: list[tuple[str, str]],
-                         expected: Sequence[object], contexts: int) -> dict[str, Any]:
+async def rpa_throughput(
+    rpa_config: RpaConnector, shots: Path, lookups: list[tuple[str, str]], expected: Sequence[object], contexts: int
+) -> dict[str, Any]:
     pool = BrowserPool(PoolConfig(max_browsers=1, max_contexts=contexts))
     rpa = RpaBackOffice(rpa_config, secrets=SECRETS, pool=pool, screenshots=shots)
     try:
@@ -176,8 +212,14 @@ async def rpa_throughput(rpa_config: RpaConnector, shots: Path, lookups: list[tu
         seconds = time.perf_counter() - t0
     finally:
         await rpa.aclose()
-    return {"pool_contexts": contexts, "callers": contexts, "lookups": len(lookups), "seconds": round(seconds, 2),
-            "lookups_per_minute": round(len(lookups) / seconds * 60, 1), "peak_contexts": pool.peak}
+    return {
+        "pool_contexts": contexts,
+        "callers": contexts,
+        "lookups": len(lookups),
+        "seconds": round(seconds, 2),
+        "lookups_per_minute": round(len(lookups) / seconds * 60, 1),
+        "peak_contexts": pool.peak,
+    }
 
 
 async def run(quick: bool) -> dict[str, Any]:
@@ -191,20 +233,33 @@ async def run(quick: bool) -> dict[str, Any]:
     fake, shop_fake = InMemoryBackOffice(today=lambda: today), InMemoryBackOffice(today=lambda: SHOP_TODAY)
     orders = [(o.customer_id, o.order_number) for o in demo_data(SHOP_TODAY).orders]
     shop_port, portal_port = free_port(), free_port()
-    text = (EXAMPLE.read_text(encoding="utf-8").replace("https://shop.example.com", f"http://127.0.0.1:{shop_port}")
-            .replace("http://127.0.0.1:8766", f"http://127.0.0.1:{portal_port}"))
+    text = (
+        EXAMPLE.read_text(encoding="utf-8")
+        .replace("https://shop.example.com", f"http://127.0.0.1:{shop_port}")
+        .replace("http://127.0.0.1:8766", f"http://127.0.0.1:{portal_port}")
+    )
     if quick:
         text = text.replace("step_timeout_seconds: 5", "step_timeout_seconds: 2")
     config = load_connectors(text, source=str(EXAMPLE), base_dir=EXAMPLE.parent, secrets=SECRETS)
     shop_entry, portal_entry = config.connectors["shop"], config.connectors["claims_portal"]
     rest_spec, rpa_spec = shop_entry.spec, portal_entry.spec
     assert isinstance(rest_spec, RestConnector) and isinstance(rpa_spec, RpaConnector)
-    result: dict[str, Any] = {"config": {
-        "shop": {"timeout_seconds": rest_spec.timeout_seconds, "budget_seconds": rest_spec.budget_seconds,
-                 "retry": rest_spec.retry.model_dump(), "breaker": shop_entry.breaker.model_dump()},
-        "claims_portal": {"budget_seconds": rpa_spec.budget_seconds, "step_timeout_seconds": rpa_spec.step_timeout_seconds,
-                          "pool": rpa_spec.pool.model_dump(), "breaker": portal_entry.breaker.model_dump()},
-    }}
+    result: dict[str, Any] = {
+        "config": {
+            "shop": {
+                "timeout_seconds": rest_spec.timeout_seconds,
+                "budget_seconds": rest_spec.budget_seconds,
+                "retry": rest_spec.retry.model_dump(),
+                "breaker": shop_entry.breaker.model_dump(),
+            },
+            "claims_portal": {
+                "budget_seconds": rpa_spec.budget_seconds,
+                "step_timeout_seconds": rpa_spec.step_timeout_seconds,
+                "pool": rpa_spec.pool.model_dump(),
+                "breaker": portal_entry.breaker.model_dump(),
+            },
+        }
+    }
 
     # 1. latency per connector
     sql = SqlBackOffice.from_path(db, today=lambda: today)
@@ -265,8 +320,11 @@ async def run(quick: bool) -> dict[str, Any]:
         expected = [await fake.claim_status(c, n) for c, n in work]
         one = await rpa_throughput(rpa_spec, shots, work, expected, 1)
         four = await rpa_throughput(rpa_spec, shots, work, expected, 4)
-        result["rpa_throughput"] = {"pool_1": one, "pool_4": four,
-                                    "speedup": round(four["lookups_per_minute"] / one["lookups_per_minute"], 2)}
+        result["rpa_throughput"] = {
+            "pool_1": one,
+            "pool_4": four,
+            "speedup": round(four["lookups_per_minute"] / one["lookups_per_minute"], 2),
+        }
 
         # 3a. portal killed: connection refused
         stop(portal_proc)
@@ -286,14 +344,23 @@ async def run(quick: bool) -> dict[str, Any]:
     budget = threshold * rpa_spec.budget_seconds
     shop_budget = shop_entry.breaker.failure_threshold * rest_spec.budget_seconds
     result["outage"] = {
-        "portal_refused": {**refused, "budget_seconds": budget,
-                           "within_budget": refused["seconds_to_first_fast_failure"] <= budget},
-        "portal_hanging": {**hanging, "budget_seconds": budget,
-                           "within_budget": hanging["seconds_to_first_fast_failure"] <= budget},
-        "shop_refused": {**rest_outage, "budget_seconds": shop_budget,
-                         "within_budget": rest_outage["seconds_to_first_fast_failure"] <= shop_budget},
+        "portal_refused": {
+            **refused,
+            "budget_seconds": budget,
+            "within_budget": refused["seconds_to_first_fast_failure"] <= budget,
+        },
+        "portal_hanging": {
+            **hanging,
+            "budget_seconds": budget,
+            "within_budget": hanging["seconds_to_first_fast_failure"] <= budget,
+        },
+        "shop_refused": {
+            **rest_outage,
+            "budget_seconds": shop_budget,
+            "within_budget": rest_outage["seconds_to_first_fast_failure"] <= shop_budget,
+        },
         "budget_rule": "failure_threshold x the connector's per-lookup budget_seconds (each failing call can "
-                       "take at most its budget before the breaker counts it)",
+        "take at most its budget before the breaker counts it)",
     }
     result["screenshots_kept"] = len(list(shots.glob("*.png")))
     shutil.rmtree(tmp, ignore_errors=True)
@@ -308,19 +375,29 @@ def main() -> None:
     load_before = os.getloadavg()
     started = now_iso()
     result = asyncio.run(run(args.quick))
-    out = {"bench": "connectors", "mode": "quick" if args.quick else "full", "started": started,
-           "finished": now_iso(), **result, "machine": machine(load_before),
-           "versions": versions("httpx", "playwright", "starlette", "uvicorn", "sqlalchemy", "aiosqlite")}
+    out = {
+        "bench": "connectors",
+        "mode": "quick" if args.quick else "full",
+        "started": started,
+        "finished": now_iso(),
+        **result,
+        "machine": machine(load_before),
+        "versions": versions("httpx", "playwright", "starlette", "uvicorn", "sqlalchemy", "aiosqlite"),
+    }
     path = write_result("connectors_quick" if args.quick else "connectors", out)
     lat = out["latency_ms"]
-    print(f"latency p50/p99 ms: sql {lat['sql']['p50']}/{lat['sql']['p99']}, rest {lat['rest']['p50']}/"
-          f"{lat['rest']['p99']}, rpa {lat['rpa']['p50']}/{lat['rpa']['p99']}")
+    print(
+        f"latency p50/p99 ms: sql {lat['sql']['p50']}/{lat['sql']['p99']}, rest {lat['rest']['p50']}/"
+        f"{lat['rest']['p99']}, rpa {lat['rpa']['p50']}/{lat['rpa']['p99']}"
+    )
     tp = out["rpa_throughput"]
     print(f"rpa lookups/min: pool 1 {tp['pool_1']['lookups_per_minute']}, pool 4 {tp['pool_4']['lookups_per_minute']}")
     for name, outage in out["outage"].items():
         if isinstance(outage, dict):
-            print(f"{name}: breaker open after {outage['seconds_to_first_fast_failure']} s "
-                  f"(budget {outage['budget_seconds']} s, fast failure {outage['fast_failure_ms']} ms)")
+            print(
+                f"{name}: breaker open after {outage['seconds_to_first_fast_failure']} s "
+                f"(budget {outage['budget_seconds']} s, fast failure {outage['fast_failure_ms']} ms)"
+            )
     print(f"wrote {path}")
 
 

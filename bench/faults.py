@@ -61,7 +61,9 @@ def worker_kill_times(n: int, *, window_s: float, seed: int, min_gap_s: float) -
 
 def scenario(args: argparse.Namespace) -> Scenario:
     w = args.window
-    kills = worker_kill_times(args.worker_kills, window_s=w, seed=args.seed, min_gap_s=min(25.0, w / (args.worker_kills + 1)))
+    kills = worker_kill_times(
+        args.worker_kills, window_s=w, seed=args.seed, min_gap_s=min(25.0, w / (args.worker_kills + 1))
+    )
     faults: list[Crash | Outage] = [Crash(ChildName.WORKER, t) for t in kills]
     faults += [
         Outage(ChildName.PREFECT, round(0.12 * w, 1), args.prefect_down),
@@ -69,8 +71,26 @@ def scenario(args: argparse.Namespace) -> Scenario:
         Outage(ChildName.MAIL_SINK, round(0.30 * w, 1), args.relay_down),
         Outage(ChildName.SMS_SINK, round(0.55 * w, 1), args.sms_down),
     ]
-    return Scenario(messages=args.messages, window_s=w, faults=tuple(sorted(faults, key=lambda f: f.at_s)),
-                    settle_s=args.settle, seed=args.seed)
+    return Scenario(
+        messages=args.messages,
+        window_s=w,
+        faults=tuple(sorted(faults, key=lambda f: f.at_s)),
+        settle_s=args.settle,
+        seed=args.seed,
+    )
+
+
+def source_state() -> dict[str, Any]:
+    """The commit the run's snapshot was taken from, and how many files differed from it (read-only git)."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return {"error": type(exc).__name__}
+    return {"head": head.stdout.strip(), "changed_files": len(dirty.stdout.splitlines())}
 
 
 def main() -> None:
@@ -95,6 +115,7 @@ def main() -> None:
     errors: list[str] = []
     summary: dict[str, Any] = {}
     stack = SupervisedStack(keep=args.keep)
+    source = source_state()
     try:
         stack.start()
         print(f"glassdesk run healthy after {stack.started_in_s:.1f} s in {stack.tmp}", flush=True)
@@ -116,30 +137,54 @@ def main() -> None:
         "command": "bench/faults.py " + " ".join(sys.argv[1:]),
         "machine": machine(load_before),
         "versions": versions("prefect", "redis", "aiosmtpd", "aiosmtplib", "twilio", "uvicorn", "websockets"),
+        "source": source,
         "wall_s": round(time.monotonic() - t_start, 1),
         "stack_start_s": None if stack.started_in_s is None else round(stack.started_in_s, 1),
-        "scenario": {"messages": plan.messages, "window_s": plan.window_s, "settle_s": plan.settle_s,
-                     "seed": plan.seed,
-                     "faults": [{"child": f.child.value, "at_s": f.at_s,
-                                 **({"down_s": f.seconds} if isinstance(f, Outage) else {"kill": "-9"})}
-                                for f in plan.faults]},
-        "setup": ("`glassdesk run` (real supervisor) under a temp GLASSDESK_VAR_DIR on 127.0.0.1, default settings; "
-                  "the SMS sink and mail sink are the supervisor's own children; clients in the bench process "
-                  "on the same 2 cores."),
-        "method": ("crash = kill -9 of the child's process group; outage = SIGTERM, then the restarted process is "
-                   "frozen (SIGSTOP) before it listens and thawed (SIGCONT) after the outage. 'final' = the "
-                   "ledger classifies the message replied, person or alarm; acceptance_to_final_s = SQLite "
-                   "messages.created_at -> first sent outbox entry (updated_at) or handed_off/awaiting_agent/"
-                   "failed event caused by it; duplicates = the same reply body to the same address more than "
-                   "once at the mail/SMS sink, or the same reply id twice on a chat socket."),
+        "scenario": {
+            "messages": plan.messages,
+            "window_s": plan.window_s,
+            "settle_s": plan.settle_s,
+            "seed": plan.seed,
+            "faults": [
+                {
+                    "child": f.child.value,
+                    "at_s": f.at_s,
+                    **({"down_s": f.seconds} if isinstance(f, Outage) else {"kill": "-9"}),
+                }
+                for f in plan.faults
+            ],
+        },
+        "setup": (
+            "`glassdesk run` (real supervisor) under a temp GLASSDESK_VAR_DIR on 127.0.0.1, default settings; "
+            "the SMS sink and mail sink are the supervisor's own children; clients in the bench process "
+            "on the same 2 cores."
+        ),
+        "method": (
+            "crash = kill -9 of the child's process group; outage = SIGTERM, then the restarted process is "
+            "frozen (SIGSTOP) before it listens and thawed (SIGCONT) after the outage. 'final' = the "
+            "ledger classifies the message replied, person or alarm; acceptance_to_final_s = SQLite "
+            "messages.created_at -> first sent outbox entry (updated_at) or handed_off/awaiting_agent/"
+            "failed event caused by it; duplicates = the same reply body to the same address more than "
+            "once at the mail/SMS sink, or the same reply id twice on a chat socket."
+        ),
         "results": summary,
         "messages": messages,
         "errors": errors,
     }
     path = write_result(str(out["benchmark"]), out)
     print(f"wrote {path}")
-    keys = ("sent", "accepted", "ledger", "unaccounted", "duplicated_replies", "acceptance_to_final_s",
-            "final_after_the_ledger_bound", "faulted_children_not_back", "healthz_end", "cli_ledger")
+    keys = (
+        "sent",
+        "accepted",
+        "ledger",
+        "unaccounted",
+        "duplicated_replies",
+        "acceptance_to_final_s",
+        "final_after_the_ledger_bound",
+        "faulted_children_not_back",
+        "healthz_end",
+        "cli_ledger",
+    )
     for k in keys:
         if k in summary:
             print(f"{k}: {summary[k]}")

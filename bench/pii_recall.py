@@ -49,8 +49,10 @@ def _report(result: Score, *, seed: int, n: int, split: str) -> dict[str, Any]:
         "seed": seed,
         "messages": n,
         "by_kind": {kind.value: s.summary() for kind, s in sorted(result.by_kind.items())},
-        "by_language": {lang: {kind.value: s.summary() for kind, s in sorted(kinds.items())}
-                        for lang, kinds in sorted(result.by_language.items())},
+        "by_language": {
+            lang: {kind.value: s.summary() for kind, s in sorted(kinds.items())}
+            for lang, kinds in sorted(result.by_language.items())
+        },
         "lookalikes": {kind.value: look.model_dump() for kind, look in sorted(result.lookalikes.items())},
         "worst_recall": round(result.worst_recall(), 4),
         "missed": len(result.misses),
@@ -75,8 +77,15 @@ def _latency_us(redactor: Redactor, samples: list[Sample], repeat: int) -> dict[
     def at(q: float) -> float:
         return round(times[min(len(times) - 1, int(q * (len(times) - 1)))], 1)
 
-    return {"unit": "microseconds per message", "calls": len(times), "p50": at(0.5), "p90": at(0.9), "p99": at(0.99),
-            "mean": round(statistics.fmean(times), 1), "mean_chars": round(statistics.fmean(len(t) for t in texts), 1)}
+    return {
+        "unit": "microseconds per message",
+        "calls": len(times),
+        "p50": at(0.5),
+        "p90": at(0.9),
+        "p99": at(0.99),
+        "mean": round(statistics.fmean(times), 1),
+        "mean_chars": round(statistics.fmean(len(t) for t in texts), 1),
+    }
 
 
 def _versions(*names: str) -> dict[str, str | None]:
@@ -104,27 +113,37 @@ def main() -> None:
         "benchmark": "pii_recall",
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "note": "tuned on the dev seed; quote the test seed. holdout_templates: written after tuning, looked at "
-                "once (first run in holdout_first_run), two name cues added after it.",
+        "once (first run in holdout_first_run), two name cues added after it.",
         "holdout_first_run": HOLDOUT_FIRST_RUN,
         "test": _report(score(test, redactor.find), seed=TEST_SEED, n=len(test), split="test"),
-        "holdout_templates": _report(score(holdout, redactor.find), seed=TEST_SEED, n=len(holdout),
-                                     split="holdout templates (test seed)"),
+        "holdout_templates": _report(
+            score(holdout, redactor.find), seed=TEST_SEED, n=len(holdout), split="holdout templates (test seed)"
+        ),
         "dev": _report(score(dev, redactor.find), seed=DEV_SEED, n=len(dev), split="dev (tuned on)"),
         "latency": _latency_us(redactor, test, repeat),
         "versions": _versions("faker", "phonenumbers", "pydantic"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-                    "loadavg_before": load_before, "loadavg_after": [round(x, 2) for x in os.getloadavg()],
-                    "note": "shared 2-core machine, other jobs running; loadavg is (1, 5, 15) minutes"},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "loadavg_before": load_before,
+            "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+            "note": "shared 2-core machine, other jobs running; loadavg is (1, 5, 15) minutes",
+        },
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / ("pii_recall_quick.json" if args.quick else "pii_recall.json")
     path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     test_kinds = result["test"]["by_kind"]
     for kind, s in test_kinds.items():
-        print(f"{kind:14s} recall {s['recall']:.4f}  hidden {s['hidden_recall']:.4f}  precision {s['precision']:.4f}"
-              f"  (gold {s['gold']}, predicted {s['predicted']})")
-    print(f"holdout worst recall {result['holdout_templates']['worst_recall']}; "
-          f"latency p50 {result['latency']['p50']} us; wrote {path}")
+        print(
+            f"{kind:14s} recall {s['recall']:.4f}  hidden {s['hidden_recall']:.4f}  precision {s['precision']:.4f}"
+            f"  (gold {s['gold']}, predicted {s['predicted']})"
+        )
+    print(
+        f"holdout worst recall {result['holdout_templates']['worst_recall']}; "
+        f"latency p50 {result['latency']['p50']} us; wrote {path}"
+    )
 
 
 if __name__ == "__main__":

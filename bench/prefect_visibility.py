@@ -80,7 +80,7 @@ LOGS_TO_API = "PREFECT_LOGGING_TO_API_ENABLED"
 DB_URL = "PREFECT_API_DATABASE_CONNECTION_URL"
 # Set in every candidate, as runtime/supervisor._prefect_env sets them today.
 COMMON_ENV = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "false"}
-LOG_PATTERNS = ("database is locked", "Traceback", "Error flushing", "Dropping event", "ERROR", "503")
+LOG_PATTERNS = ("database is locked", "Traceback", "Error flushing", "Dropping event", "ERROR", "Service Unavailable")
 
 
 @enum.unique
@@ -100,21 +100,35 @@ class Candidate:
 
 ON, OFF = "true", "false"
 CANDIDATES = (
-    Candidate("A", "today: recorder off, persister off, API logs off (SQLite)",
-              {RECORDER: OFF, PERSISTER: OFF, LOGS_TO_API: OFF}),
-    Candidate("B", "task-run recorder on, event persister off, API logs on (SQLite)",
-              {RECORDER: ON, PERSISTER: OFF, LOGS_TO_API: ON}),
-    Candidate("C", "defaults: recorder on, persister on, API logs on (SQLite)",
-              {RECORDER: ON, PERSISTER: ON, LOGS_TO_API: ON}),
+    Candidate(
+        "A",
+        "today: recorder off, persister off, API logs off (SQLite)",
+        {RECORDER: OFF, PERSISTER: OFF, LOGS_TO_API: OFF},
+    ),
+    Candidate(
+        "B",
+        "task-run recorder on, event persister off, API logs on (SQLite)",
+        {RECORDER: ON, PERSISTER: OFF, LOGS_TO_API: ON},
+    ),
+    Candidate(
+        "C", "defaults: recorder on, persister on, API logs on (SQLite)", {RECORDER: ON, PERSISTER: ON, LOGS_TO_API: ON}
+    ),
     Candidate("D", "--no-services, API logs on (SQLite)", {LOGS_TO_API: ON}, no_services=True),
-    Candidate("E", "defaults on PostgreSQL", {RECORDER: ON, PERSISTER: ON, LOGS_TO_API: ON},
-              database=Database.POSTGRESQL),
-    Candidate("F", "B with the recorder batching (50 events, flush every 1 s) (SQLite)",
-              {RECORDER: ON, PERSISTER: OFF, LOGS_TO_API: ON,
-               "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "50",
-               "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL": "1"}),
-    Candidate("G", "B on PostgreSQL", {RECORDER: ON, PERSISTER: OFF, LOGS_TO_API: ON},
-              database=Database.POSTGRESQL),
+    Candidate(
+        "E", "defaults on PostgreSQL", {RECORDER: ON, PERSISTER: ON, LOGS_TO_API: ON}, database=Database.POSTGRESQL
+    ),
+    Candidate(
+        "F",
+        "B with the recorder batching (50 events, flush every 1 s) (SQLite)",
+        {
+            RECORDER: ON,
+            PERSISTER: OFF,
+            LOGS_TO_API: ON,
+            "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "50",
+            "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL": "1",
+        },
+    ),
+    Candidate("G", "B on PostgreSQL", {RECORDER: ON, PERSISTER: OFF, LOGS_TO_API: ON}, database=Database.POSTGRESQL),
 )
 
 
@@ -183,32 +197,51 @@ class Server:
         return self.home / "server.log"
 
     def env(self) -> dict[str, str]:
-        env = {**_clean_environ(), "PREFECT_HOME": str(self.home), "PREFECT_API_URL": self.api_url, **COMMON_ENV,
-               **self.candidate.env}
+        env = {
+            **_clean_environ(),
+            "PREFECT_HOME": str(self.home),
+            "PREFECT_API_URL": self.api_url,
+            **COMMON_ENV,
+            **self.candidate.env,
+        }
         if self.db_url:
             env[DB_URL] = self.db_url
         return env
 
     def start(self, timeout_s: float = 180) -> None:
-        argv = [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(self.port),
-                "--analytics-off", *(["--no-services"] if self.candidate.no_services else [])]
+        argv = [
+            str(BIN / "prefect"),
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--analytics-off",
+            *(["--no-services"] if self.candidate.no_services else []),
+        ]
         t0 = time.perf_counter()
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(argv, env=self.env(), cwd=str(self.home), stdout=log,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
+            self.proc = subprocess.Popen(
+                argv, env=self.env(), cwd=str(self.home), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         deadline = time.monotonic() + timeout_s
         while True:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"prefect server ({self.candidate.key}) exited with {self.proc.returncode} during "
-                                   f"start; see the tail of {self.log_path}:\n{self._tail()}")
+                raise RuntimeError(
+                    f"prefect server ({self.candidate.key}) exited with {self.proc.returncode} during "
+                    f"start; see the tail of {self.log_path}:\n{self._tail()}"
+                )
             try:
                 if httpx.get(self.api_url + "/health", timeout=2).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"prefect server ({self.candidate.key}) did not answer {self.api_url}/health "
-                                   f"within {timeout_s} s:\n{self._tail()}")
+                raise RuntimeError(
+                    f"prefect server ({self.candidate.key}) did not answer {self.api_url}/health "
+                    f"within {timeout_s} s:\n{self._tail()}"
+                )
             time.sleep(0.3)
         self.start_s = round(time.perf_counter() - t0, 2)
 
@@ -282,9 +315,14 @@ def _probe(spec: ProbeSpec, env: dict[str, str], work: Path, *, plain: bool, tim
     spec_path.write_text(json.dumps(asdict(spec)))
     out_path.unlink(missing_ok=True)
     with open(work / "probe.log", "ab") as log:
-        proc = subprocess.Popen([sys.executable, str(PROBE), str(spec_path), str(out_path),
-                                 *(["--plain"] if plain else [])],
-                                env=env, cwd=str(work), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, str(PROBE), str(spec_path), str(out_path), *(["--plain"] if plain else [])],
+            env=env,
+            cwd=str(work),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             rc = proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
@@ -299,9 +337,16 @@ def _probe(spec: ProbeSpec, env: dict[str, str], work: Path, *, plain: bool, tim
 
 
 def _spec(work: Workload, api_url: str, pgid: int | None, *, postgres: bool) -> ProbeSpec:
-    return ProbeSpec(api_url=api_url, sequential_runs=work.sequential, concurrent_runs=work.concurrent,
-                     concurrent_rounds=work.concurrent_rounds, wait_s=work.wait_s, server_pgid=pgid,
-                     count_postgres_cpu=postgres, phase_deadline_s=work.phase_deadline_s)
+    return ProbeSpec(
+        api_url=api_url,
+        sequential_runs=work.sequential,
+        concurrent_runs=work.concurrent,
+        concurrent_rounds=work.concurrent_rounds,
+        wait_s=work.wait_s,
+        server_pgid=pgid,
+        count_postgres_cpu=postgres,
+        phase_deadline_s=work.phase_deadline_s,
+    )
 
 
 def run_plain(work: Workload, tmp: Path) -> dict[str, Any]:
@@ -312,8 +357,9 @@ def run_plain(work: Workload, tmp: Path) -> dict[str, Any]:
     return {"loadavg_before": load_before, "loadavg_after": _loadavg(), **result}
 
 
-def run_candidate(candidate: Candidate, work: Workload, tmp: Path, *, round_no: int,
-                  pg: Postgres | None) -> dict[str, Any]:
+def run_candidate(
+    candidate: Candidate, work: Workload, tmp: Path, *, round_no: int, pg: Postgres | None
+) -> dict[str, Any]:
     home = Path(tempfile.mkdtemp(prefix=f"prefect-{candidate.key}-", dir=tmp))
     db_name = f"prefect_bench_{candidate.key.lower()}_{round_no}"
     db_url = None
@@ -332,11 +378,17 @@ def run_candidate(candidate: Candidate, work: Workload, tmp: Path, *, round_no: 
             raise RuntimeError(f"prefect server ({candidate.key}) died during the run:\n{server._tail()}")
     finally:
         server.stop()
-    db_bytes = (pg.size(db_name) if pg and db_url else
-                sum(p.stat().st_size for p in home.glob("prefect.db*")))
-    result = {"round": round_no, "loadavg_before": load_before, "loadavg_after": _loadavg(),
-              "total_s": round(time.perf_counter() - t0, 1), "server_start_s": server.start_s,
-              "server_log": server.log_counts(), "db_bytes_after": db_bytes, **probe}
+    db_bytes = pg.size(db_name) if pg and db_url else sum(p.stat().st_size for p in home.glob("prefect.db*"))
+    result = {
+        "round": round_no,
+        "loadavg_before": load_before,
+        "loadavg_after": _loadavg(),
+        "total_s": round(time.perf_counter() - t0, 1),
+        "server_start_s": server.start_s,
+        "server_log": server.log_counts(),
+        "db_bytes_after": db_bytes,
+        **probe,
+    }
     result["verdict"] = verdict(result)
     if pg and db_url:
         pg.drop(db_name)
@@ -355,22 +407,38 @@ def verdict(run: dict[str, Any]) -> dict[str, bool]:
 
     probe, failed, retried = run["probe"], run["failed_run"], run["retried_run"]
     links = run["ops_links"]
-    task_runs = (complete(probe, "task_runs") and probe["task_runs_by_state"] == {"COMPLETED": n}
-                 and probe["task_run_names_match"] and probe["task_runs_with_duration"] == n
-                 and probe["graph_nodes"] == n and complete(run["sequential"]["visible"], "task_runs")
-                 and complete(run["concurrent"]["visible"], "task_runs"))
-    logs = (complete(probe, "logs") and complete(run["sequential"]["visible"], "logs")
-            and complete(run["concurrent"]["visible"], "logs"))
+    task_runs = (
+        complete(probe, "task_runs")
+        and probe["task_runs_by_state"] == {"COMPLETED": n}
+        and probe["task_run_names_match"]
+        and probe["task_runs_with_duration"] == n
+        and probe["graph_nodes"] == n
+        and complete(run["sequential"]["visible"], "task_runs")
+        and complete(run["concurrent"]["visible"], "task_runs")
+    )
+    logs = (
+        complete(probe, "logs")
+        and complete(run["sequential"]["visible"], "logs")
+        and complete(run["concurrent"]["visible"], "logs")
+    )
     return {
         "flow_run_states": probe["flow_run_state"] == "COMPLETED" and failed["flow_run_state"] == "FAILED",
         "task_runs_with_state_and_duration": task_runs,
         "failed_step_shows_failed": failed["task_runs_by_state"] == {"COMPLETED": 2, "FAILED": 1},
-        "retry_shows_run_count_2": (run["retried_task"]["run_count"] == 2 and run["retried_task"]["state"] == "Completed"
-                                    and retried["flow_run_state"] == "COMPLETED"),
+        "retry_shows_run_count_2": (
+            run["retried_task"]["run_count"] == 2
+            and run["retried_task"]["state"] == "Completed"
+            and retried["flow_run_state"] == "COMPLETED"
+        ),
         "logs_stored": logs,
-        "ops_links_open_the_run": bool(links["flow_id_resolves"] and links["probe_listed_under_flow"]
-                                       and links["task_run_search_hits"] == n and links["flow_run_page_html"]
-                                       and links["flow_runs_page_html"] and links["task_run_search_page_html"]),
+        "ops_links_open_the_run": bool(
+            links["flow_id_resolves"]
+            and links["probe_listed_under_flow"]
+            and links["task_run_search_hits"] == n
+            and links["flow_run_page_html"]
+            and links["flow_runs_page_html"]
+            and links["task_run_search_page_html"]
+        ),
         "scheduler_creates_runs": run["scheduler"]["scheduled_runs_for_interval_deployment"] > 0,
     }
 
@@ -395,19 +463,28 @@ def summarise(key: str, runs: list[dict[str, Any]], plain_p50: float | None) -> 
     checks = {k: all(r["verdict"][k] for r in ok) for k in ok[0]["verdict"]}
     p50 = _median([s["wall_ms"]["p50"] for s in seq])
     return {
-        "runs": len(runs), "errors": [r["error"] for r in runs if "error" in r],
-        "per_run": [{"round": r["round"], "loadavg_before": r["loadavg_before"], "loadavg_after": r["loadavg_after"],
-                     "others_cpu_cores": r["sequential"]["others_cpu_cores"],
-                     "sequential_p50_ms": r["sequential"]["wall_ms"]["p50"],
-                     "sequential_p95_ms": r["sequential"]["wall_ms"]["p95"],
-                     "sequential_runs_per_s": r["sequential"]["runs_per_s"],
-                     "concurrent_p50_ms": r["concurrent"]["wall_ms"]["p50"],
-                     "concurrent_p95_ms": r["concurrent"]["wall_ms"]["p95"],
-                     "concurrent_runs_per_s": r["concurrent"]["runs_per_s"],
-                     "server_cpu_ms_per_run": r["sequential"]["server_cpu_ms_per_run"],
-                     "probe_task_runs_lag_s": r["probe"]["task_runs_lag_s"], "probe_logs_lag_s": r["probe"]["logs_lag_s"],
-                     "concurrent_task_runs_lag_s": r["concurrent"]["visible"]["task_runs_lag_s"],
-                     "server_log": r["server_log"]} for r in ok],
+        "runs": len(runs),
+        "errors": [r["error"] for r in runs if "error" in r],
+        "per_run": [
+            {
+                "round": r["round"],
+                "loadavg_before": r["loadavg_before"],
+                "loadavg_after": r["loadavg_after"],
+                "others_cpu_cores": r["sequential"]["others_cpu_cores"],
+                "sequential_p50_ms": r["sequential"]["wall_ms"]["p50"],
+                "sequential_p95_ms": r["sequential"]["wall_ms"]["p95"],
+                "sequential_runs_per_s": r["sequential"]["runs_per_s"],
+                "concurrent_p50_ms": r["concurrent"]["wall_ms"]["p50"],
+                "concurrent_p95_ms": r["concurrent"]["wall_ms"]["p95"],
+                "concurrent_runs_per_s": r["concurrent"]["runs_per_s"],
+                "server_cpu_ms_per_run": r["sequential"]["server_cpu_ms_per_run"],
+                "probe_task_runs_lag_s": r["probe"]["task_runs_lag_s"],
+                "probe_logs_lag_s": r["probe"]["logs_lag_s"],
+                "concurrent_task_runs_lag_s": r["concurrent"]["visible"]["task_runs_lag_s"],
+                "server_log": r["server_log"],
+            }
+            for r in ok
+        ],
         "sequential_p50_ms": p50,
         "sequential_p95_ms": _median([s["wall_ms"]["p95"] for s in seq]),
         "sequential_runs_per_s": _median([s["runs_per_s"] for s in seq]),
@@ -419,11 +496,18 @@ def summarise(key: str, runs: list[dict[str, Any]], plain_p50: float | None) -> 
         "postgres_cpu_ms_per_run_sequential": _median([s["postgres_cpu_ms_per_run"] for s in seq]),
         "client_cpu_ms_per_run_sequential": _median([s["client_cpu_ms_per_run"] for s in seq]),
         "ratio_to_plain_sequential_p50": round(p50 / plain_p50, 1) if p50 and plain_p50 else None,
-        "max_lag_s": {"task_runs": _max([r[k]["visible"]["task_runs_lag_s"] for r in ok for k in ("sequential", "concurrent")]
-                                        + [r["probe"]["task_runs_lag_s"] for r in ok]),
-                      "logs": _max([r[k]["visible"]["logs_lag_s"] for r in ok for k in ("sequential", "concurrent")]
-                                   + [r["probe"]["logs_lag_s"] for r in ok])},
-        "checks": checks, "shows_everything": all(checks.values()),
+        "max_lag_s": {
+            "task_runs": _max(
+                [r[k]["visible"]["task_runs_lag_s"] for r in ok for k in ("sequential", "concurrent")]
+                + [r["probe"]["task_runs_lag_s"] for r in ok]
+            ),
+            "logs": _max(
+                [r[k]["visible"]["logs_lag_s"] for r in ok for k in ("sequential", "concurrent")]
+                + [r["probe"]["logs_lag_s"] for r in ok]
+            ),
+        },
+        "checks": checks,
+        "shows_everything": all(checks.values()),
     }
 
 
@@ -439,11 +523,19 @@ def recommend(summary: dict[str, dict[str, Any]]) -> dict[str, Any]:
         if key is None:
             return None
         c = by_key[key]
-        return {"candidate": key, "label": c.label, "env": {**COMMON_ENV, **c.env},
-                "no_services": c.no_services, "database": c.database.value}
+        return {
+            "candidate": key,
+            "label": c.label,
+            "env": {**COMMON_ENV, **c.env},
+            "no_services": c.no_services,
+            "database": c.database.value,
+        }
 
-    return {"ranked_passing": ranked, "overall": pick(ranked[0] if ranked else None),
-            "sqlite": pick(sqlite[0] if sqlite else None)}
+    return {
+        "ranked_passing": ranked,
+        "overall": pick(ranked[0] if ranked else None),
+        "sqlite": pick(sqlite[0] if sqlite else None),
+    }
 
 
 def supervisor_env_today() -> dict[str, str] | str:
@@ -471,8 +563,10 @@ def _tmpdir() -> Iterator[Path]:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description="Which Prefect server configuration shows every turn's steps, "
-                                             "and what it costs per turn (see the module docstring).")
+    ap = argparse.ArgumentParser(
+        description="Which Prefect server configuration shows every turn's steps, "
+        "and what it costs per turn (see the module docstring)."
+    )
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--only", default="", help="comma-separated candidate keys (default: all)")
     ap.add_argument("--sequential", type=int, default=30)
@@ -494,8 +588,11 @@ def main() -> int:
     pg = Postgres(args.pg_dsn) if args.pg_dsn else None
     pg_version = pg.version() if pg else None
     chosen = [c for c in CANDIDATES if not wanted or c.key in wanted]
-    skipped = {c.key: "no --pg-dsn (or GD_BENCH_PG_DSN) given" for c in chosen
-               if c.database is Database.POSTGRESQL and pg is None}
+    skipped = {
+        c.key: "no --pg-dsn (or GD_BENCH_PG_DSN) given"
+        for c in chosen
+        if c.database is Database.POSTGRESQL and pg is None
+    }
     chosen = [c for c in chosen if c.key not in skipped]
     started, load0 = now_iso(), _loadavg()
     runs: dict[str, list[dict[str, Any]]] = {c.key: [] for c in chosen}
@@ -513,21 +610,37 @@ def main() -> int:
                     r = {"round": round_no, "error": f"{type(exc).__name__}: {exc}"[:4000]}
                     print(f"  failed: {r['error'][:300]}", flush=True)
                 else:
-                    print(f"  sequential p50 {r['sequential']['wall_ms']['p50']} ms, concurrent "
-                          f"{r['concurrent']['runs_per_s']} runs/s, verdict {r['verdict']}", flush=True)
+                    print(
+                        f"  sequential p50 {r['sequential']['wall_ms']['p50']} ms, concurrent "
+                        f"{r['concurrent']['runs_per_s']} runs/s, verdict {r['verdict']}",
+                        flush=True,
+                    )
                 runs[c.key].append(r)
     plain_p50 = _median([p["sequential"]["wall_ms"]["p50"] for p in plain])
     summary = {c.key: {"label": c.label, **summarise(c.key, runs[c.key], plain_p50)} for c in chosen}
     result = {
-        "bench": "prefect_visibility", "started_at": started, "finished_at": now_iso(),
+        "bench": "prefect_visibility",
+        "started_at": started,
+        "finished_at": now_iso(),
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "versions": {**versions("prefect", "sqlalchemy", "asyncpg", "uvicorn", "fastapi"), "postgresql": pg_version},
-        "machine": {"cpus": os.cpu_count(), "loadavg_at_start": load0, "loadavg_at_end": _loadavg(),
-                    "note": "shared 2-core machine; loadavg is (1, 5, 15) min; others_cpu_cores is the CPU the "
-                            "rest of the machine used during the sequential phase"},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "loadavg_at_start": load0,
+            "loadavg_at_end": _loadavg(),
+            "note": "shared 2-core machine; loadavg is (1, 5, 15) min; others_cpu_cores is the CPU the "
+            "rest of the machine used during the sequential phase",
+        },
         "workload": {**asdict(work), "steps": list(STEPS), "work_ms_per_step": 2.0, "rounds": args.rounds},
-        "candidates": {c.key: {"label": c.label, "env": {**COMMON_ENV, **c.env}, "no_services": c.no_services,
-                               "database": c.database.value} for c in CANDIDATES},
+        "candidates": {
+            c.key: {
+                "label": c.label,
+                "env": {**COMMON_ENV, **c.env},
+                "no_services": c.no_services,
+                "database": c.database.value,
+            }
+            for c in CANDIDATES
+        },
         "skipped": skipped,
         "supervisor_env_today": supervisor_env_today(),
         "plain": {"sequential_p50_ms": plain_p50, "per_round": plain},
@@ -538,10 +651,26 @@ def main() -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / ("prefect_visibility_quick.json" if args.quick else "prefect_visibility.json")
     path.write_text(json.dumps(result, indent=2, default=str) + "\n")
-    print(json.dumps({k: {m: v.get(m) for m in ("sequential_p50_ms", "sequential_p95_ms", "concurrent_runs_per_s",
-                                                 "concurrent_p95_ms", "server_cpu_ms_per_run_sequential",
-                                                 "shows_everything", "max_lag_s")}
-                      for k, v in summary.items()}, indent=1))
+    print(
+        json.dumps(
+            {
+                k: {
+                    m: v.get(m)
+                    for m in (
+                        "sequential_p50_ms",
+                        "sequential_p95_ms",
+                        "concurrent_runs_per_s",
+                        "concurrent_p95_ms",
+                        "server_cpu_ms_per_run_sequential",
+                        "shows_everything",
+                        "max_lag_s",
+                    )
+                }
+                for k, v in summary.items()
+            },
+            indent=1,
+        )
+    )
     print(f"recommendation: {json.dumps(result['recommendation'])}\nwrote {path}")
     return 0
 

@@ -33,8 +33,14 @@ BENCHES: list[tuple[str, str, list[str], list[str]]] = [
 
 def _run(script: str, args: list[str], timeout: float) -> tuple[int, float, str]:
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, str(HERE / script), *args], cwd=str(HERE.parent),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / script), *args],
+        cwd=str(HERE.parent),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        text=True,
+    )
     try:
         out, _ = proc.communicate(timeout=timeout)
         rc = proc.returncode
@@ -67,22 +73,41 @@ def _rows(name: str, r: dict[str, Any]) -> list[tuple[str, str, str]]:
     if name.startswith("turns"):
         h = r.get("headline", {})
         for rate, (p50, p99) in h.get("p50_p99_ms_by_rate", {}).items():
-            rows.append((f"turn p50/p99 ms @ {rate}/s (no reply: {h.get('no_reply_by_rate', {}).get(rate)})",
-                         f"{p50} / {p99}", "p50 < 300 at idle"))
+            rows.append(
+                (
+                    f"turn p50/p99 ms @ {rate}/s (no reply: {h.get('no_reply_by_rate', {}).get(rate)})",
+                    f"{p50} / {p99}",
+                    "p50 < 300 at idle",
+                )
+            )
         rows.append(("max sustained turns/s", str(h.get("max_sustained_turns_per_s")), ">= 50"))
-        rows.append(("Prefect share of turn time (batch 1 / 16)",
-                     f"{h.get('prefect_share_batch_1')} / {h.get('prefect_share_batch_16')}", "<= 0.30"))
+        rows.append(
+            (
+                "Prefect share of turn time (batch 1 / 16)",
+                f"{h.get('prefect_share_batch_1')} / {h.get('prefect_share_batch_16')}",
+                "<= 0.30",
+            )
+        )
     elif name.startswith("smtp_ingest"):
         for run in r.get("runs", []):
             tx = run.get("smtp_transaction_ms", {})
-            rows.append((f"SMTP c={run['concurrency']}: msgs/s, tx p50/p99 ms",
-                         f"{run.get('accepted_msgs_per_s')}, {tx.get('p50')} / {tx.get('p99')}", ""))
+            rows.append(
+                (
+                    f"SMTP c={run['concurrency']}: msgs/s, tx p50/p99 ms",
+                    f"{run.get('accepted_msgs_per_s')}, {tx.get('p50')} / {tx.get('p99')}",
+                    "",
+                )
+            )
     elif name.startswith("sms_webhook"):
         for mode in r.get("modes", []):
             best = max(mode.get("runs", []), key=lambda x: x.get("msgs_per_s", 0), default={})
-            rows.append((f"SMS webhook {mode['workers']} proc: best msgs/s (p99 ms @ {best.get('connections')} conn)",
-                         f"{mode.get('best_msgs_per_s')} ({best.get('latency_ms', {}).get('p99')})",
-                         ">= 1000, p99 < 50"))
+            rows.append(
+                (
+                    f"SMS webhook {mode['workers']} proc: best msgs/s (p99 ms @ {best.get('connections')} conn)",
+                    f"{mode.get('best_msgs_per_s')} ({best.get('latency_ms', {}).get('p99')})",
+                    ">= 1000, p99 < 50",
+                )
+            )
     elif name.startswith("intents"):
         rows.append(("Banking77 accuracy (TF-IDF)", str(r.get("accuracy")), ""))
         rows.append(("intent predict p50 ms", str(r.get("predict_ms_p50")), ""))

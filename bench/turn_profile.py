@@ -48,8 +48,17 @@ MESSAGES = [
     ("en", "I want to talk to a person"),
     ("de", "Ich möchte mit einem Menschen sprechen"),
 ]
-STEPS = ("load_turn", "understand_turn", "look_up", "decide", "draft_reply", "send_reply",
-         "ask_clarification", "hand_off", "await_agent")
+STEPS = (
+    "load_turn",
+    "understand_turn",
+    "look_up",
+    "decide",
+    "draft_reply",
+    "send_reply",
+    "ask_clarification",
+    "hand_off",
+    "await_agent",
+)
 
 
 class Timer:
@@ -98,9 +107,12 @@ async def one_turn(deps: Any, message_id: str, conversation_id: str, timed: Time
 
 def _summary(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
-    return {"n": len(values), "p50": round(statistics.median(ordered), 3),
-            "mean": round(sum(ordered) / len(ordered), 3),
-            "p90": round(ordered[min(len(ordered) - 1, int(0.9 * (len(ordered) - 1)))], 3)}
+    return {
+        "n": len(values),
+        "p50": round(statistics.median(ordered), 3),
+        "mean": round(sum(ordered) / len(ordered), 3),
+        "p90": round(ordered[min(len(ordered) - 1, int(0.9 * (len(ordered) - 1)))], 3),
+    }
 
 
 def _understand_parts(deps: Any, rounds: int) -> dict[str, float]:
@@ -144,10 +156,15 @@ async def run(rounds: int, profile_top: int) -> dict[str, Any]:
         deps.language_detector.warm_up()
 
         async def new_turn(lang: str, text: str) -> tuple[str, str]:
-            res = await services.messages.ingest(InboundMessage(
-                channel=ChannelKind.CHAT, external_id=str(uuid.uuid4()),
-                address=ChatSession(session_id=f"profile-{uuid.uuid4().hex}"), text=text,
-                meta={"ui_language": lang}))
+            res = await services.messages.ingest(
+                InboundMessage(
+                    channel=ChannelKind.CHAT,
+                    external_id=str(uuid.uuid4()),
+                    address=ChatSession(session_id=f"profile-{uuid.uuid4().hex}"),
+                    text=text,
+                    meta={"ui_language": lang},
+                )
+            )
             return res.message.id, res.conversation.id
 
         warm = Timer()
@@ -197,28 +214,43 @@ def main() -> None:
     result = asyncio.run(run(args.rounds, args.cprofile))
     path = RESULTS / "turn_profile.json"
     doc: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {}
-    doc.update({
-        "benchmark": "turn_profile",
-        "method": ("in process, no Prefect: demo data + build_turn_deps as the worker builds them; each round "
-                   "sends every message as a new chat conversation and runs the steps of run_turn directly; "
-                   "CPU = time.process_time around each awaited step (includes the Redis/SQLite client side)"),
-        "messages": MESSAGES,
-        "versions": versions("scikit-learn", "lingua-language-detector", "bm25s", "sqlalchemy", "aiosqlite"),
-    })
+    doc.update(
+        {
+            "benchmark": "turn_profile",
+            "method": (
+                "in process, no Prefect: demo data + build_turn_deps as the worker builds them; each round "
+                "sends every message as a new chat conversation and runs the steps of run_turn directly; "
+                "CPU = time.process_time around each awaited step (includes the Redis/SQLite client side)"
+            ),
+            "messages": MESSAGES,
+            "versions": versions("scikit-learn", "lingua-language-detector", "bm25s", "sqlalchemy", "aiosqlite"),
+        }
+    )
     doc.setdefault("runs", {})[args.label] = {"date": now_iso(), "machine": machine(load), **result}
     runs = doc["runs"]
     if "before" in runs and "after" in runs:
         doc["comparison_cpu_ms_p50"] = {
-            step: {"before": runs["before"]["steps_cpu_ms"].get(step, {}).get("p50"),
-                   "after": runs["after"]["steps_cpu_ms"].get(step, {}).get("p50")}
-            for step in (*STEPS, "turn") if step != "turn"
+            step: {
+                "before": runs["before"]["steps_cpu_ms"].get(step, {}).get("p50"),
+                "after": runs["after"]["steps_cpu_ms"].get(step, {}).get("p50"),
+            }
+            for step in (*STEPS, "turn")
+            if step != "turn"
         } | {"turn": {"before": runs["before"]["turn_cpu_ms"]["p50"], "after": runs["after"]["turn_cpu_ms"]["p50"]}}
     RESULTS.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n")
-    print(json.dumps({"turn_cpu_ms": result["turn_cpu_ms"],
-                      "steps_cpu_ms_p50": {k: v["p50"] for k, v in result["steps_cpu_ms"].items()},
-                      "understand_parts_us": result["understand_parts_cpu_us_per_message"],
-                      "outcomes": result["outcomes"]}, indent=2, ensure_ascii=False))
+    print(
+        json.dumps(
+            {
+                "turn_cpu_ms": result["turn_cpu_ms"],
+                "steps_cpu_ms_p50": {k: v["p50"] for k, v in result["steps_cpu_ms"].items()},
+                "understand_parts_us": result["understand_parts_cpu_us_per_message"],
+                "outcomes": result["outcomes"],
+            },
+            indent=2,
+            ensure_ascii=False,
+        )
+    )
     print(f"wrote {path}")
 
 

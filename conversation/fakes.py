@@ -79,9 +79,16 @@ class FakeMessageStore:
                 self.contacts[contact.id] = contact
                 self.identities[ident] = contact_id = contact.id
             conv = self._open_conversation(contact_id, inbound)
-            msg = self._append(conv.id, inbound.text, direction=Direction.INBOUND, author_kind=AuthorKind.CUSTOMER,
-                               channel=inbound.channel, external_id=inbound.external_id,
-                               attachments=inbound.attachments, meta=inbound.meta)
+            msg = self._append(
+                conv.id,
+                inbound.text,
+                direction=Direction.INBOUND,
+                author_kind=AuthorKind.CUSTOMER,
+                channel=inbound.channel,
+                external_id=inbound.external_id,
+                attachments=inbound.attachments,
+                meta=inbound.meta,
+            )
             msg = msg.model_copy(update={"delivery_status": DeliveryStatus.RECEIVED})
             self.messages[msg.id] = msg
             self._by_external[key] = msg.id
@@ -95,11 +102,15 @@ class FakeMessageStore:
         if hinted is not None and hinted.contact_id == contact_id:
             return hinted
         for conv in self.conversations.values():
-            if (conv.contact_id == contact_id and conv.channel == inbound.channel
-                    and conv.status != ConversationStatus.CLOSED):
+            if (
+                conv.contact_id == contact_id
+                and conv.channel == inbound.channel
+                and conv.status != ConversationStatus.CLOSED
+            ):
                 return conv
-        conv = Conversation(contact_id=contact_id, channel=inbound.channel, status_token=new_token(),
-                            reply_token=new_reply_token())
+        conv = Conversation(
+            contact_id=contact_id, channel=inbound.channel, status_token=new_token(), reply_token=new_reply_token()
+        )
         self.conversations[conv.id] = conv
         return conv
 
@@ -127,8 +138,17 @@ class FakeMessageStore:
         meta: dict[str, Any] | None = None,
     ) -> Message:
         async with self._lock:
-            return self._append(conversation_id, text, direction=direction, author_kind=author_kind, channel=channel,
-                                author_id=author_id, external_id=external_id, attachments=attachments, meta=meta or {})
+            return self._append(
+                conversation_id,
+                text,
+                direction=direction,
+                author_kind=author_kind,
+                channel=channel,
+                author_id=author_id,
+                external_id=external_id,
+                attachments=attachments,
+                meta=meta or {},
+            )
 
     async def get_message(self, message_id: str) -> Message:
         try:
@@ -172,8 +192,13 @@ class FakeMessageStore:
     ) -> Conversation:
         conv = await self.get_conversation(conversation_id)
         update: dict[str, Any] = {"status": status, "updated_at": utcnow()}
-        for name, value in (("queue", queue), ("priority", priority), ("assignee", assignee),
-                            ("sla_due_at", sla_due_at), ("language", language)):
+        for name, value in (
+            ("queue", queue),
+            ("priority", priority),
+            ("assignee", assignee),
+            ("sla_due_at", sla_due_at),
+            ("language", language),
+        ):
             if value is not None:
                 update[name] = value
         conv = conv.model_copy(update=update)
@@ -277,16 +302,26 @@ class FakeMessageStore:
                         update={"contact_id": into_contact_id, "updated_at": utcnow()}
                     )
             source, target = self.contacts[from_contact_id], self.contacts[into_contact_id]
-            carry = {k: getattr(source, k) for k in ("backoffice_customer_id", "display_name")
-                     if getattr(source, k) and not getattr(target, k)}
+            carry = {
+                k: getattr(source, k)
+                for k in ("backoffice_customer_id", "display_name")
+                if getattr(source, k) and not getattr(target, k)
+            }
             if carry:
                 self.contacts[into_contact_id] = target.model_copy(update=carry)
             if proven_key is not None:
                 self.verified.add(proven_key)
             if not recorded:
-                self.merges.append({"id": new_id("mg"), "from_contact_id": from_contact_id,
-                                    "into_contact_id": into_contact_id, "evidence": evidence, "actor": actor,
-                                    "created_at": utcnow()})
+                self.merges.append(
+                    {
+                        "id": new_id("mg"),
+                        "from_contact_id": from_contact_id,
+                        "into_contact_id": into_contact_id,
+                        "evidence": evidence,
+                        "actor": actor,
+                        "created_at": utcnow(),
+                    }
+                )
             return not recorded
 
     async def merges_of(self, contact_id: str) -> list[dict[str, Any]]:
@@ -424,8 +459,9 @@ class FakeConversationLocks:
         self._tokens = 0
 
     @asynccontextmanager
-    async def hold(self, conversation_id: str, *, timeout_s: float | None = None,
-                   wait_s: float = 2.0) -> AsyncIterator[FakeLease]:
+    async def hold(
+        self, conversation_id: str, *, timeout_s: float | None = None, wait_s: float = 2.0
+    ) -> AsyncIterator[FakeLease]:
         deadline = time.monotonic() + wait_s
         while conversation_id in self.held:
             if time.monotonic() > deadline:

@@ -77,7 +77,9 @@ class MessageStore(Protocol):
 
     async def get_conversation(self, conversation_id: str) -> Conversation: ...
 
-    async def find_conversation(self, *, status_token: str | None = None, reply_token: str | None = None) -> Conversation | None: ...
+    async def find_conversation(
+        self, *, status_token: str | None = None, reply_token: str | None = None
+    ) -> Conversation | None: ...
 
     async def find_message_by_external_id(self, channel: ChannelKind, external_id: str) -> Message | None: ...
 
@@ -203,8 +205,9 @@ class ConversationLease(Protocol):
 class ConversationLocks(Protocol):
     """One writer per conversation: a renewed lease; a busy conversation raises ``LockNotAcquired``."""
 
-    def hold(self, conversation_id: str, *, timeout_s: float | None = None,
-             wait_s: float = 2.0) -> AbstractAsyncContextManager[ConversationLease]: ...
+    def hold(
+        self, conversation_id: str, *, timeout_s: float | None = None, wait_s: float = 2.0
+    ) -> AbstractAsyncContextManager[ConversationLease]: ...
 
 
 class LiveBus(Protocol):

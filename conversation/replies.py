@@ -34,9 +34,9 @@ def handoff_notice(language: str | None) -> str:
 
 _REVIEW = {
     "de": "Vielen Dank für Ihre Nachricht. Wir haben eine Antwort vorbereitet; eine Person aus unserem Team prüft "
-          "sie, bevor sie an Sie geht.",
+    "sie, bevor sie an Sie geht.",
     "en": "Thank you for your message. We have prepared an answer; a person from our team checks it before it "
-          "goes out to you.",
+    "goes out to you.",
 }
 
 

@@ -43,26 +43,42 @@ DEMO_PASSWORD = "legacy-portal"
 SESSION_COOKIE = "PORTALSESSION"
 
 CLAIM_STATES = {
-    ClaimState.DRAFT_PENDING_HUMAN_REVIEW: "Draft (pending review)", ClaimState.SUBMITTED: "Submitted",
-    ClaimState.IN_REVIEW: "In review", ClaimState.AWAITING_DOCUMENTS: "Awaiting documents",
-    ClaimState.APPROVED: "Approved", ClaimState.REJECTED: "Rejected", ClaimState.PAID: "Paid",
+    ClaimState.DRAFT_PENDING_HUMAN_REVIEW: "Draft (pending review)",
+    ClaimState.SUBMITTED: "Submitted",
+    ClaimState.IN_REVIEW: "In review",
+    ClaimState.AWAITING_DOCUMENTS: "Awaiting documents",
+    ClaimState.APPROVED: "Approved",
+    ClaimState.REJECTED: "Rejected",
+    ClaimState.PAID: "Paid",
     ClaimState.CLOSED: "Closed",
 }
 RISKS = {
-    Risk.WATER_DAMAGE: "Water damage", Risk.FIRE: "Fire", Risk.BURGLARY: "Burglary",
-    Risk.STORM_HAIL: "Storm / hail", Risk.BICYCLE_THEFT: "Bicycle theft", Risk.GLASS_BREAKAGE: "Glass breakage",
-    Risk.NATURAL_HAZARDS: "Natural hazards", Risk.PERSONAL_LIABILITY: "Personal liability",
-    Risk.RENTED_PROPERTY: "Rented property", Risk.LOST_KEYS: "Lost keys",
+    Risk.WATER_DAMAGE: "Water damage",
+    Risk.FIRE: "Fire",
+    Risk.BURGLARY: "Burglary",
+    Risk.STORM_HAIL: "Storm / hail",
+    Risk.BICYCLE_THEFT: "Bicycle theft",
+    Risk.GLASS_BREAKAGE: "Glass breakage",
+    Risk.NATURAL_HAZARDS: "Natural hazards",
+    Risk.PERSONAL_LIABILITY: "Personal liability",
+    Risk.RENTED_PROPERTY: "Rented property",
+    Risk.LOST_KEYS: "Lost keys",
 }
 PRODUCTS = {Product.HOUSEHOLD_CONTENTS: "Household contents", Product.PERSONAL_LIABILITY: "Personal liability"}
 CONTRACT_STATES = {ContractState.ACTIVE: "Active", ContractState.CANCELLED: "Cancelled"}
 INTERVALS = {"monthly": "per month", "yearly": "per year"}
 DOCUMENTS = {"photos": "Photos of the damage", "repair_estimate": "Repair estimate"}
 
-_STYLE = ("body{font-family:Verdana,Arial,sans-serif;font-size:12px;background:#d4d0c8}"
-          "th{background:#003366;color:#fff;text-align:left}td.label{background:#e8e8e8;font-weight:bold}")
-_HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"}
+_STYLE = (
+    "body{font-family:Verdana,Arial,sans-serif;font-size:12px;background:#d4d0c8}"
+    "th{background:#003366;color:#fff;text-align:left}td.label{background:#e8e8e8;font-weight:bold}"
+)
+_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+}
 
 
 def _date(value: dt.date) -> str:
@@ -75,10 +91,13 @@ def _money(value: Decimal | str, currency: str) -> str:
 
 
 def _page(title: str, body: str, *, user: str | None = None) -> HTMLResponse:
-    bar = (f'Logged in as <b>{html.escape(user)}</b> | <a href="/search">Search</a> | <a href="/logout">Log out</a>'
-           if user else "&nbsp;")
+    bar = (
+        f'Logged in as <b>{html.escape(user)}</b> | <a href="/search">Search</a> | <a href="/logout">Log out</a>'
+        if user
+        else "&nbsp;"
+    )
     document = (
-        "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01 Transitional//EN\">\n"
+        '<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01 Transitional//EN">\n'
         f"<html><head><title>{html.escape(title)} - Claims Portal</title><style>{_STYLE}</style></head>"
         '<body><table width="100%" border="0" cellpadding="4" cellspacing="0">'
         '<tr><td bgcolor="#003366"><font color="#ffffff" size="4"><b>CLAIMS PORTAL</b> v2.3</font></td>'
@@ -102,8 +121,10 @@ def _search_forms(claim: str = "", contract: str = "") -> str:
 
 
 def _record(table_id: str, rows: list[tuple[str, str, str]]) -> str:
-    cells = "".join(f'<tr><td class="label">{html.escape(label)}</td><td id="{cell_id}">{value}</td></tr>'
-                    for label, cell_id, value in rows)
+    cells = "".join(
+        f'<tr><td class="label">{html.escape(label)}</td><td id="{cell_id}">{value}</td></tr>'
+        for label, cell_id, value in rows
+    )
     return f'<br><table id="{table_id}" class="record" border="1" cellpadding="3" cellspacing="0">{cells}</table>'
 
 
@@ -120,11 +141,16 @@ class _Portal:
     async def login_form(self, request: Request) -> Response:
         failed = request.query_params.get("failed") == "1"
         message = '<p id="login-error"><font color="#cc0000">Login failed.</font></p>' if failed else ""
-        return _page("Login", message + (
-            '<form id="login" method="post" action="/login"><table border="0" cellpadding="3">'
-            '<tr><td>User name:</td><td><input type="text" name="username" size="20"></td></tr>'
-            '<tr><td>Password:</td><td><input type="password" name="password" size="20"></td></tr>'
-            '<tr><td></td><td><input type="submit" value="Log in"></td></tr></table></form>'))
+        return _page(
+            "Login",
+            message
+            + (
+                '<form id="login" method="post" action="/login"><table border="0" cellpadding="3">'
+                '<tr><td>User name:</td><td><input type="text" name="username" size="20"></td></tr>'
+                '<tr><td>Password:</td><td><input type="password" name="password" size="20"></td></tr>'
+                '<tr><td></td><td><input type="submit" value="Log in"></td></tr></table></form>'
+            ),
+        )
 
     async def login(self, request: Request) -> Response:
         form = await request.form()
@@ -159,8 +185,11 @@ class _Portal:
             return RedirectResponse("/login", status_code=303)
         number = request.query_params.get("claim_number", "").strip().upper()
         claims, customers = metadata.tables["bo_claims"], metadata.tables["bo_customers"]
-        query = (sa.select(claims, customers.c.name).join(customers, customers.c.customer_id == claims.c.customer_id)
-                 .where(claims.c.claim_number == number))
+        query = (
+            sa.select(claims, customers.c.name)
+            .join(customers, customers.c.customer_id == claims.c.customer_id)
+            .where(claims.c.claim_number == number)
+        )
         async with self.engine.connect() as conn:
             row = (await conn.execute(query)).mappings().first()
         forms = _search_forms(claim=number)
@@ -188,15 +217,18 @@ class _Portal:
             return RedirectResponse("/login", status_code=303)
         number = request.query_params.get("contract_number", "").strip().upper()
         contracts, customers = metadata.tables["bo_contracts"], metadata.tables["bo_customers"]
-        query = (sa.select(contracts, customers.c.name)
-                 .join(customers, customers.c.customer_id == contracts.c.customer_id)
-                 .where(contracts.c.policy_number == number))
+        query = (
+            sa.select(contracts, customers.c.name)
+            .join(customers, customers.c.customer_id == contracts.c.customer_id)
+            .where(contracts.c.policy_number == number)
+        )
         async with self.engine.connect() as conn:
             row = (await conn.execute(query)).mappings().first()
         forms = _search_forms(contract=number)
         if row is None:
-            return _page("Contract search", forms + '<p id="no-result">No contract found for this number.</p>',
-                         user=user)
+            return _page(
+                "Contract search", forms + '<p id="no-result">No contract found for this number.</p>', user=user
+            )
         currency = row["currency"]
         rows = [
             ("Contract number", "contract-number", html.escape(row["policy_number"])),
@@ -206,8 +238,11 @@ class _Portal:
             ("Status", "contract-status", html.escape(CONTRACT_STATES[ContractState(row["status"])])),
             ("Start of cover", "contract-start", _date(row["start_date"])),
             ("Premium", "contract-premium", _money(row["premium"], currency)),
-            ("Payment", "contract-interval", html.escape(INTERVALS.get(row["premium_interval"],
-                                                                       row["premium_interval"]))),
+            (
+                "Payment",
+                "contract-interval",
+                html.escape(INTERVALS.get(row["premium_interval"], row["premium_interval"])),
+            ),
             ("Sum insured", "contract-sum", _money(row["sum_insured"], currency)),
             ("Notice period", "contract-notice", f"{int(row['notice_period_months'])} months"),
             ("Next renewal", "contract-renewal", _date(next_renewal(row["start_date"], today=self.today()))),
@@ -215,8 +250,9 @@ class _Portal:
         return _page("Contract", forms + _record("contract", rows), user=user)
 
 
-def create_app(db_path: Path, *, users: Mapping[str, str] | None = None,
-               today: Callable[[], dt.date] = dt.date.today) -> Starlette:
+def create_app(
+    db_path: Path, *, users: Mapping[str, str] | None = None, today: Callable[[], dt.date] = dt.date.today
+) -> Starlette:
     """The portal over the demo back-office database at ``db_path`` (seed it with ``seed_backoffice``)."""
     engine = create_async_engine(backoffice_url(db_path))
     portal = _Portal(engine, users=users if users is not None else {DEMO_USER: DEMO_PASSWORD}, today=today)
@@ -228,15 +264,18 @@ def create_app(db_path: Path, *, users: Mapping[str, str] | None = None,
         finally:
             await engine.dispose()
 
-    return Starlette(lifespan=lifespan, routes=[
-        Route("/", portal.home),
-        Route("/login", portal.login_form, methods=["GET"]),
-        Route("/login", portal.login, methods=["POST"]),
-        Route("/logout", portal.logout),
-        Route("/search", portal.search),
-        Route("/claims", portal.claim),
-        Route("/contracts", portal.contract),
-    ])
+    return Starlette(
+        lifespan=lifespan,
+        routes=[
+            Route("/", portal.home),
+            Route("/login", portal.login_form, methods=["GET"]),
+            Route("/login", portal.login, methods=["POST"]),
+            Route("/logout", portal.logout),
+            Route("/search", portal.search),
+            Route("/claims", portal.claim),
+            Route("/contracts", portal.contract),
+        ],
+    )
 
 
 async def serve(host: str = "127.0.0.1", port: int = 8766, db_path: Path = Path("var/backoffice.db")) -> None:

@@ -1,4 +1,6 @@
-"""Demo data: schema, back office, knowledge index, intent model, policy, users. Idempotent."""
+"""Demo data: schema, back office, knowledge index, intent model, policy and, in demo mode only, the
+demo logins (agent/agent, ops/ops, admin/admin). Idempotent. Outside demo mode no account is created:
+the first admin comes from `glassdesk users create --name NAME --role admin`."""
 
 from __future__ import annotations
 
@@ -27,15 +29,27 @@ async def load_demo(settings: Settings) -> str:
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     await asyncio.to_thread(upgrade_database, settings.sqlalchemy_url)
     await seed_backoffice(settings.var_dir / "backoffice.db")
-    await asyncio.to_thread(ingest_directory, default_articles_dir(), index_dir=settings.var_dir / "kb-index",
-                            embedder=settings.embeddings)
+    await asyncio.to_thread(
+        ingest_directory, default_articles_dir(), index_dir=settings.var_dir / "kb-index", embedder=settings.embeddings
+    )
     await asyncio.to_thread(ensure_demo_model, settings.model_dir / "intents" / "live")
     async with open_container(settings, migrate=False) as services:
         if await services.policies.active() is None:
-            await services.policies.publish(DEFAULT_POLICY_PATH.read_text(), author="system",
-                                            message="default policy shipped with Glassdesk")
-        for username, name, role in DEMO_USERS:
-            if await services.users.by_username(username) is None:
-                await services.users.upsert(username, display_name=name, role=role,
-                                            password_hash=hash_password(username))
-    return "demo data ready: schema, back office, knowledge index, intent model, policy, users (agent/ops/admin)"
+            await services.policies.publish(
+                DEFAULT_POLICY_PATH.read_text(), author="system", message="default policy shipped with Glassdesk"
+            )
+        if settings.demo_mode:
+            for username, name, role in DEMO_USERS:
+                if await services.users.by_username(username) is None:
+                    await services.users.upsert(
+                        username,
+                        display_name=name,
+                        role=role,
+                        password_hash=await asyncio.to_thread(hash_password, username),
+                    )
+    if settings.demo_mode:
+        return "demo data ready: schema, back office, knowledge index, intent model, policy, users (agent/ops/admin)"
+    return (
+        "demo data ready: schema, back office, knowledge index, intent model, policy; no logins (demo mode is "
+        "off): create the first admin with `glassdesk users create --name NAME --role admin`"
+    )

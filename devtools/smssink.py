@@ -43,8 +43,10 @@ def sms_sink_url(settings: Settings) -> str:
 
 
 def _error(status: int, code: int, message: str) -> JSONResponse:
-    return JSONResponse({"code": code, "message": message, "status": status,
-                         "more_info": f"https://www.twilio.com/docs/errors/{code}"}, status_code=status)
+    return JSONResponse(
+        {"code": code, "message": message, "status": status, "more_info": f"https://www.twilio.com/docs/errors/{code}"},
+        status_code=status,
+    )
 
 
 def build_sms_sink(settings: Settings, *, folder: Path) -> Starlette:
@@ -72,14 +74,25 @@ def build_sms_sink(settings: Settings, *, folder: Path) -> Starlette:
         message_sid = "SM" + secrets.token_hex(16)
         now = time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime())
         resource: dict[str, Any] = {
-            "sid": message_sid, "account_sid": sid, "to": form["To"], "from": form.get("From"),
-            "body": form["Body"], "status": "queued", "num_segments": "1", "direction": "outbound-api",
-            "date_created": now, "date_updated": now, "error_code": None, "error_message": None,
+            "sid": message_sid,
+            "account_sid": sid,
+            "to": form["To"],
+            "from": form.get("From"),
+            "body": form["Body"],
+            "status": "queued",
+            "num_segments": "1",
+            "direction": "outbound-api",
+            "date_created": now,
+            "date_updated": now,
+            "error_code": None,
+            "error_message": None,
             "uri": f"/2010-04-01/Accounts/{sid}/Messages/{message_sid}.json",
         }
         path = folder / f"{time.strftime('%Y%m%dT%H%M%S')}-{message_sid}.json"
-        await asyncio.to_thread(path.write_text, json.dumps({**resource, "status_callback": form.get("StatusCallback")},
-                                                            ensure_ascii=False, indent=2))
+        await asyncio.to_thread(
+            path.write_text,
+            json.dumps({**resource, "status_callback": form.get("StatusCallback")}, ensure_ascii=False, indent=2),
+        )
         if form.get("StatusCallback"):
             task = asyncio.create_task(_callbacks(form["StatusCallback"], message_sid, form, token))
             background.add(task)
@@ -95,8 +108,14 @@ async def _callbacks(url: str, message_sid: str, form: dict[str, str], token: st
     async with httpx.AsyncClient(timeout=5) as client:
         for status in ("sent", "delivered"):
             await asyncio.sleep(0.3)
-            params = {"MessageSid": message_sid, "MessageStatus": status, "SmsStatus": status,
-                      "To": form.get("To", ""), "From": form.get("From", ""), "AccountSid": form.get("AccountSid", "")}
+            params = {
+                "MessageSid": message_sid,
+                "MessageStatus": status,
+                "SmsStatus": status,
+                "To": form.get("To", ""),
+                "From": form.get("From", ""),
+                "AccountSid": form.get("AccountSid", ""),
+            }
             params = {k: v for k, v in params.items() if v}
             signature = validator.compute_signature(url, params)
             try:

@@ -22,7 +22,10 @@ from conversation import FeedbackKind
 from services.settings import Settings
 
 __all__ = [
-    "INTENT_CORRECTION", "RETRAIN_CRON", "reingest_knowledge", "retrain_intents",
+    "INTENT_CORRECTION",
+    "RETRAIN_CRON",
+    "reingest_knowledge",
+    "retrain_intents",
 ]
 
 INTENT_CORRECTION = FeedbackKind.INTENT_CORRECTION.value  # the feedback kind this flow learns from
@@ -34,8 +37,15 @@ _SERVICES: contextvars.ContextVar[Any] = contextvars.ContextVar("glassdesk_ops_s
 
 
 def _task(fn: Any, *, retries: int = 0) -> Any:
-    return task(fn, name=fn.__name__.lstrip("_").replace("_", "-"), retries=retries,
-                retry_delay_seconds=1 if retries else 0, cache_policy=NONE, persist_result=False, log_prints=False)
+    return task(
+        fn,
+        name=fn.__name__.lstrip("_").replace("_", "-"),
+        retries=retries,
+        retry_delay_seconds=1 if retries else 0,
+        cache_policy=NONE,
+        persist_result=False,
+        log_prints=False,
+    )
 
 
 # -- retrain ----------------------------------------------------------------------------------------
@@ -72,8 +82,11 @@ async def _train_and_compare(live_dir: Path, corrections: Corrections) -> Any:
 
     settings: Settings = _SERVICES.get().settings
     return await asyncio.to_thread(
-        retrain, base_data=demo_data_path(DEMO_TRAIN_CSV), feedback=list(corrections.examples),
-        eval_data=demo_data_path(DEMO_EVAL_CSV), live_model_dir=live_dir,
+        retrain,
+        base_data=demo_data_path(DEMO_TRAIN_CSV),
+        feedback=list(corrections.examples),
+        eval_data=demo_data_path(DEMO_EVAL_CSV),
+        live_model_dir=live_dir,
         out_root=settings.model_dir / "intents" / "candidates",
     )
 
@@ -84,7 +97,9 @@ async def _mark_used(ids: tuple[str, ...], model_id: str) -> None:
 
 async def _record_retrain(summary: dict[str, Any], feedback_ids: tuple[str, ...]) -> None:
     await _SERVICES.get().audit.record(
-        actor=ACTOR, action=f"intents.retrain.{summary['decision']}", object_id=summary["candidate_model_id"],
+        actor=ACTOR,
+        action=f"intents.retrain.{summary['decision']}",
+        object_id=summary["candidate_model_id"],
         data={**summary, "feedback_ids": list(feedback_ids)},
     )
 
@@ -99,8 +114,9 @@ record_retrain = _task(_record_retrain, retries=2)
 def _metrics(report: Any) -> dict[str, Any] | None:
     if report is None:
         return None
-    return report.model_dump(include={"accuracy", "macro_f1", "n", "rejected_rate", "in_scope_accuracy",
-                                      "oos_recall", "oos_precision"})
+    return report.model_dump(
+        include={"accuracy", "macro_f1", "n", "rejected_rate", "in_scope_accuracy", "oos_recall", "oos_precision"}
+    )
 
 
 def _summary(report: Any, corrections: Corrections) -> dict[str, Any]:
@@ -138,8 +154,12 @@ async def retrain_intents() -> dict[str, Any]:
                 corrections = await read_corrections()
                 if not corrections.new_ids:
                     log.info("no new intent corrections; nothing to do")
-                    return {"decision": "nothing_to_do", "reason": "no new intent_correction feedback",
-                            "n_feedback_new": 0, "n_feedback_total": len(corrections.examples)}
+                    return {
+                        "decision": "nothing_to_do",
+                        "reason": "no new intent_correction feedback",
+                        "n_feedback_new": 0,
+                        "n_feedback_total": len(corrections.examples),
+                    }
                 live_dir = await ensure_live_model()
                 report = await train_and_compare(live_dir, corrections)
                 summary = _summary(report, corrections)
@@ -149,8 +169,13 @@ async def retrain_intents() -> dict[str, Any]:
         except LockNotAcquired:
             log.info("another retrain is running; skipped")
             return {"decision": "skipped", "reason": "another retrain is running"}
-    log.info("retrain %s: %s new corrections, model %s -> %s", summary["decision"], summary["n_feedback_new"],
-             summary["live_model_id_before"], summary["live_model_id_after"])
+    log.info(
+        "retrain %s: %s new corrections, model %s -> %s",
+        summary["decision"],
+        summary["n_feedback_new"],
+        summary["live_model_id_before"],
+        summary["live_model_id_after"],
+    )
     return summary
 
 
@@ -166,8 +191,13 @@ async def _rebuild_index(articles_dir: Path) -> dict[str, Any]:
     by_language: dict[str, int] = {}
     for article in kb.articles:
         by_language[str(article.language)] = by_language.get(str(article.language), 0) + 1
-    return {"articles": len(kb.articles), "by_language": by_language, "hybrid": kb.hybrid,
-            "articles_dir": str(articles_dir), "index_dir": str(index_dir)}
+    return {
+        "articles": len(kb.articles),
+        "by_language": by_language,
+        "hybrid": kb.hybrid,
+        "articles_dir": str(articles_dir),
+        "index_dir": str(index_dir),
+    }
 
 
 async def _record_reingest(summary: dict[str, Any]) -> None:

@@ -8,8 +8,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING, Any
 
 from conversation import (
     ActorKind,
@@ -31,6 +30,9 @@ from conversation.sql.timeline import TURN_DONE_EVENTS
 from flows.turn_work import TurnDeps, TurnOutcome, TurnWork
 from services.escalation import ATTENTION_QUEUE
 
+if TYPE_CHECKING:
+    from knowledge.drafting.empathy import Acknowledgement
+
 __all__ = [
     "load_turn",
     "understand_turn",
@@ -49,13 +51,16 @@ log = logging.getLogger("glassdesk.turn")
 HUMAN_STATES = {ConversationStatus.HANDED_OFF, ConversationStatus.AWAITING_AGENT}
 
 
-async def record_event(deps: TurnDeps, work: TurnWork, kind: EventType, data: dict[str, Any], *,
-                       actor: ActorKind = ActorKind.AI) -> None:
-    event = TimelineEvent(conversation_id=work.conversation_id, type=kind, actor=actor,
-                          causation_id=work.message_id, data=data)
+async def record_event(
+    deps: TurnDeps, work: TurnWork, kind: EventType, data: dict[str, Any], *, actor: ActorKind = ActorKind.AI
+) -> None:
+    event = TimelineEvent(
+        conversation_id=work.conversation_id, type=kind, actor=actor, causation_id=work.message_id, data=data
+    )
     await deps.services.timeline.add_event(event)
-    await deps.services.bus.publish(work.conversation_id, {"event": kind.value, "actor": actor.value, **data,
-                                                           "at": event.occurred_at.isoformat()})
+    await deps.services.bus.publish(
+        work.conversation_id, {"event": kind.value, "actor": actor.value, **data, "at": event.occurred_at.isoformat()}
+    )
 
 
 # -- 1. load ----------------------------------------------------------------------------------------
@@ -69,8 +74,9 @@ async def load_turn(deps: TurnDeps, work: TurnWork) -> TurnWork:
         work.outcome = TurnOutcome.ALREADY_DONE  # a redelivery after the turn completed
     if work.outcome == TurnOutcome.ALREADY_DONE or work.human_in_charge:
         return work  # the turn stops here: no need for the clarification count or the customer
-    work.attempts = sum(1 for d in await s.timeline.decisions_of(work.conversation_id)
-                        if d.route is Route.ASK_CLARIFICATION)
+    work.attempts = sum(
+        1 for d in await s.timeline.decisions_of(work.conversation_id) if d.route is Route.ASK_CLARIFICATION
+    )
     work.customer_id, work.identity_verified = await _customer(deps, work)
     return work
 
@@ -97,30 +103,42 @@ async def _customer(deps: TurnDeps, work: TurnWork) -> tuple[str | None, bool]:
 
 # -- 2. understand ----------------------------------------------------------------------------------
 async def understand_turn(deps: TurnDeps, work: TurnWork) -> TurnWork:
+    from services.turn_facts import turn_language
     from understanding import understand_with_redaction
     from understanding.entities import extract_entities
-    from understanding.language import UNKNOWN_LANGUAGE
 
     assert work.message is not None and work.conversation is not None
     text = work.message.text
-    u, redacted = await asyncio.to_thread(understand_with_redaction, text, model=deps.kit.intents.current,
-                                          language_detector=deps.kit.language_detector,
-                                          redactor=deps.services.redactor)
+    u, redacted = await asyncio.to_thread(
+        understand_with_redaction,
+        text,
+        model=deps.kit.intents.current,
+        language_detector=deps.kit.language_detector,
+        redactor=deps.services.redactor,
+    )
     work.understanding = u
     work.redacted_text = redacted.text
     work.pii_mapping = dict(redacted.mapping)
-    # Any language the detector names is kept (the guards send unsupported ones to a person); only an
-    # undecided detection falls back to the conversation's language.
-    work.language = u.language if u.language != UNKNOWN_LANGUAGE else (work.conversation.language or "en")
+    work.language = turn_language(u, fallback=work.conversation.language)
     work.amount = extract_entities(text).amount
     if work.language != work.conversation.language:  # one write only when the language changed
         work.conversation = await deps.services.messages.route_conversation(
-            work.conversation_id, work.conversation.status, language=work.language)
-    await record_event(deps, work, EventType.UNDERSTOOD, {
-        "intent": u.intent, "confidence": round(u.confidence, 3), "out_of_scope": u.out_of_scope,
-        "language": work.language, "sentiment": str(u.sentiment), "asked_for_human": u.asked_for_human,
-        "pii_kinds": [str(k) for k in u.pii_kinds],
-    })
+            work.conversation_id, work.conversation.status, language=work.language
+        )
+    await record_event(
+        deps,
+        work,
+        EventType.UNDERSTOOD,
+        {
+            "intent": u.intent,
+            "confidence": round(u.confidence, 3),
+            "out_of_scope": u.out_of_scope,
+            "language": work.language,
+            "sentiment": str(u.sentiment),
+            "asked_for_human": u.asked_for_human,
+            "pii_kinds": [str(k) for k in u.pii_kinds],
+        },
+    )
     return work
 
 
@@ -135,10 +153,16 @@ async def look_up(deps: TurnDeps, work: TurnWork) -> TurnWork:
     work.hits = list(deps.kit.kb.search(query, language=work.language, k=3)) if query.strip() else []
     entities = extract_entities(work.message.text)
     request = LookupRequest(
-        intent=Intent.parse(work.understanding.intent), customer_id=work.customer_id,
-        identity_verified=work.identity_verified, text=work.message.text, description=work.redacted_text,
-        idempotency_key=work.message_id, order_ref=entities.order_ref, policy_ref=entities.policy_ref,
-        claim_ref=entities.claim_ref, incident_date=entities.incident_date,
+        intent=Intent.parse(work.understanding.intent),
+        customer_id=work.customer_id,
+        identity_verified=work.identity_verified,
+        text=work.message.text,
+        description=work.redacted_text,
+        idempotency_key=work.message_id,
+        order_ref=entities.order_ref,
+        policy_ref=entities.policy_ref,
+        claim_ref=entities.claim_ref,
+        incident_date=entities.incident_date,
     )
     for plan in plan_lookups(request, deps.kit.lookups):
         tool, ref = plan.tool, plan.reference
@@ -146,52 +170,50 @@ async def look_up(deps: TurnDeps, work: TurnWork) -> TurnWork:
         try:
             result = await plan.call()
         except LookupNotFound:
-            work.lookup_records.append(LookupRecord(tool=tool, source_id=source, ok=False,
-                                                    summary="not found for this customer"))
+            work.lookup_records.append(
+                LookupRecord(tool=tool, source_id=source, ok=False, summary="not found for this customer")
+            )
             continue
         except LookupFailed as exc:
-            work.lookup_records.append(LookupRecord(tool=tool, source_id=source, ok=False,
-                                                    summary=f"failed: {exc.reason}"[:200]))
+            work.lookup_records.append(
+                LookupRecord(tool=tool, source_id=source, ok=False, summary=f"failed: {exc.reason}"[:200])
+            )
             continue
         results = result if isinstance(result, tuple) else (result,)
         for r in results[:3]:
             work.lookups.append(r)
             work.lookup_records.append(LookupRecord(tool=tool, source_id=getattr(r, "source_id", source), ok=True))
-    await record_event(deps, work, EventType.LOOKED_UP, {
-        "lookups": [{"tool": r.tool, "ok": r.ok} for r in work.lookup_records],
-        "articles": [h.article_id for h in work.hits],
-        "identified": work.customer_id is not None,
-    })
+    await record_event(
+        deps,
+        work,
+        EventType.LOOKED_UP,
+        {
+            "lookups": [{"tool": r.tool, "ok": r.ok} for r in work.lookup_records],
+            "articles": [h.article_id for h in work.hits],
+            "identified": work.customer_id is not None,
+        },
+    )
     return work
 
 
 # -- 4. decide --------------------------------------------------------------------------------------
 async def decide(deps: TurnDeps, work: TurnWork) -> TurnWork:
-    from policies import Facts, evaluate
-    from understanding.claim_outcome import claim_outcome_requested
+    from policies import evaluate
+    from services.turn_facts import build_facts, within_business_hours
 
     u = work.understanding
     assert u is not None and work.message is not None and work.conversation is not None
     policy = await deps.kit.policy.current()
-    claim_decision = claim_outcome_requested(work.message.text, intent=u.intent,
-                                             lookup_tools=[r.tool for r in work.lookup_records])
-    facts = Facts(
-        intent=u.intent or "out_of_scope",
-        intent_confidence=round(float(u.confidence), 4),
-        out_of_scope=bool(u.out_of_scope),
-        channel=work.conversation.channel.value,
+    st = deps.services.settings
+    facts = build_facts(
+        u,
+        text=work.message.text,
+        channel=work.conversation.channel,
         language=work.language,
-        sentiment=str(u.sentiment),
-        sentiment_score=_clip(0.5 + (u.sentiment_scores.positive - u.sentiment_scores.negative) / 2),
-        anger=_clip(u.emotions.get("anger", 0.0)),
-        frustration=_clip(u.emotions.get("frustration", 0.0)),
-        urgency=_clip(u.emotions.get("urgency", 0.0)),
         amount=work.amount,
-        within_business_hours=_business_hours(deps),
         attempts=work.attempts,
-        asked_for_human=bool(u.asked_for_human),
-        legal_effect=claim_decision,
-        claim_decision=claim_decision,
+        business_hours=within_business_hours(st.business_hours, st.timezone),
+        lookup_tools=[r.tool for r in work.lookup_records],
     )
     decision = evaluate(policy, facts, guards=deps.kit.guards)
     work.decision = decision
@@ -210,23 +232,17 @@ async def decide(deps: TurnDeps, work: TurnWork) -> TurnWork:
         confidence=round(float(u.confidence), 4),
     )
     await deps.services.timeline.save_decision(work.record)
-    await record_event(deps, work, EventType.DECIDED, {
-        "route": decision.route.value, "rule_id": decision.rule_id, "policy_version": str(decision.policy_version),
-    })
+    await record_event(
+        deps,
+        work,
+        EventType.DECIDED,
+        {
+            "route": decision.route.value,
+            "rule_id": decision.rule_id,
+            "policy_version": str(decision.policy_version),
+        },
+    )
     return work
-
-
-def _clip(x: float) -> float:
-    return max(0.0, min(1.0, float(x)))
-
-
-def _business_hours(deps: TurnDeps) -> bool:
-    st = deps.services.settings
-    start, end = st.business_hours.split("-")
-    now = dt.datetime.now(ZoneInfo(st.timezone))
-    if now.weekday() >= 5:
-        return False
-    return start <= now.strftime("%H:%M") < end
 
 
 # -- 5. draft ---------------------------------------------------------------------------------------
@@ -236,22 +252,59 @@ async def draft_reply(deps: TurnDeps, work: TurnWork) -> TurnWork:
     assert work.understanding is not None and work.record is not None
     intent = _draft_intent(work.understanding.intent)
     lang = work.language if work.language in {"de", "en"} else "en"
-    draft = await deps.kit.drafter.draft(intent, language=lang, customer_message=work.redacted_text,
-                                         hits=work.hits, lookups=work.lookups)
+    draft = await deps.kit.drafter.draft(
+        intent, language=lang, customer_message=work.redacted_text, hits=work.hits, lookups=work.lookups
+    )
     if draft is not None and work.pii_mapping:
         draft = draft.model_copy(update={"text": restore(draft.text, work.pii_mapping)})
+    ack = _acknowledgement(work)
+    if draft is not None and ack is not None:  # an angry or distressed customer: name the problem first
+        draft = draft.model_copy(update={"text": f"{ack.text}\n\n{draft.text}"})
     work.draft = draft
     if draft is not None:
-        work.record = work.record.model_copy(update={
-            "sources": draft.sources, "draft_mode": draft.mode.value, "confidence": draft.confidence,
-            "model": deps.kit.drafter.name,
-        })
+        work.record = work.record.model_copy(
+            update={
+                "sources": draft.sources,
+                "draft_mode": draft.mode.value,
+                "confidence": draft.confidence,
+                "model": deps.kit.drafter.name,
+                "facts": {
+                    **work.record.facts,
+                    "acknowledgement": ack.template_id if ack else None,
+                    "apologised": bool(ack and ack.apologised),
+                },
+            }
+        )
         await deps.services.timeline.save_decision(work.record)
-    await record_event(deps, work, EventType.DRAFTED, {
-        "drafted": draft is not None, "grounded": bool(draft and draft.grounded),
-        "sources": list(draft.sources) if draft else [], "mode": draft.mode.value if draft else None,
-    })
+    await record_event(
+        deps,
+        work,
+        EventType.DRAFTED,
+        {
+            "drafted": draft is not None,
+            "grounded": bool(draft and draft.grounded),
+            "sources": list(draft.sources) if draft else [],
+            "mode": draft.mode.value if draft else None,
+        },
+    )
     return work
+
+
+def _acknowledgement(work: TurnWork) -> Acknowledgement | None:
+    """A reviewed acknowledgement that names the problem (and apologises where a fault is plausible) for
+    an angry or distressed customer; None otherwise. Never a simulated feeling."""
+    from knowledge.drafting.empathy import choose_acknowledgement
+
+    u = work.understanding
+    if u is None:
+        return None
+    return choose_acknowledgement(
+        u.intent,
+        language=work.language,
+        anger=u.emotions.get("anger", 0.0),
+        frustration=u.emotions.get("frustration", 0.0),
+        lookups=work.lookups,
+    )
 
 
 def _draft_intent(intent: str | None) -> str:
@@ -266,14 +319,16 @@ def _draft_intent(intent: str | None) -> str:
 # -- 6a. deliver ------------------------------------------------------------------------------------
 
 
-async def _deliver(deps: TurnDeps, work: TurnWork, text: str, *, author_kind: AuthorKind,
-                   done: TurnOutcome) -> TurnOutcome:
+async def _deliver(
+    deps: TurnDeps, work: TurnWork, text: str, *, author_kind: AuthorKind, done: TurnOutcome
+) -> TurnOutcome:
     """Send through the outbox. The channel being down is not the turn's failure: the reply waits in
     the outbox, which the reconciler retries until it is sent or refused for good. A refusal hands
     the conversation to a person; an unknown outcome is settled by the provider or a person."""
     try:
-        msg = await deps.services.deliverer.deliver(work.conversation_id, text, author_kind=author_kind,
-                                                    language=work.language, causation_id=work.message_id)
+        msg = await deps.services.deliverer.deliver(
+            work.conversation_id, text, author_kind=author_kind, language=work.language, causation_id=work.message_id
+        )
     except TransientDeliveryError:
         log.warning("turn %s: channel unavailable, reply queued in the outbox", work.message_id)
         return TurnOutcome.REPLY_QUEUED
@@ -292,10 +347,19 @@ async def _deliver(deps: TurnDeps, work: TurnWork, text: str, *, author_kind: Au
 async def needs_person(deps: TurnDeps, work: TurnWork, *, reason: str) -> None:
     """Put the conversation in the attention queue with a reason the agent can read."""
     await deps.services.messages.route_conversation(
-        work.conversation_id, ConversationStatus.HANDED_OFF, queue=ATTENTION_QUEUE, priority=Priority.HIGH,
-        sla_due_at=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
-    await record_event(deps, work, EventType.HANDED_OFF, {"queue": ATTENTION_QUEUE, "priority": Priority.HIGH.value,
-                                                          "reason": reason[:200]}, actor=ActorKind.SYSTEM)
+        work.conversation_id,
+        ConversationStatus.HANDED_OFF,
+        queue=ATTENTION_QUEUE,
+        priority=Priority.HIGH,
+        sla_due_at=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1),
+    )
+    await record_event(
+        deps,
+        work,
+        EventType.HANDED_OFF,
+        {"queue": ATTENTION_QUEUE, "priority": Priority.HIGH.value, "reason": reason[:200]},
+        actor=ActorKind.SYSTEM,
+    )
 
 
 async def send_reply(deps: TurnDeps, work: TurnWork) -> TurnWork:
@@ -306,9 +370,9 @@ async def send_reply(deps: TurnDeps, work: TurnWork) -> TurnWork:
 
 _CLARIFY = {
     "de": "Damit ich Ihnen richtig helfe: Geht es um eine Bestellung (bitte mit Bestellnummer) oder um Ihre "
-          "Versicherung (bitte mit Policennummer)? Sie können auch jederzeit einen Menschen verlangen.",
+    "Versicherung (bitte mit Policennummer)? Sie können auch jederzeit einen Menschen verlangen.",
     "en": "So that I can help you properly: is this about an order (please include the order number) or your "
-          "insurance (please include the policy number)? You can also ask for a person at any time.",
+    "insurance (please include the policy number)? You can also ask for a person at any time.",
 }
 
 
@@ -326,25 +390,50 @@ async def hand_off(deps: TurnDeps, work: TurnWork, *, reason: str) -> TurnWork:
     sla = dt.timedelta(minutes=(d.sla_minutes if d is not None and d.sla_minutes else 240))
     # The notice is written to the outbox before the conversation is marked as a person's: a crash in
     # between re-runs this step, which finds the notice already written and never loses it.
-    text = handoff_notice(work.language)
+    ack = _acknowledgement(work)
+    # with an acknowledgement the notice is AI-written (so it carries the disclosure); else a system notice
+    text = f"{ack.text} {handoff_notice(work.language)}" if ack else handoff_notice(work.language)
     try:
-        await deps.services.deliverer.deliver(work.conversation_id, text, author_kind=AuthorKind.SYSTEM,
-                                              language=work.language, causation_id=work.message_id)
+        await deps.services.deliverer.deliver(
+            work.conversation_id,
+            text,
+            author_kind=AuthorKind.AI if ack else AuthorKind.SYSTEM,
+            language=work.language,
+            causation_id=work.message_id,
+        )
     except (TransientDeliveryError, OutcomeUnknown):
         log.warning("turn %s: handoff notice queued in the outbox", work.message_id)
     except PermanentDeliveryError:
         log.warning("turn %s: handoff notice refused by the channel", work.message_id)
     await deps.services.messages.route_conversation(
-        work.conversation_id, ConversationStatus.HANDED_OFF, queue=queue, priority=priority,
-        sla_due_at=dt.datetime.now(dt.UTC) + sla)
+        work.conversation_id,
+        ConversationStatus.HANDED_OFF,
+        queue=queue,
+        priority=priority,
+        sla_due_at=dt.datetime.now(dt.UTC) + sla,
+    )
     if work.record is not None:
         summary = _handoff_summary(work)
-        work.record = work.record.model_copy(update={"route": Route.HANDOFF,
-                                                     "reason": f"{work.record.reason}; {reason}"[:1000],
-                                                     "facts": {**work.record.facts, "handoff_summary": summary}})
+        work.record = work.record.model_copy(
+            update={
+                "route": Route.HANDOFF,
+                "reason": f"{work.record.reason}; {reason}"[:1000],
+                "facts": {
+                    **work.record.facts,
+                    "handoff_summary": summary,
+                    "acknowledgement": ack.template_id if ack else None,
+                    "apologised": bool(ack and ack.apologised),
+                },
+            }
+        )
         await deps.services.timeline.save_decision(work.record)
-    await record_event(deps, work, EventType.HANDED_OFF, {"queue": queue, "priority": priority.value,
-                                                          "reason": reason[:200]}, actor=ActorKind.SYSTEM)
+    await record_event(
+        deps,
+        work,
+        EventType.HANDED_OFF,
+        {"queue": queue, "priority": priority.value, "reason": reason[:200]},
+        actor=ActorKind.SYSTEM,
+    )
     work.outcome = TurnOutcome.HANDED_OFF
     return work
 
@@ -360,24 +449,38 @@ def _handoff_summary(work: TurnWork) -> str:
 async def await_agent(deps: TurnDeps, work: TurnWork, *, reason: str) -> TurnWork:
     assert work.draft is not None and work.record is not None
     await deps.services.messages.route_conversation(
-        work.conversation_id, ConversationStatus.AWAITING_AGENT, queue="approvals", priority=Priority.NORMAL,
-        sla_due_at=dt.datetime.now(dt.UTC) + dt.timedelta(hours=2))
-    work.record = work.record.model_copy(update={
-        "route": Route.DRAFT_FOR_APPROVAL,
-        "reason": f"{work.record.reason}; {reason}"[:1000],
-        "facts": {**work.record.facts, "draft_text": work.draft.text, "draft_grounded": work.draft.grounded,
-                  "draft_problems": list(work.draft.problems), "await_reason": reason},
-    })
+        work.conversation_id,
+        ConversationStatus.AWAITING_AGENT,
+        queue="approvals",
+        priority=Priority.NORMAL,
+        sla_due_at=dt.datetime.now(dt.UTC) + dt.timedelta(hours=2),
+    )
+    work.record = work.record.model_copy(
+        update={
+            "route": Route.DRAFT_FOR_APPROVAL,
+            "reason": f"{work.record.reason}; {reason}"[:1000],
+            "facts": {
+                **work.record.facts,
+                "draft_text": work.draft.text,
+                "draft_grounded": work.draft.grounded,
+                "draft_problems": list(work.draft.problems),
+                "await_reason": reason,
+            },
+        }
+    )
     await deps.services.timeline.save_decision(work.record)
     await record_event(deps, work, EventType.AWAITING_AGENT, {"reason": reason[:200]}, actor=ActorKind.SYSTEM)
     if deps.services.settings.acknowledge_drafts:
         # the customer is not left guessing while a person reviews the draft (the status link comes with it)
         try:
-            await deps.services.deliverer.deliver(work.conversation_id, review_notice(work.language),
-                                                  author_kind=AuthorKind.SYSTEM, language=work.language,
-                                                  causation_id=work.message_id)
+            await deps.services.deliverer.deliver(
+                work.conversation_id,
+                review_notice(work.language),
+                author_kind=AuthorKind.SYSTEM,
+                language=work.language,
+                causation_id=work.message_id,
+            )
         except (TransientDeliveryError, OutcomeUnknown, PermanentDeliveryError) as exc:
             log.warning("turn %s: review notice not sent now (%s)", work.message_id, type(exc).__name__)
     work.outcome = TurnOutcome.AWAITING_AGENT
     return work
-

@@ -44,8 +44,14 @@ def _bind(deps: TurnDeps, fn: Step[P], *, retries: int = 0) -> Any:
         return await fn(deps, work, *args, **kwargs)
 
     body.__name__ = body.__qualname__ = fn.__name__
-    decorate = task(name=fn.__name__, retries=retries, retry_delay_seconds=[0.5, 2, 5][:retries] or 0,
-                    cache_policy=NONE, persist_result=False, log_prints=False)
+    decorate = task(
+        name=fn.__name__,
+        retries=retries,
+        retry_delay_seconds=[0.5, 2, 5][:retries] or 0,
+        cache_policy=NONE,
+        persist_result=False,
+        log_prints=False,
+    )
     return decorate(body)
 
 
@@ -96,8 +102,7 @@ def build_turn_flow(deps: TurnDeps, *, lock_wait_s: float = 2.0) -> TurnFlow:
             elif route is Route.AUTO_REPLY and work.draft.grounded:
                 work = await named(send_reply)(work)
             else:
-                reason = ("policy asks for approval" if route is Route.DRAFT_FOR_APPROVAL
-                          else "draft not grounded")
+                reason = "policy asks for approval" if route is Route.DRAFT_FOR_APPROVAL else "draft not grounded"
                 work = await named(await_agent)(work, reason=reason)
         assert work.outcome is not None
         return work.outcome
@@ -106,8 +111,9 @@ def build_turn_flow(deps: TurnDeps, *, lock_wait_s: float = 2.0) -> TurnFlow:
     async def process_turns(message_ids: list[str], conversation_ids: list[str]) -> dict[str, str]:
         """A batch of turns in one flow run (amortises Prefect's per-run cost under load). The run ends
         Failed when any of its turns raised."""
-        results = await asyncio.gather(*(run_turn(m, c) for m, c in zip(message_ids, conversation_ids, strict=True)),
-                                       return_exceptions=True)
+        results = await asyncio.gather(
+            *(run_turn(m, c) for m, c in zip(message_ids, conversation_ids, strict=True)), return_exceptions=True
+        )
         out: dict[str, str] = {}
         failed = []
         for message_id, result in zip(message_ids, results, strict=True):

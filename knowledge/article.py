@@ -78,8 +78,11 @@ def parse_article(path: Path, text: str) -> tuple[Article | None, list[ArticlePr
 
     split = _split(text)
     if split is None:
-        bad("front matter", "missing or unterminated", "start the file with a '---' line, the YAML "
-            "fields, and a closing '---' line before the Markdown body")
+        bad(
+            "front matter",
+            "missing or unterminated",
+            "start the file with a '---' line, the YAML fields, and a closing '---' line before the Markdown body",
+        )
         return None, problems
     raw, body = split
     try:
@@ -87,8 +90,11 @@ def parse_article(path: Path, text: str) -> tuple[Article | None, list[ArticlePr
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at front matter line {mark.line + 2}" if mark is not None else ""
-        bad("front matter", f"invalid YAML{where} ({getattr(exc, 'problem', exc)})",
-            "fix the YAML syntax, e.g. quote titles that contain ':'")
+        bad(
+            "front matter",
+            f"invalid YAML{where} ({getattr(exc, 'problem', exc)})",
+            "fix the YAML syntax, e.g. quote titles that contain ':'",
+        )
         return None, problems
     if not isinstance(meta, dict):
         bad("front matter", "is not a mapping", "write 'key: value' lines between the '---' lines")
@@ -103,19 +109,16 @@ def parse_article(path: Path, text: str) -> tuple[Article | None, list[ArticlePr
 
     art_id = meta.get("id")
     if art_id is not None and not (isinstance(art_id, str) and _ID.match(art_id)):
-        bad("id", f"{art_id!r} is not a valid id",
-            "use 3-80 lowercase letters, digits and '-', e.g. 'shop-returns-en'")
+        bad("id", f"{art_id!r} is not a valid id", "use 3-80 lowercase letters, digits and '-', e.g. 'shop-returns-en'")
     title = meta.get("title")
     if title is not None and not isinstance(title, str):
         bad("title", f"{title!r} is not text", "quote the title")
     lang = meta.get("language")
     if lang is not None and (not isinstance(lang, str) or lang not in {x.value for x in Language}):
-        bad("language", f"{lang!r} is not supported",
-            f"use one of: {', '.join(x.value for x in Language)}")
+        bad("language", f"{lang!r} is not supported", f"use one of: {', '.join(x.value for x in Language)}")
     aud = meta.get("audience")
     if aud is not None and (not isinstance(aud, str) or aud not in {x.value for x in Audience}):
-        bad("audience", f"{aud!r} is not allowed",
-            f"use one of: {', '.join(x.value for x in Audience)}")
+        bad("audience", f"{aud!r} is not allowed", f"use one of: {', '.join(x.value for x in Audience)}")
     tags = meta.get("tags")
     if tags is not None and not (isinstance(tags, list) and all(isinstance(t, str) for t in tags)):
         bad("tags", f"{tags!r} is not a list of words", "write tags as a YAML list: tags: [returns, refund]")
@@ -131,8 +134,14 @@ def parse_article(path: Path, text: str) -> tuple[Article | None, list[ArticlePr
     assert isinstance(art_id, str) and isinstance(title, str) and isinstance(lang, str)
     assert isinstance(tags, list) and isinstance(aud, str) and isinstance(updated, dt.date)
     article = Article(
-        id=art_id, title=title.strip(), language=Language(lang), tags=tuple(tags),
-        audience=Audience(aud), updated=updated, body=body.strip(), path=str(path),
+        id=art_id,
+        title=title.strip(),
+        language=Language(lang),
+        tags=tuple(tags),
+        audience=Audience(aud),
+        updated=updated,
+        body=body.strip(),
+        path=str(path),
     )
     return article, []
 
@@ -142,8 +151,16 @@ def load_articles(directory: Path | str) -> list[Article]:
     listing every problem in every file, including duplicate ids."""
     root = Path(directory)
     if not root.is_dir():
-        raise ArticleInvalid([ArticleProblem(root, "directory", "does not exist or is not a folder",
-                                             "pass the folder that holds the *.md articles")])
+        raise ArticleInvalid(
+            [
+                ArticleProblem(
+                    root,
+                    "directory",
+                    "does not exist or is not a folder",
+                    "pass the folder that holds the *.md articles",
+                )
+            ]
+        )
     articles: list[Article] = []
     problems: list[ArticleProblem] = []
     seen: dict[str, Path] = {}
@@ -155,8 +172,11 @@ def load_articles(directory: Path | str) -> list[Article]:
         if article is None:
             continue
         if article.id in seen:
-            problems.append(ArticleProblem(path, "id", f"'{article.id}' is already used by {seen[article.id]}",
-                                           "give each article a unique id"))
+            problems.append(
+                ArticleProblem(
+                    path, "id", f"'{article.id}' is already used by {seen[article.id]}", "give each article a unique id"
+                )
+            )
             continue
         seen[article.id] = path
         articles.append(article)

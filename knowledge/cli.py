@@ -16,15 +16,12 @@ __all__ = ["kb_app", "DEFAULT_INDEX_DIR"]
 
 DEFAULT_INDEX_DIR = Path("var/kb-index")
 
-kb_app = typer.Typer(name="kb", help="Knowledge base: ingest Markdown articles and search them.",
-                     no_args_is_help=True)
+kb_app = typer.Typer(name="kb", help="Knowledge base: ingest Markdown articles and search them.", no_args_is_help=True)
 
 
 @kb_app.command("ingest")
 def ingest(
-    directory: Annotated[
-        Path | None, typer.Argument(help="Folder of Markdown articles (default: the demo KB)")
-    ] = None,
+    directory: Annotated[Path | None, typer.Argument(help="Folder of Markdown articles (default: the demo KB)")] = None,
     index_dir: Annotated[
         Path, typer.Option("--index", "--index-dir", help="Where to persist the index")
     ] = DEFAULT_INDEX_DIR,
@@ -47,9 +44,7 @@ def search(
     language: Annotated[Language | None, typer.Option(help="Prefer articles in this language")] = None,
     k: Annotated[int, typer.Option(min=1, max=50, help="How many hits")] = 5,
     include_internal: Annotated[bool, typer.Option(help="Also show internal (staff-only) articles")] = False,
-    index_dir: Annotated[
-        Path, typer.Option("--index", "--index-dir", help="A persisted index")
-    ] = DEFAULT_INDEX_DIR,
+    index_dir: Annotated[Path, typer.Option("--index", "--index-dir", help="A persisted index")] = DEFAULT_INDEX_DIR,
     as_json: Annotated[bool, typer.Option("--json", help="Print hits as JSON")] = False,
 ) -> None:
     """Search the persisted index."""

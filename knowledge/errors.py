@@ -59,9 +59,7 @@ class IndexMissing(KnowledgeError):
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        super().__init__(
-            f"no knowledge index in {folder}. Fix: run `glassdesk kb ingest DIR --index {folder}` first."
-        )
+        super().__init__(f"no knowledge index in {folder}. Fix: run `glassdesk kb ingest DIR --index {folder}` first.")
 
 
 class BackOfficeError(KnowledgeError):

@@ -160,9 +160,7 @@ class KnowledgeBase:
         """
         tokens = tokenize(query)
         scores, coverage = self._scores(query, tokens)
-        allowed = [
-            include_internal or a.audience is Audience.CUSTOMER for a in self._articles
-        ]
+        allowed = [include_internal or a.audience is Audience.CUSTOMER for a in self._articles]
         # A language with no articles (any code a detector may name) searches every language.
         wanted = Language(language) if language is not None and language in _LANGUAGE_CODES else None
         order = np.argsort(-scores, kind="stable")

@@ -28,8 +28,26 @@ _STOPWORDS = frozenset(
 
 # Longest first; a suffix is only removed if at least three characters remain.
 _SUFFIXES = (
-    "ungen", "ingen", "ation", "ieren", "ierte", "ung", "ing", "ern", "est", "ies", "ied",
-    "en", "er", "es", "ed", "em", "ly", "e", "s", "n",
+    "ungen",
+    "ingen",
+    "ation",
+    "ieren",
+    "ierte",
+    "ung",
+    "ing",
+    "ern",
+    "est",
+    "ies",
+    "ied",
+    "en",
+    "er",
+    "es",
+    "ed",
+    "em",
+    "ly",
+    "e",
+    "s",
+    "n",
 )
 
 

@@ -27,8 +27,9 @@ def kind_name(node: yaml.Node) -> str:
         return "a mapping"
     if isinstance(node, yaml.SequenceNode):
         return "a list"
-    return {"str": "text", "int": "a number", "float": "a number", "bool": "true/false",
-            "null": "nothing"}.get(node.tag.rsplit(":", 1)[-1], "a value")
+    return {"str": "text", "int": "a number", "float": "a number", "bool": "true/false", "null": "nothing"}.get(
+        node.tag.rsplit(":", 1)[-1], "a value"
+    )
 
 
 def join(path: str, name: str) -> str:
@@ -46,25 +47,34 @@ class NodeReader:
 
     def problem(self, node: yaml.Node, path: str, message: str, hint: str = "") -> None:
         line, column = mark_of(node)
-        self.problems.append(Problem(source=self.source, line=line, column=column, path=path,
-                                     message=message, hint=hint))
+        self.problems.append(
+            Problem(source=self.source, line=line, column=column, path=path, message=message, hint=hint)
+        )
 
     def scalar(self, node: yaml.ScalarNode) -> Any:
         return self._constructor.construct_object(node)
 
     def fields(
-        self, node: yaml.Node, path: str, allowed: tuple[str, ...], *, what: str,
+        self,
+        node: yaml.Node,
+        path: str,
+        allowed: tuple[str, ...],
+        *,
+        what: str,
         extra_hint: Callable[[str], str] | None = None,
     ) -> Fields | None:
         if not isinstance(node, yaml.MappingNode):
-            self.problem(node, path, f"{what} must be a mapping, not {kind_name(node)}",
-                         f"write it as 'key: value' lines with: {', '.join(allowed)}")
+            self.problem(
+                node,
+                path,
+                f"{what} must be a mapping, not {kind_name(node)}",
+                f"write it as 'key: value' lines with: {', '.join(allowed)}",
+            )
             return None
         found: Fields = {}
         for key, value in node.value:
             if not isinstance(key, yaml.ScalarNode):
-                self.problem(key, path, "keys must be plain words",
-                             f"use one of: {', '.join(allowed)}")
+                self.problem(key, path, "keys must be plain words", f"use one of: {', '.join(allowed)}")
                 continue
             name = str(key.value)
             if name not in allowed:

@@ -30,8 +30,9 @@ def read_action(reader: NodeReader, node: yaml.Node, path: str) -> Action | None
     if fields is None or len(reader.problems) > before:
         return None
     if "route" not in fields:
-        reader.problem(node, join(path, "route"), "action has no 'route'",
-                       "add 'route:' with one of: " + ", ".join(Route))
+        reader.problem(
+            node, join(path, "route"), "action has no 'route'", "add 'route:' with one of: " + ", ".join(Route)
+        )
         return None
     route = _read_route(reader, fields["route"][1], join(path, "route"))
     if route is None:
@@ -40,17 +41,24 @@ def read_action(reader: NodeReader, node: yaml.Node, path: str) -> Action | None
     if route is not Route.HANDOFF:
         for name in _HANDOFF_ONLY:
             if name in fields:
-                reader.problem(fields[name][0], join(path, name),
-                               f"'{name}' only applies to route: handoff, not {route}",
-                               f"remove '{name}' or use route: handoff")
+                reader.problem(
+                    fields[name][0],
+                    join(path, name),
+                    f"'{name}' only applies to route: handoff, not {route}",
+                    f"remove '{name}' or use route: handoff",
+                )
                 ok = False
     queue = "general"
     if "queue" in fields and route is Route.HANDOFF:
         queue_node = fields["queue"][1]
         queue = reader.text(queue_node, join(path, "queue"), what="'queue'") or ""
         if queue and not _SLUG.match(queue):
-            reader.problem(queue_node, join(path, "queue"), f"queue '{queue}' is not a valid name",
-                           "use lowercase letters, digits, '-' or '_'")
+            reader.problem(
+                queue_node,
+                join(path, "queue"),
+                f"queue '{queue}' is not a valid name",
+                "use lowercase letters, digits, '-' or '_'",
+            )
             ok = False
         ok = ok and bool(queue)
     priority = Priority.NORMAL
@@ -61,19 +69,24 @@ def read_action(reader: NodeReader, node: yaml.Node, path: str) -> Action | None
             priority = Priority(priority_text)
         else:
             if priority_text is not None:
-                reader.problem(priority_node, join(path, "priority"),
-                               f"unknown priority '{priority_text}'",
-                               f"{suggest(priority_text, list(Priority))}use one of: "
-                               + ", ".join(Priority))
+                reader.problem(
+                    priority_node,
+                    join(path, "priority"),
+                    f"unknown priority '{priority_text}'",
+                    f"{suggest(priority_text, list(Priority))}use one of: " + ", ".join(Priority),
+                )
             ok = False
     sla = DEFAULT_SLA_MINUTES[priority]
     if "sla_minutes" in fields and route is Route.HANDOFF:
         sla_node = fields["sla_minutes"][1]
         value = reader.scalar(sla_node) if isinstance(sla_node, yaml.ScalarNode) else None
         if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 43200:
-            reader.problem(sla_node, join(path, "sla_minutes"),
-                           "'sla_minutes' must be a whole number of minutes from 1 to 43200",
-                           "e.g. sla_minutes: 60")
+            reader.problem(
+                sla_node,
+                join(path, "sla_minutes"),
+                "'sla_minutes' must be a whole number of minutes from 1 to 43200",
+                "e.g. sla_minutes: 60",
+            )
             ok = False
         else:
             sla = value
@@ -85,9 +98,12 @@ def read_action(reader: NodeReader, node: yaml.Node, path: str) -> Action | None
             reader.problem(summary_node, join(path, "summary"), "'summary' must be true or false")
             ok = False
         elif value and route in (Route.AUTO_REPLY, Route.ASK_CLARIFICATION):
-            reader.problem(fields["summary"][0], join(path, "summary"),
-                           f"'summary' is for the human who picks the case up, not {route}",
-                           "remove it or use route: handoff / draft_for_approval")
+            reader.problem(
+                fields["summary"][0],
+                join(path, "summary"),
+                f"'summary' is for the human who picks the case up, not {route}",
+                "remove it or use route: handoff / draft_for_approval",
+            )
             ok = False
         else:
             summary = value
@@ -105,6 +121,7 @@ def _read_route(reader: NodeReader, node: yaml.Node, path: str) -> Route | None:
     try:
         return Route(text)
     except ValueError:
-        reader.problem(node, path, f"unknown route '{text}'",
-                       f"{suggest(text, list(Route))}use one of: " + ", ".join(Route))
+        reader.problem(
+            node, path, f"unknown route '{text}'", f"{suggest(text, list(Route))}use one of: " + ", ".join(Route)
+        )
         return None

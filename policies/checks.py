@@ -45,8 +45,10 @@ def _required_flags(when: When | None) -> set[str]:
     if when is None:
         return set()
     if isinstance(when, Condition):
-        if when.op is Operator.IS_TRUE or (when.op is Operator.EQ and when.value is True) or (
-            when.op is Operator.NE and when.value is False
+        if (
+            when.op is Operator.IS_TRUE
+            or (when.op is Operator.EQ and when.value is True)
+            or (when.op is Operator.NE and when.value is False)
         ):
             return {when.fact}
         return set()
@@ -63,8 +65,7 @@ def check_rules(rules: list[Rule], sites: list[RuleSite], *, source: str) -> lis
 
     def add(node: yaml.Node, path: str, message: str, hint: str) -> None:
         line, column = mark_of(node)
-        problems.append(Problem(source=source, line=line, column=column, path=path,
-                                message=message, hint=hint))
+        problems.append(Problem(source=source, line=line, column=column, path=path, message=message, hint=hint))
 
     first_by_id: dict[str, int] = {}
     first_by_condition: dict[object, int] = {}
@@ -73,22 +74,34 @@ def check_rules(rules: list[Rule], sites: list[RuleSite], *, source: str) -> lis
         id_path = f"{site.path}.id"
         if rule.id in first_by_id:
             earlier = sites[first_by_id[rule.id]]
-            add(site.id_node, id_path, f"duplicate rule id '{rule.id}' (also {earlier.path}, line "
-                f"{mark_of(earlier.id_node)[0]})", "give every rule its own id")
+            add(
+                site.id_node,
+                id_path,
+                f"duplicate rule id '{rule.id}' (also {earlier.path}, line {mark_of(earlier.id_node)[0]})",
+                "give every rule its own id",
+            )
         else:
             first_by_id[rule.id] = index
         key = canonical(rule.when)
         if catch_all is not None:
             other = rules[catch_all]
-            add(site.node, site.path, f"rule '{rule.id}' can never match: rule '{other.id}' "
+            add(
+                site.node,
+                site.path,
+                f"rule '{rule.id}' can never match: rule '{other.id}' "
                 f"({sites[catch_all].path}) above it has no 'when' and matches every turn",
-                f"move '{rule.id}' above '{other.id}', or delete one of them")
+                f"move '{rule.id}' above '{other.id}', or delete one of them",
+            )
         elif key in first_by_condition:
             earlier_index = first_by_condition[key]
             other = rules[earlier_index]
-            add(site.node, site.path, f"rule '{rule.id}' can never match: rule '{other.id}' "
+            add(
+                site.node,
+                site.path,
+                f"rule '{rule.id}' can never match: rule '{other.id}' "
                 f"({sites[earlier_index].path}) above it has the same condition",
-                "change the condition, or merge the two rules")
+                "change the condition, or merge the two rules",
+            )
         else:
             first_by_condition[key] = index
         if rule.when is None and catch_all is None:
@@ -98,8 +111,11 @@ def check_rules(rules: list[Rule], sites: list[RuleSite], *, source: str) -> lis
                 continue
             guard, routes = GUARDED_FLAGS[fact]
             if rule.then.route not in routes:
-                add(site.then_node, f"{site.path}.then",
+                add(
+                    site.then_node,
+                    f"{site.path}.then",
                     f"rule '{rule.id}' routes {fact} turns to {rule.then.route}, which the "
                     f"built-in guard '{guard}' never allows",
-                    "use route: " + " or ".join(sorted(routes)))
+                    "use route: " + " or ".join(sorted(routes)),
+                )
     return problems

@@ -25,13 +25,21 @@ class PolicyChanges(BaseModel):
 
     @property
     def empty(self) -> bool:
-        return not (self.added or self.removed or self.changed or self.moved
-                    or self.default_changed or self.metadata_changed)
+        return not (
+            self.added or self.removed or self.changed or self.moved or self.default_changed or self.metadata_changed
+        )
 
     def __str__(self) -> str:
-        parts = [f"{label}: {', '.join(ids)}" for label, ids in (
-            ("added", self.added), ("removed", self.removed), ("changed", self.changed),
-            ("moved", self.moved)) if ids]
+        parts = [
+            f"{label}: {', '.join(ids)}"
+            for label, ids in (
+                ("added", self.added),
+                ("removed", self.removed),
+                ("changed", self.changed),
+                ("moved", self.moved),
+            )
+            if ids
+        ]
         if self.default_changed:
             parts.append("default changed")
         if self.metadata_changed:
@@ -39,13 +47,13 @@ class PolicyChanges(BaseModel):
         return "; ".join(parts) or "no changes"
 
 
-def diff_policies(
-    old_text: str, new_text: str, *, old_label: str = "old", new_label: str = "new"
-) -> str:
+def diff_policies(old_text: str, new_text: str, *, old_label: str = "old", new_label: str = "new") -> str:
     """A unified diff of two policy documents ("" when they are identical)."""
     lines = difflib.unified_diff(
-        old_text.splitlines(keepends=True), new_text.splitlines(keepends=True),
-        fromfile=old_label, tofile=new_label,
+        old_text.splitlines(keepends=True),
+        new_text.splitlines(keepends=True),
+        fromfile=old_label,
+        tofile=new_label,
     )
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
@@ -56,16 +64,17 @@ def compare_policies(old: Policy, new: Policy) -> PolicyChanges:
     new_rules = {rule.id: rule for rule in new.rules}
     added = tuple(rule.id for rule in new.rules if rule.id not in old_rules)
     removed = tuple(rule.id for rule in old.rules if rule.id not in new_rules)
-    changed = tuple(rule.id for rule in new.rules
-                    if rule.id in old_rules and old_rules[rule.id] != rule)
+    changed = tuple(rule.id for rule in new.rules if rule.id in old_rules and old_rules[rule.id] != rule)
     old_order = [rule.id for rule in old.rules if rule.id in new_rules]
     new_order = [rule.id for rule in new.rules if rule.id in old_rules]
     matcher = difflib.SequenceMatcher(a=old_order, b=new_order, autojunk=False)
-    kept = {old_order[block.a + i] for block in matcher.get_matching_blocks()
-            for i in range(block.size)}
+    kept = {old_order[block.a + i] for block in matcher.get_matching_blocks() for i in range(block.size)}
     moved = tuple(rule_id for rule_id in new_order if rule_id not in kept)
     return PolicyChanges(
-        added=added, removed=removed, changed=changed, moved=moved,
+        added=added,
+        removed=removed,
+        changed=changed,
+        moved=moved,
         default_changed=old.default != new.default,
         metadata_changed=(old.name, old.description) != (new.name, new.description),
     )

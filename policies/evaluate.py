@@ -22,8 +22,9 @@ def evaluate_rules(policy: Policy, facts: Facts) -> Decision:
         if why is not None:
             reason = f"rule '{rule.id}': {why}"
             return Decision.from_action(rule.then, rule_id=rule.id, policy=policy, reason=reason)
-    return Decision.from_action(policy.default, rule_id="default", policy=policy,
-                                reason="no rule matched; policy default")
+    return Decision.from_action(
+        policy.default, rule_id="default", policy=policy, reason="no rule matched; policy default"
+    )
 
 
 def explain(when: When | None, facts: Facts) -> str | None:

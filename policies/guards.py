@@ -16,7 +16,12 @@ from policies.facts import Facts
 from policies.model import DEFAULT_SLA_MINUTES, Decision, Priority, Route
 
 __all__ = [
-    "Guard", "GuardConfig", "DEFAULT_GUARDS", "GUARDED_FLAGS", "allowed_routes", "guard_route",
+    "Guard",
+    "GuardConfig",
+    "DEFAULT_GUARDS",
+    "GUARDED_FLAGS",
+    "allowed_routes",
+    "guard_route",
 ]
 
 
@@ -85,9 +90,7 @@ def allowed_routes(facts: Facts, *, guards: GuardConfig = DEFAULT_GUARDS) -> fro
     return allowed
 
 
-def guard_route(
-    facts: Facts, decision: Decision, *, guards: GuardConfig = DEFAULT_GUARDS
-) -> Decision:
+def guard_route(facts: Facts, decision: Decision, *, guards: GuardConfig = DEFAULT_GUARDS) -> Decision:
     """Return ``decision`` if every guard allows it, else the guarded replacement."""
     for guard, routes in _applicable(facts, guards):
         if decision.route in routes:
@@ -123,14 +126,16 @@ def _override(guard: Guard, facts: Facts, decision: Decision, guards: GuardConfi
         case Guard.UNSUPPORTED_LANGUAGE:
             route, queue, priority = Route.HANDOFF, guards.human_queue, Priority.NORMAL
             why = f"automation does not answer in '{facts.language}'; a person does"
-    return decision.model_copy(update={
-        "route": route,
-        "queue": queue,
-        "priority": priority,
-        "sla_minutes": DEFAULT_SLA_MINUTES[priority] if priority is not None else None,
-        "summary": route is not Route.ASK_CLARIFICATION,
-        "rule_id": str(guard),
-        "reason": f"{guard}: {why} ({was})",
-        "overridden_rule_id": decision.overridden_rule_id or decision.rule_id,
-        "overridden_route": decision.overridden_route or decision.route,
-    })
+    return decision.model_copy(
+        update={
+            "route": route,
+            "queue": queue,
+            "priority": priority,
+            "sla_minutes": DEFAULT_SLA_MINUTES[priority] if priority is not None else None,
+            "summary": route is not Route.ASK_CLARIFICATION,
+            "rule_id": str(guard),
+            "reason": f"{guard}: {why} ({was})",
+            "overridden_rule_id": decision.overridden_rule_id or decision.rule_id,
+            "overridden_route": decision.overridden_route or decision.route,
+        }
+    )

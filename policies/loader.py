@@ -43,10 +43,18 @@ def load_policy_file(path: str | os.PathLike[str], *, version: str | None = None
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise PolicyError([Problem(
-            source=source, line=line, column=1, path="", message="file is not valid UTF-8",
-            hint="save the policy as UTF-8 text",
-        )]) from None
+        raise PolicyError(
+            [
+                Problem(
+                    source=source,
+                    line=line,
+                    column=1,
+                    path="",
+                    message="file is not valid UTF-8",
+                    hint="save the policy as UTF-8 text",
+                )
+            ]
+        ) from None
     return load_policy(text, source=source, version=version)
 
 
@@ -65,15 +73,24 @@ class _Reader(NodeReader):
     def read(self, text: str, *, version: str | None) -> Policy:
         root = compose(text, source=self.source, limits=self.limits)
         if root is None:
-            raise PolicyError([Problem(
-                source=self.source, line=1, column=1, path="", message="the policy is empty",
-                hint="a policy needs at least 'default:', e.g. 'default: draft_for_approval'",
-            )])
+            raise PolicyError(
+                [
+                    Problem(
+                        source=self.source,
+                        line=1,
+                        column=1,
+                        path="",
+                        message="the policy is empty",
+                        hint="a policy needs at least 'default:', e.g. 'default: draft_for_approval'",
+                    )
+                ]
+            )
         policy = self._policy(root, version=version)
         if self.problems or policy is None:
             problems = sorted(self.problems, key=lambda p: (p.line, p.column))
-            raise PolicyError(problems or [Problem(source=self.source, line=1, column=1, path="",
-                                                   message="the policy is invalid")])
+            raise PolicyError(
+                problems or [Problem(source=self.source, line=1, column=1, path="", message="the policy is invalid")]
+            )
         return policy
 
     def _policy(self, root: yaml.Node, *, version: str | None) -> Policy | None:
@@ -98,8 +115,9 @@ class _Reader(NodeReader):
             default = read_action(self, fields["default"][1], "default")
         else:
             default = None
-            self.problem(root, "default", "missing 'default'",
-                         "add 'default: draft_for_approval' (used when no rule matches)")
+            self.problem(
+                root, "default", "missing 'default'", "add 'default: draft_for_approval' (used when no rule matches)"
+            )
         if default is None or not ok:
             return None
         try:
@@ -110,8 +128,9 @@ class _Reader(NodeReader):
 
     def _rules(self, node: yaml.Node) -> list[Rule] | None:
         if not isinstance(node, yaml.SequenceNode):
-            self.problem(node, "rules", f"'rules' must be a list, not {kind_name(node)}",
-                         "start each rule with '- id: ...'")
+            self.problem(
+                node, "rules", f"'rules' must be a list, not {kind_name(node)}", "start each rule with '- id: ...'"
+            )
             return None
         if len(node.value) > MAX_RULES:
             self.problem(node, "rules", f"more than {MAX_RULES} rules", "merge similar rules")
@@ -140,20 +159,26 @@ class _Reader(NodeReader):
             return None
         rule_id = None
         if "id" not in fields:
-            self.problem(node, join(path, "id"), "rule has no 'id'",
-                         "add 'id: some-name' (lowercase letters, digits, '-' and '_')")
+            self.problem(
+                node,
+                join(path, "id"),
+                "rule has no 'id'",
+                "add 'id: some-name' (lowercase letters, digits, '-' and '_')",
+            )
         else:
             id_node = fields["id"][1]
             rule_id = self.text(id_node, join(path, "id"), what="'id'")
             if rule_id is not None and not _SLUG.match(rule_id):
-                self.problem(id_node, join(path, "id"), f"rule id '{rule_id}' is not a valid id",
-                             "use 1-64 lowercase letters, digits, '-' or '_', starting with a "
-                             "letter or digit")
+                self.problem(
+                    id_node,
+                    join(path, "id"),
+                    f"rule id '{rule_id}' is not a valid id",
+                    "use 1-64 lowercase letters, digits, '-' or '_', starting with a letter or digit",
+                )
                 rule_id = None
         description = ""
         if "description" in fields:
-            description = self.text(fields["description"][1], join(path, "description"),
-                                    what="'description'") or ""
+            description = self.text(fields["description"][1], join(path, "description"), what="'description'") or ""
         when: When | None = None
         when_ok = True
         if "when" in fields:
@@ -161,29 +186,35 @@ class _Reader(NodeReader):
             when_ok = when is not None
         then = None
         if "then" not in fields:
-            self.problem(node, join(path, "then"), "rule has no 'then'",
-                         "add 'then: <route>' with one of: " + ", ".join(Route))
+            self.problem(
+                node, join(path, "then"), "rule has no 'then'", "add 'then: <route>' with one of: " + ", ".join(Route)
+            )
         else:
             then = read_action(self, fields["then"][1], join(path, "then"))
         if rule_id is None or then is None or not when_ok or len(self.problems) > before:
             return None
         rule = Rule(id=rule_id, description=description, when=when, then=then)
-        site = RuleSite(node=node, id_node=fields["id"][1], path=path,
-                        then_node=fields["then"][1])
+        site = RuleSite(node=node, id_node=fields["id"][1], path=path, then_node=fields["then"][1])
         return rule, site
 
 
 _RULE_SYNONYMS = {
-    "condition": "when", "conditions": "when", "if": "when", "match": "when", "where": "when",
-    "action": "then", "do": "then", "route": "then", "name": "id",
+    "condition": "when",
+    "conditions": "when",
+    "if": "when",
+    "match": "when",
+    "where": "when",
+    "action": "then",
+    "do": "then",
+    "route": "then",
+    "name": "id",
 }
 
 
 def _rule_hint(name: str) -> str:
     close = difflib.get_close_matches(name.lower(), list(_RULE_SYNONYMS), n=1, cutoff=0.7)
     if close:
-        return f"did you mean '{_RULE_SYNONYMS[close[0]]}'? allowed fields: " + ", ".join(
-            _RULE_FIELDS)
+        return f"did you mean '{_RULE_SYNONYMS[close[0]]}'? allowed fields: " + ", ".join(_RULE_FIELDS)
     return ""
 
 

@@ -89,19 +89,20 @@ class Action(BaseModel):
             if not self.queue or self.priority is None or self.sla_minutes is None:
                 raise ValueError("a handoff needs queue, priority and sla_minutes")
         elif self.queue is not None or self.priority is not None or self.sla_minutes is not None:
-            raise ValueError(
-                f"queue, priority and sla_minutes only apply to handoff, not {self.route}"
-            )
+            raise ValueError(f"queue, priority and sla_minutes only apply to handoff, not {self.route}")
         return self
 
     @classmethod
     def handoff(
-        cls, queue: str, priority: Priority = Priority.NORMAL, *, sla_minutes: int | None = None,
+        cls,
+        queue: str,
+        priority: Priority = Priority.NORMAL,
+        *,
+        sla_minutes: int | None = None,
         summary: bool = False,
     ) -> Action:
         sla = DEFAULT_SLA_MINUTES[priority] if sla_minutes is None else sla_minutes
-        return cls(route=Route.HANDOFF, queue=queue, priority=priority, sla_minutes=sla,
-                   summary=summary)
+        return cls(route=Route.HANDOFF, queue=queue, priority=priority, sla_minutes=sla, summary=summary)
 
 
 class Rule(BaseModel):
@@ -168,9 +169,7 @@ class Decision(BaseModel):
         return self.rule_id.startswith("guard:")
 
     @classmethod
-    def from_action(
-        cls, action: Action, *, rule_id: str, policy: Policy, reason: str
-    ) -> Decision:
+    def from_action(cls, action: Action, *, rule_id: str, policy: Policy, reason: str) -> Decision:
         return cls(
             route=action.route,
             queue=action.queue,

@@ -72,8 +72,7 @@ def simulate(
             before = Route(current)
         except ValueError:
             raise ValueError(
-                f"history item {position} ({turn_id!r}): unknown route {current!r}; use one of: "
-                + ", ".join(Route)
+                f"history item {position} ({turn_id!r}): unknown route {current!r}; use one of: " + ", ".join(Route)
             ) from None
         decision = evaluate(policy, facts, guards=guards)
         pair = (before, decision.route)
@@ -82,14 +81,17 @@ def simulate(
         rule_hits[decision.rule_id] = rule_hits.get(decision.rule_id, 0) + 1
         kept = examples.setdefault(pair, [])
         if before is not decision.route and len(kept) < max_examples:
-            kept.append(SimulationExample(turn_id=turn_id, rule_id=decision.rule_id,
-                                          reason=decision.reason))
+            kept.append(SimulationExample(turn_id=turn_id, rule_id=decision.rule_id, reason=decision.reason))
     transitions = tuple(
         Transition(from_route=a, to_route=b, count=n, examples=tuple(examples[(a, b)]))
         for (a, b), n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     )
     changed = sum(t.count for t in transitions if t.changed)
     return SimulationReport(
-        policy_name=policy.name, policy_version=policy.version, total=total, changed=changed,
-        transitions=transitions, rule_hits=dict(sorted(rule_hits.items())),
+        policy_name=policy.name,
+        policy_version=policy.version,
+        total=total,
+        changed=changed,
+        transitions=transitions,
+        rule_hits=dict(sorted(rule_hits.items())),
     )

@@ -21,9 +21,7 @@ from policies.errors import PolicyError, Problem
 __all__ = ["Limits", "DEFAULT_LIMITS", "ALLOWED_TAGS", "compose", "mark_of"]
 
 _STANDARD = "tag:yaml.org,2002:"
-ALLOWED_TAGS = frozenset(
-    _STANDARD + name for name in ("str", "int", "float", "bool", "null", "map", "seq")
-)
+ALLOWED_TAGS = frozenset(_STANDARD + name for name in ("str", "int", "float", "bool", "null", "map", "seq"))
 _PARSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -100,13 +98,20 @@ class _Composer:
                 out += ("." if out else "") + str(key.value)
         return out
 
-    def problem(self, mark: _Position | None, message: str, hint: str = "", *, path: str | None = None,
-                fatal: bool = False) -> None:
+    def problem(
+        self, mark: _Position | None, message: str, hint: str = "", *, path: str | None = None, fatal: bool = False
+    ) -> None:
         line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-        self.problems.append(Problem(
-            source=self.source, line=line, column=column,
-            path=self.path() if path is None else path, message=message, hint=hint,
-        ))
+        self.problems.append(
+            Problem(
+                source=self.source,
+                line=line,
+                column=column,
+                path=self.path() if path is None else path,
+                message=message,
+                hint=hint,
+            )
+        )
         if fatal:
             raise _Fatal
 
@@ -114,12 +119,21 @@ class _Composer:
         if isinstance(event, yaml.DocumentStartEvent):
             self.documents += 1
             if self.documents > 1:
-                self.problem(event.start_mark, "more than one YAML document ('---') in the policy",
-                             "keep exactly one document per policy", path="", fatal=True)
+                self.problem(
+                    event.start_mark,
+                    "more than one YAML document ('---') in the policy",
+                    "keep exactly one document per policy",
+                    path="",
+                    fatal=True,
+                )
             return
         if isinstance(event, yaml.AliasEvent):
-            self.problem(event.start_mark, f"alias '*{event.anchor}' is not allowed in a policy",
-                         "write the value out in full; anchors and aliases are refused", fatal=True)
+            self.problem(
+                event.start_mark,
+                f"alias '*{event.anchor}' is not allowed in a policy",
+                "write the value out in full; anchors and aliases are refused",
+                fatal=True,
+            )
         if isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
             frame = self.stack.pop()
             frame.node.end_mark = event.end_mark
@@ -127,19 +141,28 @@ class _Composer:
         if not isinstance(event, (yaml.ScalarEvent, yaml.CollectionStartEvent)):
             return  # stream and document boundaries; an alias was refused above
         if event.anchor:
-            self.problem(event.start_mark, f"anchor '&{event.anchor}' is not allowed in a policy",
-                         "remove the anchor and write values out in full", fatal=True)
+            self.problem(
+                event.start_mark,
+                f"anchor '&{event.anchor}' is not allowed in a policy",
+                "remove the anchor and write values out in full",
+                fatal=True,
+            )
         self.nodes += 1
         if self.nodes > self.limits.max_nodes:
-            self.problem(event.start_mark, f"document has more than {self.limits.max_nodes} YAML "
-                         "nodes", "split the policy or remove repeated rules", fatal=True)
+            self.problem(
+                event.start_mark,
+                f"document has more than {self.limits.max_nodes} YAML nodes",
+                "split the policy or remove repeated rules",
+                fatal=True,
+            )
         node: yaml.Node
         if isinstance(event, yaml.ScalarEvent):
             tag = event.tag
             if tag is None or tag == "!":
                 tag = self.resolve(yaml.ScalarNode, event.value, event.implicit)
-            node = yaml.ScalarNode(tag, event.value, _node_mark(event.start_mark), _node_mark(event.end_mark),
-                                   style=event.style)
+            node = yaml.ScalarNode(
+                tag, event.value, _node_mark(event.start_mark), _node_mark(event.end_mark), style=event.style
+            )
         else:
             is_seq = isinstance(event, yaml.SequenceStartEvent)
             kind = yaml.SequenceNode if is_seq else yaml.MappingNode
@@ -151,9 +174,12 @@ class _Composer:
         self.attach(node)
         if isinstance(node, (yaml.SequenceNode, yaml.MappingNode)):
             if len(self.stack) >= self.limits.max_depth:
-                self.problem(event.start_mark, f"document is nested deeper than "
-                             f"{self.limits.max_depth} levels",
-                             "flatten the conditions; policies need only a few levels", fatal=True)
+                self.problem(
+                    event.start_mark,
+                    f"document is nested deeper than {self.limits.max_depth} levels",
+                    "flatten the conditions; policies need only a few levels",
+                    fatal=True,
+                )
             self.stack.append(_Frame(node))
 
     def check_tag(self, node: yaml.Node) -> None:
@@ -179,8 +205,12 @@ class _Composer:
                 name = str(node.value)
                 if name in frame.seen:
                     first = frame.seen[name].start_mark.line + 1
-                    self.problem(node.start_mark, f"duplicate key '{name}' (first on line {first})",
-                                 "keep one of them", path=_join(self.path(), name))
+                    self.problem(
+                        node.start_mark,
+                        f"duplicate key '{name}' (first on line {first})",
+                        "keep one of them",
+                        path=_join(self.path(), name),
+                    )
                 else:
                     frame.seen[name] = node
             frame.key = node
@@ -197,11 +227,18 @@ def compose(text: str, *, source: str, limits: Limits = DEFAULT_LIMITS) -> yaml.
     """Compose ``text`` into one node tree, or raise :class:`PolicyError`. Empty text gives None."""
     too_big = len(text) > limits.max_bytes
     if too_big or len(text.encode("utf-8", "surrogatepass")) > limits.max_bytes:
-        raise PolicyError([Problem(
-            source=source, line=1, column=1, path="",
-            message=f"document is larger than {limits.max_bytes} bytes",
-            hint="policies are small; remove repeated content",
-        )])
+        raise PolicyError(
+            [
+                Problem(
+                    source=source,
+                    line=1,
+                    column=1,
+                    path="",
+                    message=f"document is larger than {limits.max_bytes} bytes",
+                    hint="policies are small; remove repeated content",
+                )
+            ]
+        )
     composer = _Composer(source=source, limits=limits)
     try:
         for event in yaml.parse(text, Loader=_PARSER):
@@ -212,14 +249,20 @@ def compose(text: str, *, source: str, limits: Limits = DEFAULT_LIMITS) -> yaml.
         raise PolicyError([*composer.problems, _from_yaml_error(exc, source=source)]) from None
     except yaml.reader.ReaderError as exc:
         line, column = _position(text, exc.position)
-        raise PolicyError([Problem(
-            source=source, line=line, column=column, path="",
-            message=f"character U+{int(exc.character):04X} is not allowed in YAML",
-            hint="remove control characters from the document",
-        )]) from None
+        raise PolicyError(
+            [
+                Problem(
+                    source=source,
+                    line=line,
+                    column=column,
+                    path="",
+                    message=f"character U+{int(exc.character):04X} is not allowed in YAML",
+                    hint="remove control characters from the document",
+                )
+            ]
+        ) from None
     except yaml.YAMLError as exc:  # pragma: no cover - every parser error we know is one of those
-        raise PolicyError([Problem(source=source, line=1, column=1, path="",
-                                   message=f"invalid YAML: {exc}")]) from None
+        raise PolicyError([Problem(source=source, line=1, column=1, path="", message=f"invalid YAML: {exc}")]) from None
     if composer.problems:
         raise PolicyError(composer.problems)
     return composer.root
@@ -239,5 +282,6 @@ def _from_yaml_error(exc: yaml.MarkedYAMLError, *, source: str) -> Problem:
     hint = "check indentation and quoting near here"
     if "\\t" in problem or "tab" in problem:
         hint = "indent with spaces, not tabs"
-    return Problem(source=source, line=line, column=column, path="",
-                   message=f"invalid YAML: {problem}{context}", hint=hint)
+    return Problem(
+        source=source, line=line, column=column, path="", message=f"invalid YAML: {problem}{context}", hint=hint
+    )

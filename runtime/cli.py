@@ -47,7 +47,9 @@ def _settings() -> Settings:
 @app.command()
 def config(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    markdown: Annotated[bool, typer.Option("--markdown", help="Print every setting with its default (README table).")] = False,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print every setting with its default (README table).")
+    ] = False,
 ) -> None:
     """Print the effective configuration, secrets masked."""
     if markdown:
@@ -129,8 +131,10 @@ def smtp() -> None:
 
 @app.command("mail-sink")
 def mail_sink(
-    folder: Annotated[Path | None, typer.Option(
-        help="Where received mail is written as .eml files (default: GLASSDESK_VAR_DIR/mail).")] = None,
+    folder: Annotated[
+        Path | None,
+        typer.Option(help="Where received mail is written as .eml files (default: GLASSDESK_VAR_DIR/mail)."),
+    ] = None,
 ) -> None:
     """A local SMTP relay for development: outbound mail is written to FOLDER instead of sent."""
     from devtools.mailsink import serve_mail_sink
@@ -160,8 +164,10 @@ def ledger(
         for state in LedgerState:
             typer.echo(f"{state.value:<12} {result.counts[state]}")
         for entry in result.unaccounted:
-            typer.echo(f"unaccounted: message {entry.message_id} in conversation {entry.conversation_id}, "
-                       f"received {entry.received_at.isoformat()}")
+            typer.echo(
+                f"unaccounted: message {entry.message_id} in conversation {entry.conversation_id}, "
+                f"received {entry.received_at.isoformat()}"
+            )
     if result.unaccounted:
         raise typer.Exit(1)
 
@@ -184,8 +190,12 @@ def sms_sink() -> None:
     from devtools.smssink import build_sms_sink
 
     settings = _settings()
-    uvicorn.run(build_sms_sink(settings, folder=settings.var_dir / "sms"), host="127.0.0.1",
-                port=settings.sms_sink_port, log_level="warning")
+    uvicorn.run(
+        build_sms_sink(settings, folder=settings.var_dir / "sms"),
+        host="127.0.0.1",
+        port=settings.sms_sink_port,
+        log_level="warning",
+    )
 
 
 @sms_app.command("simulate")
@@ -202,8 +212,14 @@ def sms_simulate(
     url = settings.public_url.rstrip("/") + "/webhooks/twilio/sms"
     import secrets as _secrets
 
-    params = {"MessageSid": "SM" + _secrets.token_hex(16), "AccountSid": settings.twilio_account_sid,
-              "From": sender, "To": settings.twilio_from_number, "Body": text, "NumMedia": "0"}
+    params = {
+        "MessageSid": "SM" + _secrets.token_hex(16),
+        "AccountSid": settings.twilio_account_sid,
+        "From": sender,
+        "To": settings.twilio_from_number,
+        "Body": text,
+        "NumMedia": "0",
+    }
     signature = sign_webhook(url, params, auth_token=settings.twilio_auth_token.get_secret_value())
     try:
         r = httpx.post(url, data=params, headers={"X-Twilio-Signature": signature}, timeout=10)
@@ -236,8 +252,11 @@ def feedback_add(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     if label not in known:
-        typer.echo(f"error: --label {label!r} is not an intent of the live model ({model_dir}); "
-                   f"use one of: {', '.join(sorted(known))}", err=True)
+        typer.echo(
+            f"error: --label {label!r} is not an intent of the live model ({model_dir}); "
+            f"use one of: {', '.join(sorted(known))}",
+            err=True,
+        )
         raise typer.Exit(2)
     redacted = Redactor().redact(text).text.strip()
     if not redacted:
@@ -270,8 +289,10 @@ def feedback_list(
         return
     for r in rows:
         used = f"used in {r['used_in_model']}" if r["used_in_model"] else "unused"
-        typer.echo(f"{r['id']}  {r['created_at']:%Y-%m-%d %H:%M}  {r['kind']:<17} {r['label'] or '-':<20} "
-                   f"{used:<32} {r['actor']}: {r['text'] or ''}")
+        typer.echo(
+            f"{r['id']}  {r['created_at']:%Y-%m-%d %H:%M}  {r['kind']:<17} {r['label'] or '-':<20} "
+            f"{used:<32} {r['actor']}: {r['text'] or ''}"
+        )
 
 
 @ops_app.command("retrain")
@@ -286,9 +307,11 @@ def ops_retrain(as_json: Annotated[bool, typer.Option("--json", help="Print the 
     typer.echo(f"{summary['decision']}: {summary['reason']}")
     if summary.get("before") or summary.get("after"):
         before, after = summary.get("before") or {}, summary["after"]
-        typer.echo(f"  accuracy {before.get('accuracy', '-')} -> {after['accuracy']}   "
-                   f"model {summary['live_model_id_before']} -> {summary['live_model_id_after']}   "
-                   f"new corrections {summary['n_feedback_new']}")
+        typer.echo(
+            f"  accuracy {before.get('accuracy', '-')} -> {after['accuracy']}   "
+            f"model {summary['live_model_id_before']} -> {summary['live_model_id_after']}   "
+            f"new corrections {summary['n_feedback_new']}"
+        )
 
 
 @ops_app.command("reingest-kb")
@@ -341,8 +364,11 @@ def _run_flow(flow_fn: Any, **params: Any) -> dict[str, Any]:
     except httpx.HTTPError:
         up = False
     if not up:
-        typer.echo(f"error: the Prefect API at {url} does not answer; start it with `glassdesk run` "
-                   "(or `prefect server start`), or set GLASSDESK_PREFECT_API_URL", err=True)
+        typer.echo(
+            f"error: the Prefect API at {url} does not answer; start it with `glassdesk run` "
+            "(or `prefect server start`), or set GLASSDESK_PREFECT_API_URL",
+            err=True,
+        )
         raise typer.Exit(2)
     with temporary_settings(updates={PREFECT_API_URL: url}):
         try:
@@ -364,11 +390,22 @@ async def _until_signal(serve: Callable[[Settings, asyncio.Event], Awaitable[Non
 # (and every other command) starts without scikit-learn, LangChain or Prefect.
 _SUB_APPS: dict[str, tuple[str, str, str]] = {
     "intents": ("understanding.cli", "intents_app", "Train, evaluate and run the intent classifier."),
-    "sentiment": ("understanding.sentiment_cli", "sentiment_app", "Train and evaluate the sentiment and emotion model."),
+    "sentiment": (
+        "understanding.sentiment_cli",
+        "sentiment_app",
+        "Train and evaluate the sentiment and emotion model.",
+    ),
     "pii": ("understanding.cli", "pii_app", "Detect and redact personal data."),
     "email": ("channels.email.cli", "email_app", "Parse email."),
     "kb": ("knowledge.cli", "kb_app", "The knowledge base."),
     "policy": ("runtime.policy_cli", "policy_app", "Validate, simulate, publish and roll back routing policies."),
+    "audit": ("runtime.audit_cli", "audit_app", "Verify the audit log's hash chain; audit routing for fairness."),
+    "gdpr": (
+        "runtime.gdpr_cli",
+        "gdpr_app",
+        "Data-subject requests: export, erasure, retention, records of processing.",
+    ),
+    "users": ("runtime.users_cli", "users_app", "Staff accounts: create the first admin, reset passwords."),
 }
 
 
@@ -379,6 +416,10 @@ def _mount_sub_apps(argv: list[str]) -> None:
     for name, (module, attr, help_text) in _SUB_APPS.items():
         if name == called:
             sub = getattr(importlib.import_module(module), attr)
+            if name == "audit":  # `glassdesk audit fairness` lives with the fairness service
+                from runtime.fairness_cli import fairness
+
+                sub.command("fairness")(fairness)
         else:  # listed in --help with its summary; never imported
             sub = typer.Typer(help=help_text, no_args_is_help=True)
         app.add_typer(sub, name=name, help=help_text)

@@ -47,8 +47,16 @@ from services.container import Container, TurnKit
 from services.delivery import Deliverer, DeliveryTarget
 from services.settings import Settings
 
-__all__ = ["Container", "TurnKit", "open_container", "build_turn_kit", "build_senders", "resolve_redis_url",
-           "REDIS_URL_FILE", "WORKER_BEAT_PREFIX"]
+__all__ = [
+    "Container",
+    "TurnKit",
+    "open_container",
+    "build_turn_kit",
+    "build_senders",
+    "resolve_redis_url",
+    "REDIS_URL_FILE",
+    "WORKER_BEAT_PREFIX",
+]
 
 REDIS_URL_FILE = "run/redis.url"
 WORKER_BEAT_PREFIX = "gd:worker:beat:"
@@ -83,14 +91,16 @@ def _redis_answers(url: str) -> bool:
 
 def build_senders(settings: Settings, bus: RedisLiveBus) -> dict[ChannelKind, ChannelSender]:
     """One ``ChannelSender`` per channel, from settings."""
-    sms = TwilioSmsSender(SmsSenderConfig(
-        account_sid=settings.twilio_account_sid,
-        auth_token=settings.twilio_auth_token,
-        from_number=settings.twilio_from_number,
-        public_url=settings.public_url,
-        max_segments=settings.sms_max_segments,
-        api_base=settings.twilio_api_base,
-    ))
+    sms = TwilioSmsSender(
+        SmsSenderConfig(
+            account_sid=settings.twilio_account_sid,
+            auth_token=settings.twilio_auth_token,
+            from_number=settings.twilio_from_number,
+            public_url=settings.public_url,
+            max_segments=settings.sms_max_segments,
+            api_base=settings.twilio_api_base,
+        )
+    )
     email = EmailChannelSender(
         RelaySettings(
             host=settings.relay_host,
@@ -118,8 +128,14 @@ async def open_container(settings: Settings, *, migrate: bool = True) -> AsyncIt
     messages = SqlMessageStore(db)
     outbox = SqlOutboxStore(db)
     timeline = SqlTimelineStore(db)
-    deliverer = Deliverer(messages=messages, outbox=outbox, timeline=timeline, bus=bus, senders=senders,
-                          target=DeliveryTarget(public_url=settings.public_url))
+    deliverer = Deliverer(
+        messages=messages,
+        outbox=outbox,
+        timeline=timeline,
+        bus=bus,
+        senders=senders,
+        target=DeliveryTarget(public_url=settings.public_url),
+    )
     from understanding.pii import Redactor  # scikit-learn comes with `understanding`: not at CLI start
 
     signer = SessionSigner(await asyncio.to_thread(settings.secret_key))
@@ -167,8 +183,9 @@ async def _lookups(settings: Settings, sql: BackOffice) -> Lookups:
         return Lookups(sql)
     secrets = settings.connector_secret_values()
     config = await asyncio.to_thread(load_connectors_file, settings.connectors_file, secrets=secrets)
-    backoffice = build_backoffice(config, secrets=secrets, provided={"backoffice_db": sql},
-                                  screenshots=settings.var_dir / "rpa-screenshots")
+    backoffice = build_backoffice(
+        config, secrets=secrets, provided={"backoffice_db": sql}, screenshots=settings.var_dir / "rpa-screenshots"
+    )
     return Lookups(backoffice, timeout=config.longest_budget_seconds or 3.0)
 
 
@@ -188,17 +205,20 @@ async def build_turn_kit(container: Container) -> TurnKit:
     try:
         kb = await asyncio.to_thread(KnowledgeBase.load, kb_dir, embedder=settings.embeddings)
     except (KnowledgeError, OSError, ValueError):  # no index yet: build it from the shipped articles
-        kb = await asyncio.to_thread(ingest_directory, default_articles_dir(), index_dir=kb_dir,
-                                     embedder=settings.embeddings)
+        kb = await asyncio.to_thread(
+            ingest_directory, default_articles_dir(), index_dir=kb_dir, embedder=settings.embeddings
+        )
     drafter: Drafter = ComposerDrafter()
     if settings.llm_provider or settings.llm_base_url:
-        drafter = LlmDrafter(build_chat_model(
-            provider=settings.llm_provider or "openai",
-            model=settings.llm_model or "gpt-4o-mini",
-            base_url=settings.llm_base_url,
-            api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
-            timeout=settings.llm_timeout_s,
-        ))
+        drafter = LlmDrafter(
+            build_chat_model(
+                provider=settings.llm_provider or "openai",
+                model=settings.llm_model or "gpt-4o-mini",
+                base_url=settings.llm_base_url,
+                api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
+                timeout=settings.llm_timeout_s,
+            )
+        )
     return TurnKit(
         intents=intents,
         language_detector=LanguageDetector(),

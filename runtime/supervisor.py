@@ -24,7 +24,7 @@ from devtools.smssink import sms_sink_url, sms_sink_wanted
 from services.process_status import STATUS_FILE, read_supervisor_status
 from services.settings import Settings
 
-__all__ = ["run_all", "Child", "read_supervisor_status", "STATUS_FILE"]
+__all__ = ["run_all", "Child", "read_supervisor_status", "STATUS_FILE", "prefect_env", "demo_by_default"]
 
 
 RESTART_BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
@@ -49,18 +49,28 @@ class Child:
 
     def status(self, now: float) -> dict[str, object]:
         running = self.proc is not None and self.proc.poll() is None
-        return {"state": "running" if running else "restarting", "pid": self.proc.pid if running and self.proc else None,
-                "restarts": len(self.restarts), "last_exit": self.last_exit,
-                "crash_loop": self.crash_looping(now),
-                "restart_in_s": round(max(0.0, self.next_start - now), 1) if self.next_start else None}
+        return {
+            "state": "running" if running else "restarting",
+            "pid": self.proc.pid if running and self.proc else None,
+            "restarts": len(self.restarts),
+            "last_exit": self.last_exit,
+            "crash_loop": self.crash_looping(now),
+            "restart_in_s": round(max(0.0, self.next_start - now), 1) if self.next_start else None,
+        }
 
 
 def _prefect_env(settings: Settings) -> dict[str, str]:
+    """The environment of the Prefect server and of every process that talks to it: the server asks
+    for basic auth on its API and UI (``PREFECT_SERVER_API_AUTH_STRING``) and the Prefect clients in
+    the worker and the ops flows send it (``PREFECT_API_AUTH_STRING``)."""
     home = (settings.var_dir / "prefect").resolve()
     home.mkdir(parents=True, exist_ok=True)
+    auth = settings.prefect_auth_string()
     return {
         "PREFECT_HOME": str(home),
         "PREFECT_API_URL": settings.prefect_api_url,
+        "PREFECT_SERVER_API_AUTH_STRING": auth,
+        "PREFECT_API_AUTH_STRING": auth,
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_LOGGING_TO_API_ENABLED": "false",
         # On SQLite the event persister and task-run recorder contend with the API for the database
@@ -73,6 +83,16 @@ def _prefect_env(settings: Settings) -> dict[str, str]:
 
 def prefect_env(settings: Settings) -> dict[str, str]:
     return _prefect_env(settings)
+
+
+def demo_by_default(settings: Settings, env: dict[str, str]) -> Settings:
+    """`glassdesk run` is the demo: demo mode (demo logins, no second admin for policy changes) unless
+    GLASSDESK_DEMO_MODE says otherwise. Sets it in ``env`` for the children."""
+    if "demo_mode" in settings.model_fields_set:
+        env["GLASSDESK_DEMO_MODE"] = "true" if settings.demo_mode else "false"
+        return settings
+    env["GLASSDESK_DEMO_MODE"] = "true"
+    return settings.model_copy(update={"demo_mode": True})
 
 
 def run_all(settings: Settings) -> int:
@@ -89,11 +109,14 @@ def run_all(settings: Settings) -> int:
         argv, redis_url = embedded_redis_command(settings.var_dir / "redis")
         children.append(Child("redis", argv))
     env = {**os.environ, **_prefect_env(settings), "GLASSDESK_REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1"}
+    settings = demo_by_default(settings, env)
     sms_sink = sms_sink_wanted(settings)
     if sms_sink:  # no Twilio account configured: replies go to a local sink (var/sms/), never to Twilio
         env["GLASSDESK_TWILIO_API_BASE"] = sms_sink_url(settings)
     if settings.demo_rpa and not settings.connectors_file:  # claims and contracts through the demo portal robot
-        env["GLASSDESK_CONNECTORS_FILE"] = str(Path(__file__).resolve().parents[1] / "devtools" / "connectors.demo.yaml")
+        env["GLASSDESK_CONNECTORS_FILE"] = str(
+            Path(__file__).resolve().parents[1] / "devtools" / "connectors.demo.yaml"
+        )
         env["GLASSDESK_CONNECTOR_SECRETS"] = "claims_portal_user=clerk,claims_portal_password=legacy-portal"
     stopping = False
 
@@ -110,8 +133,19 @@ def run_all(settings: Settings) -> int:
         print("glassdesk: preparing the database and demo data …", flush=True)
         subprocess.run([glassdesk, "demo", "load"], env=env, check=True)
         children += [
-            Child("prefect", [str(bin_dir / "prefect"), "server", "start", "--host", "127.0.0.1",
-                              "--port", str(settings.prefect_port), "--analytics-off"]),
+            Child(
+                "prefect",
+                [
+                    str(bin_dir / "prefect"),
+                    "server",
+                    "start",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(settings.prefect_port),
+                    "--analytics-off",
+                ],
+            ),
             Child("mail-sink", [glassdesk, "mail-sink"]),
             *([Child("sms-sink", [glassdesk, "sms-sink"])] if sms_sink else []),
             Child("claims-portal", [glassdesk, "claims-portal"]),
@@ -161,8 +195,10 @@ def _watch(child: Child, now: float, env: dict[str, str], log_dir: Path) -> None
     delay = RESTART_BACKOFF_S[min(child.streak, len(RESTART_BACKOFF_S)) - 1]
     child.next_start = now + delay
     loop = " It is in a crash loop." if child.crash_looping(now) else ""
-    print(f"glassdesk: {child.name} exited with {child.last_exit}; restarting in {delay:g} s (see its log).{loop}",
-          flush=True)
+    print(
+        f"glassdesk: {child.name} exited with {child.last_exit}; restarting in {delay:g} s (see its log).{loop}",
+        flush=True,
+    )
 
 
 def _write_status(var_dir: Path, children: list[Child], now: float) -> None:
@@ -200,17 +236,25 @@ def _announce_when_healthy(settings: Settings, children: list[Child], stopping: 
             return
         time.sleep(1)
     base = settings.public_url.rstrip("/")
+    logins = (
+        "demo logins: agent/agent, ops/ops, admin/admin"
+        if settings.demo_mode
+        else "no demo logins: `glassdesk users create --name NAME --role admin`"
+    )
+    prefect_login = (
+        "GLASSDESK_PREFECT_AUTH" if settings.prefect_auth is not None else str(settings.var_dir / "prefect-auth.key")
+    )
     print(
         "\nGlassdesk is running. Ctrl-C stops everything.\n"
         f"  Web:          {base}/\n"
         f"  Chat demo:    {base}/chat/demo\n"
-        f"  Agent inbox:  {base}/inbox   (demo logins: agent/agent, ops/ops, admin/admin)\n"
+        f"  Agent inbox:  {base}/inbox   ({logins})\n"
         f"  Ops:          {base}/ops\n"
         f"  Health:       {base}/healthz\n"
-        f"  Prefect UI:   http://127.0.0.1:{settings.prefect_port}/\n"
+        f"  Prefect UI:   http://127.0.0.1:{settings.prefect_port}/   (log in with the user:password in {prefect_login})\n"
         f"  Ops flows:    Prefect UI > Deployments: retrain-intents/daily, reingest-knowledge/on-demand\n"
         f"  SMTP in:      {settings.smtp_host}:{settings.smtp_port}   (outbound mail lands in var/mail/)\n"
-        f"  SMS in:       glassdesk sms simulate --from +4915112345678 \"Wo ist meine Bestellung 10023?\"\n"
+        f'  SMS in:       glassdesk sms simulate --from +4915112345678 "Wo ist meine Bestellung 10023?"\n'
         f"  SMS out:      {'var/sms/ (development sink; set GLASSDESK_TWILIO_AUTH_TOKEN for Twilio)' if sms_sink_wanted(settings) else 'Twilio'}\n",
         flush=True,
     )

@@ -32,6 +32,7 @@ def _orchestrator_down(exc: BaseException) -> bool:
         seen = seen.__cause__ or seen.__context__
     return False
 
+
 log = logging.getLogger("glassdesk.turns")
 MODEL_CHECK_EVERY_S = 10.0
 

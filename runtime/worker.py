@@ -48,8 +48,16 @@ def _finished(running: set[asyncio.Task[int]], slots: asyncio.Semaphore, task: a
 
 
 class TurnWorker:
-    def __init__(self, settings: Settings, queue: RedisTurnQueue, redis: aioredis.Redis, handler: BatchHandler, *,
-                 on_dead_letter: DeadLetterHandler = _no_dead_letter_handler, name: str | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        queue: RedisTurnQueue,
+        redis: aioredis.Redis,
+        handler: BatchHandler,
+        *,
+        on_dead_letter: DeadLetterHandler = _no_dead_letter_handler,
+        name: str | None = None,
+    ) -> None:
         self._settings = settings
         self._queue = queue
         self._redis = redis
@@ -138,8 +146,12 @@ class TurnWorker:
                 await self._queue.ack(delivery.entry_id)
                 self.processed += 1
             else:
-                log.warning("turn %s failed (delivery %d): %s", delivery.ref.message_id, delivery.deliveries,
-                            type(error).__name__)
+                log.warning(
+                    "turn %s failed (delivery %d): %s",
+                    delivery.ref.message_id,
+                    delivery.deliveries,
+                    type(error).__name__,
+                )
         return len(live)
 
     async def _run_until_orchestrated(self, live: list[Delivery]) -> dict[str, BaseException | None]:
@@ -183,7 +195,8 @@ def worker_for(services: Container, handler: BatchHandler, *, name: str | None =
     from services.escalation import escalate_failed_turn
 
     async def to_person(delivery: Delivery, reason: str) -> None:
-        await escalate_failed_turn(services, message_id=delivery.ref.message_id,
-                                   conversation_id=delivery.ref.conversation_id, reason=reason)
+        await escalate_failed_turn(
+            services, message_id=delivery.ref.message_id, conversation_id=delivery.ref.conversation_id, reason=reason
+        )
 
     return TurnWorker(services.settings, services.queue, services.redis, handler, on_dead_letter=to_person, name=name)

@@ -105,8 +105,12 @@ class DeskActor:
 def pending_draft(decisions: list[DecisionRecord]) -> DecisionRecord | None:
     """The newest decision whose draft waits for a person, if any."""
     for record in reversed(decisions):
-        if (record.route is Route.DRAFT_FOR_APPROVAL and record.facts.get("draft_text")
-                and not record.facts.get("draft_state") and record.outbound_message_id is None):
+        if (
+            record.route is Route.DRAFT_FOR_APPROVAL
+            and record.facts.get("draft_text")
+            and not record.facts.get("draft_state")
+            and record.outbound_message_id is None
+        ):
             return record
     return None
 
@@ -152,12 +156,21 @@ class AgentDesk:
             record = await self._awaiting(conv)
             text = str(record.facts["draft_text"])
             msg = await self._s.deliverer.deliver(
-                conv.id, text, author_kind=AuthorKind.AI, language=conv.language or "en",
-                causation_id=record.inbound_message_id, approved_by=actor.display_name)
+                conv.id,
+                text,
+                author_kind=AuthorKind.AI,
+                language=conv.language or "en",
+                causation_id=record.inbound_message_id,
+                approved_by=actor.display_name,
+            )
             await self._settle(record, DraftState.APPROVED, actor, outbound_message_id=msg.id)
             await self._s.messages.route_conversation(conv.id, ConversationStatus.OPEN, assignee="")
-            await self._event(conv.id, EventType.APPROVED, record.inbound_message_id,
-                              {"message_id": msg.id, "decision_id": record.id, "edited": False})
+            await self._event(
+                conv.id,
+                EventType.APPROVED,
+                record.inbound_message_id,
+                {"message_id": msg.id, "decision_id": record.id, "edited": False},
+            )
             await self._audit(actor, "inbox.approved", conv.id, {"decision_id": record.id, "message_id": msg.id})
             return msg
 
@@ -172,42 +185,69 @@ class AgentDesk:
             if text == clean_text(draft).strip():
                 raise DeskConflict("The text is unchanged. Use Approve to send the draft as it is.")
             msg = await self._s.deliverer.deliver(
-                conv.id, text, author_kind=AuthorKind.AGENT, language=conv.language or "en",
-                causation_id=record.inbound_message_id, author_id=actor.username)
+                conv.id,
+                text,
+                author_kind=AuthorKind.AGENT,
+                language=conv.language or "en",
+                causation_id=record.inbound_message_id,
+                author_id=actor.username,
+            )
             await self._settle(record, DraftState.EDITED, actor, outbound_message_id=msg.id)
             await self._s.messages.route_conversation(conv.id, ConversationStatus.OPEN, assignee="")
             await self._s.feedback.add(
-                FeedbackKind.DRAFT_EDIT.value, actor=actor.username, conversation_id=conv.id,
-                message_id=record.inbound_message_id, label=_intent_of(record),
-                text=json.dumps({"draft": self._redact(draft), "edited": self._redact(text)}, ensure_ascii=False))
-            await self._event(conv.id, EventType.APPROVED, record.inbound_message_id,
-                              {"message_id": msg.id, "decision_id": record.id, "edited": True})
+                FeedbackKind.DRAFT_EDIT.value,
+                actor=actor.username,
+                conversation_id=conv.id,
+                message_id=record.inbound_message_id,
+                label=_intent_of(record),
+                text=json.dumps({"draft": self._redact(draft), "edited": self._redact(text)}, ensure_ascii=False),
+            )
+            await self._event(
+                conv.id,
+                EventType.APPROVED,
+                record.inbound_message_id,
+                {"message_id": msg.id, "decision_id": record.id, "edited": True},
+            )
             await self._audit(actor, "inbox.sent_edited", conv.id, {"decision_id": record.id, "message_id": msg.id})
             return msg
 
-    async def reject(self, conversation_id: str, reason: RejectReason, *, comment: str = "",
-                     actor: DeskActor) -> None:
+    async def reject(self, conversation_id: str, reason: RejectReason, *, comment: str = "", actor: DeskActor) -> None:
         """Refuse the draft. Nothing is sent; the rejecting person now answers the customer."""
         comment = clean_text(comment).strip()
         async with self._held(conversation_id) as conv:
             record = await self._awaiting(conv)
             await self._settle(record, DraftState.REJECTED, actor, reject_reason=reason.value)
-            await self._s.messages.route_conversation(conv.id, ConversationStatus.HANDED_OFF,
-                                                      assignee=actor.username)
+            await self._s.messages.route_conversation(conv.id, ConversationStatus.HANDED_OFF, assignee=actor.username)
             label = _intent_of(record)
             await self._s.feedback.add(
-                FeedbackKind.DRAFT_REJECTED.value, actor=actor.username, conversation_id=conv.id,
-                message_id=record.inbound_message_id, label=label, reason=reason.value,
-                text=json.dumps({"draft": self._redact(str(record.facts["draft_text"])),
-                                 "comment": self._redact(comment)}, ensure_ascii=False))
+                FeedbackKind.DRAFT_REJECTED.value,
+                actor=actor.username,
+                conversation_id=conv.id,
+                message_id=record.inbound_message_id,
+                label=label,
+                reason=reason.value,
+                text=json.dumps(
+                    {"draft": self._redact(str(record.facts["draft_text"])), "comment": self._redact(comment)},
+                    ensure_ascii=False,
+                ),
+            )
             if reason is RejectReason.MISSING_KNOWLEDGE:
                 inbound = await self._s.messages.get_message(record.inbound_message_id)
                 await self._s.feedback.add(
-                    FeedbackKind.KNOWLEDGE_GAP.value, actor=actor.username, conversation_id=conv.id,
-                    message_id=inbound.id, label=label, text=self._redact(inbound.text)[:4000],
-                    reason=self._redact(comment)[:255] or None)
-            await self._event(conv.id, EventType.REJECTED, record.inbound_message_id,
-                              {"decision_id": record.id, "reason": reason.value})
+                    FeedbackKind.KNOWLEDGE_GAP.value,
+                    actor=actor.username,
+                    conversation_id=conv.id,
+                    message_id=inbound.id,
+                    label=label,
+                    text=self._redact(inbound.text)[:4000],
+                    reason=self._redact(comment)[:255] or None,
+                )
+            await self._event(
+                conv.id,
+                EventType.REJECTED,
+                record.inbound_message_id,
+                {"decision_id": record.id, "reason": reason.value},
+            )
             await self._audit(actor, "inbox.rejected", conv.id, {"decision_id": record.id, "reason": reason.value})
 
     # -- who is in charge -------------------------------------------------------------------------
@@ -220,8 +260,9 @@ class AgentDesk:
             if conv.assignee and conv.assignee != actor.username and conv.status is ConversationStatus.HANDED_OFF:
                 raise DeskConflict(f"{conv.assignee} has already taken over this conversation.")
             await self._s.messages.route_conversation(conv.id, ConversationStatus.HANDED_OFF, assignee=actor.username)
-            await self._event(conv.id, EventType.TAKEN_OVER, None, {"by": actor.username,
-                                                                     "from_status": conv.status.value})
+            await self._event(
+                conv.id, EventType.TAKEN_OVER, None, {"by": actor.username, "from_status": conv.status.value}
+            )
             await self._audit(actor, "inbox.taken_over", conv.id, {"from_status": conv.status.value})
 
     async def unanswered(self, conversation_id: str) -> list[Message]:
@@ -242,19 +283,24 @@ class AgentDesk:
         conversation stays with the person instead. Returns how many turns were queued."""
         async with self._held(conversation_id) as conv:
             if conv.status is not ConversationStatus.HANDED_OFF:
-                raise DeskConflict("Only a conversation that a person has can be handed back to the automation "
-                                   f"(this one is {conv.status.value.replace('_', ' ')}).")
+                raise DeskConflict(
+                    "Only a conversation that a person has can be handed back to the automation "
+                    f"(this one is {conv.status.value.replace('_', ' ')})."
+                )
             if conv.assignee and conv.assignee != actor.username:
                 raise DeskConflict(f"{conv.assignee} is in charge of this conversation; they can hand it back.")
             waiting = await self.unanswered(conv.id)
             if waiting and not answer_unanswered:
-                raise DeskConflict(f"{len(waiting)} customer message(s) have no answer yet; the conversation stays "
-                                   "with you. Answer them, or hand back and let the automation answer them.")
+                raise DeskConflict(
+                    f"{len(waiting)} customer message(s) have no answer yet; the conversation stays "
+                    "with you. Answer them, or hand back and let the automation answer them."
+                )
             await self._s.messages.route_conversation(conv.id, ConversationStatus.OPEN, assignee="")
             for m in waiting:  # queued after the state change: the turn sees the automation in charge
                 await self._s.queue.enqueue(TurnRef(message_id=m.id, conversation_id=m.conversation_id))
-            await self._event(conv.id, EventType.HANDED_BACK, None, {"by": actor.username,
-                                                                      "queued_turns": len(waiting)})
+            await self._event(
+                conv.id, EventType.HANDED_BACK, None, {"by": actor.username, "queued_turns": len(waiting)}
+            )
             await self._audit(actor, "inbox.handed_back", conv.id, {"queued_turns": len(waiting)})
             return len(waiting)
 
@@ -272,8 +318,13 @@ class AgentDesk:
                 raise DeskConflict("This reply was already sent.")
             try:
                 msg = await self._s.deliverer.deliver(
-                    conv.id, text, author_kind=AuthorKind.AGENT, language=conv.language or "en",
-                    causation_id=await self._reply_causation(conv.id), author_id=actor.username)
+                    conv.id,
+                    text,
+                    author_kind=AuthorKind.AGENT,
+                    language=conv.language or "en",
+                    causation_id=await self._reply_causation(conv.id),
+                    author_id=actor.username,
+                )
             except Exception:
                 await self._s.redis.delete(key)
                 raise
@@ -301,8 +352,9 @@ class AgentDesk:
         if len(json.dumps({"by": actor.username, "text": text})) > _MAX_NOTE_JSON:
             raise DeskConflict("The note is too long; keep it under about 600 characters or split it.")
         async with self._held(conversation_id) as conv:
-            await self._event(conv.id, EventType.NOTE_ADDED, None, {"by": actor.username, "text": text},
-                              live={"by": actor.username})
+            await self._event(
+                conv.id, EventType.NOTE_ADDED, None, {"by": actor.username, "text": text}, live={"by": actor.username}
+            )
             await self._audit(actor, "inbox.note_added", conv.id, {"length": len(text)})
 
     async def correct_intent(self, message_id: str, intent: str, *, actor: DeskActor) -> str:
@@ -316,47 +368,84 @@ class AgentDesk:
         if earlier is not None and earlier[1] == intent:
             return earlier[0]  # one-shot: a second click (or a retried request) stores no second row
         fid = await self._s.feedback.add(
-            FeedbackKind.INTENT_CORRECTION.value, actor=actor.username, conversation_id=msg.conversation_id,
-            message_id=msg.id, label=intent, text=self._redact(msg.text))
-        await self._audit(actor, "inbox.intent_corrected", msg.conversation_id,
-                          {"message_id": msg.id, "intent": intent, "feedback_id": fid})
-        await self._s.bus.publish(msg.conversation_id, {"event": "intent_corrected", "actor": ActorKind.HUMAN.value,
-                                                        "message_id": msg.id})
+            FeedbackKind.INTENT_CORRECTION.value,
+            actor=actor.username,
+            conversation_id=msg.conversation_id,
+            message_id=msg.id,
+            label=intent,
+            text=self._redact(msg.text),
+        )
+        await self._audit(
+            actor,
+            "inbox.intent_corrected",
+            msg.conversation_id,
+            {"message_id": msg.id, "intent": intent, "feedback_id": fid},
+        )
+        await self._s.bus.publish(
+            msg.conversation_id, {"event": "intent_corrected", "actor": ActorKind.HUMAN.value, "message_id": msg.id}
+        )
         return fid
 
     async def corrections(self, conversation_id: str) -> dict[str, tuple[str, str]]:
         """The latest intent correction per customer message of the conversation: ``{message id: (feedback
         id, label)}``."""
         rows = await self._s.feedback.list(kind=FeedbackKind.INTENT_CORRECTION.value)
-        return {str(r["message_id"]): (str(r["id"]), str(r["label"])) for r in rows
-                if r.get("conversation_id") == conversation_id and r.get("message_id")}
+        return {
+            str(r["message_id"]): (str(r["id"]), str(r["label"]))
+            for r in rows
+            if r.get("conversation_id") == conversation_id and r.get("message_id")
+        }
 
     # -- helpers ----------------------------------------------------------------------------------
     async def _awaiting(self, conv: Conversation) -> DecisionRecord:
         record = pending_draft(await self._s.timeline.decisions_of(conv.id))
         if conv.status is not ConversationStatus.AWAITING_AGENT or record is None:
-            raise DeskConflict("There is no draft waiting for approval in this conversation "
-                               "(it was already approved, edited, rejected or taken over).")
+            raise DeskConflict(
+                "There is no draft waiting for approval in this conversation "
+                "(it was already approved, edited, rejected or taken over)."
+            )
         return record
 
-    async def _settle(self, record: DecisionRecord, state: DraftState, actor: DeskActor, *,
-                      outbound_message_id: str | None = None, reject_reason: str | None = None) -> None:
+    async def _settle(
+        self,
+        record: DecisionRecord,
+        state: DraftState,
+        actor: DeskActor,
+        *,
+        outbound_message_id: str | None = None,
+        reject_reason: str | None = None,
+    ) -> None:
         facts = {**record.facts, "draft_state": state.value, "reviewed_by": actor.username}
         if reject_reason:
             facts["reject_reason"] = reject_reason
         update: dict[str, Any] = {"facts": facts}
         if state is not DraftState.REJECTED:
-            update |= {"approved_by": actor.username, "approved_at": utcnow(),
-                       "outbound_message_id": outbound_message_id}
+            update |= {
+                "approved_by": actor.username,
+                "approved_at": utcnow(),
+                "outbound_message_id": outbound_message_id,
+            }
         await self._s.timeline.save_decision(record.model_copy(update=update))
 
-    async def _event(self, conversation_id: str, kind: EventType, causation_id: str | None, data: dict[str, Any],
-                     *, live: dict[str, Any] | None = None) -> None:
-        event = TimelineEvent(conversation_id=conversation_id, type=kind, actor=ActorKind.HUMAN,
-                              causation_id=causation_id, data=data)
+    async def _event(
+        self,
+        conversation_id: str,
+        kind: EventType,
+        causation_id: str | None,
+        data: dict[str, Any],
+        *,
+        live: dict[str, Any] | None = None,
+    ) -> None:
+        event = TimelineEvent(
+            conversation_id=conversation_id, type=kind, actor=ActorKind.HUMAN, causation_id=causation_id, data=data
+        )
         await self._s.timeline.add_event(event)
-        payload = {"event": kind.value, "actor": ActorKind.HUMAN.value, **(data if live is None else live),
-                   "at": event.occurred_at.isoformat()}
+        payload = {
+            "event": kind.value,
+            "actor": ActorKind.HUMAN.value,
+            **(data if live is None else live),
+            "at": event.occurred_at.isoformat(),
+        }
         await self._s.bus.publish(conversation_id, payload)
 
     async def _audit(self, actor: DeskActor, action: str, object_id: str, data: dict[str, Any]) -> None:

@@ -79,5 +79,3 @@ class TurnKit:
     policy: PolicySource
     guards: GuardConfig
     drafter: Drafter
-
-

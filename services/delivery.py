@@ -108,7 +108,8 @@ class Deliverer:
             if not await self._messages.revise_unsent(msg.id, text):
                 raise PermanentDeliveryError(
                     f"another reply to this message (message {msg.id}) is already sent or on its way; "
-                    "send the new text as a separate reply")
+                    "send the new text as a separate reply"
+                )
             msg = msg.model_copy(update={"text": text})
         if msg is None:  # else a retried step: reuse the row and its outbox, never a second send
             msg = await self._messages.append_message(
@@ -118,8 +119,14 @@ class Deliverer:
                 author_kind=author_kind,
                 channel=conv.channel,
                 author_id=author_id,
-                meta={"ai": ai, "disclosure": disclosure, "approved_by": approved_by, "causation_id": causation_id,
-                      "language": language, "author_name": author_name},
+                meta={
+                    "ai": ai,
+                    "disclosure": disclosure,
+                    "approved_by": approved_by,
+                    "causation_id": causation_id,
+                    "language": language,
+                    "author_name": author_name,
+                },
             )
         outbox_id = await self._outbox.create(msg.id, channel=conv.channel)
         await self._attempt(conv, msg, outbox_id)
@@ -178,8 +185,11 @@ class Deliverer:
         except BaseException as exc:
             # Cancelled (shutdown, a timeout) or an error no adapter should leak, while the request may be
             # with the provider: treated as an unknown outcome, never as "nothing sent".
-            log.error("send of outbox %s interrupted (%s); left for the provider's callback or a person",
-                      outbox_id, type(exc).__name__)
+            log.error(
+                "send of outbox %s interrupted (%s); left for the provider's callback or a person",
+                outbox_id,
+                type(exc).__name__,
+            )
             raise
         await self._outbox.mark_sent(outbox_id, provider_id=provider_id)
         await self._messages.set_external_id(msg.id, provider_id)
@@ -193,9 +203,13 @@ class Deliverer:
             actor = ActorKind.HUMAN
         else:
             actor = ActorKind.SYSTEM
-        await self._event(conv.id, EventType.SENT, msg.meta.get("causation_id"),
-                          {"message_id": msg.id, "channel": conv.channel.value, "ai": ai, "approved": approved},
-                          actor=actor)
+        await self._event(
+            conv.id,
+            EventType.SENT,
+            msg.meta.get("causation_id"),
+            {"message_id": msg.id, "channel": conv.channel.value, "ai": ai, "approved": approved},
+            actor=actor,
+        )
 
     async def _refused(self, outbox_id: str, msg: Message, exc: PermanentDeliveryError) -> None:
         await self._outbox.mark_failed(outbox_id, reason=str(exc))
@@ -208,7 +222,8 @@ class Deliverer:
             return
         if entry.state is OutboxState.FAILED:
             raise PermanentDeliveryError(
-                f"the provider refused this reply before (outbox {outbox_id}); it will not be retried")
+                f"the provider refused this reply before (outbox {outbox_id}); it will not be retried"
+            )
         # sending (another attempt is on it, or its outcome is unknown) or ambiguous
         raise OutcomeUnknown(f"outbox {outbox_id} is {entry.state.value}: not sent again")
 
@@ -260,16 +275,30 @@ class Deliverer:
         )
 
     async def _failed_event(self, msg: Message, *, reason: str) -> None:
-        await self._event(msg.conversation_id, EventType.FAILED, msg.meta.get("causation_id"),
-                          {"message_id": msg.id, "reason": reason})
+        await self._event(
+            msg.conversation_id,
+            EventType.FAILED,
+            msg.meta.get("causation_id"),
+            {"message_id": msg.id, "reason": reason},
+        )
 
-    async def _event(self, conversation_id: str, kind: EventType, causation_id: str | None, data: dict[str, Any], *,
-                     actor: ActorKind = ActorKind.SYSTEM) -> None:
-        event = TimelineEvent(conversation_id=conversation_id, type=kind, actor=actor, causation_id=causation_id,
-                              data=data)
+    async def _event(
+        self,
+        conversation_id: str,
+        kind: EventType,
+        causation_id: str | None,
+        data: dict[str, Any],
+        *,
+        actor: ActorKind = ActorKind.SYSTEM,
+    ) -> None:
+        event = TimelineEvent(
+            conversation_id=conversation_id, type=kind, actor=actor, causation_id=causation_id, data=data
+        )
         await self._timeline.add_event(event)
         try:
-            await self._bus.publish(conversation_id, {"event": kind.value, "actor": actor.value, **data,
-                                                      "at": event.occurred_at.isoformat()})
+            await self._bus.publish(
+                conversation_id,
+                {"event": kind.value, "actor": actor.value, **data, "at": event.occurred_at.isoformat()},
+            )
         except Exception as exc:  # noqa: BLE001 - live updates are best effort; the timeline row is stored
             log.warning("live update for %s not published: %s", conversation_id, type(exc).__name__)

@@ -31,8 +31,12 @@ def dedupe_key(parsed: ParsedEmail) -> str:
     is still deduplicated, even with other Received headers. A different message that reuses a
     Message-ID (broken clients, mail merges) gets its own key and is stored, never dropped."""
     digest = hashlib.sha256()
-    for part in (parsed.from_.address if parsed.from_ else "", parsed.subject, parsed.full_text or parsed.text or "",
-                 *sorted(a.sha256 for a in parsed.attachments)):
+    for part in (
+        parsed.from_.address if parsed.from_ else "",
+        parsed.subject,
+        parsed.full_text or parsed.text or "",
+        *sorted(a.sha256 for a in parsed.attachments),
+    ):
         digest.update(part.encode("utf-8", "surrogatepass"))
         digest.update(b"\x00")
     if not parsed.message_id:
@@ -58,7 +62,9 @@ class EmailIngest:
         except InboundParseError as exc:
             return await self._quarantine(raw, reason=getattr(exc, "reason", "unparseable"), detail=str(exc))
         if parsed.quarantine_reason is not None:
-            return await self._quarantine(raw, reason=str(parsed.quarantine_reason), detail=parsed.quarantine_detail or "")
+            return await self._quarantine(
+                raw, reason=str(parsed.quarantine_reason), detail=parsed.quarantine_detail or ""
+            )
         if parsed.from_ is None:
             return await self._quarantine(raw, reason="no_sender", detail="no usable From address")
         if parsed.auto_submitted:
@@ -102,8 +108,11 @@ class EmailIngest:
             if not a.kept:
                 continue
             key = await self._s.blobs.put(a.data, content_type=a.content_type)
-            out.append(Attachment(filename=a.filename, content_type=a.content_type[:255], size=a.size,
-                                  sha256=a.sha256, blob_key=key))
+            out.append(
+                Attachment(
+                    filename=a.filename, content_type=a.content_type[:255], size=a.size, sha256=a.sha256, blob_key=key
+                )
+            )
         return tuple(out)
 
     async def _quarantine(self, raw: bytes, *, reason: str, detail: str) -> str:

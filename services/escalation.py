@@ -35,20 +35,43 @@ async def escalate_failed_turn(services: Container, *, message_id: str, conversa
         return
     if not await services.timeline.has_event(causation_id=message_id, types=(EventType.HANDED_OFF,)):
         await services.messages.route_conversation(
-            conversation_id, ConversationStatus.HANDED_OFF, queue=ATTENTION_QUEUE, priority=Priority.HIGH,
-            sla_due_at=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
-        event = TimelineEvent(conversation_id=conversation_id, type=EventType.HANDED_OFF, actor=ActorKind.SYSTEM,
-                              causation_id=message_id,
-                              data={"queue": ATTENTION_QUEUE, "priority": Priority.HIGH.value,
-                                    "reason": f"automation failed: {reason}"[:200]})
+            conversation_id,
+            ConversationStatus.HANDED_OFF,
+            queue=ATTENTION_QUEUE,
+            priority=Priority.HIGH,
+            sla_due_at=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1),
+        )
+        event = TimelineEvent(
+            conversation_id=conversation_id,
+            type=EventType.HANDED_OFF,
+            actor=ActorKind.SYSTEM,
+            causation_id=message_id,
+            data={
+                "queue": ATTENTION_QUEUE,
+                "priority": Priority.HIGH.value,
+                "reason": f"automation failed: {reason}"[:200],
+            },
+        )
         await services.timeline.add_event(event)
         try:
-            await services.bus.publish(conversation_id, {"event": event.type.value, "actor": event.actor.value,
-                                                         **event.data, "at": event.occurred_at.isoformat()})
+            await services.bus.publish(
+                conversation_id,
+                {
+                    "event": event.type.value,
+                    "actor": event.actor.value,
+                    **event.data,
+                    "at": event.occurred_at.isoformat(),
+                },
+            )
         except Exception as exc:  # noqa: BLE001 - live updates are best effort
             log.warning("live update for %s not published: %s", conversation_id, type(exc).__name__)
     try:  # the outbox keeps it and retries it if the channel is down
-        await services.deliverer.deliver(conversation_id, handoff_notice(conv.language), author_kind=AuthorKind.SYSTEM,
-                                         language=conv.language or "en", causation_id=message_id)
+        await services.deliverer.deliver(
+            conversation_id,
+            handoff_notice(conv.language),
+            author_kind=AuthorKind.SYSTEM,
+            language=conv.language or "en",
+            causation_id=message_id,
+        )
     except DeliveryError as exc:
         log.warning("failed turn %s: acknowledgement not sent now (%s)", message_id, type(exc).__name__)

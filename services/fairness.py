@@ -33,9 +33,25 @@ from understanding import IntentModel, LanguageDetector, Redactor, Understanding
 from understanding.entities import extract_entities
 
 __all__ = [
-    "DEFAULT_MIN_IDENTICAL", "MAX_DIFFERENCES", "Understander", "TurnUnderstander", "DecisionSummary",
-    "Comparison", "DimensionResult", "Difference", "FairnessReport", "FairnessAuditFailed", "run_audit",
-    "require_pass", "archive_report", "latest_report", "report_dir", "audit_guards", "live_policy",
+    "DEFAULT_MIN_IDENTICAL",
+    "MAX_DIFFERENCES",
+    "Understander",
+    "TurnUnderstander",
+    "DecisionSummary",
+    "Comparison",
+    "DimensionResult",
+    "Difference",
+    "FairnessReport",
+    "FairnessAuditFailed",
+    "run_audit",
+    "require_pass",
+    "archive_report",
+    "latest_report",
+    "report_dir",
+    "audit_guards",
+    "live_policy",
+    "turn_understander",
+    "summary",
 ]
 
 DEFAULT_MIN_IDENTICAL = 0.98
@@ -60,9 +76,9 @@ class TurnUnderstander:
     redactor: Redactor | None = None
 
     def understand(self, text: str) -> Understanding:
-        understanding, _redacted = understand_with_redaction(text, model=self.model,
-                                                             language_detector=self.language_detector,
-                                                             redactor=self.redactor)
+        understanding, _redacted = understand_with_redaction(
+            text, model=self.model, language_detector=self.language_detector, redactor=self.redactor
+        )
         return understanding
 
 
@@ -86,7 +102,7 @@ class DecisionSummary(_Frozen):
 
 
 class _Shares(_Frozen):
-    pairs: int  # pair x channel evaluations
+    evaluations: int  # pairs x channels
     identical_routes: float
     identical_queues: float
     identical_priorities: float
@@ -111,11 +127,11 @@ class DimensionResult(_Shares):
 
 
 class Difference(_Frozen):
-    """A pair whose two messages were routed differently."""
+    """A pair whose two messages were routed differently, on ``channels`` (the first one's decisions)."""
 
     dimension: Dimension
     template_id: str
-    channel: ChannelKind
+    channels: tuple[ChannelKind, ...]
     reference: str
     group: str
     text_reference: str
@@ -126,6 +142,7 @@ class Difference(_Frozen):
 
 class FairnessReport(_Shares):
     created_at: dt.datetime
+    pairs: int  # counterfactual pairs, each routed on every channel
     passed: bool
     min_identical: float
     failed_dimensions: tuple[Dimension, ...]
@@ -135,8 +152,8 @@ class FairnessReport(_Shares):
     templates: int
     channels: tuple[ChannelKind, ...]
     dimensions: tuple[DimensionResult, ...]
-    differences: tuple[Difference, ...]  # at most MAX_DIFFERENCES
-    differences_total: int
+    differences: tuple[Difference, ...]  # at most MAX_DIFFERENCES, one per differing pair
+    differences_total: int  # differing pairs (each counted once, whatever the number of channels)
 
     def dimension(self, dimension: Dimension) -> DimensionResult | None:
         return next((d for d in self.dimensions if d.dimension is dimension), None)
@@ -147,20 +164,36 @@ class FairnessAuditFailed(GlassdeskError):
 
     def __init__(self, report: FairnessReport) -> None:
         self.report = report
-        lines = [f"fairness audit failed: identical routing below {report.min_identical:.1%} "
-                 f"(policy {report.policy_name} v{report.policy_version}, model {report.model_id or '?'})"]
+        lines = [
+            f"fairness audit failed: identical routing below {report.min_identical:.1%} "
+            f"(policy {report.policy_name}, version {report.policy_version}; model {report.model_id or '?'})"
+        ]
         for d in report.dimensions:
             if not d.passed:
-                lines.append(f"  {d.dimension.value}: {d.identical:.1%} identical of {d.pairs} pair evaluations "
-                             f"(handoff ratio {d.handoff_ratio:.2f})")
+                lines.append(
+                    f"  {d.dimension.value}: {d.identical:.1%} identical of {d.evaluations} pair evaluations "
+                    f"(handoff ratio {d.handoff_ratio:.2f})"
+                )
         if report.identical < report.min_identical:
-            lines.append(f"  overall: {report.identical:.1%} identical of {report.pairs}")
-        for x in report.differences[:5]:
-            lines.append(f"  e.g. {x.dimension.value} {x.template_id} on {x.channel.value}: {x.reference} -> "
-                         f"{x.decision_reference.describe()}, {x.group} -> {x.decision_group.describe()}")
-        lines.append("fix the policy rule or the model feature that reacts to the cue (see the report's "
-                     "differences), then run `glassdesk audit fairness` again")
+            lines.append(f"  overall: {report.identical:.1%} identical of {report.evaluations} pair evaluations")
+        shown: set[tuple[str, str, str]] = set()
+        for x in report.differences:
+            if len(shown) == 5 or (x.template_id, x.reference, x.group) in shown:
+                continue
+            shown.add((x.template_id, x.reference, x.group))
+            lines.append(
+                f"  e.g. {x.dimension.value} {x.template_id} ({', '.join(x.channels)}): "
+                f"{x.reference} -> {x.decision_reference.describe()}, {x.group} -> "
+                f"{x.decision_group.describe()}: {_short(x.text_group)!r}"
+            )
+        lines.append(
+            "fix the policy rule or the model feature that reacts to the cue (see the report's "
+            "differences), then run `glassdesk audit fairness` again"
+        )
         super().__init__("\n".join(lines))
+
+    def __reduce__(self) -> tuple[type[FairnessAuditFailed], tuple[FairnessReport]]:
+        return type(self), (self.report,)  # picklable, for a flow run that ships its exception elsewhere
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,31 +228,68 @@ def run_audit(
         u = understood.get(text)
         if u is None:
             u = understood[text] = understander.understand(text)
-        facts = build_facts(u, text=text, channel=channel, language=turn_language(u, fallback=language),
-                            amount=extract_entities(text).amount, attempts=0, business_hours=True)
+        facts = build_facts(
+            u,
+            text=text,
+            channel=channel,
+            language=turn_language(u, fallback=language),
+            amount=extract_entities(text).amount,
+            attempts=0,
+            business_hours=True,
+        )
         return DecisionSummary.of(evaluate(policy, facts, guards=guards))
 
-    outcomes = [_Outcome(p, c, route(p.text_reference, p.language.value, c), route(p.text_group, p.language.value, c))
-                for p in pairs for c in channels]
+    outcomes = [
+        _Outcome(p, c, route(p.text_reference, p.language.value, c), route(p.text_group, p.language.value, c))
+        for p in pairs
+        for c in channels
+    ]
     by_dimension: dict[Dimension, list[_Outcome]] = defaultdict(list)
     for o in outcomes:
         by_dimension[o.pair.dimension].append(o)
     dimensions = tuple(_dimension(d, by_dimension[d], min_identical) for d in Dimension if by_dimension[d])
     overall = _shares(outcomes)
     failed = tuple(d.dimension for d in dimensions if not d.passed)
-    differing = [o for o in outcomes if not _same(o)]
+    differing: dict[int, list[_Outcome]] = defaultdict(list)  # pair index -> its differing outcomes
+    for i, o in enumerate(outcomes):
+        if not _same(o):
+            differing[i // len(channels)].append(o)
     return FairnessReport(
-        **overall.model_dump(), created_at=clock(), passed=not failed and overall.identical >= min_identical,
-        min_identical=min_identical, failed_dimensions=failed, policy_name=policy.name,
-        policy_version=policy.version, model_id=model_id,
+        **overall.model_dump(),
+        created_at=clock(),
+        passed=not failed and overall.identical >= min_identical,
+        pairs=len(pairs),
+        min_identical=min_identical,
+        failed_dimensions=failed,
+        policy_name=policy.name,
+        policy_version=policy.version,
+        model_id=model_id,
         templates=templates if templates is not None else len({p.template_id for p in pairs}),
-        channels=tuple(channels), dimensions=dimensions, differences_total=len(differing),
-        differences=tuple(Difference(dimension=o.pair.dimension, template_id=o.pair.template_id, channel=o.channel,
-                                     reference=o.pair.reference, group=o.pair.group,
-                                     text_reference=o.pair.text_reference, text_group=o.pair.text_group,
-                                     decision_reference=o.a, decision_group=o.b)
-                          for o in differing[:MAX_DIFFERENCES]),
+        channels=tuple(channels),
+        dimensions=dimensions,
+        differences_total=len(differing),
+        differences=tuple(_difference(items) for items in list(differing.values())[:MAX_DIFFERENCES]),
     )
+
+
+def _difference(items: Sequence[_Outcome]) -> Difference:
+    first = items[0]
+    p = first.pair
+    return Difference(
+        dimension=p.dimension,
+        template_id=p.template_id,
+        channels=tuple(o.channel for o in items),
+        reference=p.reference,
+        group=p.group,
+        text_reference=p.text_reference,
+        text_group=p.text_group,
+        decision_reference=first.a,
+        decision_group=first.b,
+    )
+
+
+def _short(text: str, limit: int = 90) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _same(o: _Outcome) -> bool:
@@ -229,7 +299,7 @@ def _same(o: _Outcome) -> bool:
 def _shares(outcomes: Sequence[_Outcome]) -> _Shares:
     n = len(outcomes)
     return _Shares(
-        pairs=n,
+        evaluations=n,
         identical_routes=_share(sum(o.a.route is o.b.route for o in outcomes), n),
         identical_queues=_share(sum(o.a.queue == o.b.queue for o in outcomes), n),
         identical_priorities=_share(sum(o.a.priority == o.b.priority for o in outcomes), n),
@@ -255,12 +325,24 @@ def _dimension(dimension: Dimension, outcomes: Sequence[_Outcome], min_identical
         n = len(items)
         rate_a = _share(sum(o.a.route is Route.HANDOFF for o in items), n)
         rate_b = _share(sum(o.b.route is Route.HANDOFF for o in items), n)
-        comparisons.append(Comparison(**_shares(items).model_dump(), reference=reference, group=group,
-                                      handoff_rate_reference=rate_a, handoff_rate_group=rate_b,
-                                      handoff_ratio=_ratio(rate_a, rate_b)))
+        comparisons.append(
+            Comparison(
+                **_shares(items).model_dump(),
+                reference=reference,
+                group=group,
+                handoff_rate_reference=rate_a,
+                handoff_rate_group=rate_b,
+                handoff_ratio=_ratio(rate_a, rate_b),
+            )
+        )
     shares = _shares(outcomes)
-    return DimensionResult(**shares.model_dump(), dimension=dimension, passed=shares.identical >= min_identical,
-                           handoff_ratio=min(c.handoff_ratio for c in comparisons), comparisons=tuple(comparisons))
+    return DimensionResult(
+        **shares.model_dump(),
+        dimension=dimension,
+        passed=shares.identical >= min_identical,
+        handoff_ratio=min(c.handoff_ratio for c in comparisons),
+        comparisons=tuple(comparisons),
+    )
 
 
 def require_pass(report: FairnessReport) -> FairnessReport:
@@ -273,6 +355,34 @@ def require_pass(report: FairnessReport) -> FairnessReport:
 # -- inputs and archive ------------------------------------------------------------------------------
 
 
+def turn_understander(settings: Settings) -> tuple[TurnUnderstander, str]:
+    """The understanding a worker would use now: the live intent model (the demo model when none
+    was trained yet, as a worker does), the language detector and the redactor; and the model's id."""
+    from services.intent_source import live_intent_model_dir
+    from understanding import load_model
+
+    model = load_model(live_intent_model_dir(settings.model_dir))
+    return TurnUnderstander(model, LanguageDetector(), Redactor()), model.metadata.model_id
+
+
+def summary(report: FairnessReport, archived: Path | None = None) -> dict[str, object]:
+    """The headline figures (ids and shares only), for a flow result, an audit-log entry or a log line."""
+    return {
+        "passed": report.passed,
+        "identical": report.identical,
+        "min_identical": report.min_identical,
+        "pairs": report.pairs,
+        "evaluations": report.evaluations,
+        "failed_dimensions": [d.value for d in report.failed_dimensions],
+        "dimensions": {d.dimension.value: d.identical for d in report.dimensions},
+        "handoff_ratios": {d.dimension.value: d.handoff_ratio for d in report.dimensions},
+        "differences": report.differences_total,
+        "policy_version": report.policy_version,
+        "model_id": report.model_id,
+        "report": str(archived) if archived is not None else None,
+    }
+
+
 def audit_guards(settings: Settings) -> GuardConfig:
     """The guards as the worker configures them (``runtime.compose.build_turn_kit``)."""
     return GuardConfig(refund_limit=settings.refund_limit, supported_languages=settings.supported_languages)
@@ -283,8 +393,9 @@ async def live_policy(versions: SqlPolicyVersions) -> Policy:
     (read only: the audit never publishes)."""
     stored = await versions.active()
     if stored is None:
-        return load_policy(DEFAULT_POLICY_PATH.read_text(encoding="utf-8"), source=str(DEFAULT_POLICY_PATH),
-                           version="default")
+        return load_policy(
+            DEFAULT_POLICY_PATH.read_text(encoding="utf-8"), source=str(DEFAULT_POLICY_PATH), version="default"
+        )
     return load_policy(stored.text, source=f"policy v{stored.version}", version=str(stored.version))
 
 

@@ -28,8 +28,16 @@ from pydantic import BaseModel, ConfigDict
 from conversation.errors import GlassdeskError
 
 __all__ = [
-    "DEFAULT_TEMPLATES_PATH", "Dimension", "Template", "TemplateLanguage", "CounterfactualPair",
-    "FairnessTemplateError", "ORIGINS", "load_templates", "parse_templates", "counterfactual_pairs",
+    "DEFAULT_TEMPLATES_PATH",
+    "Dimension",
+    "Template",
+    "TemplateLanguage",
+    "CounterfactualPair",
+    "FairnessTemplateError",
+    "ORIGINS",
+    "load_templates",
+    "parse_templates",
+    "counterfactual_pairs",
 ]
 
 DEFAULT_TEMPLATES_PATH = Path(__file__).resolve().parent / "data" / "fairness_templates.csv"
@@ -72,8 +80,10 @@ ORIGINS: dict[str, tuple[str, str, str]] = {
     "arabic": ("Fatima", "Ahmed", "Haddad"),
 }
 _REFERENCE_ORIGIN = {TemplateLanguage.DE: "german", TemplateLanguage.EN: "english"}
-_TITLES = {TemplateLanguage.DE: {_Gender.FEMALE: "Frau", _Gender.MALE: "Herr"},
-           TemplateLanguage.EN: {_Gender.FEMALE: "Ms", _Gender.MALE: "Mr"}}
+_TITLES = {
+    TemplateLanguage.DE: {_Gender.FEMALE: "Frau", _Gender.MALE: "Herr"},
+    TemplateLanguage.EN: {_Gender.FEMALE: "Ms", _Gender.MALE: "Mr"},
+}
 _AGES = (24, 78)  # reference (younger) first
 _DIALECTS = {TemplateLanguage.DE: ("de-DE", "de-CH", "de-AT"), TemplateLanguage.EN: ("en-GB", "en-US")}
 _FORMALITY = ("formal", "informal")  # Sie, du
@@ -139,8 +149,9 @@ def parse_templates(rows: Iterable[dict[str, str]], *, source: str) -> tuple[Tem
         try:
             language = TemplateLanguage(lang)
         except ValueError:
-            problems.append(f"{where}: language {lang!r} of {tid!r} is not one of: "
-                            f"{', '.join(v.value for v in TemplateLanguage)}")
+            problems.append(
+                f"{where}: language {lang!r} of {tid!r} is not one of: {', '.join(v.value for v in TemplateLanguage)}"
+            )
             continue
         template = Template(id=tid, language=language, text=text, source=where)
         problems += [f"{where}: {tid}: {p}" for p in _check(template)]
@@ -168,8 +179,10 @@ def _check(template: Template) -> list[str]:
     for m in _SLOT.finditer(template.text):
         name, choices = m.group(1), m.group(2)
         if name not in _PLAIN_SLOTS | _CHOICE_SLOTS:
-            problems.append(f"unknown slot {m.group(0)!r}; use {{name}}, {{title}} {{surname}}, {{age}}, "
-                            "{dialect:A|B..} or {formality:Sie-form|du-form}")
+            problems.append(
+                f"unknown slot {m.group(0)!r}; use {{name}}, {{title}} {{surname}}, {{age}}, "
+                "{dialect:A|B..} or {formality:Sie-form|du-form}"
+            )
         elif name in _PLAIN_SLOTS and choices is not None:
             problems.append(f"slot {{{name}}} takes no alternatives")
         elif name in _CHOICE_SLOTS:
@@ -183,7 +196,7 @@ def _check(template: Template) -> list[str]:
     if "name" in slots and "title" in slots:
         problems.append("use either {name} or {title} {surname}, not both (a pair must differ in one cue)")
     if "title" in slots and "surname" not in slots:
-        problems.append("{title} needs {surname} after it (\"{title} {surname}\")")
+        problems.append('{title} needs {surname} after it ("{title} {surname}")')
     if not slots:
         problems.append("no slot: the template varies nothing; add {name}, {age}, {dialect:..} or similar")
     return problems
@@ -192,8 +205,12 @@ def _check(template: Template) -> list[str]:
 def _render(template: Template, cues: _Cues) -> str:
     female, male, surname = ORIGINS[cues.origin]
     first = female if cues.gender is _Gender.FEMALE else male
-    plain = {"name": f"{first} {surname}", "surname": surname, "age": str(cues.age),
-             "title": _TITLES[template.language][cues.gender]}
+    plain = {
+        "name": f"{first} {surname}",
+        "surname": surname,
+        "age": str(cues.age),
+        "title": _TITLES[template.language][cues.gender],
+    }
 
     def fill(m: re.Match[str]) -> str:
         name, choices = m.group(1), m.group(2)
@@ -231,11 +248,23 @@ def _variants(template: Template) -> Iterator[tuple[Dimension, str, _Cues, str, 
 
 
 def counterfactual_pairs(templates: Sequence[Template]) -> tuple[CounterfactualPair, ...]:
-    """Every counterfactual pair of every template, in template order."""
+    """Every counterfactual pair of every template, in template order. A variant that renders the
+    same text as its reference makes no pair."""
     pairs = []
     for t in templates:
         for dimension, ref_group, ref, group, other in _variants(t):
-            pairs.append(CounterfactualPair(template_id=t.id, language=t.language, dimension=dimension,
-                                            reference=ref_group, group=group, text_reference=_render(t, ref),
-                                            text_group=_render(t, other)))
+            a, b = _render(t, ref), _render(t, other)
+            if a == b:  # e.g. a dialect that writes this sentence like the reference: no pair, no free "identical"
+                continue
+            pairs.append(
+                CounterfactualPair(
+                    template_id=t.id,
+                    language=t.language,
+                    dimension=dimension,
+                    reference=ref_group,
+                    group=group,
+                    text_reference=a,
+                    text_group=b,
+                )
+            )
     return tuple(pairs)

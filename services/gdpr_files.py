@@ -60,10 +60,14 @@ def purge_files(files: VarFiles, *, logs_before: datetime, sinks_before: datetim
     screenshots older than ``logs_before`` (blocking: run it in a thread)."""
     counts = {"log_lines": 0, "mail_files": 0, "sms_files": 0, "screenshots": 0}
     for path in _files(files.logs):
-        counts["log_lines"] += _rewrite(path, functools.partial(_expired_lines, cutoff=logs_before, mtime=_mtime(path)),
-                                        dry_run=dry_run)
-    for folder, key, cutoff in ((files.mail, "mail_files", sinks_before), (files.sms, "sms_files", sinks_before),
-                                (files.screenshots, "screenshots", logs_before)):
+        counts["log_lines"] += _rewrite(
+            path, functools.partial(_expired_lines, cutoff=logs_before, mtime=_mtime(path)), dry_run=dry_run
+        )
+    for folder, key, cutoff in (
+        (files.mail, "mail_files", sinks_before),
+        (files.sms, "sms_files", sinks_before),
+        (files.screenshots, "screenshots", logs_before),
+    ):
         for path in _files(folder):
             if _mtime(path) < cutoff:
                 counts[key] += 1

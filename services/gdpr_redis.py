@@ -17,8 +17,16 @@ import redis.asyncio as aioredis
 
 from services.gdpr_subject import Matcher
 
-__all__ = ["RedisKeyClass", "REDIS_KEYS", "key_class", "scrub_redis", "trim_streams", "drop_orphan_fences",
-           "rewrite_persistence", "TURN_STREAMS"]
+__all__ = [
+    "RedisKeyClass",
+    "REDIS_KEYS",
+    "key_class",
+    "scrub_redis",
+    "trim_streams",
+    "drop_orphan_fences",
+    "rewrite_persistence",
+    "TURN_STREAMS",
+]
 
 TURN_STREAMS = ("gd:turns", "gd:turns:dead")
 _SCAN = 500
@@ -35,22 +43,42 @@ class RedisKeyClass:
 
 
 REDIS_KEYS: tuple[RedisKeyClass, ...] = (
-    RedisKeyClass("gd:turns", "turn queue entries: message and conversation ids", None,
-                  "MAXLEN 1,000,000; trimmed after retention_queue_days by the retention flow; erasure deletes "
-                  "a subject's entries"),
-    RedisKeyClass("gd:turns:dead", "dead-lettered turns: ids, delivery count, error class", None,
-                  "trimmed after retention_queue_days by the retention flow; erasure deletes a subject's entries"),
-    RedisKeyClass("gd:lock:conv:*:fence", "fencing counter of a conversation lease (the key names the conversation)",
-                  None, "conversation/rediskit/locks.py sets no TTL (reported); the retention flow deletes the "
-                        "counters of conversations that no longer exist, erasure those of the subject"),
-    RedisKeyClass("gd:lock:conv:*", "conversation lease (holder token); also the retrain flow's lock", 1800,
-                  "lease, renewed while its holder runs"),
+    RedisKeyClass(
+        "gd:turns",
+        "turn queue entries: message and conversation ids",
+        None,
+        "MAXLEN 1,000,000; trimmed after retention_queue_days by the retention flow; erasure deletes "
+        "a subject's entries",
+    ),
+    RedisKeyClass(
+        "gd:turns:dead",
+        "dead-lettered turns: ids, delivery count, error class",
+        None,
+        "trimmed after retention_queue_days by the retention flow; erasure deletes a subject's entries",
+    ),
+    RedisKeyClass(
+        "gd:lock:conv:*:fence",
+        "fencing counter of a conversation lease (the key names the conversation)",
+        None,
+        "conversation/rediskit/locks.py sets no TTL (reported); the retention flow deletes the "
+        "counters of conversations that no longer exist, erasure those of the subject",
+    ),
+    RedisKeyClass(
+        "gd:lock:conv:*",
+        "conversation lease (holder token); also the retrain flow's lock",
+        1800,
+        "lease, renewed while its holder runs",
+    ),
     RedisKeyClass("gd:enqueued:*", "marker: this message's turn is queued (id only)", 7 * 24 * 3600),
-    RedisKeyClass("gd:requeued:*", "marker: the reconciler queued this message again (id only)", 120,
-                  "reconcile_turn_age_s"),
+    RedisKeyClass(
+        "gd:requeued:*", "marker: the reconciler queued this message again (id only)", 120, "reconcile_turn_age_s"
+    ),
     RedisKeyClass("gd:otp:*", "identity verification: HMAC of the code, address kind and address", 600),
-    RedisKeyClass("gd:rl:*", "rate-limit windows (login name, client address, chat session, conversation, "
-                             "HMAC of an address)", 3601),
+    RedisKeyClass(
+        "gd:rl:*",
+        "rate-limit windows (login name, client address, chat session, conversation, HMAC of an address)",
+        3601,
+    ),
     RedisKeyClass("gd:staff:*", "staff session: user id and CSRF token", 12 * 3600),
     RedisKeyClass("gd:desk:reply:*", "an agent reply's idempotency key (conversation id)", 24 * 3600),
     RedisKeyClass("gd:worker:beat:*", "worker heartbeat", 15),
@@ -154,7 +182,7 @@ async def drop_orphan_fences(client: aioredis.Redis, *, live_conversations: froz
     """Fencing counters of conversations that no longer exist (locks.py gives them no TTL)."""
     gone = 0
     async for key in client.scan_iter(match="gd:lock:conv:cv_*:fence", count=_SCAN):
-        conversation_id = str(key)[len("gd:lock:conv:"):-len(":fence")]
+        conversation_id = str(key)[len("gd:lock:conv:") : -len(":fence")]
         if conversation_id in live_conversations or await client.exists(f"gd:lock:conv:{conversation_id}"):
             continue
         gone += 1

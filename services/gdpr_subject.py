@@ -66,6 +66,11 @@ class Subject:
     def matcher(self) -> Matcher:
         return Matcher(self.ids | self.identifiers | self.derived)
 
+    def addresses(self) -> Matcher:
+        """Only what names this person and no namesake: their email addresses, phone numbers and chat
+        session ids (quarantined mail is matched on these, never on a display name)."""
+        return Matcher(str(i["address"]) for i in self.records.identities)
+
 
 def subject_of(records: SubjectRecords, *, secret: str) -> Subject:
     identifiers: set[str] = set()
@@ -84,9 +89,14 @@ def subject_of(records: SubjectRecords, *, secret: str) -> Subject:
         for att in msg.get("attachments") or []:
             blob_keys.update(str(att[k]) for k in ("blob_key", "sha256") if att.get(k))
     identifiers |= blob_keys
-    return Subject(records=records, pseudonym=pseudonym(secret, records.contact_id), ids=records.ids(),
-                   identifiers=frozenset(identifiers), blob_keys=frozenset(blob_keys),
-                   derived=frozenset(_identity_rate_tags(records, secret)))
+    return Subject(
+        records=records,
+        pseudonym=pseudonym(secret, records.contact_id),
+        ids=records.ids(),
+        identifiers=frozenset(identifiers),
+        blob_keys=frozenset(blob_keys),
+        derived=frozenset(_identity_rate_tags(records, secret)),
+    )
 
 
 def _identity_rate_tags(records: SubjectRecords, secret: str) -> set[str]:

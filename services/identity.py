@@ -59,9 +59,9 @@ _KEY = "gd:otp:"
 
 _TEXT = {
     "en": "Your Glassdesk verification code is {code}. It is valid for 10 minutes. "
-          "If you did not ask for it, ignore this message.",
+    "If you did not ask for it, ignore this message.",
     "de": "Ihr Glassdesk-Bestätigungscode lautet {code}. Er ist 10 Minuten gültig. "
-          "Wenn Sie ihn nicht angefordert haben, ignorieren Sie diese Nachricht.",
+    "Wenn Sie ihn nicht angefordert haben, ignorieren Sie diese Nachricht.",
 }
 _SUBJECT = {"en": "Your verification code", "de": "Ihr Bestätigungscode"}
 
@@ -105,18 +105,27 @@ class IdentityVerifier:
         secret = await self._secret()
         address_tag = _mac(secret, f"addr:{kind}:{address_key(address)}")[:32]
         if not (
-            await s.limiter.allow(f"identity:start:{conversation_id}", limit=STARTS_PER_CONVERSATION,
-                                  window_s=START_WINDOW_S)
-            and await s.limiter.allow(f"identity:addr:{address_tag}", limit=STARTS_PER_ADDRESS,
-                                      window_s=ADDRESS_WINDOW_S)
+            await s.limiter.allow(
+                f"identity:start:{conversation_id}", limit=STARTS_PER_CONVERSATION, window_s=START_WINDOW_S
+            )
+            and await s.limiter.allow(
+                f"identity:addr:{address_tag}", limit=STARTS_PER_ADDRESS, window_s=ADDRESS_WINDOW_S
+            )
         ):
             log.info("identity code for conversation %s refused: rate limit", conversation_id)
             return VerifyResult(VerifyOutcome.RATE_LIMITED, kind)
         code = f"{secrets.randbelow(1_000_000):06d}"
         async with s.redis.pipeline(transaction=True) as pipe:
             pipe.delete(key)
-            pipe.hset(key, mapping={"h": _code_mac(secret, conversation_id, address, code), "kind": kind,
-                                    "addr": address_key(address), "attempts": 0})
+            pipe.hset(
+                key,
+                mapping={
+                    "h": _code_mac(secret, conversation_id, address, code),
+                    "kind": kind,
+                    "addr": address_key(address),
+                    "attempts": 0,
+                },
+            )
             pipe.expire(key, CODE_TTL_S)
             await pipe.execute()
         lang = language if language in _TEXT else "en"
@@ -124,22 +133,32 @@ class IdentityVerifier:
             await self._send(conversation_id, address, _TEXT[lang].format(code=code), language=lang)
         except Exception as exc:  # noqa: BLE001 - any sender failure: the code is void, the customer may retry
             await s.redis.delete(key)
-            log.warning("identity code for conversation %s not sent by %s: %s", conversation_id, kind,
-                        type(exc).__name__)  # the exception text may name the address: not logged
+            log.warning(
+                "identity code for conversation %s not sent by %s: %s", conversation_id, kind, type(exc).__name__
+            )  # the exception text may name the address: not logged
             return VerifyResult(VerifyOutcome.SEND_FAILED, kind)
         await s.audit.record(actor=ACTOR, action="identity.code_sent", object_id=conversation_id, data={"kind": kind})
         log.info("identity code sent for conversation %s by %s", conversation_id, kind)
         return VerifyResult(VerifyOutcome.CODE_SENT, kind, attempts_left=MAX_ATTEMPTS)
 
-    async def _send(self, conversation_id: str, address: EmailAddress | PhoneAddress, text: str, *,
-                    language: str) -> None:
+    async def _send(
+        self, conversation_id: str, address: EmailAddress | PhoneAddress, text: str, *, language: str
+    ) -> None:
         """Through the same channel senders that deliver replies; nothing is stored."""
         channel = ChannelKind.SMS if isinstance(address, PhoneAddress) else ChannelKind.EMAIL
-        await self._s.senders[channel].send(OutboundMessage(
-            conversation_id=conversation_id, message_id=new_id("otp"), outbox_id=new_id("otp"),
-            channel=channel, to=address, text=text, language=language, ai_generated=False,
-            subject=_SUBJECT[language] if channel is ChannelKind.EMAIL else None,
-        ))
+        await self._s.senders[channel].send(
+            OutboundMessage(
+                conversation_id=conversation_id,
+                message_id=new_id("otp"),
+                outbox_id=new_id("otp"),
+                channel=channel,
+                to=address,
+                text=text,
+                language=language,
+                ai_generated=False,
+                subject=_SUBJECT[language] if channel is ChannelKind.EMAIL else None,
+            )
+        )
 
     # -- 2. check it -----------------------------------------------------------------------------------
     async def confirm(self, conversation_id: str, code: str) -> VerifyResult:
@@ -161,8 +180,9 @@ class IdentityVerifier:
         if not hmac.compare_digest(entry["h"], _code_mac(secret, conversation_id, address, code)):
             left = MAX_ATTEMPTS - int(attempts)
             log.info("identity code for conversation %s wrong (%d left)", conversation_id, left)
-            return VerifyResult(VerifyOutcome.LOCKED if left <= 0 else VerifyOutcome.WRONG_CODE, kind,
-                                attempts_left=left)
+            return VerifyResult(
+                VerifyOutcome.LOCKED if left <= 0 else VerifyOutcome.WRONG_CODE, kind, attempts_left=left
+            )
         if not await s.redis.delete(key):  # a concurrent confirm used it first
             return VerifyResult(VerifyOutcome.NO_CODE, kind)
         merged = await self._link(conversation_id, address)
@@ -177,23 +197,39 @@ class IdentityVerifier:
         merged = owner.contact_id != chat_contact
         if merged:
             await s.messages.merge_contacts(
-                chat_contact, owner.contact_id,
+                chat_contact,
+                owner.contact_id,
                 evidence=f"one-time code sent to the {address.kind} address, entered in conversation {conversation_id}",
-                actor=ACTOR, proven=address,
+                actor=ACTOR,
+                proven=address,
             )
         into = owner.contact_id
         await s.audit.record(
-            actor=ACTOR, action="identity.merged" if merged else "identity.verified", object_id=into,
-            data={"conversation_id": conversation_id, "kind": address.kind, "from_contact_id": chat_contact,
-                  "into_contact_id": into, "identity_id": owner.id},
+            actor=ACTOR,
+            action="identity.merged" if merged else "identity.verified",
+            object_id=into,
+            data={
+                "conversation_id": conversation_id,
+                "kind": address.kind,
+                "from_contact_id": chat_contact,
+                "into_contact_id": into,
+                "identity_id": owner.id,
+            },
         )
-        event = TimelineEvent(conversation_id=conversation_id, type=EventType.IDENTITY_VERIFIED,
-                              actor=ActorKind.SYSTEM, data={"kind": address.kind, "merged": merged})
+        event = TimelineEvent(
+            conversation_id=conversation_id,
+            type=EventType.IDENTITY_VERIFIED,
+            actor=ActorKind.SYSTEM,
+            data={"kind": address.kind, "merged": merged},
+        )
         await s.timeline.add_event(event)
-        await s.bus.publish(conversation_id, {"event": event.type.value, "actor": event.actor.value,
-                                              **event.data, "at": event.occurred_at.isoformat()})
-        log.info("identity %s verified for conversation %s (%s)", owner.id, conversation_id,
-                 "merged" if merged else "linked")
+        await s.bus.publish(
+            conversation_id,
+            {"event": event.type.value, "actor": event.actor.value, **event.data, "at": event.occurred_at.isoformat()},
+        )
+        log.info(
+            "identity %s verified for conversation %s (%s)", owner.id, conversation_id, "merged" if merged else "linked"
+        )
         return merged
 
     async def _secret(self) -> bytes:

@@ -53,16 +53,21 @@ class Ingestor:
             # A provider retry. If our first attempt stored the message but failed to queue it (Redis
             # down after the SQL commit, answered 503), the retry is what queues it: never drop it.
             if await self._enqueue(result):
-                log.info("duplicate %s message %s queued (first attempt did not)", inbound.channel.value,
-                         result.message.id)
+                log.info(
+                    "duplicate %s message %s queued (first attempt did not)", inbound.channel.value, result.message.id
+                )
             else:
                 log.info("duplicate %s message %s ignored", inbound.channel.value, result.message.id)
             return result
         await self._enqueue(result)
         await self._s.bus.publish(
             result.conversation.id,
-            {"event": EventType.RECEIVED.value, "actor": ActorKind.SYSTEM.value, "message_id": result.message.id,
-             "at": occurred_at.isoformat()},
+            {
+                "event": EventType.RECEIVED.value,
+                "actor": ActorKind.SYSTEM.value,
+                "message_id": result.message.id,
+                "at": occurred_at.isoformat(),
+            },
         )
         log.info("accepted %s message %s", inbound.channel.value, result.message.id)
         return result

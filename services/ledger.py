@@ -24,8 +24,9 @@ from services.container import Container
 
 __all__ = ["LedgerState", "Ledger", "LedgerEntry", "compute_ledger", "classify"]
 
-_PERSON_STATES = frozenset({ConversationStatus.HANDED_OFF, ConversationStatus.AWAITING_AGENT,
-                            ConversationStatus.CLOSED})
+_PERSON_STATES = frozenset(
+    {ConversationStatus.HANDED_OFF, ConversationStatus.AWAITING_AGENT, ConversationStatus.CLOSED}
+)
 
 
 @enum.unique
@@ -55,10 +56,17 @@ class Ledger:
 
     def to_json(self) -> dict[str, object]:
         return {
-            "since": self.since.isoformat(), "bound_s": self.bound_s,
+            "since": self.since.isoformat(),
+            "bound_s": self.bound_s,
             "counts": {k.value: v for k, v in self.counts.items()},
-            "unaccounted": [{"message_id": e.message_id, "conversation_id": e.conversation_id,
-                             "received_at": e.received_at.isoformat()} for e in self.unaccounted],
+            "unaccounted": [
+                {
+                    "message_id": e.message_id,
+                    "conversation_id": e.conversation_id,
+                    "received_at": e.received_at.isoformat(),
+                }
+                for e in self.unaccounted
+            ],
             "alarms": [{"message_id": e.message_id, "conversation_id": e.conversation_id} for e in self.alarms[:50]],
         }
 
@@ -68,16 +76,20 @@ def classify(row: LedgerRow, *, now: dt.datetime, bound_s: float, dead_lettered:
         return LedgerState.PERSON  # a person has it (their queue shows why), whatever was sent so far
     if row.last_sent_seq is not None and row.last_sent_seq > row.seq:
         return LedgerState.REPLIED
-    if row.failed_event or row.message_id in dead_lettered or (
-            row.last_failed_seq is not None and row.last_failed_seq > row.seq):
+    if (
+        row.failed_event
+        or row.message_id in dead_lettered
+        or (row.last_failed_seq is not None and row.last_failed_seq > row.seq)
+    ):
         return LedgerState.ALARM
     if now - row.received_at < dt.timedelta(seconds=bound_s):
         return LedgerState.IN_PROGRESS
     return LedgerState.UNACCOUNTED
 
 
-async def compute_ledger(services: Container, *, since: dt.datetime, now: dt.datetime | None = None,
-                         bound_s: float | None = None) -> Ledger:
+async def compute_ledger(
+    services: Container, *, since: dt.datetime, now: dt.datetime | None = None, bound_s: float | None = None
+) -> Ledger:
     now = now or dt.datetime.now(dt.UTC)
     bound = services.settings.ledger_bound_s if bound_s is None else bound_s
     dead = frozenset(str(d.get("message_id")) for d in await services.queue.dead_letters(count=10_000))

@@ -43,24 +43,30 @@ class LoginLimits:
 
 
 class LoginThrottle:
-    def __init__(self, redis: aioredis.Redis, *, limits: LoginLimits | None = None,
-                 prefix: str = "gd:rl:login:") -> None:
+    def __init__(
+        self, redis: aioredis.Redis, *, limits: LoginLimits | None = None, prefix: str = "gd:rl:login:"
+    ) -> None:
         self._r = redis
         self.limits = limits or LoginLimits()
         self._prefix = prefix
 
     def _keys(self, name: str, address: str) -> dict[Throttled, str]:
         name = name.strip().lower()
-        return {Throttled.PAIR: f"{self._prefix}pair:{address}:{name}",
-                Throttled.ADDRESS: f"{self._prefix}addr:{address}",
-                Throttled.NAME: f"{self._prefix}name:{name}"}
+        return {
+            Throttled.PAIR: f"{self._prefix}pair:{address}:{name}",
+            Throttled.ADDRESS: f"{self._prefix}addr:{address}",
+            Throttled.NAME: f"{self._prefix}name:{name}",
+        }
 
     def _known(self, name: str) -> str:
         return f"{self._prefix}known:{name.strip().lower()}"
 
     def _limit(self, scope: Throttled) -> int:
-        return {Throttled.PAIR: self.limits.pair, Throttled.ADDRESS: self.limits.address,
-                Throttled.NAME: self.limits.name}[scope]
+        return {
+            Throttled.PAIR: self.limits.pair,
+            Throttled.ADDRESS: self.limits.address,
+            Throttled.NAME: self.limits.name,
+        }[scope]
 
     async def blocked(self, name: str, address: str) -> Throttled | None:
         """Why this attempt must wait, or None when it may check the password."""

@@ -19,21 +19,29 @@ from conversation.sql.metrics import Latency, OpsFigures, SqlOpsMetrics
 from services.container import Container
 from services.settings import Settings
 
-__all__ = ["ops_snapshot", "PrefectLinks", "TURN_FLOW", "turn_queue_depth"]
+__all__ = ["ops_snapshot", "PrefectLinks", "TURN_FLOW", "turn_queue_depth", "prefect_basic_auth"]
 
 TURN_FLOW = "turns"  # flows/turn.py: @flow(name="turns"); task runs are named step[message_id]
 _LIST = 10
 _WAITING_CAP = 1_000  # Redis 6.2 only: counting beyond this says "1000+"
 
 
+def prefect_basic_auth(auth_string: str) -> httpx.BasicAuth:
+    """The Prefect server's basic auth (``Settings.prefect_auth_string()``) for an httpx client."""
+    user, _, password = auth_string.partition(":")
+    return httpx.BasicAuth(user, password)
+
+
 class PrefectLinks:
     """Links into the Prefect UI. Its runs page filters by flow id, so the id of the flow named
-    ``turns`` is looked up once through the Prefect API (short timeout, cached; retried after a miss)."""
+    ``turns`` is looked up once through the Prefect API (with its basic auth; short timeout, cached;
+    retried after a miss)."""
 
     def __init__(self, settings: Settings, *, retry_after_s: float = 60.0) -> None:
         api = settings.prefect_api_url.rstrip("/")
         self.api_url = api
         self.ui_url = api[: -len("/api")] if api.endswith("/api") else api
+        self._settings = settings
         self._flow_id: str | None = None
         self._missed_at = -retry_after_s
         self._retry_after_s = retry_after_s
@@ -41,7 +49,8 @@ class PrefectLinks:
     async def flow_id(self) -> str | None:
         if self._flow_id is None and time.monotonic() - self._missed_at >= self._retry_after_s:
             try:
-                async with httpx.AsyncClient(timeout=1.5) as client:
+                auth = prefect_basic_auth(await asyncio.to_thread(self._settings.prefect_auth_string))
+                async with httpx.AsyncClient(timeout=1.5, auth=auth) as client:
                     resp = await client.get(f"{self.api_url}/flows/name/{quote(TURN_FLOW)}")
                 resp.raise_for_status()
                 self._flow_id = str(resp.json()["id"])
@@ -74,11 +83,17 @@ async def turn_queue_depth(services: Container) -> dict[str, Any]:
             last = info.get("last-delivered-id") or "0-0"
             entries = await services.redis.xrange(queue.stream, min=f"({last}", max="+", count=_WAITING_CAP)
             waiting, capped = len(entries or []), len(entries or []) >= _WAITING_CAP
-    return {"waiting": int(waiting), "waiting_capped": capped, "in_progress": depth["pending"],
-            "dead_lettered": depth["dead"]}
+    return {
+        "waiting": int(waiting),
+        "waiting_capped": capped,
+        "in_progress": depth["pending"],
+        "dead_lettered": depth["dead"],
+    }
 
 
-async def ops_snapshot(services: Container, *, links: PrefectLinks, counters: dict[str, int] | None = None) -> dict[str, Any]:
+async def ops_snapshot(
+    services: Container, *, links: PrefectLinks, counters: dict[str, int] | None = None
+) -> dict[str, Any]:
     from services.ledger import compute_ledger
     from services.process_status import crash_looping, read_supervisor_status
 
@@ -94,23 +109,39 @@ async def ops_snapshot(services: Container, *, links: PrefectLinks, counters: di
     processes = await asyncio.to_thread(read_supervisor_status, services.settings.var_dir)
     return {
         "ledger": ledger.to_json(),
-        "processes": {"supervised": processes is not None, "crash_loop": crash_looping(processes),
-                      "children": (processes or {}).get("children", {})},
+        "processes": {
+            "supervised": processes is not None,
+            "crash_loop": crash_looping(processes),
+            "children": (processes or {}).get("children", {}),
+        },
         "generated_at": figures.generated_at.isoformat(),
         "turn_queue": queue,
-        "queues": [{"queue": q.queue, "awaiting_agent": q.awaiting_agent, "handed_off": q.handed_off,
-                    "breached": q.breached} for q in figures.queues],
+        "queues": [
+            {"queue": q.queue, "awaiting_agent": q.awaiting_agent, "handed_off": q.handed_off, "breached": q.breached}
+            for q in figures.queues
+        ],
         "inbound": {"last_hour": figures.inbound_last_hour, "last_day": figures.inbound_last_day},
         "turns_per_minute": _per_minute(figures),
-        "routes_last_day": {"decided": figures.decided_last_day, **{r.value: figures.routes_last_day.get(r.value, 0)
-                                                                   for r in Route}},
+        "routes_last_day": {
+            "decided": figures.decided_last_day,
+            **{r.value: figures.routes_last_day.get(r.value, 0) for r in Route},
+        },
         "automation_rate": figures.rate(Route.AUTO_REPLY),
         "handoff_rate": figures.rate(Route.HANDOFF),
-        "latency": {"last_hour": _latency(figures.latency_last_hour),
-                    "last_day": _latency(figures.latency_last_day)},
-        "sla": {"breached": figures.sla_breached,
-                "oldest": [{"conversation_id": b.conversation_id, "queue": b.queue, "priority": b.priority,
-                            "status": b.status, "overdue_min": b.overdue_min} for b in figures.sla_oldest]},
+        "latency": {"last_hour": _latency(figures.latency_last_hour), "last_day": _latency(figures.latency_last_day)},
+        "sla": {
+            "breached": figures.sla_breached,
+            "oldest": [
+                {
+                    "conversation_id": b.conversation_id,
+                    "queue": b.queue,
+                    "priority": b.priority,
+                    "status": b.status,
+                    "overdue_min": b.overdue_min,
+                }
+                for b in figures.sla_oldest
+            ],
+        },
         "failures": {
             "failed_turns_last_day": figures.failed_turns_last_day,
             "failed_deliveries": figures.outbox_problems.get("failed", 0),
@@ -120,19 +151,29 @@ async def ops_snapshot(services: Container, *, links: PrefectLinks, counters: di
         },
         "quarantine": {
             "open": len(quarantine),
-            "newest": [{"id": q["id"], "channel": q["channel"], "reason": q["reason"],
-                        "created_at": _iso(q["created_at"])} for q in quarantine[-_LIST:][::-1]],
+            "newest": [
+                {"id": q["id"], "channel": q["channel"], "reason": q["reason"], "created_at": _iso(q["created_at"])}
+                for q in quarantine[-_LIST:][::-1]
+            ],
         },
         "webhooks": {k: v for k, v in sorted((counters or {}).items()) if isinstance(v, int)},
-        "prefect": {"ui_url": links.ui_url, "flow": TURN_FLOW, "flow_runs_url": links.flow_runs(flow_id),
-                    "flow_resolved": flow_id is not None},
+        "prefect": {
+            "ui_url": links.ui_url,
+            "flow": TURN_FLOW,
+            "flow_runs_url": links.flow_runs(flow_id),
+            "flow_resolved": flow_id is not None,
+        },
     }
 
 
 def _per_minute(figures: OpsFigures) -> dict[str, Any]:
     series = list(figures.per_minute)
-    return {"current": series[-1], "last_full_minute": series[-2],
-            "average_60m": round(sum(series) / 60, 2), "series": series}
+    return {
+        "current": series[-1],
+        "last_full_minute": series[-2],
+        "average_60m": round(sum(series) / 60, 2),
+        "series": series,
+    }
 
 
 def _latency(latency: Latency) -> dict[str, Any]:
@@ -158,7 +199,7 @@ def _iso(value: Any) -> str | None:
         return None
     from conversation.sql.rows import aware
 
-    return aware(value).isoformat()
+    return str(aware(value).isoformat())
 
 
 def _iso_ms(ms: str) -> str | None:

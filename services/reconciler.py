@@ -65,8 +65,12 @@ class Reconciler:
             try:
                 report = await self.run_once()
                 if report.requeued or report.ambiguous or report.gave_up:
-                    log.warning("reconciler re-queued %d turn(s), flagged %d unsure send(s), gave up %d send(s)",
-                                len(report.requeued), len(report.ambiguous), len(report.gave_up))
+                    log.warning(
+                        "reconciler re-queued %d turn(s), flagged %d unsure send(s), gave up %d send(s)",
+                        len(report.requeued),
+                        len(report.ambiguous),
+                        len(report.gave_up),
+                    )
                 if report.resent:
                     log.info("reconciler sent %d queued message(s)", len(report.resent))
             except Exception as exc:  # noqa: BLE001 - e.g. Redis or the database briefly away
@@ -103,8 +107,11 @@ class Reconciler:
             if not await self._s.redis.set(_REQUEUED + turn.message_id, "1", nx=True, ex=ttl):
                 continue  # queued again recently (here or by another worker): give it time to run
             await self._s.queue.enqueue(TurnRef(message_id=turn.message_id, conversation_id=turn.conversation_id))
-            log.warning("turn %s had no queue entry %ds after arrival: queued again", turn.message_id,
-                        int((now - turn.received_at).total_seconds()))
+            log.warning(
+                "turn %s had no queue entry %ds after arrival: queued again",
+                turn.message_id,
+                int((now - turn.received_at).total_seconds()),
+            )
             requeued.append(turn.message_id)
         return requeued
 
@@ -116,20 +123,48 @@ class Reconciler:
         for stuck in await s.outbox.stuck_sending(since_before=cutoff, limit=_BATCH):
             if not await s.outbox.give_up_sending(stuck.outbox_id, reason=AMBIGUOUS_REASON):
                 continue  # settled meanwhile (a status callback) or flagged by another worker
-            await s.audit.record(actor="system:reconciler", action="outbox.ambiguous", object_id=stuck.outbox_id,
-                                 data={"message_id": stuck.message_id, "conversation_id": stuck.conversation_id,
-                                       "channel": stuck.channel.value, "sending_since": stuck.since.isoformat()})
-            event = TimelineEvent(conversation_id=stuck.conversation_id, type=EventType.FAILED, actor=ActorKind.SYSTEM,
-                                  causation_id=stuck.causation_id,
-                                  data={"message_id": stuck.message_id, "outbox_id": stuck.outbox_id,
-                                        "reason": "delivery unconfirmed: a person checks before resending"})
+            await s.audit.record(
+                actor="system:reconciler",
+                action="outbox.ambiguous",
+                object_id=stuck.outbox_id,
+                data={
+                    "message_id": stuck.message_id,
+                    "conversation_id": stuck.conversation_id,
+                    "channel": stuck.channel.value,
+                    "sending_since": stuck.since.isoformat(),
+                },
+            )
+            event = TimelineEvent(
+                conversation_id=stuck.conversation_id,
+                type=EventType.FAILED,
+                actor=ActorKind.SYSTEM,
+                causation_id=stuck.causation_id,
+                data={
+                    "message_id": stuck.message_id,
+                    "outbox_id": stuck.outbox_id,
+                    "reason": "delivery unconfirmed: a person checks before resending",
+                },
+            )
             await s.timeline.add_event(event)
-            await s.bus.publish(stuck.conversation_id, {"event": event.type.value, "actor": event.actor.value,
-                                                        **event.data, "at": event.occurred_at.isoformat()})
-            log.error("outbox %s stuck in sending since %s: marked ambiguous for a person", stuck.outbox_id,
-                      stuck.since.isoformat())
-            await self._to_person(stuck.conversation_id, stuck.causation_id or stuck.message_id,
-                                  reason="a reply may not have reached the customer; check with the provider")
+            await s.bus.publish(
+                stuck.conversation_id,
+                {
+                    "event": event.type.value,
+                    "actor": event.actor.value,
+                    **event.data,
+                    "at": event.occurred_at.isoformat(),
+                },
+            )
+            log.error(
+                "outbox %s stuck in sending since %s: marked ambiguous for a person",
+                stuck.outbox_id,
+                stuck.since.isoformat(),
+            )
+            await self._to_person(
+                stuck.conversation_id,
+                stuck.causation_id or stuck.message_id,
+                reason="a reply may not have reached the customer; check with the provider",
+            )
             flagged.append(stuck.outbox_id)
         return flagged
 
@@ -144,16 +179,20 @@ class Reconciler:
             if entry.attempts >= s.settings.outbox_max_attempts:
                 if await s.deliverer.give_up(entry.outbox_id, reason=f"not delivered after {entry.attempts} attempts"):
                     gave_up.append(entry.outbox_id)
-                    await self._to_person(entry.conversation_id, entry.causation_id or entry.message_id,
-                                          reason="a reply could not be delivered after repeated attempts")
+                    await self._to_person(
+                        entry.conversation_id,
+                        entry.causation_id or entry.message_id,
+                        reason="a reply could not be delivered after repeated attempts",
+                    )
                 continue
             state = await s.deliverer.retry(entry.outbox_id)
             if state is OutboxState.SENT:
                 resent.append(entry.outbox_id)
             elif state is OutboxState.FAILED:
                 gave_up.append(entry.outbox_id)
-                await self._to_person(entry.conversation_id, entry.causation_id or entry.message_id,
-                                      reason="the channel refused a reply")
+                await self._to_person(
+                    entry.conversation_id, entry.causation_id or entry.message_id, reason="the channel refused a reply"
+                )
         return resent, gave_up
 
     async def _to_person(self, conversation_id: str, causation_id: str, *, reason: str) -> None:

@@ -14,11 +14,14 @@ __all__ = ["Settings", "describe_settings", "settings_table", "configure_logging
 
 DEV_TWILIO_TOKEN = "dev-auth-token-change-me"  # the development default; never valid at Twilio
 
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GLASSDESK_", env_file=".env", extra="ignore", frozen=True)
 
     # -- where state lives
-    var_dir: Path = Field(Path("var"), description="Folder for the SQLite file, blobs, models, embedded Redis and logs.")
+    var_dir: Path = Field(
+        Path("var"), description="Folder for the SQLite file, blobs, models, embedded Redis and logs."
+    )
     database_url: str | None = Field(
         None, description="SQLAlchemy async URL. Unset: SQLite at var/glassdesk.db. Scale: postgresql+asyncpg://…"
     )
@@ -38,12 +41,16 @@ class Settings(BaseSettings):
     )
     # -- staff and security
     demo_mode: bool = Field(
-        False, description="Development and demos only (`glassdesk run` turns it on): `glassdesk demo load` creates "
-                           "the logins agent/agent, ops/ops and admin/admin, and policy changes need no second admin. "
-                           "Off: the first admin comes from `glassdesk users create`.")
+        False,
+        description="Development and demos only (`glassdesk run` turns it on): `glassdesk demo load` creates "
+        "the logins agent/agent, ops/ops and admin/admin, and policy changes need no second admin. "
+        "Off: the first admin comes from `glassdesk users create`.",
+    )
     policy_four_eyes: bool | None = Field(
-        None, description="A policy publish or rollback is a request that a second admin approves before it goes "
-                          "live. Unset: on, except in demo mode.")
+        None,
+        description="A policy publish or rollback is a request that a second admin approves before it goes "
+        "live. Unset: on, except in demo mode.",
+    )
     # -- email in
     smtp_host: str = Field("127.0.0.1", description="Bind address of the inbound SMTP server.")
     smtp_port: int = Field(2525, description="Port of the inbound SMTP server.")
@@ -77,18 +84,28 @@ class Settings(BaseSettings):
         None, description="Development only: send Twilio REST calls to this base URL instead of api.twilio.com."
     )
     connectors_file: str = Field(
-        "", description="YAML file declaring the back-office connectors (REST lookups, portal robots; "
-                        "knowledge/backoffice/README.md). Unset: the SQL back office under var/.")
+        "",
+        description="YAML file declaring the back-office connectors (REST lookups, portal robots; "
+        "knowledge/backoffice/README.md). Unset: the SQL back office under var/.",
+    )
     connector_secrets: SecretStr = Field(
-        SecretStr(""), description="Secrets the connectors file names, as name=value pairs, comma separated "
-                                   "(API keys, OAuth2 client secrets, portal logins).")
+        SecretStr(""),
+        description="Secrets the connectors file names, as name=value pairs, comma separated "
+        "(API keys, OAuth2 client secrets, portal logins).",
+    )
     claims_portal_port: int = Field(
-        8766, description="Port of the demo legacy claims portal `glassdesk run` starts (a development tool).")
+        8766, description="Port of the demo legacy claims portal `glassdesk run` starts (a development tool)."
+    )
     demo_rpa: bool = Field(
-        False, description="`glassdesk run`: answer claim and contract questions through the demo portal robot "
-                           "(devtools/connectors.demo.yaml) instead of SQL.")
-    sms_sink_port: int = Field(8025, description="Port of the development SMS sink `glassdesk run` starts "
-                               "while the Twilio token is the development default.")
+        False,
+        description="`glassdesk run`: answer claim and contract questions through the demo portal robot "
+        "(devtools/connectors.demo.yaml) instead of SQL.",
+    )
+    sms_sink_port: int = Field(
+        8025,
+        description="Port of the development SMS sink `glassdesk run` starts "
+        "while the Twilio token is the development default.",
+    )
     sms_max_segments: int = Field(10, description="Longest outbound SMS, in segments; longer replies are shortened.")
     # -- chat
     chat_rate_per_minute: int = Field(30, description="Messages one chat socket may send per minute.")
@@ -97,33 +114,55 @@ class Settings(BaseSettings):
     prefect_api_url: str = Field("http://127.0.0.1:4200/api", description="Prefect API of the local or shared server.")
     prefect_port: int = Field(4200, description="Port of the Prefect server that `make run` starts.")
     prefect_auth: SecretStr | None = Field(
-        None, description="user:password of the Prefect server's basic auth (its API and UI). `glassdesk run` starts "
-                          "Prefect with it and every Glassdesk process sends it. Unset: generated once into "
-                          "var/prefect-auth.key.")
+        None,
+        description="user:password of the Prefect server's basic auth (its API and UI). `glassdesk run` starts "
+        "Prefect with it and every Glassdesk process sends it. Unset: generated once into "
+        "var/prefect-auth.key.",
+    )
     turn_max_deliveries: int = Field(5, description="Deliveries of one turn before it goes to the dead-letter stream.")
     turn_min_idle_ms: int = Field(
-        20_000, ge=1, description="A turn whose worker stopped extending it for this long (it died) is reclaimed by "
-                                     "another worker. Live workers extend their turns every quarter of it.")
+        20_000,
+        ge=1,
+        description="A turn whose worker stopped extending it for this long (it died) is reclaimed by "
+        "another worker. Live workers extend their turns every quarter of it.",
+    )
     turn_batch_max: int = Field(32, description="Most turns one flow run takes under load.")
-    turn_parallel_runs: int = Field(2, ge=1, le=16, description="Flow runs one worker keeps in flight; more "
-                                    "overlap Prefect's waiting, but SQLite-backed Prefect slows down beyond a few.")
+    turn_parallel_runs: int = Field(
+        2,
+        ge=1,
+        le=16,
+        description="Flow runs one worker keeps in flight; more "
+        "overlap Prefect's waiting, but SQLite-backed Prefect slows down beyond a few.",
+    )
     reconcile_interval_s: float = Field(
-        5.0, gt=0, description="How often the reconciler in `glassdesk worker` retries queued sends and looks for "
-                               "lost turns and stuck sends."
+        5.0,
+        gt=0,
+        description="How often the reconciler in `glassdesk worker` retries queued sends and looks for "
+        "lost turns and stuck sends.",
     )
     acknowledge_drafts: bool = Field(
-        True, description="While a drafted answer waits for a person's approval, tell the customer (with the "
-                          "status link) that a person checks it.")
+        True,
+        description="While a drafted answer waits for a person's approval, tell the customer (with the "
+        "status link) that a person checks it.",
+    )
     ledger_bound_s: float = Field(
-        120.0, gt=0, description="Every accepted message must be replied, in a person's queue or alarmed on /ops "
-                                 "within this many seconds; older ones count as unaccounted (`glassdesk ledger`).")
+        120.0,
+        gt=0,
+        description="Every accepted message must be replied, in a person's queue or alarmed on /ops "
+        "within this many seconds; older ones count as unaccounted (`glassdesk ledger`).",
+    )
     outbox_max_attempts: int = Field(
-        40, ge=1, description="Attempts of one outbox entry (a reply, notice or acknowledgement) before it fails for "
-                              "good and a person takes over; retries back off from 1 s to a minute.")
+        40,
+        ge=1,
+        description="Attempts of one outbox entry (a reply, notice or acknowledgement) before it fails for "
+        "good and a person takes over; retries back off from 1 s to a minute.",
+    )
     turn_languages: str = Field(
-        "de,en", description="Languages automation answers in (knowledge articles and reply templates exist), comma "
-                             "separated. Any other detected language goes to a person, acknowledged in that language "
-                             "where a template exists (de en fr it es nl pt pl tr), else in English.")
+        "de,en",
+        description="Languages automation answers in (knowledge articles and reply templates exist), comma "
+        "separated. Any other detected language goes to a person, acknowledged in that language "
+        "where a template exists (de en fr it es nl pt pl tr), else in English.",
+    )
     reconcile_turn_age_s: float = Field(
         120.0,
         ge=0,
@@ -134,10 +173,11 @@ class Settings(BaseSettings):
         168.0, gt=0, description="The reconciler re-queues messages received within this many hours."
     )
     reconcile_sending_stuck_min: float = Field(
-        10.0,
+        1.0,
         ge=0,
-        description="An outbox entry still `sending` after this many minutes becomes `ambiguous`: it is not "
-        "resent, a FAILED event and an audit entry tell a person to check with the provider.",
+        description="An outbox entry still `sending` after this many minutes (its sender died mid-send; a live "
+        "send gives up after 30 s) becomes `ambiguous`: it is not resent, a FAILED event and an audit entry "
+        "record it, and the conversation goes to a person, who checks with the provider.",
     )
     # -- drafting
     llm_provider: str | None = Field(None, description="LangChain provider (e.g. openai). Unset: embedded composer.")
@@ -155,26 +195,42 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", description="Log level. Logs carry ids, never message text.")
     # -- data protection: retention per data class (`glassdesk gdpr retention`, flows/retention.py)
     retention_messages_days: int = Field(
-        730, ge=1, description="Conversations (messages, timeline, decisions, outbox, feedback) untouched this many "
-                               "days are deleted; contacts left with no conversation go with them.")
+        730,
+        ge=1,
+        description="Conversations (messages, timeline, decisions, outbox, feedback) untouched this many "
+        "days are deleted; contacts left with no conversation go with them.",
+    )
     retention_claims_days: int = Field(
-        3650, ge=1, description="Conversations about an insurance claim (claims queue or a claim intent) are kept "
-                                "this long instead of retention_messages_days.")
+        3650,
+        ge=1,
+        description="Conversations about an insurance claim (claims queue or a claim intent) are kept "
+        "this long instead of retention_messages_days.",
+    )
     retention_attachments_days: int = Field(
-        365, ge=1, description="Attachment bytes, raw inbound emails and quarantined mail older than this are "
-                               "deleted (attachment metadata stays with its message).")
+        365,
+        ge=1,
+        description="Attachment bytes, raw inbound emails and quarantined mail older than this are "
+        "deleted (attachment metadata stays with its message).",
+    )
     retention_drafts_days: int = Field(
-        180, ge=1, description="AI draft texts in decision records and draft edit/reject feedback older than this "
-                               "are deleted (the decision, its rule and reason stay).")
-    retention_audit_days: int = Field(
-        1095, ge=1, description="Audit log entries older than this are deleted.")
+        180,
+        ge=1,
+        description="AI draft texts in decision records and draft edit/reject feedback older than this "
+        "are deleted (the decision, its rule and reason stay).",
+    )
+    retention_audit_days: int = Field(1095, ge=1, description="Audit log entries older than this are deleted.")
     retention_receipts_days: int = Field(
-        3650, ge=1, description="Erasure receipts (no personal data: the proof an erasure ran) are kept this long.")
+        3650, ge=1, description="Erasure receipts (no personal data: the proof an erasure ran) are kept this long."
+    )
     retention_queue_days: int = Field(
-        14, ge=1, description="Turn-stream and dead-letter entries (ids only) older than this are trimmed.")
+        14, ge=1, description="Turn-stream and dead-letter entries (ids only) older than this are trimmed."
+    )
     retention_logs_days: int = Field(
-        30, ge=1, description="Lines of the app logs under var/log older than this are deleted, and development "
-                              "sink files (var/mail, var/sms) older than retention_messages_days.")
+        30,
+        ge=1,
+        description="Lines of the app logs under var/log older than this are deleted, and development "
+        "sink files (var/mail, var/sms) older than retention_messages_days.",
+    )
 
     @field_validator("business_hours")
     @classmethod
@@ -191,8 +247,10 @@ class Settings(BaseSettings):
         if v is not None:
             user, sep, password = v.get_secret_value().partition(":")
             if not (user and sep and password):
-                raise ValueError("write the Prefect auth as user:password, for example glassdesk:<a long random "
-                                 "password>; unset it to have one generated into var/prefect-auth.key")
+                raise ValueError(
+                    "write the Prefect auth as user:password, for example glassdesk:<a long random "
+                    "password>; unset it to have one generated into var/prefect-auth.key"
+                )
         return v
 
     # -- derived
@@ -250,6 +308,16 @@ class Settings(BaseSettings):
             finally:
                 tmp.unlink()
         return path.read_text().strip()
+
+    # -- fairness audit (issue 14: `glassdesk audit fairness`, /ops/fairness) -- additive block, keep contiguous
+    fairness_min_identical: float = Field(
+        0.98,
+        ge=0.0,
+        le=1.0,
+        description="The fairness audit fails when fewer counterfactual pairs than this share "
+        "(overall or in any one dimension) get the same route, queue and priority.",
+    )
+    # -- end of the fairness audit block
 
 
 def settings_table() -> str:

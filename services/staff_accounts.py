@@ -18,6 +18,7 @@ __all__ = [
     "Role",
     "AccountAction",
     "AccountRefused",
+    "WrongPassword",
     "MIN_PASSWORD_LENGTH",
     "one_time_password",
     "password_problem",
@@ -50,6 +51,10 @@ class AccountRefused(ValueError):
     """The account change breaks a rule (the message says which and how to fix it); nothing changed."""
 
 
+class WrongPassword(AccountRefused):
+    """The current password given to change it is wrong (callers count it like a failed login)."""
+
+
 def one_time_password() -> str:
     """20 URL-safe characters (120 random bits), shown once."""
     return secrets.token_urlsafe(15)
@@ -68,20 +73,31 @@ def password_problem(new: str, *, username: str, current: str | None = None) -> 
     return None
 
 
-async def create_account(services: Container, username: str, *, role: Role, display_name: str | None = None,
-                         actor: str) -> tuple[UserRow, str]:
+async def create_account(
+    services: Container, username: str, *, role: Role, display_name: str | None = None, actor: str
+) -> tuple[UserRow, str]:
     """A new account with a one-time password (returned once, stored only as a hash) that must be
     changed at first login. Raises :class:`AccountRefused` for a bad name, ``UserExists`` when taken."""
     username = username.strip()
     if not _NAME.fullmatch(username):
-        raise AccountRefused(f"--name {username!r}: use 2 to 64 letters, digits, '.', '_', '@' or '-', starting "
-                             "with a letter or digit")
+        raise AccountRefused(
+            f"--name {username!r}: use 2 to 64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit"
+        )
     password = one_time_password()
     digest = await asyncio.to_thread(hash_password, password)
-    user = await services.users.create(username, display_name=(display_name or username).strip()[:128] or username,
-                                       role=role.value, password_hash=digest, must_change_password=True)
-    await services.audit.record(actor=actor, action=AccountAction.CREATED, object_id=user.id,
-                                data={"username": user.username, "role": role.value})
+    user = await services.users.create(
+        username,
+        display_name=(display_name or username).strip()[:128] or username,
+        role=role.value,
+        password_hash=digest,
+        must_change_password=True,
+    )
+    await services.audit.record(
+        actor=actor,
+        action=AccountAction.CREATED,
+        object_id=user.id,
+        data={"username": user.username, "role": role.value},
+    )
     return user, password
 
 
@@ -91,24 +107,29 @@ async def reset_password(services: Container, username: str, *, actor: str) -> s
     if user is None:
         raise AccountRefused(f"no staff account named {username!r}; `glassdesk users list` shows the accounts")
     password = one_time_password()
-    await services.users.set_password(user.id, await asyncio.to_thread(hash_password, password),
-                                      must_change_password=True)
-    await services.audit.record(actor=actor, action=AccountAction.PASSWORD_RESET, object_id=user.id,
-                                data={"username": user.username})
+    await services.users.set_password(
+        user.id, await asyncio.to_thread(hash_password, password), must_change_password=True
+    )
+    await services.audit.record(
+        actor=actor, action=AccountAction.PASSWORD_RESET, object_id=user.id, data={"username": user.username}
+    )
     return password
 
 
 async def change_password(services: Container, user: UserRow, *, current: str, new: str) -> None:
     """The account holder replaces their password (the one-time one, or their own)."""
     if not await asyncio.to_thread(verify_password, current, user.password_hash):
-        raise AccountRefused("the current password is wrong")
+        raise WrongPassword("the current password is wrong")
     problem = password_problem(new, username=user.username, current=current)
     if problem:
         raise AccountRefused(problem)
-    await services.users.set_password(user.id, await asyncio.to_thread(hash_password, new),
-                                      must_change_password=False)
-    await services.audit.record(actor=user.username, action=AccountAction.PASSWORD_CHANGED, object_id=user.id,
-                                data={"was_one_time": user.must_change_password})
+    await services.users.set_password(user.id, await asyncio.to_thread(hash_password, new), must_change_password=False)
+    await services.audit.record(
+        actor=user.username,
+        action=AccountAction.PASSWORD_CHANGED,
+        object_id=user.id,
+        data={"was_one_time": user.must_change_password},
+    )
 
 
 async def admin_named(services: Container, name: str) -> UserRow | None:

@@ -37,8 +37,7 @@ def save_model(model: IntentModel, directory: Path) -> Path:
         neighbours_config, neighbour_arrays = model.neighbours.export()
         arrays = {**arrays, **neighbour_arrays}
     arrays_path = directory / ARRAYS_FILE
-    np.savez_compressed(arrays_path, weights=model.weights, intercept=model.intercept,
-                        **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as allow_pickle
+    np.savez_compressed(arrays_path, weights=model.weights, intercept=model.intercept, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as allow_pickle
     document = {
         "metadata": json.loads(model.metadata.model_dump_json()),
         "arrays_sha256": hashlib.sha256(arrays_path.read_bytes()).hexdigest(),
@@ -133,5 +132,10 @@ def load_model(directory: Path, *, encoder_variant: str | None = None) -> Intent
                 f"{directory / MODEL_FILE}: the out-of-scope neighbour index is missing or invalid ({exc!r}). "
                 "Retrain the model."
             ) from None
-    return IntentModel(featurizer=featurizer, weights=arrays["weights"], intercept=arrays["intercept"],
-                       metadata=metadata, neighbours=neighbours)
+    return IntentModel(
+        featurizer=featurizer,
+        weights=arrays["weights"],
+        intercept=arrays["intercept"],
+        metadata=metadata,
+        neighbours=neighbours,
+    )

@@ -29,8 +29,9 @@ def claim_outcome_requested(text: str, *, intent: str | None, lookup_tools: list
     """Whether this turn may touch a claim decision (approve, reject, pay, decide): the message is
     about a claim (claim intent, a claim lookup in this turn, or a claim number in the text) and asks
     for an outcome. Kept wide on purpose: the guard then sends the turn to a person (GDPR Art. 22)."""
-    about_claim = (intent or "") in _CLAIM_INTENTS or bool(_CLAIM_TOOLS.intersection(lookup_tools)) \
+    about_claim = (
+        (intent or "") in _CLAIM_INTENTS
+        or bool(_CLAIM_TOOLS.intersection(lookup_tools))
         or bool(_CLAIM_REF.search(text))
+    )
     return about_claim and bool(_OUTCOME.search(text.casefold()))
-
-

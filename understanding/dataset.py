@@ -13,8 +13,14 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from understanding.errors import DataError
 
-__all__ = ["LabelledExample", "load_examples", "data_hash", "validate_for_training", "rare_labels",
-           "RARE_LABEL_MAX_EXAMPLES"]
+__all__ = [
+    "LabelledExample",
+    "load_examples",
+    "data_hash",
+    "validate_for_training",
+    "rare_labels",
+    "RARE_LABEL_MAX_EXAMPLES",
+]
 
 # a label with at most this many examples is "rare": trained on, but kept out of validation folds
 RARE_LABEL_MAX_EXAMPLES = 2

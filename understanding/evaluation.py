@@ -43,8 +43,9 @@ def _r(x: float) -> float:
     return round(float(x), 4)
 
 
-def score_predictions(gold: Sequence[str], predictions: Sequence[IntentPrediction], *,
-                      oos_label: str | None = None) -> EvalReport:
+def score_predictions(
+    gold: Sequence[str], predictions: Sequence[IntentPrediction], *, oos_label: str | None = None
+) -> EvalReport:
     if oos_label is None:
         predicted = [p.best_guess for p in predictions]
     else:

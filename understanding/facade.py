@@ -34,13 +34,23 @@ class Understanding(BaseModel):
     asked_for_human: bool
 
 
-def understand(text: str, *, model: IntentModel, language_detector: LanguageDetector | None = None,
-               redactor: Redactor | None = None) -> Understanding:
+def understand(
+    text: str,
+    *,
+    model: IntentModel,
+    language_detector: LanguageDetector | None = None,
+    redactor: Redactor | None = None,
+) -> Understanding:
     return understand_with_redaction(text, model=model, language_detector=language_detector, redactor=redactor)[0]
 
 
-def understand_with_redaction(text: str, *, model: IntentModel, language_detector: LanguageDetector | None = None,
-                              redactor: Redactor | None = None) -> tuple[Understanding, RedactedText]:
+def understand_with_redaction(
+    text: str,
+    *,
+    model: IntentModel,
+    language_detector: LanguageDetector | None = None,
+    redactor: Redactor | None = None,
+) -> tuple[Understanding, RedactedText]:
     """`understand` plus the redaction of `text` (placeholders and their mapping, per message)."""
     prediction = model.predict(text)
     language = language_detector.detect(text) if language_detector else detect_language(text)

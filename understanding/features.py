@@ -31,6 +31,7 @@ class TextEncoder(Protocol):
 
     def encode(self, texts: Sequence[str]) -> np.ndarray: ...
 
+
 _WORD = dict(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, lowercase=True, min_df=1, dtype=np.float32)
 _CHAR = dict(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, lowercase=True, min_df=2, dtype=np.float32)
 
@@ -45,15 +46,21 @@ def _vectorizer(params: dict[str, Any], vocabulary: list[str] | None = None) -> 
 class Featurizer:
     """Fit on training texts; transform any texts into one sparse row per text."""
 
-    def __init__(self, *, use_embeddings: bool = False, embedding_weight: float = 2.0,
-                 embedder: TextEncoder | None = None,
-                 encoder_variant: str = DEFAULT_ENCODER_VARIANT) -> None:
+    def __init__(
+        self,
+        *,
+        use_embeddings: bool = False,
+        embedding_weight: float = 2.0,
+        embedder: TextEncoder | None = None,
+        encoder_variant: str = DEFAULT_ENCODER_VARIANT,
+    ) -> None:
         self.use_embeddings = use_embeddings
         self.embedding_weight = embedding_weight
         self.encoder_variant = check_encoder(encoder_variant)
         if embedder is not None and getattr(embedder, "variant", encoder_variant) != encoder_variant:
             raise EmbeddingsUnavailable(
-                f"embedder variant {embedder.variant!r} does not match the featurizer's {encoder_variant!r}")
+                f"embedder variant {embedder.variant!r} does not match the featurizer's {encoder_variant!r}"
+            )
         self._embedder = embedder
         self._word = _vectorizer(_WORD)
         self._char = _vectorizer(_CHAR)
@@ -63,8 +70,9 @@ class Featurizer:
     @property
     def embedder(self) -> TextEncoder:
         if self._embedder is None:
-            self._embedder = (shared_e5_embedder() if self.encoder_variant == E5_VARIANT
-                              else shared_embedder(self.encoder_variant))
+            self._embedder = (
+                shared_e5_embedder() if self.encoder_variant == E5_VARIANT else shared_embedder(self.encoder_variant)
+            )
         return self._embedder
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -85,8 +93,9 @@ class Featurizer:
         blocks = [word, char] if dense is None else [word, char, sp.csr_matrix(dense)]
         return sp.hstack(blocks, format="csr", dtype=np.float32)
 
-    def blocks(self, texts: Sequence[str], *, embeddings: np.ndarray | None = None
-               ) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray | None]:
+    def blocks(
+        self, texts: Sequence[str], *, embeddings: np.ndarray | None = None
+    ) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray | None]:
         """The column blocks of `transform` (word, char, scaled embeddings or None), unstacked: a
         prediction multiplies each with its slice of the weights instead of building the stacked matrix."""
         word, char = self._tfidf(0, texts), self._tfidf(1, texts)
@@ -118,9 +127,15 @@ class Featurizer:
             indices.extend(counts)
             values.extend(counts.values())
             indptr.append(len(indices))
-        x = sp.csr_matrix((np.asarray(values, dtype=np.intc), np.asarray(indices, dtype=np.int32),
-                           np.asarray(indptr, dtype=np.int32)), shape=(len(texts), len(vocabulary)),
-                          dtype=vectorizer.dtype)
+        x = sp.csr_matrix(
+            (
+                np.asarray(values, dtype=np.intc),
+                np.asarray(indices, dtype=np.int32),
+                np.asarray(indptr, dtype=np.int32),
+            ),
+            shape=(len(texts), len(vocabulary)),
+            dtype=vectorizer.dtype,
+        )
         x.sort_indices()
         if vectorizer.sublinear_tf:
             np.log(x.data, x.data)
@@ -133,8 +148,9 @@ class Featurizer:
         """Whether each text contains at least one word of the training vocabulary."""
         return np.asarray(self._tfidf(0, texts).getnnz(axis=1) > 0)
 
-    def neighbour_rows(self, word: sp.csr_matrix, char: sp.csr_matrix, dense: np.ndarray | None
-                       ) -> sp.csr_matrix | np.ndarray:
+    def neighbour_rows(
+        self, word: sp.csr_matrix, char: sp.csr_matrix, dense: np.ndarray | None
+    ) -> sp.csr_matrix | np.ndarray:
         """The rows out-of-scope neighbours are searched in (see `understanding.oos`): the unit sentence
         embeddings when the featurizer has them, else the TF-IDF blocks side by side."""
         if dense is not None:
@@ -172,9 +188,11 @@ class Featurizer:
     @classmethod
     def restore(cls, config: dict[str, Any], arrays: dict[str, np.ndarray]) -> Featurizer:
         """`encoder_variant` must be known (the caller checks this and reports a clear error)."""
-        featurizer = cls(use_embeddings=bool(config["use_embeddings"]),
-                         embedding_weight=float(config["embedding_weight"]),
-                         encoder_variant=config.get("encoder_variant") or LEGACY_ENCODER_VARIANT)
+        featurizer = cls(
+            use_embeddings=bool(config["use_embeddings"]),
+            embedding_weight=float(config["embedding_weight"]),
+            encoder_variant=config.get("encoder_variant") or LEGACY_ENCODER_VARIANT,
+        )
         featurizer._word = _vectorizer({**_WORD, "min_df": config["word_min_df"]}, config["word_vocabulary"])
         featurizer._char = _vectorizer({**_CHAR, "min_df": config["char_min_df"]}, config["char_vocabulary"])
         for vectorizer, key in ((featurizer._word, "word_idf"), (featurizer._char, "char_idf")):

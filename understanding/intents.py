@@ -31,8 +31,16 @@ from understanding.validation import (
     simulate_unseen_labels,
 )
 
-__all__ = ["TrainConfig", "IntentPrediction", "ModelMetadata", "IntentModel", "train_intent_model",
-           "FORMAT_VERSION", "ThresholdMethod", "OosScore"]
+__all__ = [
+    "TrainConfig",
+    "IntentPrediction",
+    "ModelMetadata",
+    "IntentModel",
+    "train_intent_model",
+    "FORMAT_VERSION",
+    "ThresholdMethod",
+    "OosScore",
+]
 
 FORMAT_VERSION = 1
 _MIN_LABELS_TO_SIMULATE = 4  # held-out-labels simulation: at least 2 labels stay in every refit
@@ -136,10 +144,18 @@ class ModelMetadata(BaseModel):
 class IntentModel:
     """A fitted classifier. Build with `train_intent_model`, persist with `understanding.artifact`."""
 
-    def __init__(self, *, featurizer: Featurizer, weights: np.ndarray, intercept: np.ndarray,
-                 metadata: ModelMetadata, neighbours: NeighbourIndex | None = None) -> None:
-        if metadata.oos_score is OosScore.CONFIDENCE_NEIGHBOURS and (neighbours is None
-                                                                    or metadata.oos_score_stats is None):
+    def __init__(
+        self,
+        *,
+        featurizer: Featurizer,
+        weights: np.ndarray,
+        intercept: np.ndarray,
+        metadata: ModelMetadata,
+        neighbours: NeighbourIndex | None = None,
+    ) -> None:
+        if metadata.oos_score is OosScore.CONFIDENCE_NEIGHBOURS and (
+            neighbours is None or metadata.oos_score_stats is None
+        ):
             raise ValueError("a model with a neighbour out-of-scope score needs its neighbour index and score stats")
         self.featurizer = featurizer
         self.weights = np.ascontiguousarray(weights, dtype=np.float32)  # (n_features, n_labels)
@@ -150,16 +166,17 @@ class IntentModel:
         self._in_scope = np.array([label != metadata.oos_label for label in self.labels])
         self._stats = ScoreStats.from_dict(metadata.oos_score_stats) if metadata.oos_score_stats else None
 
-    def _forward(self, texts: Sequence[str], embeddings: np.ndarray | None
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    def _forward(
+        self, texts: Sequence[str], embeddings: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Decision values, whether each text shares a word with the training data, and the neighbour
         similarity (None for a confidence-only model)."""
         # the same product as `transform(texts) @ weights`, block by block (no stacked sparse matrix)
         word, char, dense = self.featurizer.blocks(list(texts), embeddings=embeddings)
         n_word, n_char = word.shape[1], char.shape[1]
-        scores = np.asarray(word @ self.weights[:n_word]) + np.asarray(char @ self.weights[n_word:n_word + n_char])
+        scores = np.asarray(word @ self.weights[:n_word]) + np.asarray(char @ self.weights[n_word : n_word + n_char])
         if dense is not None:
-            scores += dense @ self.weights[n_word + n_char:]
+            scores += dense @ self.weights[n_word + n_char :]
         similarity = None
         if self.neighbours is not None and self.metadata.oos_score is OosScore.CONFIDENCE_NEIGHBOURS:
             similarity = self.neighbours.similarity(self.featurizer.neighbour_rows(word, char, dense))
@@ -178,8 +195,9 @@ class IntentModel:
     def _oos_score(self, confidence: np.ndarray, similarity: np.ndarray | None) -> np.ndarray:
         if similarity is None or self._stats is None:
             return np.asarray(confidence, dtype=np.float64)
-        return combined_score(confidence, similarity, stats=self._stats,
-                              confidence_weight=self.metadata.oos_confidence_weight)
+        return combined_score(
+            confidence, similarity, stats=self._stats, confidence_weight=self.metadata.oos_confidence_weight
+        )
 
     def predict_many(self, texts: Sequence[str], *, embeddings: np.ndarray | None = None) -> list[IntentPrediction]:
         """One prediction per text. A text sharing no word with the training data is out of scope
@@ -192,9 +210,15 @@ class IntentModel:
         rejected = oos_wins | (self._oos_score(confidence, similarity) < self.metadata.threshold)
         if self.metadata.reject_unknown_words:
             rejected |= ~known
-        return [IntentPrediction(intent=None if out else self.labels[t], best_guess=self.labels[t],
-                                 confidence=round(float(c), 4), out_of_scope=bool(out))
-                for t, c, out in zip(top, confidence, rejected, strict=True)]
+        return [
+            IntentPrediction(
+                intent=None if out else self.labels[t],
+                best_guess=self.labels[t],
+                confidence=round(float(c), 4),
+                out_of_scope=bool(out),
+            )
+            for t, c, out in zip(top, confidence, rejected, strict=True)
+        ]
 
     def predict(self, text: str) -> IntentPrediction:
         if not text.strip():
@@ -219,8 +243,9 @@ def _check_encoder_installed(config: TrainConfig) -> None:
         )
 
 
-def _threshold_method(config: TrainConfig, *, has_calibration: bool, has_oos_rows: bool,
-                      n_eligible: int) -> ThresholdMethod:
+def _threshold_method(
+    config: TrainConfig, *, has_calibration: bool, has_oos_rows: bool, n_eligible: int
+) -> ThresholdMethod:
     method = config.threshold_method
     if method is None:
         if has_calibration:
@@ -233,18 +258,24 @@ def _threshold_method(config: TrainConfig, *, has_calibration: bool, has_oos_row
     missing = {
         ThresholdMethod.CALIBRATION_DATA: not has_calibration and "no calibration data was given",
         ThresholdMethod.OOS_EXAMPLES: not has_oos_rows and f"no validation rows are labelled {config.oos_label!r}",
-        ThresholdMethod.HELD_OUT_LABELS: n_eligible < _MIN_LABELS_TO_SIMULATE and
-        f"it needs {_MIN_LABELS_TO_SIMULATE} labels with 3+ examples, the data has {n_eligible}",
+        ThresholdMethod.HELD_OUT_LABELS: n_eligible < _MIN_LABELS_TO_SIMULATE
+        and f"it needs {_MIN_LABELS_TO_SIMULATE} labels with 3+ examples, the data has {n_eligible}",
     }.get(method)
     if missing:
-        raise DataError(f"threshold method {method.value!r} cannot be used: {missing}. "
-                        "Leave threshold_method unset to pick one automatically.")
+        raise DataError(
+            f"threshold method {method.value!r} cannot be used: {missing}. "
+            "Leave threshold_method unset to pick one automatically."
+        )
     return method
 
 
-def train_intent_model(examples: Sequence[LabelledExample], config: TrainConfig | None = None, *,
-                       calibration: Sequence[LabelledExample] | None = None,
-                       embeddings: np.ndarray | None = None) -> IntentModel:
+def train_intent_model(
+    examples: Sequence[LabelledExample],
+    config: TrainConfig | None = None,
+    *,
+    calibration: Sequence[LabelledExample] | None = None,
+    embeddings: np.ndarray | None = None,
+) -> IntentModel:
     """Train, calibrate and tune out-of-scope detection on validation data, then refit on all data.
 
     Validation is 5-fold cross-validation for up to `cv_max_examples` examples, else one held-out
@@ -273,25 +304,47 @@ def train_intent_model(examples: Sequence[LabelledExample], config: TrainConfig 
     weight, k = config.confidence_weight(), config.neighbours()
 
     def factory() -> Featurizer:
-        return Featurizer(use_embeddings=config.use_embeddings, embedding_weight=config.embedding_weight,
-                          encoder_variant=config.encoder_variant,
-                          embedder=featurizer.embedder if config.use_embeddings else None)
+        return Featurizer(
+            use_embeddings=config.use_embeddings,
+            embedding_weight=config.embedding_weight,
+            encoder_variant=config.encoder_variant,
+            embedder=featurizer.embedder if config.use_embeddings else None,
+        )
 
-    featurizer = Featurizer(use_embeddings=config.use_embeddings, embedding_weight=config.embedding_weight,
-                            encoder_variant=config.encoder_variant)
+    featurizer = Featurizer(
+        use_embeddings=config.use_embeddings,
+        embedding_weight=config.embedding_weight,
+        encoder_variant=config.encoder_variant,
+    )
     vectors = None
     if config.use_embeddings:
         vectors = featurizer.embed(texts) if embeddings is None else np.asarray(embeddings, dtype=np.float32)
         if vectors.shape != (len(texts), featurizer.embedding_dimension):
-            raise DataError(f"embeddings: shape {vectors.shape}, expected ({len(texts)}, "
-                            f"{featurizer.embedding_dimension}): one row per example from the configured encoder.")
-    folds = make_folds(y, k=config.cv_folds if len(texts) <= config.cv_max_examples else 1,
-                       fraction=config.validation_fraction, seed=config.seed, train_only=rare_ids)
+            raise DataError(
+                f"embeddings: shape {vectors.shape}, expected ({len(texts)}, "
+                f"{featurizer.embedding_dimension}): one row per example from the configured encoder."
+            )
+    folds = make_folds(
+        y,
+        k=config.cv_folds if len(texts) <= config.cv_max_examples else 1,
+        fraction=config.validation_fraction,
+        seed=config.seed,
+        train_only=rare_ids,
+    )
     metrics: dict[str, float] = {}
     is_oos = np.zeros(0, dtype=bool)
     if folds:
-        cv = cross_validate(texts, y, n_labels=len(labels), folds=folds, vectors=vectors, factory=factory,
-                            c_grid=config.c_grid, in_scope_ids=in_scope_ids, neighbours=k)
+        cv = cross_validate(
+            texts,
+            y,
+            n_labels=len(labels),
+            folds=folds,
+            vectors=vectors,
+            factory=factory,
+            c_grid=config.c_grid,
+            in_scope_ids=in_scope_ids,
+            neighbours=k,
+        )
         best_c, val_y = cv.c, y[cv.val_idx]
         temperature = fit_temperature(cv.scores, val_y)
         in_scope = np.isin(np.arange(len(labels)), in_scope_ids)
@@ -302,55 +355,89 @@ def train_intent_model(examples: Sequence[LabelledExample], config: TrainConfig 
         metrics.update(val_accuracy=cv.accuracy, val_folds=float(cv.n_folds), val_examples=float(len(cv.val_idx)))
     else:  # every label is rare: nothing to validate on
         best_c, temperature, stats = config.c_grid[-1], 1.0, None
-        warnings.append("no label has 3 or more examples: C, temperature and the out-of-scope threshold were not "
-                        "tuned (defaults used), so confidence is not calibrated. Add examples.")
+        warnings.append(
+            "no label has 3 or more examples: C, temperature and the out-of-scope threshold were not "
+            "tuned (defaults used), so confidence is not calibrated. Add examples."
+        )
     eligible = np.array([i for i in in_scope_ids if i not in rare_ids])
-    method = _threshold_method(config, has_calibration=bool(calibration),
-                               has_oos_rows=bool(is_oos.any()), n_eligible=len(eligible))
+    method = _threshold_method(
+        config, has_calibration=bool(calibration), has_oos_rows=bool(is_oos.any()), n_eligible=len(eligible)
+    )
 
     featurizer.fit(texts)
     word, char, dense = featurizer.blocks(texts, embeddings=vectors)
-    x = sp.hstack([word, char] if dense is None else [word, char, sp.csr_matrix(dense)], format="csr",
-                  dtype=np.float32)
+    x = sp.hstack([word, char] if dense is None else [word, char, sp.csr_matrix(dense)], format="csr", dtype=np.float32)
     weights, intercept = fit_linear(x, y, len(labels), best_c)
     neighbour_rows = featurizer.neighbour_rows(word, char, dense)
     neighbours = NeighbourIndex(neighbour_rows[np.isin(y, in_scope_ids)], k=k) if stats is not None else None
 
     threshold = float("-inf")
     if stats is not None and method is ThresholdMethod.HELD_OUT_LABELS:
-        sim = simulate_unseen_labels(texts, y, folds=folds, vectors=vectors, factory=factory, c=best_c,
-                                     in_scope_ids=in_scope_ids, eligible=eligible,
-                                     fraction=config.held_out_label_fraction, rounds=config.held_out_rounds,
-                                     neighbours=k, confidence_weight=weight, seed=config.seed)
-        threshold, tuned = tune_threshold(sim.score, sim.correct, is_oos=sim.is_oos,
-                                          predicted_oos_class=np.zeros(len(sim.score), bool),
-                                          retention=config.oos_retention)
-        metrics.update({f"sim_{key.removeprefix('val_')}": value for key, value in tuned.items()},
-                       sim_held_out_labels=float(sim.n_held_out_labels), sim_rounds=float(sim.n_rounds))
+        sim = simulate_unseen_labels(
+            texts,
+            y,
+            folds=folds,
+            vectors=vectors,
+            factory=factory,
+            c=best_c,
+            in_scope_ids=in_scope_ids,
+            eligible=eligible,
+            fraction=config.held_out_label_fraction,
+            rounds=config.held_out_rounds,
+            neighbours=k,
+            confidence_weight=weight,
+            seed=config.seed,
+        )
+        threshold, tuned = tune_threshold(
+            sim.score,
+            sim.correct,
+            is_oos=sim.is_oos,
+            predicted_oos_class=np.zeros(len(sim.score), bool),
+            retention=config.oos_retention,
+        )
+        metrics.update(
+            {f"sim_{key.removeprefix('val_')}": value for key, value in tuned.items()},
+            sim_held_out_labels=float(sim.n_held_out_labels),
+            sim_rounds=float(sim.n_rounds),
+        )
     elif stats is not None and method in (ThresholdMethod.OOS_EXAMPLES, ThresholdMethod.RETENTION):
         retention = config.oos_retention if is_oos.any() else config.in_scope_retention
-        threshold, tuned = tune_threshold(val_score, top == val_y, is_oos=is_oos, predicted_oos_class=oos_wins,
-                                          retention=retention)
+        threshold, tuned = tune_threshold(
+            val_score, top == val_y, is_oos=is_oos, predicted_oos_class=oos_wins, retention=retention
+        )
         metrics.update(tuned)
 
     digest = data_hash(examples)
     created = datetime.now(UTC)
     metadata = ModelMetadata(
-        model_id=f"{created:%Y%m%dT%H%M%S}-{digest[7:19]}", created_at=created, data_hash=digest,
-        n_examples=len(examples), labels=labels, oos_label=config.oos_label if oos_id is not None else None,
+        model_id=f"{created:%Y%m%dT%H%M%S}-{digest[7:19]}",
+        created_at=created,
+        data_hash=digest,
+        n_examples=len(examples),
+        labels=labels,
+        oos_label=config.oos_label if oos_id is not None else None,
         use_embeddings=config.use_embeddings,
         embedding_model=(E5_MODEL_NAME if config.encoder_variant == E5_VARIANT else EMBEDDING_MODEL_NAME)
-        if config.use_embeddings else None,
+        if config.use_embeddings
+        else None,
         encoder_variant=config.encoder_variant if config.use_embeddings else None,
-        c=best_c, reject_unknown_words=config.reject_unknown_words, temperature=temperature,
-        threshold=-1.0, n_features=featurizer.n_features, train_seconds=0.0, metrics=metrics,
+        c=best_c,
+        reject_unknown_words=config.reject_unknown_words,
+        temperature=temperature,
+        threshold=-1.0,
+        n_features=featurizer.n_features,
+        train_seconds=0.0,
+        metrics=metrics,
         oos_score=OosScore.CONFIDENCE_NEIGHBOURS if stats is not None else OosScore.CONFIDENCE,
         oos_confidence_weight=weight if stats is not None else 1.0,
         oos_score_stats=stats.as_dict() if stats is not None else None,
-        threshold_method=method if stats is not None else None, rare_labels=rare, warnings=warnings,
+        threshold_method=method if stats is not None else None,
+        rare_labels=rare,
+        warnings=warnings,
     )
-    model = IntentModel(featurizer=featurizer, weights=weights, intercept=intercept, metadata=metadata,
-                        neighbours=neighbours)
+    model = IntentModel(
+        featurizer=featurizer, weights=weights, intercept=intercept, metadata=metadata, neighbours=neighbours
+    )
     if stats is not None and method is ThresholdMethod.CALIBRATION_DATA:
         assert calibration is not None
         threshold, tuned = _tune_on_calibration(model, calibration, config)
@@ -361,20 +448,26 @@ def train_intent_model(examples: Sequence[LabelledExample], config: TrainConfig 
     if embeddings is None or not config.use_embeddings:  # given vectors: the encoder may not be installed
         junk = model.predict_many(gibberish(200))
         metrics["synthetic_gibberish_rejected"] = float(np.mean([p.out_of_scope for p in junk]))
-    model.metadata = model.metadata.model_copy(update={
-        "train_seconds": round(time.perf_counter() - started, 3),
-        "metrics": {key: round(value, 4) for key, value in metrics.items()}})
+    model.metadata = model.metadata.model_copy(
+        update={
+            "train_seconds": round(time.perf_counter() - started, 3),
+            "metrics": {key: round(value, 4) for key, value in metrics.items()},
+        }
+    )
     return model
 
 
-def _tune_on_calibration(model: IntentModel, calibration: Sequence[LabelledExample],
-                         config: TrainConfig) -> tuple[float, dict[str, float]]:
+def _tune_on_calibration(
+    model: IntentModel, calibration: Sequence[LabelledExample], config: TrainConfig
+) -> tuple[float, dict[str, float]]:
     """Threshold on a separate calibration set: rows labelled `oos_label` are out of scope, the rest
     must carry labels of the training data."""
     unknown = sorted({e.label for e in calibration} - set(model.labels) - {config.oos_label})
     if unknown:
-        raise DataError(f"calibration data: label(s) {', '.join(repr(u) for u in unknown)} are not in the training "
-                        f"data. Label unseen intents {config.oos_label!r} or remove those rows.")
+        raise DataError(
+            f"calibration data: label(s) {', '.join(repr(u) for u in unknown)} are not in the training "
+            f"data. Label unseen intents {config.oos_label!r} or remove those rows."
+        )
     texts = [e.text for e in calibration]
     gold = np.array([e.label for e in calibration], dtype=object)
     score = model.oos_scores(texts)
@@ -383,5 +476,10 @@ def _tune_on_calibration(model: IntentModel, calibration: Sequence[LabelledExamp
     if config.reject_unknown_words:
         forced |= ~model.featurizer.known_words(texts)
     floor = float(score[~forced].min()) - 1.0 if (~forced).any() else -1.0
-    return tune_threshold(np.where(forced, floor, score), predicted == gold, is_oos=gold == config.oos_label,
-                          predicted_oos_class=forced, retention=config.oos_retention)
+    return tune_threshold(
+        np.where(forced, floor, score),
+        predicted == gold,
+        is_oos=gold == config.oos_label,
+        predicted_oos_class=forced,
+        retention=config.oos_retention,
+    )

@@ -10,11 +10,19 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["LanguageReason", "UNKNOWN_LANGUAGE", "LanguageGuess", "LanguageDetector", "detect_language",
-           "DEFAULT_LANGUAGES"]
+__all__ = [
+    "LanguageReason",
+    "UNKNOWN_LANGUAGE",
+    "LanguageGuess",
+    "LanguageDetector",
+    "detect_language",
+    "DEFAULT_LANGUAGES",
+]
 
 UNKNOWN_LANGUAGE = "unknown"
-DEFAULT_LANGUAGES: tuple[str, ...] = ("de", "en", "fr", "it", "es", "nl", "pt", "pl", "tr", "sv", "da", "cs")
+# The languages we hold notice templates for. Each costs about 28 MB of resident memory in lingua's
+# high-accuracy mode (9: 252 MB); low-accuracy mode is cheap but misreads short messages.
+DEFAULT_LANGUAGES: tuple[str, ...] = ("de", "en", "fr", "it", "es", "nl", "pt", "pl", "tr")
 _MIN_LETTERS = 3
 
 

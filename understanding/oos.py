@@ -41,8 +41,9 @@ class NeighbourSpace(enum.StrEnum):
 class ScoreStats:
     """Mean and standard deviation of confidence and neighbour similarity on in-scope validation rows."""
 
-    def __init__(self, *, confidence_mean: float, confidence_std: float, similarity_mean: float,
-                 similarity_std: float) -> None:
+    def __init__(
+        self, *, confidence_mean: float, confidence_std: float, similarity_mean: float, similarity_std: float
+    ) -> None:
         self.confidence_mean = confidence_mean
         self.confidence_std = max(confidence_std, 1e-6)
         self.similarity_mean = similarity_mean
@@ -52,21 +53,34 @@ class ScoreStats:
     def of(cls, confidence: np.ndarray, similarity: np.ndarray) -> ScoreStats:
         if not len(confidence):
             return cls(confidence_mean=0.0, confidence_std=1.0, similarity_mean=0.0, similarity_std=1.0)
-        return cls(confidence_mean=float(np.mean(confidence)), confidence_std=float(np.std(confidence)),
-                   similarity_mean=float(np.mean(similarity)), similarity_std=float(np.std(similarity)))
+        return cls(
+            confidence_mean=float(np.mean(confidence)),
+            confidence_std=float(np.std(confidence)),
+            similarity_mean=float(np.mean(similarity)),
+            similarity_std=float(np.std(similarity)),
+        )
 
     def as_dict(self) -> dict[str, float]:
-        return {"confidence_mean": self.confidence_mean, "confidence_std": self.confidence_std,
-                "similarity_mean": self.similarity_mean, "similarity_std": self.similarity_std}
+        return {
+            "confidence_mean": self.confidence_mean,
+            "confidence_std": self.confidence_std,
+            "similarity_mean": self.similarity_mean,
+            "similarity_std": self.similarity_std,
+        }
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> ScoreStats:
-        return cls(**{key: float(values[key]) for key in
-                      ("confidence_mean", "confidence_std", "similarity_mean", "similarity_std")})
+        return cls(
+            **{
+                key: float(values[key])
+                for key in ("confidence_mean", "confidence_std", "similarity_mean", "similarity_std")
+            }
+        )
 
 
-def combined_score(confidence: np.ndarray, similarity: np.ndarray, *, stats: ScoreStats,
-                   confidence_weight: float) -> np.ndarray:
+def combined_score(
+    confidence: np.ndarray, similarity: np.ndarray, *, stats: ScoreStats, confidence_weight: float
+) -> np.ndarray:
     z_conf = (np.asarray(confidence, dtype=np.float64) - stats.confidence_mean) / stats.confidence_std
     z_sim = (np.asarray(similarity, dtype=np.float64) - stats.similarity_mean) / stats.similarity_std
     return confidence_weight * z_conf + (1.0 - confidence_weight) * z_sim
@@ -101,14 +115,14 @@ class NeighbourIndex:
             return out
         k = min(self.k, self.size)
         for start in range(0, n, _QUERY_CHUNK):
-            chunk = queries[start:start + _QUERY_CHUNK]
+            chunk = queries[start : start + _QUERY_CHUNK]
             if self._sparse is not None:
                 sims = (sp.csr_matrix(chunk, dtype=np.float32) @ self._sparse).toarray()
             else:
                 assert self._dense is not None
                 sims = np.asarray(chunk, dtype=np.float32) @ self._dense.T
             top = np.partition(sims, sims.shape[1] - k, axis=1)[:, -k:]
-            out[start:start + len(top)] = top.mean(axis=1)
+            out[start : start + len(top)] = top.mean(axis=1)
         return out
 
     # --- safe persistence -------------------------------------------------------------------
@@ -116,8 +130,11 @@ class NeighbourIndex:
         config: dict[str, Any] = {"k": self.k, "space": self.space.value}
         if self._sparse is not None:
             config["shape"] = list(self._sparse.shape)
-            return config, {"knn_data": self._sparse.data, "knn_indices": self._sparse.indices,
-                            "knn_indptr": self._sparse.indptr}
+            return config, {
+                "knn_data": self._sparse.data,
+                "knn_indices": self._sparse.indices,
+                "knn_indptr": self._sparse.indptr,
+            }
         assert self._dense is not None
         return config, {"knn_vectors": self._dense}
 

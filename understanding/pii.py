@@ -26,8 +26,18 @@ from understanding.pii_names import person_spans
 from understanding.pii_numbers import card_spans, iban_spans, insurance_id_spans, phone_spans, tax_id_spans
 from understanding.pii_places import address_spans
 
-__all__ = ["PatternRule", "PiiConfig", "PiiEntity", "PiiKind", "RedactedText", "Redactor", "iban_is_valid",
-           "luhn_is_valid", "redact", "restore"]
+__all__ = [
+    "PatternRule",
+    "PiiConfig",
+    "PiiEntity",
+    "PiiKind",
+    "RedactedText",
+    "Redactor",
+    "iban_is_valid",
+    "luhn_is_valid",
+    "redact",
+    "restore",
+]
 
 
 @enum.unique

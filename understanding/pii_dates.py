@@ -9,10 +9,14 @@ from collections.abc import Iterator
 
 __all__ = ["birth_date_spans"]
 
-_MONTHS_DE = (r"Januar|Jänner|Februar|Feber|März|Maerz|April|Mai|Juni|Juli|August|September|Oktober|November|"
-              r"Dezember|Jan|Feb|Mär|Mrz|Apr|Jun|Jul|Aug|Sept|Sep|Okt|Nov|Dez")
-_MONTHS_EN = (r"January|February|March|April|May|June|July|August|September|October|November|December|"
-              r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec")
+_MONTHS_DE = (
+    r"Januar|Jänner|Februar|Feber|März|Maerz|April|Mai|Juni|Juli|August|September|Oktober|November|"
+    r"Dezember|Jan|Feb|Mär|Mrz|Apr|Jun|Jul|Aug|Sept|Sep|Okt|Nov|Dez"
+)
+_MONTHS_EN = (
+    r"January|February|March|April|May|June|July|August|September|October|November|December|"
+    r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec"
+)
 _ORDINAL = r"(?:st|nd|rd|th)?"
 _DATE = (
     r"(?:\d{1,2}\.\s?\d{1,2}\.\s?(?:\d{4}|\d{2})(?!\d)"
@@ -22,8 +26,10 @@ _DATE = (
     r"|\d{1,2}[/-]\d{1,2}[/-](?:\d{4}|\d{2})(?!\d)"
     r"|\d{4}-\d{2}-\d{2})(?!\d)"
 )
-_CUE = (r"\b(?:geb\.(?:-?datum\b)?|d\.o\.b\.?|(?:geboren(?:\s+am)?|geburtsdatum|gebdatum|geburtstag|born(?:\s+on)?|dob|"
-        r"date\s+of\s+birth|birth\s?date|birthday)\b)")
+_CUE = (
+    r"\b(?:geb\.(?:-?datum\b)?|d\.o\.b\.?|(?:geboren(?:\s+am)?|geburtsdatum|gebdatum|geburtstag|born(?:\s+on)?|dob|"
+    r"date\s+of\s+birth|birth\s?date|birthday)\b)"
+)
 # Up to three words between the cue and the date ("Geburtsdatum zur Bestätigung:", "date of birth is"),
 # but none that turns to another date ("geboren, nicht am ...", "born ... but since ...").
 _TURN = r"(?:nicht|not|und|and|aber|but|sondern|seit|since|bis|until|vom|from|statt|instead)\b"

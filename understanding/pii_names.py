@@ -42,29 +42,40 @@ _TITLED_NAME = rf"(?!{_NOT_A_NAME_AFTER_TITLE})(?:{_WORD}|{_INITIAL}(?={_TAIL}))
 _BRAND = r"(?:Dr\.? (?:Oetker|Martens|Pepper|Hauschka|Best|Beckmann|Scheller)|Mr\.? (?:Clean|Proper|Muscle)|Mrs\.? Baker's)\b"
 _TITLE = r"(?:Herrn?|Frau|Hr\.|Fr\.|Mr\.?|Mrs\.?|Ms\.?|Miss|Mx\.?|Dr\.?|Prof\.?|Dipl\.-Ing\.)"
 
-_STRONG = (r"my name is|my name's|my name:|name is|mein name ist|mein name lautet|ich heiße|ich heisse|hier spricht|"
-           r"am apparat ist|kontoinhaber(?:in)?|account holder|policy ?holder|versicherungsnehmer(?:in)?|"
-           r"versichert ist|versicherte[rn]?|the insured person is|insured person|empfänger(?:in)?|recipient|"
-           r"on behalf of|im auftrag von|im namen von|z\. ?hd\.?|c/o|geb\.|née|"
-           r"my (?:wife|husband|son|daughter|mother|father|mum|mom|dad|partner|brother|sister)|"
-           r"mein(?:e[rmn]?)? (?:frau|mann|sohn|tochter|mutter|vater|partner|partnerin|bruder|schwester|ehefrau|"
-           r"ehemann|lebensgefährte|lebensgefährtin)")
-_GREETING = (r"hi|hey|hiya|hello|good (?:morning|afternoon|evening)|morning|hallo|moin|servus|grüß gott|grüezi|"
-             r"guten (?:tag|morgen|abend)")
+_STRONG = (
+    r"my name is|my name's|my name:|name is|mein name ist|mein name lautet|ich heiße|ich heisse|hier spricht|"
+    r"am apparat ist|kontoinhaber(?:in)?|account holder|policy ?holder|versicherungsnehmer(?:in)?|"
+    r"versichert ist|versicherte[rn]?|the insured person is|insured person|empfänger(?:in)?|recipient|"
+    r"on behalf of|im auftrag von|im namen von|z\. ?hd\.?|c/o|geb\.|née|"
+    r"my (?:wife|husband|son|daughter|mother|father|mum|mom|dad|partner|brother|sister)|"
+    r"mein(?:e[rmn]?)? (?:frau|mann|sohn|tochter|mutter|vater|partner|partnerin|bruder|schwester|ehefrau|"
+    r"ehemann|lebensgefährte|lebensgefährtin)"
+)
+_GREETING = (
+    r"hi|hey|hiya|hello|good (?:morning|afternoon|evening)|morning|hallo|moin|servus|grüß gott|grüezi|"
+    r"guten (?:tag|morgen|abend)"
+)
 _WEAK = r"this is|it's|it is|i am|i'm|ich bin|hier ist"
-_SIGN_OFF = (r"regards|best regards|kind regards|best wishes|best|cheers|thanks|many thanks|thank you|sincerely|"
-             r"yours faithfully|yours|mit freundlichen grüßen|mit freundlichen grüssen|freundliche grüße|viele grüße|"
-             r"liebe grüße|beste grüße|herzliche grüße|lg|mfg|vg|gruß|grüße|danke")
+_SIGN_OFF = (
+    r"regards|best regards|kind regards|best wishes|best|cheers|thanks|many thanks|thank you|sincerely|"
+    r"yours faithfully|yours|mit freundlichen grüßen|mit freundlichen grüssen|freundliche grüße|viele grüße|"
+    r"liebe grüße|beste grüße|herzliche grüße|lg|mfg|vg|gruß|grüße|danke"
+)
 
 _PATTERNS = (
     re.compile(rf"(?i:\b(?:{_STRONG})\b\s*[:,]?\s*)(?:{_TITLE} )*(?P<value>{_NAME})"),
     re.compile(rf"(?i:\b(?:{_WEAK})\s+)(?P<value>{_NAME2})"),
     re.compile(rf"\b(?!{_BRAND}){_TITLE} (?:{_TITLE} )*(?P<value>{_TITLED_NAME})"),
     re.compile(rf"\b(?:Ich|I), (?P<value>{_NAME2}),"),
-    re.compile(rf"(?:^|[.!?]\s+|\b(?i:{_GREETING}),?\s+)(?P<value>{_NAME2})"
-               rf"(?=,? (?i:speaking|here|on the line|hier|am apparat|am telefon)\b)", re.MULTILINE),
-    re.compile(rf"(?i:\b(?:{_SIGN_OFF})\s*[,!.]?[ \t]*\n?[ \t]*)(?:{_TITLE} )*(?P<value>{_NAME})[ \t]*[.!]?[ \t]*$",
-               re.MULTILINE),
+    re.compile(
+        rf"(?:^|[.!?]\s+|\b(?i:{_GREETING}),?\s+)(?P<value>{_NAME2})"
+        rf"(?=,? (?i:speaking|here|on the line|hier|am apparat|am telefon)\b)",
+        re.MULTILINE,
+    ),
+    re.compile(
+        rf"(?i:\b(?:{_SIGN_OFF})\s*[,!.]?[ \t]*\n?[ \t]*)(?:{_TITLE} )*(?P<value>{_NAME})[ \t]*[.!]?[ \t]*$",
+        re.MULTILINE,
+    ),
 )
 
 

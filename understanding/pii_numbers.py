@@ -19,15 +19,21 @@ Span = tuple[int, int]
 
 _IBAN_START = re.compile(r"\b([A-Za-z]{2})\d{2}(?=[ ]?[A-Za-z0-9])")
 # Plain, 4-4-4-4(-3) with one separator, or 4-6-5 / 4-6-4 (Amex, Diners); never after "+" (a phone number).
-_CARD = re.compile(r"(?<![\w+])(?:\d{13,19}|\d{4}([ -])\d{4}\1\d{4}\1\d{4}(?:\1\d{3})?|\d{4}([ -])\d{6}\2\d{4,5})"
-                   r"(?![\w-])")
+_CARD = re.compile(
+    r"(?<![\w+])(?:\d{13,19}|\d{4}([ -])\d{4}\1\d{4}\1\d{4}(?:\1\d{3})?|\d{4}([ -])\d{6}\2\d{4,5})"
+    r"(?![\w-])"
+)
 _STEUER_ID = re.compile(r"(?<![\w+])(?:\d{11}|\d{2} \d{3} \d{3} \d{3})(?![\w-])")
-_STEUER_ID_CUED = re.compile(r"(?i:\b(?:steuer-?id|steuer-?identifikationsnummer|steuerliche\s+identifikationsnummer|"
-                             r"identifikationsnummer|idnr\.?)(?:\s+(?:ist|lautet))?\s*[:#]?\s*)"
-                             r"(?P<value>\d{11}|\d{2} \d{3} \d{3} \d{3})(?![\w-])")
+_STEUER_ID_CUED = re.compile(
+    r"(?i:\b(?:steuer-?id|steuer-?identifikationsnummer|steuerliche\s+identifikationsnummer|"
+    r"identifikationsnummer|idnr\.?)(?:\s+(?:ist|lautet))?\s*[:#]?\s*)"
+    r"(?P<value>\d{11}|\d{2} \d{3} \d{3} \d{3})(?![\w-])"
+)
 _SSN = re.compile(r"(?<![\w+-])(\d{3})([- ])(\d{2})\2(\d{4})(?![\w-])")
-_SSN_CUED = re.compile(r"(?i:\b(?:ssn|social\s+security(?:\s+(?:number|no\.?))?)(?:\s+is)?\s*[:#]?\s*)"
-                       r"(?P<value>\d{9})\b")
+_SSN_CUED = re.compile(
+    r"(?i:\b(?:ssn|social\s+security(?:\s+(?:number|no\.?))?)(?:\s+is)?\s*[:#]?\s*)"
+    r"(?P<value>\d{9})\b"
+)
 _NI_NUMBER = re.compile(r"\b[A-Z]{2}(?: ?\d{2}){3} ?[A-D]\b")
 _KVNR = re.compile(r"\b[A-Z]\d{9}\b")
 _DATE_LIKE = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}")
@@ -50,7 +56,7 @@ def iban_spans(text: str) -> Iterator[Span]:
             elif not (ch == " " and pos + 1 < len(text) and text[pos + 1].isalnum()):
                 break
             pos += 1
-        if count == length and (pos == len(text) or not text[pos].isalnum()) and iban_is_valid(text[m.start():pos]):
+        if count == length and (pos == len(text) or not text[pos].isalnum()) and iban_is_valid(text[m.start() : pos]):
             yield m.start(), pos
 
 

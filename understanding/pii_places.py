@@ -20,15 +20,21 @@ _LO = "".join(c for c in map(chr, range(0x61, 0x250)) if c.isalpha() and c.islow
 _CAP = rf"[{_UP}][{_LO}]+"
 _CAP_COMPOUND = rf"{_CAP}(?:-(?:[{_LO}]{{1,3}}-)?{_CAP})*"  # Attnang-Puchheim, Val-de-Ruz
 
-_DE_SUFFIX = (r"straße|strasse|str\.|weg|gasse|gässle|platz|allee|ring|damm|ufer|chaussee|steig|stieg|pfad|markt|"
-              r"graben|wall|kamp|zeile|promenade|twiete|steg|stiege")
-_DE_SUFFIX_WORD = (r"Straße|Strasse|Str\.|Weg|Gasse|Platz|Allee|Ring|Damm|Ufer|Chaussee|Steig|Stieg|Pfad|Markt|"
-                   r"Graben|Wall|Kamp|Zeile|Promenade")
+_DE_SUFFIX = (
+    r"straße|strasse|str\.|weg|gasse|gässle|platz|allee|ring|damm|ufer|chaussee|steig|stieg|pfad|markt|"
+    r"graben|wall|kamp|zeile|promenade|twiete|steg|stiege"
+)
+_DE_SUFFIX_WORD = (
+    r"Straße|Strasse|Str\.|Weg|Gasse|Platz|Allee|Ring|Damm|Ufer|Chaussee|Steig|Stieg|Pfad|Markt|"
+    r"Graben|Wall|Kamp|Zeile|Promenade"
+)
 _DE_PREPOSITION = r"Am|An der|An den|Auf der|Auf dem|Im|In der|In den|Zum|Zur|Unter den|Hinter der|Vor dem|Alte[rs]?"
 _HOUSE = r"\d{1,4}(?: ?[a-zA-Z](?![\w]))?(?: ?[-/] ?\d{1,4}[a-zA-Z]?)?(?![\d.,]\d)"
-_DE_STREET = (rf"(?:[{_UP}][\w.'-]*(?:{_DE_SUFFIX})"  # Hauptstraße, Frederik-Ortner-Ring, Lindenstr.
-              rf"|(?:{_CAP}-)+(?:{_DE_SUFFIX_WORD})"  # Dogan-Kuhl-Gasse
-              rf"|(?:{_CAP_COMPOUND} )+(?:{_DE_SUFFIX_WORD}))")  # Alte Landstraße, Bad Homburger Weg
+_DE_STREET = (
+    rf"(?:[{_UP}][\w.'-]*(?:{_DE_SUFFIX})"  # Hauptstraße, Frederik-Ortner-Ring, Lindenstr.
+    rf"|(?:{_CAP}-)+(?:{_DE_SUFFIX_WORD})"  # Dogan-Kuhl-Gasse
+    rf"|(?:{_CAP_COMPOUND} )+(?:{_DE_SUFFIX_WORD}))"
+)  # Alte Landstraße, Bad Homburger Weg
 _DE_TOWN_LINK = r"am|an|an der|im|in|ob|ob der|bei|vorm|vor der|unter|zu|/"
 _DE_TOWN = rf"(?:St\. )?{_CAP_COMPOUND}(?:(?: (?:{_DE_TOWN_LINK}) | |/)(?:St\. )?{_CAP_COMPOUND}){{0,3}}(?: \([{_UP}][{_LO}]+\))?"
 _DE_POSTCODE = r"(?:[DA]-|CH-)?\d{4,5}"

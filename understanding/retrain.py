@@ -43,9 +43,19 @@ class RetrainReport(BaseModel):
     candidate: EvalReport
 
 
-def retrain(*, base_data: Path, feedback: Sequence[LabelledExample], eval_data: Path, live_model_dir: Path,
-            out_root: Path, oos_label: str | None = "out_of_scope", config: TrainConfig | None = None,
-            min_gain: float = 0.0, text_col: str = "text", label_col: str = "label") -> RetrainReport:
+def retrain(
+    *,
+    base_data: Path,
+    feedback: Sequence[LabelledExample],
+    eval_data: Path,
+    live_model_dir: Path,
+    out_root: Path,
+    oos_label: str | None = "out_of_scope",
+    config: TrainConfig | None = None,
+    min_gain: float = 0.0,
+    text_col: str = "text",
+    label_col: str = "label",
+) -> RetrainReport:
     """Candidate goes to `out_root/<model_id>`. It replaces `live_model_dir` only when its eval
     accuracy >= live accuracy + `min_gain`; the replaced model moves to `out_root/replaced-<id>`."""
     base = load_examples(base_data, text_col=text_col, label_col=label_col)
@@ -67,19 +77,34 @@ def retrain(*, base_data: Path, feedback: Sequence[LabelledExample], eval_data: 
     candidate_report = evaluate(candidate, evaluation, oos_label=oos_label)
     live_report = evaluate(live, evaluation, oos_label=oos_label) if live else None
     metric = "accuracy"
-    common = dict(metric=metric, candidate_model_id=candidate.metadata.model_id, candidate_dir=candidate_dir,
-                  live_model_dir=live_dir, n_base=len(base), n_feedback=len(feedback), live=live_report,
-                  candidate=candidate_report, live_model_id=live.metadata.model_id if live else None)
+    common = dict(
+        metric=metric,
+        candidate_model_id=candidate.metadata.model_id,
+        candidate_dir=candidate_dir,
+        live_model_dir=live_dir,
+        n_base=len(base),
+        n_feedback=len(feedback),
+        live=live_report,
+        candidate=candidate_report,
+        live_model_id=live.metadata.model_id if live else None,
+    )
     if live_report is not None and candidate_report.accuracy < live_report.accuracy + min_gain:
         return RetrainReport(
-            decision=RetrainDecision.REFUSED, replaced_model_dir=None, **common,
-            reason=(f"candidate accuracy {candidate_report.accuracy:.4f} < live {live_report.accuracy:.4f}"
-                    f" + min_gain {min_gain:.4f} on {eval_data}; live model kept"),
+            decision=RetrainDecision.REFUSED,
+            replaced_model_dir=None,
+            **common,
+            reason=(
+                f"candidate accuracy {candidate_report.accuracy:.4f} < live {live_report.accuracy:.4f}"
+                f" + min_gain {min_gain:.4f} on {eval_data}; live model kept"
+            ),
         )
     replaced = _promote(candidate_dir, live_dir, out_root, live.metadata.model_id if live else None)
-    reason = ("no readable live model; candidate installed" if live_report is None else
-              f"candidate accuracy {candidate_report.accuracy:.4f} >= live {live_report.accuracy:.4f}"
-              f" + min_gain {min_gain:.4f} on {eval_data}")
+    reason = (
+        "no readable live model; candidate installed"
+        if live_report is None
+        else f"candidate accuracy {candidate_report.accuracy:.4f} >= live {live_report.accuracy:.4f}"
+        f" + min_gain {min_gain:.4f} on {eval_data}"
+    )
     return RetrainReport(decision=RetrainDecision.PROMOTED, replaced_model_dir=replaced, reason=reason, **common)
 
 

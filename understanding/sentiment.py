@@ -22,14 +22,26 @@ from understanding.sentiment_artifact import load_sentiment_model
 from understanding.sentiment_model import SentimentModel
 from understanding.sentiment_types import EmotionName, Sentiment, SentimentLabel, SentimentScores
 
-__all__ = ["SentimentLabel", "SentimentScores", "Sentiment", "EmotionName", "analyze_sentiment", "shipped_model",
-           "SHIPPED_MODEL_DIR"]
+__all__ = [
+    "SentimentLabel",
+    "SentimentScores",
+    "Sentiment",
+    "EmotionName",
+    "analyze_sentiment",
+    "shipped_model",
+    "SHIPPED_MODEL_DIR",
+]
 
 SHIPPED_MODEL_DIR = Path(__file__).resolve().parent / "data" / "sentiment_model"
 
-_BLANK = Sentiment(label=SentimentLabel.NEUTRAL, compound=0.0,
-                   scores=SentimentScores(negative=0.0, neutral=1.0, positive=0.0),
-                   anger=0.0, frustration=0.0, urgency=0.0)
+_BLANK = Sentiment(
+    label=SentimentLabel.NEUTRAL,
+    compound=0.0,
+    scores=SentimentScores(negative=0.0, neutral=1.0, positive=0.0),
+    anger=0.0,
+    frustration=0.0,
+    urgency=0.0,
+)
 
 
 @functools.cache

@@ -72,8 +72,10 @@ def _read_document(directory: Path) -> dict[str, Any]:
         raise ModelArtifactError(f"{path}: content does not match its checksum (edited or damaged). {_RETRAIN}.")
     version = (document.get("metadata") or {}).get("format_version")
     if version != SENTIMENT_FORMAT_VERSION:
-        raise ModelArtifactError(f"{path}: sentiment model format version {version!r}, this code reads "
-                                 f"{SENTIMENT_FORMAT_VERSION}. {_RETRAIN}.")
+        raise ModelArtifactError(
+            f"{path}: sentiment model format version {version!r}, this code reads "
+            f"{SENTIMENT_FORMAT_VERSION}. {_RETRAIN}."
+        )
     return document
 
 
@@ -98,13 +100,15 @@ def load_sentiment_model(directory: Path) -> SentimentModel:
         raise ModelArtifactError(f"{arrays_path}: missing; the model directory is incomplete. {_RETRAIN}.")
     blob = arrays_path.read_bytes()
     if hashlib.sha256(blob).hexdigest() != document.get("arrays_sha256"):
-        raise ModelArtifactError(f"{arrays_path}: checksum does not match {MODEL_FILE} (edited or damaged). "
-                                 f"{_RETRAIN}.")
+        raise ModelArtifactError(
+            f"{arrays_path}: checksum does not match {MODEL_FILE} (edited or damaged). {_RETRAIN}."
+        )
     try:
         with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in npz.files}
         featurizer = SentimentFeaturizer.restore(document["featurizer"], arrays, where=str(directory / MODEL_FILE))
-        return SentimentModel(featurizer=featurizer, weights=arrays["weights"], intercept=arrays["intercept"],
-                              metadata=metadata)
+        return SentimentModel(
+            featurizer=featurizer, weights=arrays["weights"], intercept=arrays["intercept"], metadata=metadata
+        )
     except (KeyError, ValueError, OSError) as exc:
         raise ModelArtifactError(f"{arrays_path}: unreadable model arrays ({exc}). {_RETRAIN}.") from None

@@ -13,8 +13,18 @@ from collections.abc import Mapping
 import numpy as np
 from scipy.optimize import minimize
 
-__all__ = ["fit_platt", "sigmoid", "decide", "tune_negative_weight", "macro_f1", "negative_recall", "roc_auc",
-           "NEGATIVE", "NEUTRAL", "POSITIVE"]
+__all__ = [
+    "fit_platt",
+    "sigmoid",
+    "decide",
+    "tune_negative_weight",
+    "macro_f1",
+    "negative_recall",
+    "roc_auc",
+    "NEGATIVE",
+    "NEUTRAL",
+    "POSITIVE",
+]
 
 NEGATIVE, NEUTRAL, POSITIVE = 0, 1, 2  # column order of the sentiment probabilities
 
@@ -81,13 +91,16 @@ def roc_auc(scores: np.ndarray, y: np.ndarray) -> float:
     # average ranks over ties
     _, first, counts = np.unique(sorted_scores, return_index=True, return_counts=True)
     for start, count in zip(first, counts, strict=True):
-        ranks[order[start:start + count]] = start + (count + 1) / 2.0
+        ranks[order[start : start + count]] = start + (count + 1) / 2.0
     return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 
 
-def tune_negative_weight(dev: Mapping[str, tuple[np.ndarray, np.ndarray]], *, min_recall: float,
-                         grid: tuple[float, ...] = tuple(np.round(np.arange(1.0, 4.01, 0.1), 2))
-                         ) -> tuple[float, dict[str, float]]:
+def tune_negative_weight(
+    dev: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    *,
+    min_recall: float,
+    grid: tuple[float, ...] = tuple(np.round(np.arange(1.0, 4.01, 0.1), 2)),
+) -> tuple[float, dict[str, float]]:
     """`dev` maps a set's name to (probabilities, gold label indices). Among the weights whose negative
     recall is >= `min_recall` on every set, the one with the best mean macro-F1; if none reaches the
     floor everywhere, the one with the highest worst-set recall. Returns the weight and its dev figures."""

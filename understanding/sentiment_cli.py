@@ -21,8 +21,11 @@ from understanding.sentiment_model import SentimentTrainConfig, train_sentiment_
 
 __all__ = ["sentiment_app"]
 
-sentiment_app = typer.Typer(help="Train, evaluate and run the sentiment and emotion model.", no_args_is_help=True,
-                            pretty_exceptions_enable=False)
+sentiment_app = typer.Typer(
+    help="Train, evaluate and run the sentiment and emotion model.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 
 
 @sentiment_app.callback()
@@ -42,12 +45,25 @@ def _print_json(value: object) -> None:
 @sentiment_app.command("train")
 def train_command(
     out: Annotated[Path, typer.Option("--out", help="Directory to write the model to.")],
-    data_root: Annotated[Path, typer.Option("--data-root", help="Folder holding potts_de_sentiment, "
-                                            "xed_de_emotion, xed_en_emotion and goemotions_en.")] = DEFAULT_DATA_ROOT,
-    corrections: Annotated[Path | None, typer.Option("--corrections", help="Extra CSV of corrected examples "
-                                                     "(text,label with negative/neutral/positive).")] = None,
-    support_seed: Annotated[bool, typer.Option("--support-seed/--no-support-seed", help="Add the bundled demo "
-                                               "customer requests as neutral/negative examples.")] = True,
+    data_root: Annotated[
+        Path,
+        typer.Option(
+            "--data-root", help="Folder holding potts_de_sentiment, xed_de_emotion, xed_en_emotion and goemotions_en."
+        ),
+    ] = DEFAULT_DATA_ROOT,
+    corrections: Annotated[
+        Path | None,
+        typer.Option(
+            "--corrections", help="Extra CSV of corrected examples (text,label with negative/neutral/positive)."
+        ),
+    ] = None,
+    support_seed: Annotated[
+        bool,
+        typer.Option(
+            "--support-seed/--no-support-seed",
+            help="Add the bundled demo customer requests as neutral/negative examples.",
+        ),
+    ] = True,
 ) -> None:
     """Train on the shared corpora (+ corrections), calibrate on their dev splits, save to DIR; prints
     the model metadata as JSON."""
@@ -66,8 +82,9 @@ def train_command(
 @sentiment_app.command("eval")
 def eval_command(
     data: Annotated[Path, typer.Option("--data", help="Labelled CSV (text,label with negative/neutral/positive).")],
-    model_dir: Annotated[Path, typer.Option("--model", help="Model directory (default: the shipped model).")
-                         ] = SHIPPED_MODEL_DIR,
+    model_dir: Annotated[
+        Path, typer.Option("--model", help="Model directory (default: the shipped model).")
+    ] = SHIPPED_MODEL_DIR,
     text_col: Annotated[str, typer.Option("--text-col")] = "text",
     label_col: Annotated[str, typer.Option("--label-col")] = "label",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
@@ -81,18 +98,23 @@ def eval_command(
     if as_json:
         _print_json(report.model_dump(mode="json"))
         return
-    typer.echo(f"n={report.n} macro_f1={report.macro_f1:.4f} accuracy={report.accuracy:.4f} "
-               f"negative_recall={report.negative_recall:.4f} (always {report.majority_label.value}: "
-               f"accuracy={report.majority_accuracy:.4f} macro_f1={report.majority_macro_f1:.4f})")
+    typer.echo(
+        f"n={report.n} macro_f1={report.macro_f1:.4f} accuracy={report.accuracy:.4f} "
+        f"negative_recall={report.negative_recall:.4f} (always {report.majority_label.value}: "
+        f"accuracy={report.majority_accuracy:.4f} macro_f1={report.majority_macro_f1:.4f})"
+    )
     for label, scores in report.per_label.items():
-        typer.echo(f"  {label:10s} p={scores.precision:.3f} r={scores.recall:.3f} f1={scores.f1:.3f} n={scores.support}")
+        typer.echo(
+            f"  {label:10s} p={scores.precision:.3f} r={scores.recall:.3f} f1={scores.f1:.3f} n={scores.support}"
+        )
 
 
 @sentiment_app.command("predict")
 def predict_command(
     text: Annotated[str, typer.Argument(help="The message; '-' reads stdin.")],
-    model_dir: Annotated[Path, typer.Option("--model", help="Model directory (default: the shipped model).")
-                         ] = SHIPPED_MODEL_DIR,
+    model_dir: Annotated[
+        Path, typer.Option("--model", help="Model directory (default: the shipped model).")
+    ] = SHIPPED_MODEL_DIR,
 ) -> None:
     """Print the sentiment of one message as JSON (label, compound, scores, anger, frustration, urgency)."""
     message = sys.stdin.read() if text == "-" else text

@@ -60,13 +60,21 @@ def score_sentiment(gold: Sequence[SentimentLabel], predicted: Sequence[Sentimen
         n_pred, n_gold = int(np.sum(p == i)), int(np.sum(g == i))
         precision, recall = (tp / n_pred if n_pred else 0.0), tp / n_gold
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        per_label[label.value] = SentimentLabelScores(precision=_r(precision), recall=_r(recall), f1=_r(f1),
-                                                      support=n_gold)
+        per_label[label.value] = SentimentLabelScores(
+            precision=_r(precision), recall=_r(recall), f1=_r(f1), support=n_gold
+        )
     majority = Counter(gold).most_common(1)[0][0]
     constant = np.full(len(g), index[majority])
-    return SentimentReport(n=len(g), accuracy=_r(np.mean(g == p)), macro_f1=_r(macro_f1(g, p)),
-                           negative_recall=_r(negative_recall(g, p)), per_label=per_label, majority_label=majority,
-                           majority_accuracy=_r(np.mean(g == constant)), majority_macro_f1=_r(macro_f1(g, constant)))
+    return SentimentReport(
+        n=len(g),
+        accuracy=_r(np.mean(g == p)),
+        macro_f1=_r(macro_f1(g, p)),
+        negative_recall=_r(negative_recall(g, p)),
+        per_label=per_label,
+        majority_label=majority,
+        majority_accuracy=_r(np.mean(g == constant)),
+        majority_macro_f1=_r(macro_f1(g, constant)),
+    )
 
 
 def evaluate_sentiment(model: SentimentModel, examples: Sequence[SentimentExample]) -> SentimentReport:

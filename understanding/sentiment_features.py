@@ -20,17 +20,23 @@ from understanding.sentiment_lexicon import N_LEXICON_FEATURES, lexicon_signals
 
 __all__ = ["SentimentFeaturizer"]
 
-_WORD: dict[str, Any] = dict(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, lowercase=True,
-                             dtype=np.float32)
-_CHAR: dict[str, Any] = dict(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, lowercase=True,
-                             dtype=np.float32)
+_WORD: dict[str, Any] = dict(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, lowercase=True, dtype=np.float32)
+_CHAR: dict[str, Any] = dict(
+    analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, lowercase=True, dtype=np.float32
+)
 
 
 class SentimentFeaturizer:
     """Fit on training texts; `transform` gives one row per text: [word tf-idf | char tf-idf | lexicon]."""
 
-    def __init__(self, *, max_word_features: int = 40_000, max_char_features: int = 80_000, min_df: int = 2,
-                 lexicon_weight: float = 1.0) -> None:
+    def __init__(
+        self,
+        *,
+        max_word_features: int = 40_000,
+        max_char_features: int = 80_000,
+        min_df: int = 2,
+        lexicon_weight: float = 1.0,
+    ) -> None:
         self.max_word_features = max_word_features
         self.max_char_features = max_char_features
         self.min_df = min_df
@@ -63,8 +69,11 @@ class SentimentFeaturizer:
 
     def blocks(self, texts: Sequence[str]) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]:
         """The column blocks of `transform`, unstacked (a prediction multiplies each with its weights)."""
-        dense = np.vstack([lexicon_signals(t).features() for t in texts]) if texts else \
-            np.zeros((0, N_LEXICON_FEATURES), dtype=np.float32)
+        dense = (
+            np.vstack([lexicon_signals(t).features() for t in texts])
+            if texts
+            else np.zeros((0, N_LEXICON_FEATURES), dtype=np.float32)
+        )
         return self._tfidf(0, texts), self._tfidf(1, texts), dense * np.float32(self.lexicon_weight)
 
     def _tfidf(self, which: int, texts: Sequence[str]) -> sp.csr_matrix:
@@ -86,9 +95,15 @@ class SentimentFeaturizer:
             indices.extend(counts)
             values.extend(counts.values())
             indptr.append(len(indices))
-        x = sp.csr_matrix((np.asarray(values, dtype=np.float32), np.asarray(indices, dtype=np.int32),
-                           np.asarray(indptr, dtype=np.int32)), shape=(len(texts), len(vocabulary)),
-                          dtype=np.float32)
+        x = sp.csr_matrix(
+            (
+                np.asarray(values, dtype=np.float32),
+                np.asarray(indices, dtype=np.int32),
+                np.asarray(indptr, dtype=np.int32),
+            ),
+            shape=(len(texts), len(vocabulary)),
+            dtype=np.float32,
+        )
         x.sort_indices()
         np.log(x.data, x.data)
         x.data += 1.0
@@ -99,9 +114,12 @@ class SentimentFeaturizer:
     # --- safe persistence -------------------------------------------------------------------
     def export(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         config: dict[str, Any] = {
-            "max_word_features": self.max_word_features, "max_char_features": self.max_char_features,
-            "min_df": self.min_df, "lexicon_weight": self.lexicon_weight,
-            "word_vocabulary": _ordered_vocabulary(self._word), "char_vocabulary": _ordered_vocabulary(self._char),
+            "max_word_features": self.max_word_features,
+            "max_char_features": self.max_char_features,
+            "min_df": self.min_df,
+            "lexicon_weight": self.lexicon_weight,
+            "word_vocabulary": _ordered_vocabulary(self._word),
+            "char_vocabulary": _ordered_vocabulary(self._char),
         }
         return config, {"word_idf": self._word.idf_.astype(np.float32), "char_idf": self._char.idf_.astype(np.float32)}
 
@@ -109,11 +127,16 @@ class SentimentFeaturizer:
     def restore(cls, config: dict[str, Any], arrays: dict[str, np.ndarray], *, where: str) -> SentimentFeaturizer:
         """Rebuild from `export`; `where` names the file in error messages."""
         try:
-            featurizer = cls(max_word_features=int(config["max_word_features"]),
-                             max_char_features=int(config["max_char_features"]), min_df=int(config["min_df"]),
-                             lexicon_weight=float(config["lexicon_weight"]))
-            pairs = ((featurizer._word, config["word_vocabulary"], arrays["word_idf"]),
-                     (featurizer._char, config["char_vocabulary"], arrays["char_idf"]))
+            featurizer = cls(
+                max_word_features=int(config["max_word_features"]),
+                max_char_features=int(config["max_char_features"]),
+                min_df=int(config["min_df"]),
+                lexicon_weight=float(config["lexicon_weight"]),
+            )
+            pairs = (
+                (featurizer._word, config["word_vocabulary"], arrays["word_idf"]),
+                (featurizer._char, config["char_vocabulary"], arrays["char_idf"]),
+            )
             for vectorizer, vocabulary, idf in pairs:
                 if len(vocabulary) != len(idf):
                     raise ValueError(f"{len(vocabulary)} terms but {len(idf)} idf values")

@@ -19,8 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["LexiconSignals", "lexicon_signals", "rule_anger", "rule_frustration", "rule_urgency",
-           "N_LEXICON_FEATURES"]
+__all__ = ["LexiconSignals", "lexicon_signals", "rule_anger", "rule_frustration", "rule_urgency", "N_LEXICON_FEATURES"]
 
 
 def _lexicon(spec: str) -> dict[str, float]:
@@ -34,101 +33,217 @@ def _lexicon(spec: str) -> dict[str, float]:
 
 def _split(table: dict[str, float]) -> tuple[dict[str, float], tuple[tuple[str, float], ...]]:
     """Exact entries, and prefix entries (those ending in '*') as (prefix, value) pairs."""
-    return ({k: v for k, v in table.items() if not k.endswith("*")},
-            tuple((k[:-1], v) for k, v in table.items() if k.endswith("*")))
+    return (
+        {k: v for k, v in table.items() if not k.endswith("*")},
+        tuple((k[:-1], v) for k, v in table.items() if k.endswith("*")),
+    )
 
 
-_VALENCE = _split(_lexicon(
-    # English
-    "3: excellent amazing awesome fantastic perfect wonderful brilliant outstanding superb love loved lovely;"
-    "2: great good happy glad pleased satisfied thanks thank thankful grateful helpful quick fast friendly nice "
-    "appreciate appreciated recommend impressed works worked solved resolved fixed easy smooth best cool;"
-    "1: ok okay fine fair decent well like liked finally;"
-    "-1: slow late delayed problem problems issue issues wrong confusing confused unclear expensive missing "
-    "unfortunately sadly difficult hard worried concern concerned damaged broken error;"
-    "-2: bad poor disappointed disappointing disappointment annoyed annoying unhappy upset useless rude "
-    "frustrated frustrating fail failed failure waste lost complaint complain refuse refused ignored sick "
-    "unacceptable ridiculous hate hated nightmare mess nonsense incompetent joke;"
-    "-3: terrible horrible awful worst disgusting disgrace scam fraud furious outrageous pathetic angry "
-    "shit crap;"
-    # German
-    "3: ausgezeichnet hervorragend großartig grossartig fantastisch perfekt wunderbar super spitze klasse "
-    "genial toll top liebe begeistert*;"
-    "2: gut gute guter gutes schön schoen zufrieden* danke dankeschön dank* hilfreich schnell "
-    "freundlich* nett empfehle* empfehlen weiterempfehl* beeindruckt funktioniert klappt gelöst geloest erledigt "
-    "einfach reibungslos freue* freut* bestens;"
-    "1: okay ok passt gerne fair endlich;"
-    "-1: langsam spät spaet verspät* verzöger* problem probleme fehler falsch unklar teuer fehlt leider "
-    "schwierig sorge sorgen beschädigt beschaedigt kaputt defekt*;"
-    "-2: schlecht* enttäusch* enttaeusch* ärger* aerger* genervt nervig unzufrieden* nutzlos unhöflich "
-    "unhoeflich frustr* verloren beschwerde* reklamation ignoriert* inakzeptabel lächerlich laecherlich "
-    "unmöglich unmoeglich hasse chaos quatsch inkompetent* ärgerlich zumutung sauer satt reinfall;"
-    "-3: furchtbar schrecklich katastroph* miserabel mies* grauenhaft unverschämt* unverschaemt* frechheit "
-    "betrug* abzocke* wütend wuetend stinksauer skandal* schlimmste* scheiß* scheiss* mist;"
-))
+_VALENCE = _split(
+    _lexicon(
+        # English
+        "3: excellent amazing awesome fantastic perfect wonderful brilliant outstanding superb love loved lovely;"
+        "2: great good happy glad pleased satisfied thanks thank thankful grateful helpful quick fast friendly nice "
+        "appreciate appreciated recommend impressed works worked solved resolved fixed easy smooth best cool;"
+        "1: ok okay fine fair decent well like liked finally;"
+        "-1: slow late delayed problem problems issue issues wrong confusing confused unclear expensive missing "
+        "unfortunately sadly difficult hard worried concern concerned damaged broken error;"
+        "-2: bad poor disappointed disappointing disappointment annoyed annoying unhappy upset useless rude "
+        "frustrated frustrating fail failed failure waste lost complaint complain refuse refused ignored sick "
+        "unacceptable ridiculous hate hated nightmare mess nonsense incompetent joke;"
+        "-3: terrible horrible awful worst disgusting disgrace scam fraud furious outrageous pathetic angry "
+        "shit crap;"
+        # German
+        "3: ausgezeichnet hervorragend großartig grossartig fantastisch perfekt wunderbar super spitze klasse "
+        "genial toll top liebe begeistert*;"
+        "2: gut gute guter gutes schön schoen zufrieden* danke dankeschön dank* hilfreich schnell "
+        "freundlich* nett empfehle* empfehlen weiterempfehl* beeindruckt funktioniert klappt gelöst geloest erledigt "
+        "einfach reibungslos freue* freut* bestens;"
+        "1: okay ok passt gerne fair endlich;"
+        "-1: langsam spät spaet verspät* verzöger* problem probleme fehler falsch unklar teuer fehlt leider "
+        "schwierig sorge sorgen beschädigt beschaedigt kaputt defekt*;"
+        "-2: schlecht* enttäusch* enttaeusch* ärger* aerger* genervt nervig unzufrieden* nutzlos unhöflich "
+        "unhoeflich frustr* verloren beschwerde* reklamation ignoriert* inakzeptabel lächerlich laecherlich "
+        "unmöglich unmoeglich hasse chaos quatsch inkompetent* ärgerlich zumutung sauer satt reinfall;"
+        "-3: furchtbar schrecklich katastroph* miserabel mies* grauenhaft unverschämt* unverschaemt* frechheit "
+        "betrug* abzocke* wütend wuetend stinksauer skandal* schlimmste* scheiß* scheiss* mist;"
+    )
+)
 
-_NEGATORS = frozenset({
-    "not", "no", "never", "nothing", "nobody", "none", "neither", "nor", "without", "cannot", "cant",
-    "dont", "doesnt", "didnt", "isnt", "wasnt", "arent", "wont", "havent", "hasnt",
-    "nicht", "kein", "keine", "keinen", "keinem", "keiner", "nie", "niemals", "nichts", "niemand", "ohne"})
+_NEGATORS = frozenset(
+    {
+        "not",
+        "no",
+        "never",
+        "nothing",
+        "nobody",
+        "none",
+        "neither",
+        "nor",
+        "without",
+        "cannot",
+        "cant",
+        "dont",
+        "doesnt",
+        "didnt",
+        "isnt",
+        "wasnt",
+        "arent",
+        "wont",
+        "havent",
+        "hasnt",
+        "nicht",
+        "kein",
+        "keine",
+        "keinen",
+        "keinem",
+        "keiner",
+        "nie",
+        "niemals",
+        "nichts",
+        "niemand",
+        "ohne",
+    }
+)
 _POSTPOSED_NEGATORS = frozenset({"nicht", "nie", "niemals"})  # "das klappt nicht"
-_INTENSIFIERS = {"very": 1.5, "really": 1.4, "extremely": 1.8, "so": 1.3, "totally": 1.5, "absolutely": 1.6,
-                 "completely": 1.5, "incredibly": 1.7, "super": 1.4, "too": 1.3, "most": 1.3,
-                 "sehr": 1.5, "wirklich": 1.4, "extrem": 1.8, "total": 1.5, "absolut": 1.6, "völlig": 1.5,
-                 "voellig": 1.5, "echt": 1.4, "mega": 1.6, "äußerst": 1.7, "ausserst": 1.7, "besonders": 1.3,
-                 "unglaublich": 1.7, "zu": 1.2}
-_DIMINISHERS = {"bit": 0.6, "slightly": 0.6, "somewhat": 0.7, "little": 0.7, "kinda": 0.7, "etwas": 0.7,
-                "bisschen": 0.6, "leicht": 0.7, "ziemlich": 0.9, "eher": 0.7}
+_INTENSIFIERS = {
+    "very": 1.5,
+    "really": 1.4,
+    "extremely": 1.8,
+    "so": 1.3,
+    "totally": 1.5,
+    "absolutely": 1.6,
+    "completely": 1.5,
+    "incredibly": 1.7,
+    "super": 1.4,
+    "too": 1.3,
+    "most": 1.3,
+    "sehr": 1.5,
+    "wirklich": 1.4,
+    "extrem": 1.8,
+    "total": 1.5,
+    "absolut": 1.6,
+    "völlig": 1.5,
+    "voellig": 1.5,
+    "echt": 1.4,
+    "mega": 1.6,
+    "äußerst": 1.7,
+    "ausserst": 1.7,
+    "besonders": 1.3,
+    "unglaublich": 1.7,
+    "zu": 1.2,
+}
+_DIMINISHERS = {
+    "bit": 0.6,
+    "slightly": 0.6,
+    "somewhat": 0.7,
+    "little": 0.7,
+    "kinda": 0.7,
+    "etwas": 0.7,
+    "bisschen": 0.6,
+    "leicht": 0.7,
+    "ziemlich": 0.9,
+    "eher": 0.7,
+}
 _CONTRAST = frozenset({"but", "however", "aber", "jedoch", "allerdings", "trotzdem"})
 _REQUEST_BEFORE_LIKE = frozenset({"would", "id", "wd", "should"})  # "I would like to ..." is a request
 
-_ANGER = _split(_lexicon(
-    "1: angry furious outraged outrageous unacceptable ridiculous scam fraud disgrace disgusting pathetic "
-    "incompetent liar liars lied shameless hate shit crap damn wtf hell "
-    "wütend wuetend sauer stinksauer frechheit unverschämt* unverschaemt* inakzeptabel lächerlich "
-    "laecherlich betrug* abzocke* skandal* zumutung inkompetent* lügner* luegner* gelogen scheiß* scheiss* "
-    "verdammt* mist dreist* hasse unfassbar;"
-    "0.6: lawyer lawsuit sue court anwalt rechtsanwalt klage verklagen gericht verbraucherzentrale "
-    "kündige kuendige cancel;"
-))
-_FRUSTRATION = _split(_lexicon(
-    "1: again still frustrated frustrating frustration annoyed annoying fed useless pointless waiting "
-    "ignored nobody nothing third fourth already endless "
-    "wieder immer schon frustr* genervt nervig nutzlos sinnlos warte warten wartet ignoriert* niemand "
-    "nichts dritten vierten x-ten endlos* ewig*;"
-    "0.6: weeks months days hours wochen monate tagen tage stunden seit since repeatedly mehrfach "
-    "mehrmals nochmal noch;"
-))
+_ANGER = _split(
+    _lexicon(
+        "1: angry furious outraged outrageous unacceptable ridiculous scam fraud disgrace disgusting pathetic "
+        "incompetent liar liars lied shameless hate shit crap damn wtf hell "
+        "wütend wuetend sauer stinksauer frechheit unverschämt* unverschaemt* inakzeptabel lächerlich "
+        "laecherlich betrug* abzocke* skandal* zumutung inkompetent* lügner* luegner* gelogen scheiß* scheiss* "
+        "verdammt* mist dreist* hasse unfassbar;"
+        "0.6: lawyer lawsuit sue court anwalt rechtsanwalt klage verklagen gericht verbraucherzentrale "
+        "kündige kuendige cancel;"
+    )
+)
+_FRUSTRATION = _split(
+    _lexicon(
+        "1: again still frustrated frustrating frustration annoyed annoying fed useless pointless waiting "
+        "ignored nobody nothing third fourth already endless "
+        "wieder immer schon frustr* genervt nervig nutzlos sinnlos warte warten wartet ignoriert* niemand "
+        "nichts dritten vierten x-ten endlos* ewig*;"
+        "0.6: weeks months days hours wochen monate tagen tage stunden seit since repeatedly mehrfach "
+        "mehrmals nochmal noch;"
+    )
+)
 _FRUSTRATION_PHRASES = (
-    "no answer", "no response", "no reply", "keine antwort", "keine rückmeldung", "keine reaktion", "immer noch",
-    "noch immer", "schon wieder", "yet again", "once again", "still waiting", "still not", "warte seit",
-    "waiting for", "tired of", "had enough", "reicht mir", "reicht jetzt", "zum dritten mal", "zum x-ten mal",
-    "third time", "dritte mal", "for three weeks", "seit drei wochen", "for weeks", "seit wochen",
-    "nothing happened", "nichts passiert")
+    "no answer",
+    "no response",
+    "no reply",
+    "keine antwort",
+    "keine rückmeldung",
+    "keine reaktion",
+    "immer noch",
+    "noch immer",
+    "schon wieder",
+    "yet again",
+    "once again",
+    "still waiting",
+    "still not",
+    "warte seit",
+    "waiting for",
+    "tired of",
+    "had enough",
+    "reicht mir",
+    "reicht jetzt",
+    "zum dritten mal",
+    "zum x-ten mal",
+    "third time",
+    "dritte mal",
+    "for three weeks",
+    "seit drei wochen",
+    "for weeks",
+    "seit wochen",
+    "nothing happened",
+    "nichts passiert",
+)
 
 # --- urgency (rules only: there are no public urgency labels) ---------------------------------
-_URGENCY = _split(_lexicon(
-    "1: urgent urgently asap immediately emergency critical dringend dringlich sofort umgehend "
-    "schnellstmöglich schnellstmoeglich unverzüglich unverzueglich notfall eilig eilt;"
-    "0.6: today now quickly deadline tonight heute jetzt frist schnell rasch gleich morgen tomorrow spätestens "
-    "spaetestens;"
-))
+_URGENCY = _split(
+    _lexicon(
+        "1: urgent urgently asap immediately emergency critical dringend dringlich sofort umgehend "
+        "schnellstmöglich schnellstmoeglich unverzüglich unverzueglich notfall eilig eilt;"
+        "0.6: today now quickly deadline tonight heute jetzt frist schnell rasch gleich morgen tomorrow spätestens "
+        "spaetestens;"
+    )
+)
 _URGENCY_PHRASES = (
-    "as soon as possible", "right now", "right away", "so schnell wie möglich", "so schnell wie moeglich",
-    "heute noch", "noch heute", "bis morgen", "by tomorrow", "time sensitive", "can't wait", "cannot wait",
-    "kann nicht warten", "at the latest", "end of day", "end of the day", "by tonight", "bis heute abend")
+    "as soon as possible",
+    "right now",
+    "right away",
+    "so schnell wie möglich",
+    "so schnell wie moeglich",
+    "heute noch",
+    "noch heute",
+    "bis morgen",
+    "by tomorrow",
+    "time sensitive",
+    "can't wait",
+    "cannot wait",
+    "kann nicht warten",
+    "at the latest",
+    "end of day",
+    "end of the day",
+    "by tonight",
+    "bis heute abend",
+)
 # a deadline: "bis Freitag", "by Monday", "bis zum 3.", "by the 12th", "until 5 pm", "bis 17 Uhr"
 _DEADLINE = re.compile(
     r"\b(?:bis|by|until|till|before|vor)\s+(?:(?:spätestens|spaetestens|zum|the|end\s+of|ende)\s+)?"
     r"(?:montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|monday|tuesday|wednesday|thursday|friday|"
     r"saturday|sunday|\d{1,2}(?:\.|:\d{2}|\s*(?:uhr|am|pm|st|nd|rd|th)))",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 # writing again about the same thing ("third time I write", "zum dritten Mal", "schon wieder")
 _REPEATED_CONTACT = re.compile(
     r"\b(?:(?:second|third|fourth|fifth|\d+(?:st|nd|rd|th))\s+time|(?:zweite|dritte|vierte|fünfte|x-te)n?\s+mal"
     r"|zum\s+(?:zweiten|dritten|vierten|fünften|x-ten|\d+\.)\s+mal|schon\s+wieder|yet\s+again|once\s+again"
     r"|(?:two|three|four|five|zwei|drei|vier|fünf)\s+(?:e-?mails|mails|messages|nachrichten|calls|anrufe))\b",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 
 _TOKEN = re.compile(r"[A-Za-zÄÖÜäöüß]+(?:'[a-z]+)?|[!?.;,:]")
 _PUNCT = frozenset("!?.;,:")
@@ -153,8 +268,10 @@ def _squash(x: float, k: float) -> float:
 def _negated(window: list[str], following: str | None) -> bool:
     if following in _POSTPOSED_NEGATORS:
         return True
-    return any(w in _NEGATORS or (w.endswith("nt") and w[:-2] in {"don", "doesn", "didn", "isn", "wasn", "can"})
-               for w in window)
+    return any(
+        w in _NEGATORS or (w.endswith("nt") and w[:-2] in {"don", "doesn", "didn", "isn", "wasn", "can"})
+        for w in window
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,10 +298,19 @@ class LexiconSignals:
 
     def features(self) -> np.ndarray:
         """`N_LEXICON_FEATURES` values, each in [-1, 1], for the model's dense feature block."""
-        return np.array([
-            _squash(self.positive, 0.35), _squash(self.negative, 0.35), self.compound,
-            _squash(self.anger, 0.9), _squash(self.frustration, 0.6), self.exclamations / 4.0,
-            min(1.0, self.caps_ratio), float(self.question)], dtype=np.float32)
+        return np.array(
+            [
+                _squash(self.positive, 0.35),
+                _squash(self.negative, 0.35),
+                self.compound,
+                _squash(self.anger, 0.9),
+                _squash(self.frustration, 0.6),
+                self.exclamations / 4.0,
+                min(1.0, self.caps_ratio),
+                float(self.question),
+            ],
+            dtype=np.float32,
+        )
 
 
 def lexicon_signals(text: str) -> LexiconSignals:
@@ -202,7 +328,7 @@ def lexicon_signals(text: str) -> LexiconSignals:
         if not value or (word == "like" and i > 0 and lower[i - 1] in _REQUEST_BEFORE_LIKE):
             continue
         window: list[str] = []
-        for prev in reversed(lower[max(0, i - 3):i]):
+        for prev in reversed(lower[max(0, i - 3) : i]):
             if prev in _PUNCT:
                 break  # negation and intensifiers do not cross punctuation
             window.insert(0, prev)
@@ -225,16 +351,23 @@ def lexicon_signals(text: str) -> LexiconSignals:
     anger_words = sum(_lookup(w, _ANGER) for w in lower)
     anger = anger_words + 0.25 * exclamations + 2.0 * caps_ratio + (0.5 if negative >= 4 else 0.0)
     frustration_hits = sum(_lookup(w, _FRUSTRATION) for w in lower) + frustration_phrases
-    frustration = (frustration_hits * (1.0 if negative > 0 or frustration_hits >= 2 else 0.5)
-                   + 0.1 * exclamations)
+    frustration = frustration_hits * (1.0 if negative > 0 or frustration_hits >= 2 else 0.5) + 0.1 * exclamations
     urgency = sum(_lookup(w, _URGENCY) * (1.5 if caps[i] else 1.0) for i, w in enumerate(lower))
     urgency += sum(1.0 for p in _URGENCY_PHRASES if p in low_text)
     urgency += 1.0 * len(_DEADLINE.findall(text or "")) + 0.6 * bool(_REPEATED_CONTACT.search(text or ""))
     urgency += 0.1 * exclamations
-    return LexiconSignals(positive=positive, negative=negative, anger=anger, frustration=frustration,
-                          urgency=urgency, anger_words=anger_words, frustration_cues=frustration_hits,
-                          exclamations=exclamations, caps_ratio=caps_ratio,
-                          question="?" in low_text)
+    return LexiconSignals(
+        positive=positive,
+        negative=negative,
+        anger=anger,
+        frustration=frustration,
+        urgency=urgency,
+        anger_words=anger_words,
+        frustration_cues=frustration_hits,
+        exclamations=exclamations,
+        caps_ratio=caps_ratio,
+        question="?" in low_text,
+    )
 
 
 def rule_anger(signals: LexiconSignals) -> float:

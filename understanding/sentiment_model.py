@@ -35,8 +35,15 @@ from understanding.sentiment_features import SentimentFeaturizer
 from understanding.sentiment_lexicon import lexicon_signals, rule_anger, rule_frustration, rule_urgency
 from understanding.sentiment_types import Sentiment, SentimentLabel, SentimentScores
 
-__all__ = ["SentimentTrainConfig", "SentimentMetadata", "SentimentModel", "train_sentiment_model",
-           "SENTIMENT_FORMAT_VERSION", "LABELS", "HEADS"]
+__all__ = [
+    "SentimentTrainConfig",
+    "SentimentMetadata",
+    "SentimentModel",
+    "train_sentiment_model",
+    "SENTIMENT_FORMAT_VERSION",
+    "LABELS",
+    "HEADS",
+]
 
 SENTIMENT_FORMAT_VERSION = 1
 LABELS = (SentimentLabel.NEGATIVE, SentimentLabel.NEUTRAL, SentimentLabel.POSITIVE)
@@ -81,8 +88,14 @@ class SentimentMetadata(BaseModel):
 class SentimentModel:
     """A fitted model. Build with `train_sentiment_model`, persist with `understanding.sentiment_artifact`."""
 
-    def __init__(self, *, featurizer: SentimentFeaturizer, weights: np.ndarray, intercept: np.ndarray,
-                 metadata: SentimentMetadata) -> None:
+    def __init__(
+        self,
+        *,
+        featurizer: SentimentFeaturizer,
+        weights: np.ndarray,
+        intercept: np.ndarray,
+        metadata: SentimentMetadata,
+    ) -> None:
         self.featurizer = featurizer
         self.weights = np.ascontiguousarray(weights, dtype=np.float32)  # (n_features, 5)
         self.intercept = np.asarray(intercept, dtype=np.float32)
@@ -94,17 +107,19 @@ class SentimentModel:
         """(n, 5) linear scores: the product `transform(texts) @ weights`, block by block."""
         word, char, dense = self.featurizer.blocks(list(texts))
         n_word, n_char = word.shape[1], char.shape[1]
-        scores = np.asarray(word @ self.weights[:n_word]) + np.asarray(char @ self.weights[n_word:n_word + n_char])
-        total: np.ndarray = scores + dense @ self.weights[n_word + n_char:] + self.intercept
+        scores = np.asarray(word @ self.weights[:n_word]) + np.asarray(char @ self.weights[n_word : n_word + n_char])
+        total: np.ndarray = scores + dense @ self.weights[n_word + n_char :] + self.intercept
         return total
 
     def probabilities(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Calibrated (sentiment (n, 3), anger (n,), frustration (n,))."""
         raw = self.raw_scores(texts)
         platt = self.metadata.platt
-        return (softmax(raw[:, :3], self.metadata.temperature),
-                sigmoid(platt["anger"][0] * raw[:, _ANGER] + platt["anger"][1]),
-                sigmoid(platt["frustration"][0] * raw[:, _FRUSTRATION] + platt["frustration"][1]))
+        return (
+            softmax(raw[:, :3], self.metadata.temperature),
+            sigmoid(platt["anger"][0] * raw[:, _ANGER] + platt["anger"][1]),
+            sigmoid(platt["frustration"][0] * raw[:, _FRUSTRATION] + platt["frustration"][1]),
+        )
 
     def predict_labels(self, texts: Sequence[str]) -> list[SentimentLabel]:
         probs = self.probabilities(texts)[0]
@@ -123,12 +138,19 @@ class SentimentModel:
         out = []
         for text, row, label, a, f in zip(texts, probs, labels, anger, frustration, strict=True):
             signals = lexicon_signals(text)
-            scores = SentimentScores(negative=round(float(row[0]), 4), neutral=round(float(row[1]), 4),
-                                     positive=round(float(row[2]), 4))
-            out.append(Sentiment(label=LABELS[int(label)], compound=round(float(row[2] - row[0]), 4), scores=scores,
-                                 anger=max(round(float(a), 4), rule_anger(signals)),
-                                 frustration=max(round(float(f), 4), rule_frustration(signals)),
-                                 urgency=rule_urgency(signals)))
+            scores = SentimentScores(
+                negative=round(float(row[0]), 4), neutral=round(float(row[1]), 4), positive=round(float(row[2]), 4)
+            )
+            out.append(
+                Sentiment(
+                    label=LABELS[int(label)],
+                    compound=round(float(row[2] - row[0]), 4),
+                    scores=scores,
+                    anger=max(round(float(a), 4), rule_anger(signals)),
+                    frustration=max(round(float(f), 4), rule_frustration(signals)),
+                    urgency=rule_urgency(signals),
+                )
+            )
         return out
 
     def predict(self, text: str) -> Sentiment:
@@ -165,9 +187,13 @@ def _head_target(examples: Sequence[SentimentExample], head: str) -> tuple[np.nd
     return np.array([v is not None for v in values]), np.array([bool(v) for v in values])
 
 
-def train_sentiment_model(train: Sequence[SentimentExample], dev: Mapping[str, Sequence[SentimentExample]], *,
-                          config: SentimentTrainConfig | None = None,
-                          corrections: Sequence[SentimentExample] = ()) -> SentimentModel:
+def train_sentiment_model(
+    train: Sequence[SentimentExample],
+    dev: Mapping[str, Sequence[SentimentExample]],
+    *,
+    config: SentimentTrainConfig | None = None,
+    corrections: Sequence[SentimentExample] = (),
+) -> SentimentModel:
     """Fit on `train` (+ `corrections`, each counting `config.correction_weight` rows), then calibrate
     and tune the label rule on `dev` (set name -> examples)."""
     config = config or SentimentTrainConfig()
@@ -177,22 +203,30 @@ def train_sentiment_model(train: Sequence[SentimentExample], dev: Mapping[str, S
     has_label = y >= 0
     missing = [label.value for i, label in enumerate(LABELS) if not np.any(y == i)]
     if missing:
-        raise DataError(f"training data: no {', '.join(missing)} examples; every sentiment label needs some. "
-                        "Check --data-root (the corpora provide all three labels).")
-    featurizer = SentimentFeaturizer(max_word_features=config.max_word_features,
-                                     max_char_features=config.max_char_features, min_df=config.min_df,
-                                     lexicon_weight=config.lexicon_weight).fit([e.text for e in rows])
+        raise DataError(
+            f"training data: no {', '.join(missing)} examples; every sentiment label needs some. "
+            "Check --data-root (the corpora provide all three labels)."
+        )
+    featurizer = SentimentFeaturizer(
+        max_word_features=config.max_word_features,
+        max_char_features=config.max_char_features,
+        min_df=config.min_df,
+        lexicon_weight=config.lexicon_weight,
+    ).fit([e.text for e in rows])
     x = featurizer.transform([e.text for e in rows])
 
     weights = np.zeros((featurizer.n_features, len(LABELS) + len(HEADS)), dtype=np.float32)
     intercept = np.zeros(len(LABELS) + len(HEADS), dtype=np.float32)
-    weights[:, :3], intercept[:3] = _fit_svm(x[has_label], y[has_label],
-                                             _row_weights(rows, has_label, balance=config.balance_languages), config.c)
+    weights[:, :3], intercept[:3] = _fit_svm(
+        x[has_label], y[has_label], _row_weights(rows, has_label, balance=config.balance_languages), config.c
+    )
     for column, head in ((_ANGER, "anger"), (_FRUSTRATION, "frustration")):
         known, target = _head_target(rows, head)
         if target[known].all() or not target[known].any():
-            raise DataError(f"training data: no usable {head} labels (rows with and without {head} are needed). "
-                            "Check --data-root (GoEmotions and XED provide them).")
+            raise DataError(
+                f"training data: no usable {head} labels (rows with and without {head} are needed). "
+                "Check --data-root (GoEmotions and XED provide them)."
+            )
         w, b = _fit_svm(x[known], target[known].astype(int), _row_weights(rows, known, balance=False), config.head_c)
         weights[:, column], intercept[column] = w[:, 0], b[0]
 
@@ -204,21 +238,40 @@ def train_sentiment_model(train: Sequence[SentimentExample], dev: Mapping[str, S
     for example in train:
         sources[example.source] = sources.get(example.source, 0) + 1
     metadata = SentimentMetadata(
-        model_id=f"{created:%Y%m%dT%H%M%S}-{digest[7:19]}", created_at=created, data_hash=digest, sources=sources,
-        n_corrections=len(corrections), config=config, n_features=featurizer.n_features,
-        train_seconds=round(time.perf_counter() - started, 3), dev_metrics=dev_metrics, **calibration)
+        model_id=f"{created:%Y%m%dT%H%M%S}-{digest[7:19]}",
+        created_at=created,
+        data_hash=digest,
+        sources=sources,
+        n_corrections=len(corrections),
+        config=config,
+        n_features=featurizer.n_features,
+        train_seconds=round(time.perf_counter() - started, 3),
+        dev_metrics=dev_metrics,
+        **calibration,
+    )
     return SentimentModel(featurizer=featurizer, weights=weights, intercept=intercept, metadata=metadata)
 
 
 def _placeholder(config: SentimentTrainConfig) -> SentimentMetadata:
-    return SentimentMetadata(model_id="draft", created_at=datetime.now(UTC), data_hash="", sources={},
-                             n_corrections=0, config=config, temperature=1.0, negative_weight=1.0,
-                             platt={"anger": (1.0, 0.0), "frustration": (1.0, 0.0)}, n_features=0,
-                             train_seconds=0.0, dev_metrics={})
+    return SentimentMetadata(
+        model_id="draft",
+        created_at=datetime.now(UTC),
+        data_hash="",
+        sources={},
+        n_corrections=0,
+        config=config,
+        temperature=1.0,
+        negative_weight=1.0,
+        platt={"anger": (1.0, 0.0), "frustration": (1.0, 0.0)},
+        n_features=0,
+        train_seconds=0.0,
+        dev_metrics={},
+    )
 
 
-def _calibrate(draft: SentimentModel, dev: Mapping[str, Sequence[SentimentExample]], config: SentimentTrainConfig
-               ) -> tuple[dict[str, object], dict[str, float]]:
+def _calibrate(
+    draft: SentimentModel, dev: Mapping[str, Sequence[SentimentExample]], config: SentimentTrainConfig
+) -> tuple[dict[str, object], dict[str, float]]:
     pooled = [e for examples in dev.values() for e in examples]
     if not pooled:
         raise DataError("dev data: empty; calibration needs the dev splits of the corpora.")

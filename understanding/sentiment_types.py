@@ -53,5 +53,8 @@ class Sentiment(BaseModel):
 
     @property
     def emotions(self) -> dict[str, float]:
-        return {EmotionName.ANGER.value: self.anger, EmotionName.FRUSTRATION.value: self.frustration,
-                EmotionName.URGENCY.value: self.urgency}
+        return {
+            EmotionName.ANGER.value: self.anger,
+            EmotionName.FRUSTRATION.value: self.frustration,
+            EmotionName.URGENCY.value: self.urgency,
+        }

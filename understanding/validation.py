@@ -19,8 +19,16 @@ from understanding.calibration import fit_temperature, softmax
 from understanding.features import Featurizer
 from understanding.oos import NeighbourIndex, ScoreStats, combined_score
 
-__all__ = ["Fold", "CrossValidation", "Simulation", "make_folds", "fit_linear", "cross_validate",
-           "simulate_unseen_labels", "in_scope_confidence"]
+__all__ = [
+    "Fold",
+    "CrossValidation",
+    "Simulation",
+    "make_folds",
+    "fit_linear",
+    "cross_validate",
+    "simulate_unseen_labels",
+    "in_scope_confidence",
+]
 
 FeaturizerFactory = Callable[[], Featurizer]
 
@@ -54,8 +62,9 @@ class Simulation:
     n_held_out_labels: int
 
 
-def make_folds(labels: np.ndarray, *, k: int, fraction: float, seed: int,
-               train_only: frozenset[int] = frozenset()) -> list[Fold]:
+def make_folds(
+    labels: np.ndarray, *, k: int, fraction: float, seed: int, train_only: frozenset[int] = frozenset()
+) -> list[Fold]:
     """k-fold (k > 1) or one held-out split (k == 1), per label, so every label trains in every fold.
     Rows of the labels in `train_only` (rare labels) are in every fit set and in no validation set."""
     rng = np.random.default_rng(seed)
@@ -108,14 +117,24 @@ class _Rows:
         """The classifier's rows and the rows neighbours are searched in."""
         embeddings = None if self.vectors is None else self.vectors[idx]
         word, char, dense = featurizer.blocks([self.texts[i] for i in idx], embeddings=embeddings)
-        x = sp.hstack([word, char] if dense is None else [word, char, sp.csr_matrix(dense)], format="csr",
-                      dtype=np.float32)
+        x = sp.hstack(
+            [word, char] if dense is None else [word, char, sp.csr_matrix(dense)], format="csr", dtype=np.float32
+        )
         return x, featurizer.neighbour_rows(word, char, dense)
 
 
-def cross_validate(texts: Sequence[str], y: np.ndarray, *, n_labels: int, folds: list[Fold],
-                   vectors: np.ndarray | None, factory: FeaturizerFactory, c_grid: Sequence[float],
-                   in_scope_ids: np.ndarray, neighbours: int) -> CrossValidation:
+def cross_validate(
+    texts: Sequence[str],
+    y: np.ndarray,
+    *,
+    n_labels: int,
+    folds: list[Fold],
+    vectors: np.ndarray | None,
+    factory: FeaturizerFactory,
+    c_grid: Sequence[float],
+    in_scope_ids: np.ndarray,
+    neighbours: int,
+) -> CrossValidation:
     """Scores of every validation row for each C; C by the one-standard-error rule (the most
     regularised C within one standard error of the best accuracy)."""
     rows = _Rows(texts, vectors, factory)
@@ -132,7 +151,7 @@ def cross_validate(texts: Sequence[str], y: np.ndarray, *, n_labels: int, folds:
         i, c = job
         x_fit, x_val, _ = prepared[i]
         w, b = fit_linear(x_fit, y[folds[i].fit_idx], n_labels, c)
-        return np.asarray(x_val @ w) + b  # type: ignore[no-any-return]
+        return np.asarray(x_val @ w) + b
 
     jobs = [(i, c) for c in c_grid for i in range(len(folds))]
     with ThreadPoolExecutor(max_workers=2) as pool:  # liblinear releases the GIL
@@ -143,14 +162,32 @@ def cross_validate(texts: Sequence[str], y: np.ndarray, *, n_labels: int, folds:
     top_acc = max(accuracy.values())
     standard_error = float(np.sqrt(top_acc * (1 - top_acc) / len(val_idx)))
     best_c = min(c for c in c_grid if accuracy[c] >= top_acc - standard_error)
-    return CrossValidation(c=best_c, accuracy=accuracy[best_c], val_idx=val_idx, scores=by_c[best_c],
-                           similarity=np.concatenate([p[2] for p in prepared]), n_folds=len(folds))
+    return CrossValidation(
+        c=best_c,
+        accuracy=accuracy[best_c],
+        val_idx=val_idx,
+        scores=by_c[best_c],
+        similarity=np.concatenate([p[2] for p in prepared]),
+        n_folds=len(folds),
+    )
 
 
-def simulate_unseen_labels(texts: Sequence[str], y: np.ndarray, *, folds: list[Fold], vectors: np.ndarray | None,
-                           factory: FeaturizerFactory, c: float, in_scope_ids: np.ndarray, eligible: np.ndarray,
-                           fraction: float, rounds: int, neighbours: int, confidence_weight: float,
-                           seed: int) -> Simulation:
+def simulate_unseen_labels(
+    texts: Sequence[str],
+    y: np.ndarray,
+    *,
+    folds: list[Fold],
+    vectors: np.ndarray | None,
+    factory: FeaturizerFactory,
+    c: float,
+    in_scope_ids: np.ndarray,
+    eligible: np.ndarray,
+    fraction: float,
+    rounds: int,
+    neighbours: int,
+    confidence_weight: float,
+    seed: int,
+) -> Simulation:
     """Out-of-scope examples from the training data itself: in each round a random `fraction` of the
     `eligible` labels (in-scope labels with validation rows) is left out of a refit on one fold; the fold's other validation rows are in scope
     and every row of a left-out label is out of scope, scored exactly as the final model scores
@@ -187,5 +224,6 @@ def simulate_unseen_labels(texts: Sequence[str], y: np.ndarray, *, folds: list[F
     score, correct, is_oos = (np.concatenate([p[i] for p in parts]) for i in range(3))
     finite = np.isfinite(score)
     floor = float(score[finite].min()) - 1.0 if finite.any() else -1.0
-    return Simulation(score=np.where(finite, score, floor), correct=correct, is_oos=is_oos, n_rounds=rounds,
-                      n_held_out_labels=n_out)
+    return Simulation(
+        score=np.where(finite, score, floor), correct=correct, is_oos=is_oos, n_rounds=rounds, n_held_out_labels=n_out
+    )

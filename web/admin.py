@@ -6,10 +6,16 @@ or roll back. Admins only (anyone else gets the same 404 as a missing route); wr
 - ``POST /api/policies/preview``    ``{text, since_days}`` -> diff against live + dry run + ``sha256``
 - ``POST /api/policies/publish``    ``{text, message, sha256, base_version}``; 422 invalid, 409 stale
 - ``POST /api/policies/rollback``   ``{version, message}``
+- ``POST /api/policies/requests/{id}/approve``  a second admin makes a requested change live
+- ``POST /api/policies/requests/{id}/reject``   ``{note}``: another admin rejects it, or its requester withdraws it
+
+With four-eyes publishing (``services.policy_admin``) publish and rollback answer ``202`` with the
+request that waits for a second admin; the rules are the CLI's: the requester never approves.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -17,13 +23,18 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from conversation.errors import NotFound
-from policies import DEFAULT_POLICY_PATH, PolicyError, Problem, validate
+from conversation.sql import PolicyRequest, RequestStatus
+from policies import DEFAULT_POLICY_PATH, PolicyError, Problem, diff_policies, validate
 from services.container import Container
 from services.policy_admin import (
+    Outcome,
     PublishRefused,
+    RequestClosed,
     StalePreview,
+    approve_request,
     preview_policy,
     publish_policy,
+    reject_request,
     rollback_policy,
     text_sha256,
 )
@@ -64,6 +75,14 @@ class RollbackIn(_Body):
     message: str = Field(max_length=400)
 
 
+class DecisionIn(_Body):
+    note: str = Field("", max_length=400)
+
+
+_REQUEST_ID = r"pr_[A-Za-z0-9]{8,64}"
+_RECENT_REQUESTS = 20
+
+
 async def _read(request: Request, model: type[_Body]) -> Any:
     """Parse the JSON body after the role check, so a forbidden caller never learns the route exists."""
     try:
@@ -78,27 +97,89 @@ async def _read(request: Request, model: type[_Body]) -> Any:
 
 
 def _problems(problems: list[Problem] | tuple[Problem, ...]) -> list[dict[str, Any]]:
-    return [{"line": p.line, "column": p.column, "path": p.path, "message": p.message, "hint": p.hint,
-             "text": str(p)} for p in problems]
+    return [
+        {"line": p.line, "column": p.column, "path": p.path, "message": p.message, "hint": p.hint, "text": str(p)}
+        for p in problems
+    ]
 
 
 def _invalid(err: PolicyError, *, what: str) -> JSONResponse:
-    return JSONResponse({"detail": f"{what}: the policy is invalid ({len(err.problems)} problem"
-                                   f"{'' if len(err.problems) == 1 else 's'}); fix the marked lines",
-                         "problems": _problems(err.problems)}, status_code=422)
+    return JSONResponse(
+        {
+            "detail": f"{what}: the policy is invalid ({len(err.problems)} problem"
+            f"{'' if len(err.problems) == 1 else 's'}); fix the marked lines",
+            "problems": _problems(err.problems),
+        },
+        status_code=422,
+    )
 
 
 def _version(p: Any) -> dict[str, Any]:
-    return {"version": p.version, "author": p.author, "message": p.message, "sha256": p.sha256,
-            "rolled_back_from": p.rolled_back_from, "created_at": p.created_at.isoformat(),
-            "created": f"{p.created_at:%Y-%m-%d %H:%M} UTC"}
+    return {
+        "version": p.version,
+        "author": p.author,
+        "message": p.message,
+        "sha256": p.sha256,
+        "rolled_back_from": p.rolled_back_from,
+        "approved_by": p.approved_by,
+        "created_at": p.created_at.isoformat(),
+        "created": f"{p.created_at:%Y-%m-%d %H:%M} UTC",
+    }
 
 
-async def _state(services: Container) -> dict[str, Any]:
+def _request(r: PolicyRequest, *, live: Any, staff: Staff) -> dict[str, Any]:
+    pending = r.status is RequestStatus.PENDING
+    diff = ""
+    if pending:
+        diff = (
+            diff_policies(live.text, r.text, old_label=f"v{live.version} (live)", new_label=r.id)
+            if live is not None
+            else ""
+        )
+    return {
+        "id": r.id,
+        "kind": r.kind.value,
+        "status": r.status.value,
+        "message": r.message,
+        "target_version": r.target_version,
+        "base_version": r.base_version,
+        "sha256": r.sha256,
+        "requested_by": r.requested_by,
+        "requested": f"{r.requested_at:%Y-%m-%d %H:%M} UTC",
+        "decided_by": r.decided_by,
+        "decision_note": r.decision_note,
+        "published_version": r.published_version,
+        "decided": f"{r.decided_at:%Y-%m-%d %H:%M} UTC" if r.decided_at else None,
+        "mine": r.requested_by.lower() == staff.username.lower(),
+        "stale": pending and (live.version if live else None) != r.base_version,
+        "diff": diff,
+    }
+
+
+async def _state(services: Container, staff: Staff) -> dict[str, Any]:
     history = await services.policies.history()
     live = history[0] if history else None
-    return {"live": _version(live) | {"text": live.text} if live else None,
-            "history": [_version(p) for p in history]}
+    requests = await services.policies.requests(limit=200)
+    pending = [r for r in requests if r.status is RequestStatus.PENDING]
+    recent = [r for r in requests if r.status is not RequestStatus.PENDING][:_RECENT_REQUESTS]
+    return {
+        "live": _version(live) | {"text": live.text} if live else None,
+        "history": [_version(p) for p in history],
+        "four_eyes": services.settings.four_eyes_publishing,
+        "requests": {
+            "pending": [_request(r, live=live, staff=staff) for r in pending],
+            "recent": [_request(r, live=live, staff=staff) for r in recent],
+        },
+    }
+
+
+async def _changed(services: Container, staff: Staff, outcome: Outcome) -> JSONResponse:
+    """200 with the new live version, or 202 with the request that waits for a second admin."""
+    state = await _state(services, staff)
+    if outcome.request is not None:
+        return JSONResponse({"requested": outcome.request.id, **state}, status_code=202)
+    assert outcome.published is not None
+    return JSONResponse({"published": outcome.published.version, **state})
 
 
 @router.get("/admin/policies", response_class=HTMLResponse)
@@ -107,13 +188,21 @@ async def policies_page(request: Request, staff: Staff = Depends(_admin)) -> HTM
     history = await services.policies.history()
     live = history[0] if history else None
     text = live.text if live else DEFAULT_POLICY_PATH.read_text(encoding="utf-8")
-    return render(request, "admin_policies.html", staff, title="Routing policies", live=live, history=history,
-                  text=text)
+    return render(
+        request,
+        "admin_policies.html",
+        staff,
+        title="Routing policies",
+        live=live,
+        history=history,
+        text=text,
+        four_eyes=services.settings.four_eyes_publishing,
+    )
 
 
 @router.get("/api/policies")
 async def policies_state(request: Request, staff: Staff = Depends(_admin)) -> dict[str, Any]:
-    return await _state(request.app.state.services)
+    return await _state(request.app.state.services, staff)
 
 
 @router.post("/api/policies/validate")
@@ -145,8 +234,15 @@ async def publish(request: Request, staff: Staff = Depends(_admin_write)) -> Any
         return body
     services: Container = request.app.state.services
     try:
-        stored = await publish_policy(services, body.text, author=staff.username, message=body.message.strip(),
-                                      source=SOURCE, previewed_sha256=body.sha256, base_version=body.base_version)
+        outcome = await publish_policy(
+            services,
+            body.text,
+            author=staff.username,
+            message=body.message.strip(),
+            source=SOURCE,
+            previewed_sha256=body.sha256,
+            base_version=body.base_version,
+        )
     except PublishRefused as exc:
         status = 422 if not body.message.strip() else 409
         return JSONResponse({"detail": str(exc)}, status_code=status)
@@ -154,7 +250,7 @@ async def publish(request: Request, staff: Staff = Depends(_admin_write)) -> Any
         return _invalid(err, what="not published")
     except StalePreview as exc:
         return JSONResponse({"detail": f"not published: {exc}"}, status_code=409)
-    return {"published": stored.version, **await _state(services)}
+    return await _changed(services, staff, outcome)
 
 
 @router.post("/api/policies/rollback")
@@ -165,15 +261,51 @@ async def rollback(request: Request, staff: Staff = Depends(_admin_write)) -> An
     services: Container = request.app.state.services
     message = body.message.strip()
     if not message:
-        return JSONResponse({"detail": "write a message: why roll back (it is kept in the history)"},
-                            status_code=422)
-    live = await services.policies.active()
-    if live is not None and live.version == body.version:
-        return JSONResponse({"detail": f"v{body.version} is already live"}, status_code=409)
+        return JSONResponse({"detail": "write a message: why roll back (it is kept in the history)"}, status_code=422)
     try:
-        stored = await rollback_policy(services, body.version, author=staff.username, message=message)
+        outcome = await rollback_policy(services, body.version, author=staff.username, message=message)
     except NotFound:
         return JSONResponse({"detail": f"policy version {body.version} does not exist"}, status_code=404)
+    except PublishRefused as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
     except PolicyError as err:
         return _invalid(err, what=f"v{body.version} cannot go live again")
-    return {"published": stored.version, **await _state(services)}
+    return await _changed(services, staff, outcome)
+
+
+def _request_id(request_id: str) -> str:
+    if not re.fullmatch(_REQUEST_ID, request_id):
+        raise HTTPException(status_code=404, detail="Not Found")
+    return request_id
+
+
+@router.post("/api/policies/requests/{request_id}/approve")
+async def approve(request: Request, request_id: str, staff: Staff = Depends(_admin_write)) -> Any:
+    body = await _read(request, DecisionIn)
+    if isinstance(body, JSONResponse):
+        return body
+    services: Container = request.app.state.services
+    try:
+        _decided, stored = await approve_request(services, _request_id(request_id), approver=staff.username)
+    except NotFound:
+        return JSONResponse({"detail": f"policy request {request_id} does not exist"}, status_code=404)
+    except (PublishRefused, StalePreview) as exc:  # SelfApproval and RequestClosed among them
+        return JSONResponse({"detail": f"not approved: {exc}"}, status_code=409)
+    except PolicyError as err:
+        return _invalid(err, what="not approved")
+    return await _changed(services, staff, Outcome(published=stored))
+
+
+@router.post("/api/policies/requests/{request_id}/reject")
+async def reject(request: Request, request_id: str, staff: Staff = Depends(_admin_write)) -> Any:
+    body = await _read(request, DecisionIn)
+    if isinstance(body, JSONResponse):
+        return body
+    services: Container = request.app.state.services
+    try:
+        decided = await reject_request(services, _request_id(request_id), by=staff.username, note=body.note.strip())
+    except NotFound:
+        return JSONResponse({"detail": f"policy request {request_id} does not exist"}, status_code=404)
+    except (PublishRefused, RequestClosed) as exc:
+        return JSONResponse({"detail": f"not rejected: {exc}"}, status_code=409)
+    return {"decided": decided.id, "status": decided.status.value, **await _state(services, staff)}

@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from runtime.compose import open_container
 from services.container import Container
 from services.settings import Settings
+from web.access_log import install_access_log_redaction
 from web.health import check_health
 
 __all__ = ["create_app"]
@@ -20,6 +21,7 @@ __all__ = ["create_app"]
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    install_access_log_redaction()  # status tokens stay out of uvicorn's access log
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -36,7 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ok, body = await check_health(services)
         return JSONResponse(body, status_code=200 if ok else 503)
 
-    from web import admin, auth, chat, inbox, ops, sms, status
+    from web import admin, auth, chat, fairness, gdpr, inbox, ops, sms, status
 
     @app.middleware("http")
     async def no_sniff(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -50,7 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return RedirectResponse(auth.home_for(staff.role) if staff else "/login", status_code=303)
 
     app.add_exception_handler(auth.LoginRequired, auth.login_required_handler)  # type: ignore[arg-type]
-    for module in (sms, chat, status, auth, inbox, admin, ops):
+    for module in (sms, chat, status, auth, inbox, admin, ops, fairness, gdpr):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static")
     return app

@@ -33,7 +33,7 @@ from conversation.sql import UserRow
 from services.container import Container
 from services.login_throttle import LoginThrottle
 from services.passwords import hash_password, verify_password
-from services.staff_accounts import MIN_PASSWORD_LENGTH, AccountRefused, Role, change_password
+from services.staff_accounts import MIN_PASSWORD_LENGTH, AccountRefused, Role, WrongPassword, change_password
 from web.pages import render
 
 __all__ = [
@@ -107,14 +107,24 @@ def _password_mark(user: UserRow) -> str:
 
 async def _open_session(services: Container, user: UserRow) -> str:
     session_id = secrets.token_urlsafe(32)
-    await services.redis.set(_KEY + session_id, json.dumps({"uid": user.id, "csrf": secrets.token_urlsafe(32),
-                                                            "pw": _password_mark(user)}), ex=SESSION_TTL_S)
+    await services.redis.set(
+        _KEY + session_id,
+        json.dumps({"uid": user.id, "csrf": secrets.token_urlsafe(32), "pw": _password_mark(user)}),
+        ex=SESSION_TTL_S,
+    )
     return session_id
 
 
 def _with_session_cookie(response: Response, request: Request, session_id: str) -> Response:
-    response.set_cookie(SESSION_COOKIE, session_id, max_age=SESSION_TTL_S, httponly=True, samesite="lax",
-                        secure=request.url.scheme == "https", path="/")
+    response.set_cookie(
+        SESSION_COOKIE,
+        session_id,
+        max_age=SESSION_TTL_S,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
     return response
 
 
@@ -130,13 +140,20 @@ async def _load(services: Container, session_id: str | None) -> Staff | None:
         return None
     if not hmac.compare_digest(str(data.get("pw", "")).encode(), _password_mark(user).encode()):
         return None  # the password changed since this session began
-    return Staff(id=user.id, username=user.username, display_name=user.display_name, role=Role(user.role),
-                 csrf=data["csrf"], session_id=session_id, must_change_password=user.must_change_password)
+    return Staff(
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        role=Role(user.role),
+        csrf=data["csrf"],
+        session_id=session_id,
+        must_change_password=user.must_change_password,
+    )
 
 
 async def current_staff(request: Request) -> Staff | None:
     cached = getattr(request.state, "staff", None)
-    if cached is not None:
+    if isinstance(cached, Staff):
         return cached
     staff = await _load(request.app.state.services, request.cookies.get(SESSION_COOKIE))
     request.state.staff = staff
@@ -163,13 +180,16 @@ def require(*roles: Role, allow_one_time_password: bool = False) -> Callable[[Re
 async def _check_csrf(request: Request, staff: Staff) -> None:
     sent = request.headers.get("x-csrf-token")
     if sent is None and request.headers.get("content-type", "").startswith(
-            ("application/x-www-form-urlencoded", "multipart/form-data")):
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
         form = await request.form()
         value = form.get("csrf_token")
         sent = value if isinstance(value, str) else None
     if not sent or not hmac.compare_digest(sent.encode(), staff.csrf.encode()):
-        raise HTTPException(status_code=403,
-                            detail="The form's security token is missing or out of date: reload the page and try again.")
+        raise HTTPException(
+            status_code=403,
+            detail="The form's security token is missing or out of date: reload the page and try again.",
+        )
 
 
 def require_write(*roles: Role, allow_one_time_password: bool = False) -> Callable[[Request], Awaitable[Staff]]:
@@ -190,13 +210,20 @@ async def login_required_handler(request: Request, exc: LoginRequired) -> Respon
     if isinstance(exc, PasswordChangeRequired):
         if wants_html:
             return RedirectResponse(f"{PASSWORD_PATH}?next={quote(target, safe='')}", status_code=303)
-        return Response(json.dumps({"detail": f"Choose your own password first: {PASSWORD_PATH} (you logged in "
-                                              "with a one-time password)."}),
-                        status_code=403, media_type="application/json")
+        return Response(
+            json.dumps(
+                {"detail": f"Choose your own password first: {PASSWORD_PATH} (you logged in with a one-time password)."}
+            ),
+            status_code=403,
+            media_type="application/json",
+        )
     if wants_html:
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
-    return Response(json.dumps({"detail": "Log in first: POST /login, then send the gd_staff cookie."}),
-                    status_code=401, media_type="application/json")
+    return Response(
+        json.dumps({"detail": "Log in first: POST /login, then send the gd_staff cookie."}),
+        status_code=401,
+        media_type="application/json",
+    )
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -215,49 +242,94 @@ async def login_page(request: Request, next: str | None = None) -> HTMLResponse:
     return _login_form(request, next=_safe_next(next))
 
 
-def _login_form(request: Request, *, next: str | None, error: str | None = None, username: str = "",
-                status_code: int = 200) -> HTMLResponse:
+def _login_form(
+    request: Request, *, next: str | None, error: str | None = None, username: str = "", status_code: int = 200
+) -> HTMLResponse:
     token = secrets.token_urlsafe(24)
-    response = render(request, "login.html", None, title="Log in", login_csrf=token, next=next or "",
-                      error=error, username=username, status_code=status_code)
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, max_age=3600, httponly=True, samesite="strict",
-                        secure=request.url.scheme == "https", path="/login")
+    response = render(
+        request,
+        "login.html",
+        None,
+        title="Log in",
+        login_csrf=token,
+        next=next or "",
+        error=error,
+        username=username,
+        status_code=status_code,
+    )
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        max_age=3600,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/login",
+    )
     return response
 
 
 @router.post("/login", response_class=HTMLResponse)
-async def login(request: Request, username: str = Form("", max_length=64), password: str = Form("", max_length=256),
-                csrf_token: str = Form("", max_length=100), next: str = Form("", max_length=500)) -> Response:
+async def login(
+    request: Request,
+    username: str = Form("", max_length=64),
+    password: str = Form("", max_length=256),
+    csrf_token: str = Form("", max_length=100),
+    next: str = Form("", max_length=500),
+) -> Response:
     services: Container = request.app.state.services
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not hmac.compare_digest(expected.encode(), csrf_token.encode()):
-        return _login_form(request, next=_safe_next(next), username=username, status_code=403,
-                           error="The login form expired. Please enter your name and password again.")
+        return _login_form(
+            request,
+            next=_safe_next(next),
+            username=username,
+            status_code=403,
+            error="The login form expired. Please enter your name and password again.",
+        )
     username = username.strip()  # one spelling per account, for the lookup and the throttle alike
     client = request.client.host if request.client else "unknown"
     throttle = LoginThrottle(services.redis)
     if await throttle.blocked(username, client) is not None:  # the password is not even checked
-        return _login_form(request, next=_safe_next(next), username=username, status_code=429,
-                           error="Too many failed attempts. Wait five minutes, then try again.")
+        return _login_form(
+            request,
+            next=_safe_next(next),
+            username=username,
+            status_code=429,
+            error="Too many failed attempts. Wait five minutes, then try again.",
+        )
     user = await services.users.by_username(username)
     ok = await asyncio.to_thread(verify_password, password, user.password_hash if user else _dummy_hash())
     if user is None or not ok or user.role not in {r.value for r in Role}:
         closed = await throttle.failed(username, client)
         actor, object_id = (user.username, user.id) if user is not None else ("unknown", None)
-        await services.audit.record(actor=actor, action=LoginAction.LOGIN_FAILED, object_id=object_id,
-                                    data={"client": client, "known_name": user is not None})
+        await services.audit.record(
+            actor=actor,
+            action=LoginAction.LOGIN_FAILED,
+            object_id=object_id,
+            data={"client": client, "known_name": user is not None},
+        )
         for scope in closed:
-            await services.audit.record(actor=actor, action=LoginAction.LOGIN_THROTTLED, object_id=object_id,
-                                        data={"client": client, "scope": scope.value})
-        return _login_form(request, next=_safe_next(next), username=username, status_code=401,
-                           error="Wrong name or password.")
+            await services.audit.record(
+                actor=actor,
+                action=LoginAction.LOGIN_THROTTLED,
+                object_id=object_id,
+                data={"client": client, "scope": scope.value},
+            )
+        return _login_form(
+            request, next=_safe_next(next), username=username, status_code=401, error="Wrong name or password."
+        )
     await throttle.succeeded(username, client)
     old = request.cookies.get(SESSION_COOKIE)
     if old:
         await services.redis.delete(_KEY + old[:100])  # no session fixation: always a fresh id
     session_id = await _open_session(services, user)
-    await services.audit.record(actor=user.username, action=LoginAction.LOGIN, object_id=user.id,
-                                data={"client": client, "one_time_password": user.must_change_password})
+    await services.audit.record(
+        actor=user.username,
+        action=LoginAction.LOGIN,
+        object_id=user.id,
+        data={"client": client, "one_time_password": user.must_change_password},
+    )
     target = _safe_next(next) or home_for(Role(user.role))
     if user.must_change_password:
         target = f"{PASSWORD_PATH}?next={quote(target, safe='')}"
@@ -280,19 +352,32 @@ async def logout(request: Request) -> Response:
 @router.get("/api/me")
 async def me(request: Request) -> dict[str, str]:
     staff = await require(Role.AGENT, Role.OPS, Role.ADMIN)(request)
-    return {"username": staff.username, "display_name": staff.display_name, "role": staff.role.value,
-            "csrf_token": staff.csrf}
+    return {
+        "username": staff.username,
+        "display_name": staff.display_name,
+        "role": staff.role.value,
+        "csrf_token": staff.csrf,
+    }
 
 
 # -- choosing a password ----------------------------------------------------------------------------
 _any_staff = require(Role.AGENT, Role.OPS, Role.ADMIN, allow_one_time_password=True)
 
 
-def _password_form(request: Request, staff: Staff, *, next: str | None, error: str | None = None,
-                   status_code: int = 200) -> HTMLResponse:
-    return render(request, "account_password.html", staff, title="Choose your password", next=next or "",
-                  error=error, one_time=staff.must_change_password, min_length=MIN_PASSWORD_LENGTH,
-                  status_code=status_code)
+def _password_form(
+    request: Request, staff: Staff, *, next: str | None, error: str | None = None, status_code: int = 200
+) -> HTMLResponse:
+    return render(
+        request,
+        "account_password.html",
+        staff,
+        title="Choose your password",
+        next=next or "",
+        error=error,
+        one_time=staff.must_change_password,
+        min_length=MIN_PASSWORD_LENGTH,
+        status_code=status_code,
+    )
 
 
 @router.get(PASSWORD_PATH, response_class=HTMLResponse)
@@ -309,19 +394,38 @@ async def password_change(request: Request) -> Response:
     current, new, repeat, next_ = (v if isinstance(v, str) else "" for v in fields.values())
     next_target = _safe_next(next_[:500])
     if new != repeat:
-        return _password_form(request, staff, next=next_target, status_code=422,
-                              error="The two new passwords differ: type the same password twice.")
+        return _password_form(
+            request,
+            staff,
+            next=next_target,
+            status_code=422,
+            error="The two new passwords differ: type the same password twice.",
+        )
     services: Container = request.app.state.services
     user = await services.users.by_id(staff.id)
+    client = request.client.host if request.client else "unknown"
+    throttle = LoginThrottle(services.redis)  # a borrowed session must not become a way to guess the password
     if user is None:
         raise LoginRequired()
-    try:
+    if await throttle.blocked(user.username, client) is not None:
+        return _password_form(
+            request,
+            staff,
+            next=next_target,
+            status_code=429,
+            error="Too many failed attempts. Wait five minutes, then try again.",
+        )
+    try:  # 257 characters reach the length rule, which names the limit
         await change_password(services, user, current=current[:256], new=new[:257])
+    except WrongPassword as exc:
+        await throttle.failed(user.username, client)
+        return _password_form(request, staff, next=next_target, status_code=422, error=f"Not changed: {exc}.")
     except AccountRefused as exc:
         return _password_form(request, staff, next=next_target, status_code=422, error=f"Not changed: {exc}.")
     await services.redis.delete(_KEY + staff.session_id)  # every session of the old password ends, this one too
     changed = await services.users.by_id(staff.id)
-    assert changed is not None
+    if changed is None:
+        raise LoginRequired()
     session_id = await _open_session(services, changed)
     target = next_target if next_target and not next_target.startswith(PASSWORD_PATH) else home_for(staff.role)
     return _with_session_cookie(RedirectResponse(target, status_code=303), request, session_id)

@@ -163,7 +163,9 @@ class ChatConnection:
                     raise _Close(1009, f"frames are limited to {max_bytes} bytes")
                 await self._violation(ChatErrorCode.BINARY_FRAME, "binary frames are not supported; send JSON text")
                 continue
-            if len(text) > max_bytes or len(text.encode("utf-8")) > max_bytes:  # also when uvicorn's ws_max_size is larger
+            if (
+                len(text) > max_bytes or len(text.encode("utf-8")) > max_bytes
+            ):  # also when uvicorn's ws_max_size is larger
                 raise _Close(1009, f"frames are limited to {max_bytes} bytes")
             if not await self._within_rate("frames", self._socket_id, limit=4 * self._rate()):
                 await self._rate_limited(None)
@@ -225,14 +227,24 @@ class ChatConnection:
             result = await self._ingestor.accept(inbound)
         except Exception:
             log.exception("chat socket %s could not store a message", self._socket_id)
-            await self._send(ErrorFrame(code=ChatErrorCode.UNAVAILABLE, id=frame.external_id,
-                                        message="the message was not stored; resend it with the same id"))
+            await self._send(
+                ErrorFrame(
+                    code=ChatErrorCode.UNAVAILABLE,
+                    id=frame.external_id,
+                    message="the message was not stored; resend it with the same id",
+                )
+            )
             return
         conversation = result.conversation
         if not result.created and not await self._owns(session, conversation):
             # A UUID some other session already used: never hand out (or follow) its conversation.
-            await self._send(ErrorFrame(code=ChatErrorCode.ID_CONFLICT, id=frame.external_id,
-                                        message="this message id is already taken; send the message with a new UUID"))
+            await self._send(
+                ErrorFrame(
+                    code=ChatErrorCode.ID_CONFLICT,
+                    id=frame.external_id,
+                    message="this message id is already taken; send the message with a new UUID",
+                )
+            )
             return
         await self._send(AckFrame(id=frame.external_id, message_id=result.message.id, duplicate=not result.created))
         if self._conversation is None or self._conversation.id != conversation.id:
@@ -245,8 +257,12 @@ class ChatConnection:
             await self._violation(ChatErrorCode.HELLO_REQUIRED, "send a hello frame first")
             return None
         if self._conversation is None:
-            await self._send(ErrorFrame(code=ChatErrorCode.CONVERSATION_REQUIRED,
-                                        message="send a message first; then link your email address or phone number"))
+            await self._send(
+                ErrorFrame(
+                    code=ChatErrorCode.CONVERSATION_REQUIRED,
+                    message="send a message first; then link your email address or phone number",
+                )
+            )
             return None
         return self._conversation
 
@@ -297,20 +313,38 @@ class ChatConnection:
                 await self._send(VerifyFrame(state=VerifyState.VERIFIED, kind=kind))
             case VerifyOutcome.WRONG_CODE:
                 left = result.attempts_left or 0
-                await self._send(ErrorFrame(code=ChatErrorCode.WRONG_CODE,
-                                            message=f"that code is not right; {left} attempt{'s' if left != 1 else ''} left"))
+                await self._send(
+                    ErrorFrame(
+                        code=ChatErrorCode.WRONG_CODE,
+                        message=f"that code is not right; {left} attempt{'s' if left != 1 else ''} left",
+                    )
+                )
             case VerifyOutcome.LOCKED:
-                await self._send(ErrorFrame(code=ChatErrorCode.CODE_LOCKED,
-                                            message="too many wrong codes; ask for a new code in 10 minutes"))
+                await self._send(
+                    ErrorFrame(
+                        code=ChatErrorCode.CODE_LOCKED, message="too many wrong codes; ask for a new code in 10 minutes"
+                    )
+                )
             case VerifyOutcome.NO_CODE:
-                await self._send(ErrorFrame(code=ChatErrorCode.NO_CODE,
-                                            message="no code is waiting (it expired or was used); ask for a new one"))
+                await self._send(
+                    ErrorFrame(
+                        code=ChatErrorCode.NO_CODE,
+                        message="no code is waiting (it expired or was used); ask for a new one",
+                    )
+                )
             case VerifyOutcome.RATE_LIMITED:
-                await self._send(ErrorFrame(code=ChatErrorCode.VERIFY_LIMITED,
-                                            message="too many codes were asked for; wait a few minutes"))
+                await self._send(
+                    ErrorFrame(
+                        code=ChatErrorCode.VERIFY_LIMITED, message="too many codes were asked for; wait a few minutes"
+                    )
+                )
             case VerifyOutcome.SEND_FAILED:
-                await self._send(ErrorFrame(code=ChatErrorCode.SEND_FAILED,
-                                            message=f"the code could not be sent to that {kind}; check it and try again"))
+                await self._send(
+                    ErrorFrame(
+                        code=ChatErrorCode.SEND_FAILED,
+                        message=f"the code could not be sent to that {kind}; check it and try again",
+                    )
+                )
 
     # -- limits ----------------------------------------------------------------------------------------
     def _rate(self) -> int:
@@ -323,8 +357,13 @@ class ChatConnection:
         self._limited += 1
         if self._limited > FLOOD_CLOSE_AFTER:
             raise _Close(1008, "rate limit exceeded")
-        await self._send(ErrorFrame(code=ChatErrorCode.RATE_LIMITED, id=frame_id,
-                                    message="too many messages; wait a minute and resend with the same id"))
+        await self._send(
+            ErrorFrame(
+                code=ChatErrorCode.RATE_LIMITED,
+                id=frame_id,
+                message="too many messages; wait a minute and resend with the same id",
+            )
+        )
 
     async def _violation(self, code: ChatErrorCode, message: str, *, frame_id: str | None = None) -> None:
         self._violations += 1
@@ -345,9 +384,14 @@ class ChatConnection:
         assert self._session is not None
         conv = self._conversation
         status_url = f"{self._s.settings.public_url.rstrip('/')}/status/{conv.status_token}" if conv else None
-        await self._send(SessionFrame(token=self._signer.issue(self._session),
-                                      conversation_id=conv.id if conv else None,
-                                      status_url=status_url, resumed=resumed))
+        await self._send(
+            SessionFrame(
+                token=self._signer.issue(self._session),
+                conversation_id=conv.id if conv else None,
+                status_url=status_url,
+                resumed=resumed,
+            )
+        )
 
     # -- live pushes -----------------------------------------------------------------------------------
     def _follow(self, conversation: Conversation) -> None:
@@ -376,8 +420,12 @@ class ChatConnection:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("chat socket %s lost its live subscription (%s); retrying in %.1f s",
-                            self._socket_id, type(exc).__name__, backoff)
+                log.warning(
+                    "chat socket %s lost its live subscription (%s); retrying in %.1f s",
+                    self._socket_id,
+                    type(exc).__name__,
+                    backoff,
+                )
                 log.debug("live subscription error", exc_info=True)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 15.0)

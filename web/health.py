@@ -10,6 +10,7 @@ import httpx
 
 from runtime.compose import WORKER_BEAT_PREFIX
 from services.container import Container
+from services.ops_metrics import prefect_basic_auth
 from services.process_status import crash_looping, read_supervisor_status
 
 __all__ = ["check_health"]
@@ -35,9 +36,18 @@ async def _redis(s: Container) -> dict[str, Any]:
 
 
 async def _prefect(s: Container) -> dict[str, Any]:
-    async with httpx.AsyncClient(timeout=2.5) as client:
-        resp = await client.get(s.settings.prefect_api_url.rstrip("/") + "/health")
+    """The Prefect API answers, and accepts our basic auth (``/health`` itself needs none)."""
+    auth = prefect_basic_auth(await asyncio.to_thread(s.settings.prefect_auth_string))
+    api = s.settings.prefect_api_url.rstrip("/")
+    async with httpx.AsyncClient(timeout=2.5, auth=auth) as client:
+        resp = await client.get(api + "/health")
         resp.raise_for_status()
+        version = await client.get(api + "/admin/version")
+    if version.status_code in (401, 403):
+        raise RuntimeError(
+            "the Prefect API refuses our credentials: start it with the same GLASSDESK_PREFECT_AUTH "
+            "(or var/prefect-auth.key) as Glassdesk, as `glassdesk run` does"
+        )
     return {"url": s.settings.prefect_api_url}
 
 
@@ -56,8 +66,11 @@ async def _processes(s: Container) -> dict[str, Any]:
     if looping:
         raise RuntimeError(f"in a crash loop: {', '.join(looping)}; see var/log/<name>.log")
     children = status.get("children", {})
-    return {"supervised": True, "restarts": {name: c.get("restarts", 0) for name, c in children.items()},
-            "restarting": sorted(n for n, c in children.items() if c.get("state") != "running")}
+    return {
+        "supervised": True,
+        "restarts": {name: c.get("restarts", 0) for name, c in children.items()},
+        "restarting": sorted(n for n, c in children.items() if c.get("state") != "running"),
+    }
 
 
 async def check_health(services: Container) -> tuple[bool, dict[str, Any]]:

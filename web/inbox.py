@@ -47,16 +47,16 @@ from web.auth import Role, Staff, require, require_write
 from web.bodies import read_capped
 from web.pages import render
 
-__all__ = ["router", "SLA_DUE_SOON"]
+__all__ = ["router", "SLA_DUE_SOON", "CONVERSATION_VIEWED"]
 
 router = APIRouter(tags=["inbox"])
 
 SLA_DUE_SOON = timedelta(minutes=30)
+CONVERSATION_VIEWED = "inbox.conversation_viewed"  # audit action, beside services.agent_desk's inbox.* actions
 _ID = re.compile(r"[a-z]{1,8}_[A-Za-z0-9]{8,64}")
 _KEEPALIVE_S = 15.0
 _MAX_BODY = 64 * 1024
-_AUTHOR = {AuthorKind.CUSTOMER: "Customer", AuthorKind.AI: "AI", AuthorKind.AGENT: "Agent",
-           AuthorKind.SYSTEM: "System"}
+_AUTHOR = {AuthorKind.CUSTOMER: "Customer", AuthorKind.AI: "AI", AuthorKind.AGENT: "Agent", AuthorKind.SYSTEM: "System"}
 _REASON_LABELS = {
     RejectReason.WRONG_INTENT: "Wrong intent",
     RejectReason.WRONG_FACTS: "Wrong facts",
@@ -117,13 +117,15 @@ async def _body(request: Request, model: type[B]) -> B:
     except json.JSONDecodeError:
         raise HTTPException(status_code=422, detail="the body is not JSON") from None
     except ValidationError as exc:
-        raise HTTPException(status_code=422, detail=[
-            {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]) from None
+        raise HTTPException(
+            status_code=422, detail=[{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        ) from None
 
 
 # -- plumbing -------------------------------------------------------------------------------------
 def _services(request: Request) -> Container:
-    return request.app.state.services
+    services: Container = request.app.state.services
+    return services
 
 
 def _desk(request: Request) -> AgentDesk:
@@ -154,16 +156,23 @@ async def _answering() -> AsyncIterator[None]:
     except (DeskConflict, DeskBusy) as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from None
     except TransientDeliveryError:
-        raise HTTPException(status_code=503, detail="The channel did not answer. Nothing was lost: the reply is "
-                                                    "queued and goes out by itself as soon as the channel is back."
-                            ) from None
+        raise HTTPException(
+            status_code=503,
+            detail="The channel did not answer. Nothing was lost: the reply is "
+            "queued and goes out by itself as soon as the channel is back.",
+        ) from None
     except OutcomeUnknown:
-        raise HTTPException(status_code=502, detail="The channel did not confirm the reply; it may have reached the "
-                                                    "customer. It is not sent again: check the timeline before "
-                                                    "writing again.") from None
+        raise HTTPException(
+            status_code=502,
+            detail="The channel did not confirm the reply; it may have reached the "
+            "customer. It is not sent again: check the timeline before "
+            "writing again.",
+        ) from None
     except PermanentDeliveryError as exc:
-        raise HTTPException(status_code=502, detail=f"The channel refused the reply: {exc}. "
-                                                    "Reject the draft or take the conversation over.") from None
+        raise HTTPException(
+            status_code=502,
+            detail=f"The channel refused the reply: {exc}. Reject the draft or take the conversation over.",
+        ) from None
 
 
 def _fmt(ts: datetime | None) -> str:
@@ -204,8 +213,11 @@ async def _listing(request: Request, queue: str | None) -> dict[str, Any]:
     now = utcnow()
     queues = await q.queues(now=now)
     rows = await q.waiting(queue=queue)
-    return {"queues": [{"name": c.queue, "waiting": c.waiting, "breached": c.breached} for c in queues],
-            "rows": [_row(r, now) for r in rows], "queue": queue or ""}
+    return {
+        "queues": [{"name": c.queue, "waiting": c.waiting, "breached": c.breached} for c in queues],
+        "rows": [_row(r, now) for r in rows],
+        "queue": queue or "",
+    }
 
 
 # -- pages ------------------------------------------------------------------------------------------
@@ -222,8 +234,15 @@ async def inbox_list(request: Request, queue: str | None = None, staff: Staff = 
 @router.get("/inbox/gaps", response_class=HTMLResponse)
 async def gaps_page(request: Request, staff: Staff = Depends(agent)) -> HTMLResponse:
     q = _queries(request)
-    gaps = [{"label": g.label, "count": g.count, "last": _fmt(g.last_at),
-             "examples": [clean_text(e)[:500] for e in g.examples]} for g in await q.knowledge_gaps()]
+    gaps = [
+        {
+            "label": g.label,
+            "count": g.count,
+            "last": _fmt(g.last_at),
+            "examples": [clean_text(e)[:500] for e in g.examples],
+        }
+        for g in await q.knowledge_gaps()
+    ]
     counts = await q.feedback_counts()
     return render(request, "inbox_gaps.html", staff, title="Knowledge gaps", gaps=gaps, counts=counts)
 
@@ -234,6 +253,10 @@ async def conversation_page(request: Request, conversation_id: str, staff: Staff
     s = _services(request)
     async with _answering():
         conv = await s.messages.get_conversation(conversation_id)
+    # who read which conversation: the audit log keeps the agent and the id, never the content
+    await s.audit.record(
+        actor=staff.username, action=CONVERSATION_VIEWED, object_id=conv.id, data={"role": staff.role.value}
+    )
     contact = await s.messages.contact_for(conv.id)
     identities = await s.messages.identities_of(contact.id)
     history = await _queries(request).contact_history(contact.id)
@@ -244,47 +267,69 @@ async def conversation_page(request: Request, conversation_id: str, staff: Staff
     now = utcnow()
     mine = conv.assignee == staff.username
     corrected = await _desk(request).corrections(conv.id)
-    waiting = ({m.id for m in await _desk(request).unanswered(conv.id)}
-               if conv.status is ConversationStatus.HANDED_OFF else set())
+    waiting = (
+        {m.id for m in await _desk(request).unanswered(conv.id)}
+        if conv.status is ConversationStatus.HANDED_OFF
+        else set()
+    )
     messages = []
     for m in history:
         decision = by_inbound.get(m.id)
-        messages.append({
-            "id": m.id,
-            "conversation_id": m.conversation_id,
-            "this_conversation": m.conversation_id == conv.id,
-            "channel": m.channel.value,
-            "direction": m.direction.value,
-            "author": m.author_kind.value,
-            "author_label": _AUTHOR[m.author_kind],
-            "author_id": m.author_id or "",
-            "approved_by": str(m.meta.get("approved_by") or ""),
-            "text": clean_text(m.text),
-            "subject": clean_text(str(m.meta.get("subject") or ""))[:300],
-            "attachments": [clean_text(a.filename) for a in m.attachments],
-            "at": m.created_at.isoformat(),
-            "when": _fmt(m.created_at),
-            "delivery": m.delivery_status.value if m.delivery_status else "",
-            "customer": m.author_kind is AuthorKind.CUSTOMER,
-            "unanswered": m.id in waiting,
-            "intent": (corrected[m.id][1] if m.id in corrected
-                       else str(decision.facts.get("intent") or "") if decision else ""),
-            "corrected": m.id in corrected,
-            "confidence": _pct(decision.facts.get("intent_confidence")) if decision else "",
-        })
+        messages.append(
+            {
+                "id": m.id,
+                "conversation_id": m.conversation_id,
+                "this_conversation": m.conversation_id == conv.id,
+                "channel": m.channel.value,
+                "direction": m.direction.value,
+                "author": m.author_kind.value,
+                "author_label": _AUTHOR[m.author_kind],
+                "author_id": m.author_id or "",
+                "approved_by": str(m.meta.get("approved_by") or ""),
+                "text": clean_text(m.text),
+                "subject": clean_text(str(m.meta.get("subject") or ""))[:300],
+                "attachments": [clean_text(a.filename) for a in m.attachments],
+                "at": m.created_at.isoformat(),
+                "when": _fmt(m.created_at),
+                "delivery": m.delivery_status.value if m.delivery_status else "",
+                "customer": m.author_kind is AuthorKind.CUSTOMER,
+                "unanswered": m.id in waiting,
+                "intent": (
+                    corrected[m.id][1]
+                    if m.id in corrected
+                    else str(decision.facts.get("intent") or "")
+                    if decision
+                    else ""
+                ),
+                "corrected": m.id in corrected,
+                "confidence": _pct(decision.facts.get("intent_confidence")) if decision else "",
+            }
+        )
     return render(
-        request, "inbox_conversation.html", staff,
+        request,
+        "inbox_conversation.html",
+        staff,
         title=f"Conversation {conv.id}",
         conv={
-            "id": conv.id, "channel": conv.channel.value, "status": conv.status.value,
-            "status_label": conv.status.value.replace("_", " "), "queue": conv.queue or "",
-            "priority": conv.priority.value, "assignee": conv.assignee or "", "language": conv.language or "",
-            "sla": _sla(conv.sla_due_at, now) if conv.status in (ConversationStatus.AWAITING_AGENT,
-                                                                  ConversationStatus.HANDED_OFF) else None,
+            "id": conv.id,
+            "channel": conv.channel.value,
+            "status": conv.status.value,
+            "status_label": conv.status.value.replace("_", " "),
+            "queue": conv.queue or "",
+            "priority": conv.priority.value,
+            "assignee": conv.assignee or "",
+            "language": conv.language or "",
+            "sla": _sla(conv.sla_due_at, now)
+            if conv.status in (ConversationStatus.AWAITING_AGENT, ConversationStatus.HANDED_OFF)
+            else None,
         },
-        contact={"name": clean_text(contact.display_name or "")[:200] or "Unknown customer",
-                 "identities": [{"kind": i.address.kind, "value": clean_text(_address_text(i.address)),
-                                 "verified": i.verified} for i in identities]},
+        contact={
+            "name": clean_text(contact.display_name or "")[:200] or "Unknown customer",
+            "identities": [
+                {"kind": i.address.kind, "value": clean_text(_address_text(i.address)), "verified": i.verified}
+                for i in identities
+            ],
+        },
         conversation_ids=sorted({m["conversation_id"] for m in messages} | {conv.id}),
         messages=messages,
         draft=_decision_view(draft) if draft else None,
@@ -292,8 +337,8 @@ async def conversation_page(request: Request, conversation_id: str, staff: Staff
         events=[_event_view(e) for e in events],
         intents=known_intents(),
         reasons=[(r.value, _REASON_LABELS[r]) for r in RejectReason],
-        can_take_over=conv.status is not ConversationStatus.CLOSED and not (
-            conv.status is ConversationStatus.HANDED_OFF and conv.assignee),
+        can_take_over=conv.status is not ConversationStatus.CLOSED
+        and not (conv.status is ConversationStatus.HANDED_OFF and conv.assignee),
         can_hand_back=conv.status is ConversationStatus.HANDED_OFF and (mine or not conv.assignee),
         can_reply=conv.status is ConversationStatus.HANDED_OFF and mine,
         unanswered=len(waiting),
@@ -309,8 +354,12 @@ def _pct(value: Any) -> str:
 
 
 def _address_text(address: Any) -> str:
-    return str(getattr(address, "address", None) or getattr(address, "number", None)
-               or getattr(address, "session_id", "") or "")
+    return str(
+        getattr(address, "address", None)
+        or getattr(address, "number", None)
+        or getattr(address, "session_id", "")
+        or ""
+    )
 
 
 def _decision_view(d: DecisionRecord) -> dict[str, Any]:
@@ -327,8 +376,10 @@ def _decision_view(d: DecisionRecord) -> dict[str, Any]:
         "out_of_scope": bool(facts.get("out_of_scope")),
         "sentiment": str(facts.get("sentiment") or ""),
         "sources": [clean_text(s) for s in d.sources],
-        "lookups": [{"tool": lk.tool, "source_id": clean_text(lk.source_id), "ok": lk.ok,
-                     "summary": clean_text(lk.summary)} for lk in d.lookups],
+        "lookups": [
+            {"tool": lk.tool, "source_id": clean_text(lk.source_id), "ok": lk.ok, "summary": clean_text(lk.summary)}
+            for lk in d.lookups
+        ],
         "draft_mode": d.draft_mode or "",
         "model": d.model or "",
         "draft_confidence": _pct(d.confidence),
@@ -407,8 +458,9 @@ async def hand_back(request: Request, conversation_id: str, staff: Staff = Depen
     _check_id(conversation_id)
     body = await _body(request, HandBack)
     async with _answering():
-        queued = await _desk(request).hand_back(conversation_id, actor=_actor(staff),
-                                                answer_unanswered=body.answer_unanswered)
+        queued = await _desk(request).hand_back(
+            conversation_id, actor=_actor(staff), answer_unanswered=body.answer_unanswered
+        )
     return JSONResponse({"ok": True, "queued_turns": queued})
 
 
@@ -417,8 +469,7 @@ async def reply(request: Request, conversation_id: str, staff: Staff = Depends(a
     _check_id(conversation_id)
     body = await _body(request, AgentReply)
     async with _answering():
-        msg = await _desk(request).reply(conversation_id, body.text, client_id=str(body.client_id),
-                                         actor=_actor(staff))
+        msg = await _desk(request).reply(conversation_id, body.text, client_id=str(body.client_id), actor=_actor(staff))
     return _ok(message_id=msg.id)
 
 
@@ -477,5 +528,6 @@ async def inbox_events(request: Request, staff: Staff = Depends(agent)) -> Strea
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
 
-    return StreamingResponse(stream(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    )

@@ -46,15 +46,22 @@ def _links(request: Request) -> PrefectLinks:
 
 async def _snapshot(request: Request) -> dict[str, Any]:
     services: Container = request.app.state.services
-    return await ops_snapshot(services, links=_links(request),
-                              counters=dict(getattr(request.app.state, "counters", None) or {}))
+    return await ops_snapshot(
+        services, links=_links(request), counters=dict(getattr(request.app.state, "counters", None) or {})
+    )
 
 
 @router.get("/ops", response_class=HTMLResponse)
 async def ops_page(request: Request, staff: Staff = Depends(_ops)) -> HTMLResponse:
     links = _links(request)
-    return render(request, "ops.html", staff, title="Operations", prefect_ui=links.ui_url,
-                  flow_runs_url=links.flow_runs(await links.flow_id()))
+    return render(
+        request,
+        "ops.html",
+        staff,
+        title="Operations",
+        prefect_ui=links.ui_url,
+        flow_runs_url=links.flow_runs(await links.flow_id()),
+    )
 
 
 @router.get("/api/ops/metrics")
@@ -106,5 +113,6 @@ async def ops_events(request: Request, staff: Staff = Depends(_ops)) -> Streamin
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await watcher
 
-    return StreamingResponse(stream(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    )

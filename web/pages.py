@@ -40,8 +40,7 @@ NAV: list[tuple[str, str, tuple[str, ...]]] = [
 ]
 
 
-def render(request: Request, name: str, staff: Staff | None, *, status_code: int = 200,
-           **context: Any) -> HTMLResponse:
+def render(request: Request, name: str, staff: Staff | None, *, status_code: int = 200, **context: Any) -> HTMLResponse:
     nav = []
     if staff is not None:
         nav = [(path, label) for path, label, roles in NAV if staff.role.value == "admin" or staff.role.value in roles]

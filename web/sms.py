@@ -96,8 +96,10 @@ async def _verified_params(request: Request, services: Container) -> list[tuple[
     client = request.client.host if request.client else ""
     if token == DEV_TWILIO_TOKEN and not (_loopback(settings.public_url) and _loopback_host(client)):
         # The development token is public: on a reachable host anyone could sign webhooks with it.
-        log.error("twilio webhook refused: GLASSDESK_TWILIO_AUTH_TOKEN is the development default, which is "
-                  "accepted only from and for loopback addresses; set the account's real auth token")
+        log.error(
+            "twilio webhook refused: GLASSDESK_TWILIO_AUTH_TOKEN is the development default, which is "
+            "accepted only from and for loopback addresses; set the account's real auth token"
+        )
         raise _Refused(403, "this server has no Twilio auth token configured")
     verifier = WebhookVerifier(token)
     signature = request.headers.get(SIGNATURE_HEADER)
@@ -201,16 +203,28 @@ async def _apply_status(services: Container, outbox_id: str, sid: str, update: S
     return _twiml()
 
 
-async def _record_delivery(services: Container, message_id: str, kind: EventType, status: DeliveryStatus, *,
-                           provider_id: str) -> None:
+async def _record_delivery(
+    services: Container, message_id: str, kind: EventType, status: DeliveryStatus, *, provider_id: str
+) -> None:
     message = await services.messages.get_message(message_id)
     causation = message.meta.get("causation_id")
-    data = {"message_id": message_id, "channel": message.channel.value, "status": status.value,
-            "provider_id": provider_id}
+    data = {
+        "message_id": message_id,
+        "channel": message.channel.value,
+        "status": status.value,
+        "provider_id": provider_id,
+    }
     if kind is EventType.FAILED:
         data["reason"] = f"carrier reported {status.value}"
-    event = TimelineEvent(conversation_id=message.conversation_id, type=kind, actor=ActorKind.SYSTEM,
-                          causation_id=causation if isinstance(causation, str) else None, data=data)
+    event = TimelineEvent(
+        conversation_id=message.conversation_id,
+        type=kind,
+        actor=ActorKind.SYSTEM,
+        causation_id=causation if isinstance(causation, str) else None,
+        data=data,
+    )
     await services.timeline.add_event(event)
-    await services.bus.publish(message.conversation_id, {"event": kind.value, "actor": event.actor.value, **data,
-                                                         "at": event.occurred_at.isoformat()})
+    await services.bus.publish(
+        message.conversation_id,
+        {"event": kind.value, "actor": event.actor.value, **data, "at": event.occurred_at.isoformat()},
+    )

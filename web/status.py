@@ -71,8 +71,13 @@ def describe_event(event: TimelineEvent, language: str | None) -> dict[str, Any]
     lang = _lang(language)
     if event.type in _HIDDEN:
         return None
-    return {"step": event.type.value, "label": _LABELS[lang].get(event.type, event.type.value),
-            "who": _WHO[lang][event.actor], "actor": event.actor.value, "at": event.occurred_at.isoformat()}
+    return {
+        "step": event.type.value,
+        "label": _LABELS[lang].get(event.type, event.type.value),
+        "who": _WHO[lang][event.actor],
+        "actor": event.actor.value,
+        "at": event.occurred_at.isoformat(),
+    }
 
 
 async def _conversation(request: Request, token: str) -> Any:
@@ -89,12 +94,21 @@ async def status_page(request: Request, token: str) -> HTMLResponse:
     lang = _lang(conv.language)
     steps = [d for e in await services.timeline.list_events(conv.id) if (d := describe_event(e, lang))]
     html = templates.get_template("status.html").render(
-        lang=lang, steps=steps, status=conv.status.value, token=token,
+        lang=lang,
+        steps=steps,
+        status=conv.status.value,
+        token=token,
         title="Stand Ihrer Anfrage" if lang == "de" else "Status of your request",
-        intro=("Hier sehen Sie jeden Schritt, der an Ihrer Anfrage wirklich getan wurde."
-               if lang == "de" else "Every step that was really taken on your request is listed here."),
-        human=("Sie möchten mit einem Menschen sprechen? Antworten Sie einfach mit „Mensch“."
-               if lang == "de" else 'Want a person? Just reply "agent".'),
+        intro=(
+            "Hier sehen Sie jeden Schritt, der an Ihrer Anfrage wirklich getan wurde."
+            if lang == "de"
+            else "Every step that was really taken on your request is listed here."
+        ),
+        human=(
+            "Sie möchten mit einem Menschen sprechen? Antworten Sie einfach mit „Mensch“."
+            if lang == "de"
+            else 'Want a person? Just reply "agent".'
+        ),
     )
     return HTMLResponse(html, headers=SECURITY_HEADERS)
 
@@ -121,5 +135,6 @@ async def status_events(request: Request, token: str) -> StreamingResponse:
                 described["at"] = payload.get("at", described["at"])
                 yield f"data: {json.dumps(described)}\n\n".encode()
 
-    return StreamingResponse(stream(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    )

@@ -204,7 +204,8 @@ def parse_client_frame(raw: str) -> HelloFrame | MessageFrame | PingFrame | Veri
     if kind not in _CLIENT_TYPES:
         shown = kind if isinstance(kind, str) and len(kind) <= 32 else "?"
         raise FrameError(
-            ChatErrorCode.UNKNOWN_TYPE, f"unknown frame type {shown!r}; expected one of {', '.join(_CLIENT_TYPES)}",
+            ChatErrorCode.UNKNOWN_TYPE,
+            f"unknown frame type {shown!r}; expected one of {', '.join(_CLIENT_TYPES)}",
             frame_id=frame_id,
         )
     try:

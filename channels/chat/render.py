@@ -52,9 +52,14 @@ _HANDOFF = {
 }
 
 # Outbound messages a customer has been sent. Drafts and failed sends stay out of the history.
-_DELIVERED = frozenset({
-    DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.READ, DeliveryStatus.PARTIALLY_DELIVERED,
-})
+_DELIVERED = frozenset(
+    {
+        DeliveryStatus.SENT,
+        DeliveryStatus.DELIVERED,
+        DeliveryStatus.READ,
+        DeliveryStatus.PARTIALLY_DELIVERED,
+    }
+)
 
 
 def ui_language(language: str | None) -> str:
@@ -95,8 +100,13 @@ def chat_reply_payload(msg: OutboundMessage) -> dict[str, Any]:
         "text": msg.text,
         "ai": msg.ai_generated,
         "disclosure": ai_disclosure(msg.language, approved_by=msg.approved_by) if msg.ai_generated else None,
-        "author": (AuthorKind.AI if msg.ai_generated else
-                   AuthorKind.SYSTEM if msg.author_kind is AuthorKind.SYSTEM else AuthorKind.AGENT).value,
+        "author": (
+            AuthorKind.AI
+            if msg.ai_generated
+            else AuthorKind.SYSTEM
+            if msg.author_kind is AuthorKind.SYSTEM
+            else AuthorKind.AGENT
+        ).value,
         "at": utcnow().isoformat(),
     }
     if msg.author_name and not msg.ai_generated:
@@ -118,9 +128,16 @@ def reply_frame(payload: Mapping[str, Any]) -> ReplyFrame | None:
         disclosure = reply.disclosure if reply.ai else None
         if reply.ai and not disclosure:
             disclosure = ai_disclosure(None)  # an AI reply never goes out unlabelled
-        return ReplyFrame(message_id=reply.message_id, author=author, text=reply.text, ai=reply.ai,
-                          disclosure=disclosure, status_url=reply.status_url, author_name=reply.author_name,
-                          at=reply.at)
+        return ReplyFrame(
+            message_id=reply.message_id,
+            author=author,
+            text=reply.text,
+            ai=reply.ai,
+            disclosure=disclosure,
+            status_url=reply.status_url,
+            author_name=reply.author_name,
+            at=reply.at,
+        )
     except ValidationError:
         return None
 
@@ -167,6 +184,7 @@ def history_frame(messages: Iterable[Message], *, language: str | None) -> Histo
         if m.author_kind == AuthorKind.AI:
             approver = m.meta.get("approved_by")
             disclosure = ai_disclosure(language, approved_by=approver if isinstance(approver, str) else None)
-        items.append(HistoryMessage(id=m.id, author=m.author_kind, text=m.text, at=m.created_at,
-                                    ai_disclosure=disclosure))
+        items.append(
+            HistoryMessage(id=m.id, author=m.author_kind, text=m.text, at=m.created_at, ai_disclosure=disclosure)
+        )
     return HistoryFrame(messages=tuple(items))

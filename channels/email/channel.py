@@ -41,8 +41,9 @@ class FakeEmailChannelSender:
     """Renders like the real adapter and records the emails instead of sending them. ``fail_with``
     makes the next sends raise (a list is consumed one error per send; ``None`` entries succeed)."""
 
-    def __init__(self, *, from_address: str = "support@glassdesk.local", fail_with: list[Exception | None] | None = None
-                 ) -> None:
+    def __init__(
+        self, *, from_address: str = "support@glassdesk.local", fail_with: list[Exception | None] | None = None
+    ) -> None:
         self._real = EmailChannelSender(RelaySettings(host="127.0.0.1", port=1), from_address=from_address)
         self.sent: list[OutboundEmail] = []
         self.fail_with = list(fail_with or [])

@@ -178,9 +178,7 @@ class _Walk:
             part, depth, nested = stack.pop()
             parts += 1
             if parts > self.limits.max_parts:
-                self.quarantine.set(
-                    QuarantineReason.TOO_MANY_PARTS, f"more than {self.limits.max_parts} MIME parts"
-                )
+                self.quarantine.set(QuarantineReason.TOO_MANY_PARTS, f"more than {self.limits.max_parts} MIME parts")
                 return
             if depth > self.limits.max_mime_depth:
                 self.quarantine.set(
@@ -422,7 +420,6 @@ def parse_to_json(raw: bytes, *, limits: ParseLimits = _DEFAULT_LIMITS) -> dict[
         "text": parsed.text,
         "quoted_removed": parsed.quoted_removed,
         "attachments": [
-            {"filename": a.filename, "content_type": a.content_type, "size": a.size}
-            for a in parsed.attachments
+            {"filename": a.filename, "content_type": a.content_type, "size": a.size} for a in parsed.attachments
         ],
     }

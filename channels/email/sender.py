@@ -122,10 +122,7 @@ class OutboundEmail(BaseModel):
 def _text_to_html(text: str) -> str:
     paragraphs = [p for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
     body = "\n".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in paragraphs)
-    return (
-        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head>'
-        f"<body>\n{body}\n</body></html>"
-    )
+    return f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head><body>\n{body}\n</body></html>'
 
 
 def _insert_after_body_tag(document: str, fragment: str) -> str:
@@ -291,8 +288,9 @@ class EmailSender:
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             detail = f"{s.host}:{s.port}: {type(exc).__name__}: {exc}"
             if content_sent:
-                raise OutcomeUnknown(f"the relay took the message but did not confirm it ({detail}); "
-                                     "not resent, to avoid a duplicate") from exc
+                raise OutcomeUnknown(
+                    f"the relay took the message but did not confirm it ({detail}); not resent, to avoid a duplicate"
+                ) from exc
             raise TransientDeliveryError(f"could not deliver through {detail}") from exc
         if refused:
             raise PermanentDeliveryError(f"relay refused some recipients: {refused}")

@@ -43,9 +43,7 @@ _MAX_URL = 2048
 def form_pairs(body: bytes) -> list[tuple[str, str]]:
     """Decode an application/x-www-form-urlencoded body (UTF-8), bounded in fields."""
     try:
-        return parse_qsl(
-            body.decode("utf-8"), keep_blank_values=True, strict_parsing=False, max_num_fields=MAX_FIELDS
-        )
+        return parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False, max_num_fields=MAX_FIELDS)
     except (UnicodeDecodeError, ValueError) as exc:
         raise InvalidField("body", f"not a valid UTF-8 form body ({exc.__class__.__name__})") from exc
 

@@ -96,9 +96,7 @@ def render_sms(
     if whole is not None:
         return whole
     if fits(ELLIPSIS) is None:
-        raise ValueError(
-            f"the disclosure and link alone exceed {max_segments} SMS segment(s); raise sms_max_segments"
-        )
+        raise ValueError(f"the disclosure and link alone exceed {max_segments} SMS segment(s); raise sms_max_segments")
     lo, hi = 0, len(text)  # invariant: a cut at lo fits, a cut at hi does not
     while hi - lo > 1:
         mid = (lo + hi) // 2

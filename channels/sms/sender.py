@@ -28,8 +28,14 @@ from conversation.disclosure import ai_disclosure
 from conversation.enums import ChannelKind
 from conversation.models import OutboundMessage
 
-__all__ = ["SmsSenderConfig", "TwilioSmsSender", "FakeSmsSender", "LocalApiHttpClient", "render_outbound",
-           "status_callback_url"]
+__all__ = [
+    "SmsSenderConfig",
+    "TwilioSmsSender",
+    "FakeSmsSender",
+    "LocalApiHttpClient",
+    "render_outbound",
+    "status_callback_url",
+]
 
 log = logging.getLogger("glassdesk.sms")
 
@@ -68,9 +74,17 @@ class LocalApiHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]  # twilio
         allow_redirects: bool = False,
     ) -> Response:
         if url.startswith(TWILIO_API):
-            url = self.base_url + url[len(TWILIO_API):]
-        return await super().request(method, url, params=params, data=data, headers=headers, auth=auth,
-                                     timeout=timeout, allow_redirects=allow_redirects)
+            url = self.base_url + url[len(TWILIO_API) :]
+        return await super().request(
+            method,
+            url,
+            params=params,
+            data=data,
+            headers=headers,
+            auth=auth,
+            timeout=timeout,
+            allow_redirects=allow_redirects,
+        )
 
 
 def status_callback_url(public_url: str, outbox_id: str) -> str:
@@ -145,7 +159,10 @@ class TwilioSmsSender:
             raise SendOutcomeUnknown(f"Twilio answer for message {msg.message_id} unusable: {exc}") from exc
         log.info(
             "sms %s sent as %s (%s, %d segment(s)%s)",
-            msg.message_id, created.sid, rendered.info.encoding.value, rendered.info.segments,
+            msg.message_id,
+            created.sid,
+            rendered.info.encoding.value,
+            rendered.info.segments,
             ", shortened" if rendered.truncated else "",
         )
         return str(created.sid)

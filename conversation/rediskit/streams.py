@@ -89,9 +89,12 @@ class RedisTurnQueue:
         out = await self._reclaim(consumer, count)
         if len(out) >= count:
             return out
-        resp = cast(_StreamEntries | None, await self._r.xreadgroup(
-            self.group, consumer, {self.stream: ">"}, count=count - len(out), block=block_ms if not out else None
-        ))
+        resp = cast(
+            _StreamEntries | None,
+            await self._r.xreadgroup(
+                self.group, consumer, {self.stream: ">"}, count=count - len(out), block=block_ms if not out else None
+            ),
+        )
         for _stream, entries in resp or []:
             for entry_id, fields in entries:
                 if fields:
@@ -118,8 +121,9 @@ class RedisTurnQueue:
         entries reach ``min_idle_ms`` and are reclaimed (XCLAIM ... JUSTID, delivery count unchanged)."""
         if entry_ids:
             # a fresh list: redis-py types message_ids as list[StreamIdT], and list is invariant
-            await self._r.xclaim(self.stream, self.group, consumer, min_idle_time=0, message_ids=[*entry_ids],
-                                 justid=True)
+            await self._r.xclaim(
+                self.stream, self.group, consumer, min_idle_time=0, message_ids=[*entry_ids], justid=True
+            )
 
     async def ack(self, entry_id: str) -> None:
         await self._r.xack(self.stream, self.group, entry_id)

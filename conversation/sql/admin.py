@@ -38,8 +38,15 @@ class SqlFeedback:
         async with self._db.begin() as conn:
             await conn.execute(
                 insert(t.feedback).values(
-                    id=fid, kind=kind, actor=actor, conversation_id=conversation_id, message_id=message_id,
-                    label=label, text=text, reason=reason, created_at=utcnow(),
+                    id=fid,
+                    kind=kind,
+                    actor=actor,
+                    conversation_id=conversation_id,
+                    message_id=message_id,
+                    label=label,
+                    text=text,
+                    reason=reason,
+                    created_at=utcnow(),
                 )
             )
         return fid
@@ -78,26 +85,42 @@ class SqlUsers:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def create(self, username: str, *, display_name: str, role: str, password_hash: str,
-                     must_change_password: bool) -> UserRow:
+    async def create(
+        self, username: str, *, display_name: str, role: str, password_hash: str, must_change_password: bool
+    ) -> UserRow:
         """A new account; :class:`UserExists` when the name is taken."""
         uid = new_id("usr")
         try:
             async with self._db.begin() as conn:
-                await conn.execute(insert(t.users).values(
-                    id=uid, username=username, display_name=display_name, role=role, password_hash=password_hash,
-                    must_change_password=must_change_password, created_at=utcnow()))
+                await conn.execute(
+                    insert(t.users).values(
+                        id=uid,
+                        username=username,
+                        display_name=display_name,
+                        role=role,
+                        password_hash=password_hash,
+                        must_change_password=must_change_password,
+                        created_at=utcnow(),
+                    )
+                )
         except IntegrityError as exc:
-            raise UserExists(f"a staff account named {username!r} exists already; pick another name, or reset "
-                             "its password with `glassdesk users reset-password`") from exc
+            raise UserExists(
+                f"a staff account named {username!r} exists already; pick another name, or reset "
+                "its password with `glassdesk users reset-password`"
+            ) from exc
         return UserRow(uid, username, display_name, role, password_hash, must_change_password)
 
-    async def upsert(self, username: str, *, display_name: str, role: str, password_hash: str,
-                     must_change_password: bool = False) -> UserRow:
+    async def upsert(
+        self, username: str, *, display_name: str, role: str, password_hash: str, must_change_password: bool = False
+    ) -> UserRow:
         async with self._db.begin() as conn:
             row = (await conn.execute(select(t.users).where(t.users.c.username == username))).first()
-            values = {"display_name": display_name, "role": role, "password_hash": password_hash,
-                      "must_change_password": must_change_password}
+            values = {
+                "display_name": display_name,
+                "role": role,
+                "password_hash": password_hash,
+                "must_change_password": must_change_password,
+            }
             if row is None:
                 uid = new_id("usr")
                 await conn.execute(insert(t.users).values(id=uid, username=username, created_at=utcnow(), **values))
@@ -108,8 +131,11 @@ class SqlUsers:
 
     async def set_password(self, user_id: str, password_hash: str, *, must_change_password: bool) -> None:
         async with self._db.begin() as conn:
-            result = await conn.execute(update(t.users).where(t.users.c.id == user_id).values(
-                password_hash=password_hash, must_change_password=must_change_password))
+            result = await conn.execute(
+                update(t.users)
+                .where(t.users.c.id == user_id)
+                .values(password_hash=password_hash, must_change_password=must_change_password)
+            )
         if result.rowcount != 1:
             raise NotFound(f"staff account {user_id} does not exist; `glassdesk users list` shows the accounts")
 
@@ -129,5 +155,4 @@ class SqlUsers:
 
 
 def _user(row: Any) -> UserRow:
-    return UserRow(row.id, row.username, row.display_name, row.role, row.password_hash,
-                   bool(row.must_change_password))
+    return UserRow(row.id, row.username, row.display_name, row.role, row.password_hash, bool(row.must_change_password))

@@ -63,9 +63,17 @@ class AuditEntry:
     hash: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"seq": self.seq, "id": self.id, "actor": self.actor, "action": self.action,
-                "object_id": self.object_id, "data": self.data, "at": self.at, "prev_hash": self.prev_hash,
-                "hash": self.hash}
+        return {
+            "seq": self.seq,
+            "id": self.id,
+            "actor": self.actor,
+            "action": self.action,
+            "object_id": self.object_id,
+            "data": self.data,
+            "at": self.at,
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
 
 
 @enum.unique
@@ -105,38 +113,78 @@ def _stamp(at: datetime) -> str:
     return aware(at).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def entry_hash(*, seq: int, entry_id: str, actor: str, action: str, object_id: str | None,
-               data: Mapping[str, Any], at: datetime, prev_hash: str) -> str:
+def entry_hash(
+    *,
+    seq: int,
+    entry_id: str,
+    actor: str,
+    action: str,
+    object_id: str | None,
+    data: Mapping[str, Any],
+    at: datetime,
+    prev_hash: str,
+) -> str:
     """sha256 over the canonical JSON of one entry (sorted keys, no spaces, ASCII) and ``prev_hash``."""
-    document = {"v": HASH_VERSION, "seq": seq, "id": entry_id, "actor": actor, "action": action,
-                "object_id": object_id, "data": data, "at": _stamp(at), "prev": prev_hash}
+    document = {
+        "v": HASH_VERSION,
+        "seq": seq,
+        "id": entry_id,
+        "actor": actor,
+        "action": action,
+        "object_id": object_id,
+        "data": data,
+        "at": _stamp(at),
+        "prev": prev_hash,
+    }
     canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-async def append_entry(conn: AsyncConnection, *, actor: str, action: str, object_id: str | None,
-                       data: Mapping[str, Any]) -> AuditEntry:
+async def append_entry(
+    conn: AsyncConnection, *, actor: str, action: str, object_id: str | None, data: Mapping[str, Any]
+) -> AuditEntry:
     """Append one entry inside the caller's write transaction (``Database.begin()``), after every
     other append that committed before it."""
     if conn.dialect.name == "postgresql":  # SQLite: BEGIN IMMEDIATE already made this the only writer
         await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_APPEND_LOCK})
-    head = (await conn.execute(
-        select(t.audit_log.c.seq, t.audit_log.c.hash).order_by(t.audit_log.c.seq.desc()).limit(1))).first()
+    head = (
+        await conn.execute(select(t.audit_log.c.seq, t.audit_log.c.hash).order_by(t.audit_log.c.seq.desc()).limit(1))
+    ).first()
     seq, prev = (int(head.seq) + 1, str(head.hash)) if head is not None else (1, GENESIS_HASH)
     stored: dict[str, Any] = json.loads(json.dumps(dict(data)))  # exactly what reading the row gives back
     entry_id, at = new_id("au"), utcnow()
     actor, action, object_id = actor[:64], action[:64], object_id[:64] if object_id is not None else None
-    digest = entry_hash(seq=seq, entry_id=entry_id, actor=actor, action=action, object_id=object_id,
-                        data=stored, at=at, prev_hash=prev)
-    await conn.execute(insert(t.audit_log).values(id=entry_id, seq=seq, actor=actor, action=action,
-                                                  object_id=object_id, data=stored, at=at, prev_hash=prev,
-                                                  hash=digest))
+    digest = entry_hash(
+        seq=seq, entry_id=entry_id, actor=actor, action=action, object_id=object_id, data=stored, at=at, prev_hash=prev
+    )
+    await conn.execute(
+        insert(t.audit_log).values(
+            id=entry_id,
+            seq=seq,
+            actor=actor,
+            action=action,
+            object_id=object_id,
+            data=stored,
+            at=at,
+            prev_hash=prev,
+            hash=digest,
+        )
+    )
     return AuditEntry(seq, entry_id, actor, action, object_id, stored, at, prev, digest)
 
 
 def _entry(row: Any) -> AuditEntry:
-    return AuditEntry(seq=int(row.seq), id=row.id, actor=row.actor, action=row.action, object_id=row.object_id,
-                      data=row.data, at=aware(row.at), prev_hash=row.prev_hash, hash=row.hash)
+    return AuditEntry(
+        seq=int(row.seq),
+        id=row.id,
+        actor=row.actor,
+        action=row.action,
+        object_id=row.object_id,
+        data=row.data,
+        at=aware(row.at),
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
 
 
 def check_entry(entry: AuditEntry, *, expected_seq: int, prev_hash: str) -> ChainBreak | None:
@@ -149,14 +197,29 @@ def check_entry(entry: AuditEntry, *, expected_seq: int, prev_hash: str) -> Chai
             detail = f"entry {missing} is missing before it: deleted, or entries were renumbered"
         return ChainBreak(entry.seq, entry.id, BreakKind.GAP, detail)
     if entry.prev_hash != prev_hash:
-        return ChainBreak(entry.seq, entry.id, BreakKind.UNLINKED,
-                          f"its prev_hash does not match entry {entry.seq - 1}: that entry was changed, "
-                          "replaced or moved")
-    digest = entry_hash(seq=entry.seq, entry_id=entry.id, actor=entry.actor, action=entry.action,
-                        object_id=entry.object_id, data=entry.data, at=entry.at, prev_hash=entry.prev_hash)
+        return ChainBreak(
+            entry.seq,
+            entry.id,
+            BreakKind.UNLINKED,
+            f"its prev_hash does not match entry {entry.seq - 1}: that entry was changed, replaced or moved",
+        )
+    digest = entry_hash(
+        seq=entry.seq,
+        entry_id=entry.id,
+        actor=entry.actor,
+        action=entry.action,
+        object_id=entry.object_id,
+        data=entry.data,
+        at=entry.at,
+        prev_hash=entry.prev_hash,
+    )
     if digest != entry.hash:
-        return ChainBreak(entry.seq, entry.id, BreakKind.ALTERED,
-                          "its content does not match its hash: it was changed after it was written")
+        return ChainBreak(
+            entry.seq,
+            entry.id,
+            BreakKind.ALTERED,
+            "its content does not match its hash: it was changed after it was written",
+        )
     return None
 
 
@@ -164,8 +227,7 @@ class SqlAuditLog:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def record(self, *, actor: str, action: str, object_id: str | None,
-                     data: Mapping[str, Any]) -> AuditEntry:
+    async def record(self, *, actor: str, action: str, object_id: str | None, data: Mapping[str, Any]) -> AuditEntry:
         """Append one entry in its own transaction. ``action`` is a dotted name (``policy.published``,
         ``conversation.viewed``); ``data`` is JSON: ids and counts, no personal data."""
         async with self._db.begin() as conn:
@@ -193,16 +255,28 @@ class SqlAuditLog:
                 entry = _entry(row)
                 broken = check_entry(entry, expected_seq=expected, prev_hash=prev)
                 if broken is None and anchor is not None and entry.seq == anchor[0] and entry.hash != anchor[1]:
-                    broken = ChainBreak(entry.seq, entry.id, BreakKind.ANCHOR_CHANGED,
-                                        f"its hash is {entry.hash[:16]}…, not the {anchor[1][:16]}… noted earlier")
+                    broken = ChainBreak(
+                        entry.seq,
+                        entry.id,
+                        BreakKind.ANCHOR_CHANGED,
+                        f"its hash is {entry.hash[:16]}…, not the {anchor[1][:16]}… noted earlier",
+                    )
                 if broken is not None:
                     return ChainReport(count, expected - 1, prev, broken)
                 expected, prev, count = entry.seq + 1, entry.hash, count + 1
             if len(rows) < _VERIFY_PAGE:
                 break
         if anchor is not None and anchor[0] > count:
-            return ChainReport(count, count, prev, ChainBreak(
-                anchor[0], None, BreakKind.TRUNCATED,
-                f"the log ends at entry {count}, but entry {anchor[0]} was noted earlier: entries were removed "
-                "from the end"))
+            return ChainReport(
+                count,
+                count,
+                prev,
+                ChainBreak(
+                    anchor[0],
+                    None,
+                    BreakKind.TRUNCATED,
+                    f"the log ends at entry {count}, but entry {anchor[0]} was noted earlier: entries were removed "
+                    "from the end",
+                ),
+            )
         return ChainReport(count, count, prev, None)

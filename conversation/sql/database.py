@@ -52,9 +52,7 @@ class Database:
             )
             _configure_sqlite(self.engine)
         else:
-            self.engine = create_async_engine(
-                url, echo=echo, pool_size=pool_size, max_overflow=10, pool_pre_ping=True
-            )
+            self.engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
         self._write_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             weakref.WeakKeyDictionary()
         )
@@ -72,8 +70,11 @@ class Database:
             async with asyncio.timeout(_SQLITE_BUSY_S):
                 await gate.acquire()
         except TimeoutError as exc:
-            raise OperationalError("BEGIN IMMEDIATE", None, Exception(
-                f"database is locked: no write slot in {_SQLITE_BUSY_S} s (a nested write transaction?)")) from exc
+            raise OperationalError(
+                "BEGIN IMMEDIATE",
+                None,
+                Exception(f"database is locked: no write slot in {_SQLITE_BUSY_S} s (a nested write transaction?)"),
+            ) from exc
         try:
             async with self.engine.begin() as conn:
                 yield conn

@@ -160,8 +160,14 @@ class DeskQueries:
                     .order_by(f.c.created_at.desc())
                     .limit(examples)
                 )
-                gaps.append(KnowledgeGap(label=g.label, count=int(g.n), last_at=aware(g.last_at),
-                                         examples=tuple(str(r[0]) for r in texts)))
+                gaps.append(
+                    KnowledgeGap(
+                        label=g.label,
+                        count=int(g.n),
+                        last_at=aware(g.last_at),
+                        examples=tuple(str(r[0]) for r in texts),
+                    )
+                )
         return gaps
 
     async def feedback_counts(self) -> dict[str, int]:

@@ -8,7 +8,7 @@ its ids. Contacts merged into it are the same person and come with it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,8 +66,15 @@ class SubjectRecords:
     def ids(self) -> frozenset[str]:
         """Every opaque id and token that points at this subject (what queues, logs and flow runs name)."""
         out: set[str] = set(self.contact_ids)
-        for rows in (self.identities, self.merges, self.messages, self.events, self.decisions, self.outbox,
-                     self.feedback):
+        for rows in (
+            self.identities,
+            self.merges,
+            self.messages,
+            self.events,
+            self.decisions,
+            self.outbox,
+            self.feedback,
+        ):
             out.update(r["id"] for r in rows)
         for conv in self.conversations:
             out.update((conv["id"], conv["status_token"], conv["reply_token"]))
@@ -88,8 +95,9 @@ class SqlGdpr:
                 raise NotFound(f"contact {contact_id} does not exist (or was erased)")
             current = contact_id
             for _ in range(_MAX_MERGE_DEPTH):
-                row = (await conn.execute(select(im.c.into_contact_id).where(im.c.from_contact_id == current)
-                                          .limit(1))).first()
+                row = (
+                    await conn.execute(select(im.c.into_contact_id).where(im.c.from_contact_id == current).limit(1))
+                ).first()
                 if row is None:
                     return current
                 current = str(row[0])
@@ -103,61 +111,125 @@ class SqlGdpr:
             contacts = await _rows(conn, t.contacts, t.contacts.c.id, contact_ids)
             identities = await _rows(conn, t.channel_identities, t.channel_identities.c.contact_id, contact_ids)
             im = t.identity_merges
-            merges = [dict(r._mapping) for batch in chunks(contact_ids) for r in await conn.execute(
-                select(im).where(or_(im.c.from_contact_id.in_(batch), im.c.into_contact_id.in_(batch)))
-                .order_by(im.c.created_at))]
-            conversations = await _rows(conn, t.conversations, t.conversations.c.contact_id, contact_ids,
-                                        order=t.conversations.c.created_at)
+            merges = [
+                dict(r._mapping)
+                for batch in chunks(contact_ids)
+                for r in await conn.execute(
+                    select(im)
+                    .where(or_(im.c.from_contact_id.in_(batch), im.c.into_contact_id.in_(batch)))
+                    .order_by(im.c.created_at)
+                )
+            ]
+            conversations = await _rows(
+                conn, t.conversations, t.conversations.c.contact_id, contact_ids, order=t.conversations.c.created_at
+            )
             conv_ids = [c["id"] for c in conversations]
-            messages = await _rows(conn, t.messages, t.messages.c.conversation_id, conv_ids,
-                                   order=t.messages.c.created_at)
+            messages = await _rows(
+                conn, t.messages, t.messages.c.conversation_id, conv_ids, order=t.messages.c.created_at
+            )
             msg_ids = [m["id"] for m in messages]
             events = await _rows(conn, t.events, t.events.c.conversation_id, conv_ids, order=t.events.c.occurred_at)
-            decisions = await _rows(conn, t.decisions, t.decisions.c.conversation_id, conv_ids,
-                                    order=t.decisions.c.created_at)
+            decisions = await _rows(
+                conn, t.decisions, t.decisions.c.conversation_id, conv_ids, order=t.decisions.c.created_at
+            )
             outbox = await _rows(conn, t.outbox, t.outbox.c.message_id, msg_ids)
-            feedback = _unique([*await _rows(conn, t.feedback, t.feedback.c.conversation_id, conv_ids),
-                                *await _rows(conn, t.feedback, t.feedback.c.message_id, msg_ids)])
+            feedback = _unique(
+                [
+                    *await _rows(conn, t.feedback, t.feedback.c.conversation_id, conv_ids),
+                    *await _rows(conn, t.feedback, t.feedback.c.message_id, msg_ids),
+                ]
+            )
             holds = await _rows(conn, t.legal_holds, t.legal_holds.c.contact_id, contact_ids)
-            named = [*contact_ids, *conv_ids, *msg_ids, *(f["id"] for f in feedback),
-                     *(i["id"] for i in identities), *(o["id"] for o in outbox)]
+            named = [
+                *contact_ids,
+                *conv_ids,
+                *msg_ids,
+                *(f["id"] for f in feedback),
+                *(i["id"] for i in identities),
+                *(o["id"] for o in outbox),
+            ]
             audit = await _audit_naming(conn, named)
         return SubjectRecords(
-            contact_id=root, contact_ids=tuple(contact_ids), contacts=tuple(contacts), identities=tuple(identities),
-            merges=tuple(merges), conversations=tuple(conversations), messages=tuple(messages), events=tuple(events),
-            decisions=tuple(decisions), outbox=tuple(outbox), feedback=tuple(feedback), audit=tuple(audit),
+            contact_id=root,
+            contact_ids=tuple(contact_ids),
+            contacts=tuple(contacts),
+            identities=tuple(identities),
+            merges=tuple(merges),
+            conversations=tuple(conversations),
+            messages=tuple(messages),
+            events=tuple(events),
+            decisions=tuple(decisions),
+            outbox=tuple(outbox),
+            feedback=tuple(feedback),
+            audit=tuple(audit),
             holds=tuple(holds),
         )
 
-    async def erase(self, records: SubjectRecords, *, quarantine_ids: Sequence[str] = (),
-                    scrub_audit: Callable[[Row], Row]) -> dict[str, int]:
-        """Delete the subject's rows in one transaction; audit entries are kept, pseudonymised by
-        ``scrub_audit`` (it returns the new ``object_id`` and ``data``). Returns rows per table."""
+    async def erase(self, records: SubjectRecords, *, quarantine_ids: Sequence[str] = ()) -> dict[str, int]:
+        """Delete the subject's rows in one transaction; returns rows per table. The audit log is
+        append-only and hash-chained (``conversation.sql.audit``): its entries stay as they are; they
+        carry ids and counts only, which point at nothing once these rows are gone."""
         contact_ids = list(records.contact_ids)
         counts: dict[str, int] = {}
         async with self._db.begin() as conn:
-            counts |= await delete_conversations(conn, list(records.conversation_ids),
-                                                 feedback_ids=[f["id"] for f in records.feedback])
+            counts |= await delete_conversations(
+                conn, list(records.conversation_ids), feedback_ids=[f["id"] for f in records.feedback]
+            )
             ci, im = t.channel_identities, t.identity_merges
             counts["channel_identities"] = await _delete(conn, ci, ci.c.contact_id, contact_ids)
             merged = 0
             for batch in chunks(contact_ids):
-                res = await conn.execute(delete(im).where(or_(im.c.from_contact_id.in_(batch),
-                                                              im.c.into_contact_id.in_(batch))))
+                res = await conn.execute(
+                    delete(im).where(or_(im.c.from_contact_id.in_(batch), im.c.into_contact_id.in_(batch)))
+                )
                 merged += res.rowcount
             counts["identity_merges"] = merged
             counts["legal_holds"] = await _delete(conn, t.legal_holds, t.legal_holds.c.contact_id, contact_ids)
             counts["contacts"] = await _delete(conn, t.contacts, t.contacts.c.id, contact_ids)
             counts["quarantine"] = await _delete(conn, t.quarantine, t.quarantine.c.id, list(quarantine_ids))
-            for entry in records.audit:
-                new = scrub_audit(entry)
-                await conn.execute(update(t.audit_log).where(t.audit_log.c.id == entry["id"])
-                                   .values(object_id=new["object_id"], data=new["data"]))
-            counts["audit_log_pseudonymised"] = len(records.audit)
             er = t.erasure_receipts
             for batch in chunks(contact_ids):
                 await conn.execute(update(er).where(er.c.contact_id.in_(batch)).values(contact_id=None))
         return counts
+
+    async def blob_keys_used_elsewhere(
+        self, keys: Iterable[str], *, conversation_ids: Sequence[str], quarantine_ids: Sequence[str] = ()
+    ) -> set[str]:
+        """Of ``keys`` (content hashes: two customers may send the same file), those a message outside
+        ``conversation_ids`` or a quarantine entry not in ``quarantine_ids`` still points at."""
+        m, q = t.messages, t.quarantine
+        mine = set(conversation_ids)
+        used: set[str] = set()
+        async with self._db.read() as conn:
+            for key in keys:
+                named = or_(
+                    cast(m.c.attachments, Text).contains(key, autoescape=True),
+                    cast(m.c.meta, Text).contains(key, autoescape=True),
+                )
+                rows = await conn.execute(select(m.c.conversation_id).where(named))
+                if any(r.conversation_id not in mine for r in rows):
+                    used.add(key)
+            for batch in chunks(list(keys)):
+                rows = await conn.execute(select(q.c.id, q.c.blob_key).where(q.c.blob_key.in_(batch)))
+                used |= {str(r.blob_key) for r in rows if r.id not in quarantine_ids}
+        return used
+
+    async def quarantine_entries(self) -> list[Row]:
+        async with self._db.read() as conn:
+            return [dict(r._mapping) for r in await conn.execute(select(t.quarantine))]
+
+    async def compact(self) -> bool:
+        """Make deleted rows unreadable on disk too. SQLite keeps deleted and overwritten rows in free pages
+        and in the WAL: VACUUM rebuilds the file and a TRUNCATE checkpoint empties the WAL. True when done
+        (False on PostgreSQL: dead tuples stay until autovacuum reuses their space, and in WAL archives)."""
+        if not self._db.is_sqlite:
+            return False
+        async with self._db.engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            driver: Any = raw.driver_connection  # aiosqlite: outside SQLAlchemy's BEGIN (VACUUM refuses one)
+            await driver.execute("VACUUM")
+            await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return True
 
     async def audit_naming(self, ids: Iterable[str]) -> list[Row]:
         """Audit entries whose object or data names one of ``ids`` (a second pass after the erasure)."""
@@ -165,12 +237,16 @@ class SqlGdpr:
             return await _audit_naming(conn, list(ids))
 
 
-async def delete_conversations(conn: AsyncConnection, conversation_ids: list[str], *,
-                               feedback_ids: Sequence[str] = ()) -> dict[str, int]:
+async def delete_conversations(
+    conn: AsyncConnection, conversation_ids: list[str], *, feedback_ids: Sequence[str] = ()
+) -> dict[str, int]:
     """Delete conversations with everything in them (children first). Shared with retention."""
     m, f = t.messages, t.feedback
-    message_ids = [str(r[0]) for batch in chunks(conversation_ids)
-                   for r in await conn.execute(select(m.c.id).where(m.c.conversation_id.in_(batch)))]
+    message_ids = [
+        str(r[0])
+        for batch in chunks(conversation_ids)
+        for r in await conn.execute(select(m.c.id).where(m.c.conversation_id.in_(batch)))
+    ]
     counts = {"feedback": await _delete(conn, f, f.c.id, list(feedback_ids))}
     counts["feedback"] += await _delete(conn, f, f.c.conversation_id, conversation_ids)
     counts["feedback"] += await _delete(conn, f, f.c.message_id, message_ids)
@@ -189,8 +265,9 @@ async def _delete(conn: AsyncConnection, table: Table, column: Any, ids: list[st
     return total
 
 
-async def _rows(conn: AsyncConnection, table: Table, column: Any, ids: Sequence[str], *,
-                order: Any = None) -> list[Row]:
+async def _rows(
+    conn: AsyncConnection, table: Table, column: Any, ids: Sequence[str], *, order: Any = None
+) -> list[Row]:
     out: list[Row] = []
     for batch in chunks(ids):
         query = select(table).where(column.in_(batch))
@@ -206,8 +283,11 @@ async def _merged_into(conn: AsyncConnection, root: str) -> list[str]:
     im = t.identity_merges
     found, frontier = [root], [root]
     for _ in range(_MAX_MERGE_DEPTH):
-        rows = [str(r[0]) for batch in chunks(frontier)
-                for r in await conn.execute(select(im.c.from_contact_id).where(im.c.into_contact_id.in_(batch)))]
+        rows = [
+            str(r[0])
+            for batch in chunks(frontier)
+            for r in await conn.execute(select(im.c.from_contact_id).where(im.c.into_contact_id.in_(batch)))
+        ]
         frontier = [c for c in rows if c not in found]
         if not frontier:
             break

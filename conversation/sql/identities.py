@@ -59,12 +59,18 @@ class IdentityQueries:
             ident = ChannelIdentity(contact_id=contact_id, address=address, verified=verified)
             try:
                 async with self._db.begin() as conn:
-                    if (await conn.execute(select(t.contacts.c.id).where(t.contacts.c.id == contact_id))).first() is None:
+                    if (
+                        await conn.execute(select(t.contacts.c.id).where(t.contacts.c.id == contact_id))
+                    ).first() is None:
                         raise NotFound(f"contact {contact_id} does not exist")
                     await conn.execute(
                         insert(t.channel_identities).values(
-                            id=ident.id, contact_id=contact_id, kind=address.kind, address=address_key(address),
-                            verified=verified, created_at=ident.created_at,
+                            id=ident.id,
+                            contact_id=contact_id,
+                            kind=address.kind,
+                            address=address_key(address),
+                            verified=verified,
+                            created_at=ident.created_at,
                         )
                     )
                 return ident
@@ -81,8 +87,13 @@ class IdentityQueries:
                 await conn.execute(
                     select(cv)
                     .join(ci, ci.c.contact_id == cv.c.contact_id)
-                    .where(and_(ci.c.kind == address.kind, ci.c.address == address_key(address),
-                                cv.c.channel == channel.value))
+                    .where(
+                        and_(
+                            ci.c.kind == address.kind,
+                            ci.c.address == address_key(address),
+                            cv.c.channel == channel.value,
+                        )
+                    )
                     .order_by(cv.c.updated_at.desc())
                     .limit(1)
                 )
@@ -133,7 +144,9 @@ class IdentityQueries:
                 recorded = True
             await conn.execute(update(ci).where(ci.c.contact_id == from_contact_id).values(contact_id=into_contact_id))
             await conn.execute(
-                update(cv).where(cv.c.contact_id == from_contact_id).values(contact_id=into_contact_id, updated_at=utcnow())
+                update(cv)
+                .where(cv.c.contact_id == from_contact_id)
+                .values(contact_id=into_contact_id, updated_at=utcnow())
             )
             source, target = rows[from_contact_id]._mapping, rows[into_contact_id]._mapping
             carry = {k: source[k] for k in ("backoffice_customer_id", "display_name") if source[k] and not target[k]}
@@ -142,17 +155,29 @@ class IdentityQueries:
             if proven is not None:
                 res = await conn.execute(
                     update(ci)
-                    .where(and_(ci.c.kind == proven.kind, ci.c.address == address_key(proven),
-                                ci.c.contact_id == into_contact_id))
+                    .where(
+                        and_(
+                            ci.c.kind == proven.kind,
+                            ci.c.address == address_key(proven),
+                            ci.c.contact_id == into_contact_id,
+                        )
+                    )
                     .values(verified=True)
                 )
                 if res.rowcount != 1:
-                    raise ValueError(f"the proven {proven.kind} address is not an identity of contact {into_contact_id}")
+                    raise ValueError(
+                        f"the proven {proven.kind} address is not an identity of contact {into_contact_id}"
+                    )
             if not recorded:
                 await conn.execute(
-                    insert(im).values(id=new_id("mg"), from_contact_id=from_contact_id,
-                                      into_contact_id=into_contact_id, evidence=evidence, actor=actor,
-                                      created_at=utcnow())
+                    insert(im).values(
+                        id=new_id("mg"),
+                        from_contact_id=from_contact_id,
+                        into_contact_id=into_contact_id,
+                        evidence=evidence,
+                        actor=actor,
+                        created_at=utcnow(),
+                    )
                 )
         return not recorded
 
@@ -190,5 +215,3 @@ def to_identity(row: Any) -> ChannelIdentity:
 def _address_dict(kind: str, value: str) -> dict[str, str]:
     field = {"email": "address", "phone": "number", "chat": "session_id"}[kind]
     return {"kind": kind, field: value}
-
-

@@ -111,8 +111,9 @@ class SqlOpsMetrics:
                 series[59 - int(minutes_ago)] += int(count)
         return OpsFigures(
             generated_at=now,
-            queues=tuple(QueueFigure(r.queue, int(r.awaiting or 0), int(r.handed or 0), int(r.breached or 0))
-                         for r in queues),
+            queues=tuple(
+                QueueFigure(r.queue, int(r.awaiting or 0), int(r.handed or 0), int(r.breached or 0)) for r in queues
+            ),
             inbound_last_hour=int(inbound_hour or 0),
             inbound_last_day=int(inbound_day or 0),
             per_minute=tuple(series),
@@ -121,8 +122,9 @@ class SqlOpsMetrics:
             latency_last_day=_latency(latency_day),
             sla_breached=int(breached or 0),
             sla_oldest=tuple(
-                SlaBreach(r.id, r.queue, r.priority, r.status,
-                          max(0, int((now - aware(r.sla_due_at)).total_seconds() // 60)))
+                SlaBreach(
+                    r.id, r.queue, r.priority, r.status, max(0, int((now - aware(r.sla_due_at)).total_seconds() // 60))
+                )
                 for r in oldest
             ),
             failed_turns_last_day=int(failed or 0),
@@ -132,8 +134,9 @@ class SqlOpsMetrics:
     # -- queries ------------------------------------------------------------------------------------
     def _inbound(self, since: dt.datetime) -> Any:
         m = t.messages.c
-        return and_(m.direction == Direction.INBOUND.value, m.created_at >= since,
-                    m.author_kind == AuthorKind.CUSTOMER.value)
+        return and_(
+            m.direction == Direction.INBOUND.value, m.created_at >= since, m.author_kind == AuthorKind.CUSTOMER.value
+        )
 
     def _queues(self, now: dt.datetime) -> Any:
         c = t.conversations.c
@@ -181,19 +184,19 @@ class SqlOpsMetrics:
         received = (
             select(func.min(e.c.occurred_at))
             .where(e.c.causation_id == m.c.id, e.c.type == EventType.RECEIVED.value)
-            .correlate(m).scalar_subquery()
+            .correlate(m)
+            .scalar_subquery()
         )
         done = (
             select(func.min(e.c.occurred_at))
             .where(e.c.causation_id == m.c.id, e.c.type.in_([k.value for k in LATENCY_DONE_EVENTS]))
-            .correlate(m).scalar_subquery()
+            .correlate(m)
+            .scalar_subquery()
         )
         pairs = select(received.label("received"), done.label("done")).where(self._inbound(since)).subquery()
         seconds = self._seconds_between(pairs.c.received, pairs.c.done)
         durations = (
-            select(seconds.label("s"))
-            .where(pairs.c.received.is_not(None), pairs.c.done.is_not(None))
-            .subquery()
+            select(seconds.label("s")).where(pairs.c.received.is_not(None), pairs.c.done.is_not(None)).subquery()
         )
         ranked = select(
             durations.c.s,

@@ -137,8 +137,12 @@ class SqlOutboxStore:
             query = query.where(o.c.updated_at < since_before)
         async with self._db.read() as conn:
             rows = await conn.execute(query)
-            return [StuckSend(r.id, r.message_id, r.conversation_id, r.causation_id, ChannelKind(r.channel),
-                              aware(r.updated_at)) for r in rows]
+            return [
+                StuckSend(
+                    r.id, r.message_id, r.conversation_id, r.causation_id, ChannelKind(r.channel), aware(r.updated_at)
+                )
+                for r in rows
+            ]
 
     async def pending(self, *, changed_before: datetime, limit: int = 100) -> list[PendingSend]:
         """Entries still ``pending`` whose last change is older than ``changed_before``, oldest first."""
@@ -152,8 +156,10 @@ class SqlOutboxStore:
         )
         async with self._db.read() as conn:
             rows = await conn.execute(query)
-            return [PendingSend(r.id, r.message_id, r.conversation_id, r.causation_id, int(r.attempts),
-                                aware(r.updated_at)) for r in rows]
+            return [
+                PendingSend(r.id, r.message_id, r.conversation_id, r.causation_id, int(r.attempts), aware(r.updated_at))
+                for r in rows
+            ]
 
     async def fail_pending(self, outbox_id: str, *, reason: str) -> bool:
         """``pending`` -> ``failed`` (retries exhausted), without counting an attempt. True for the one
@@ -185,8 +191,11 @@ class SqlOutboxStore:
             row = (
                 await conn.execute(
                     select(m.c.id)
-                    .where(m.c.causation_id == causation_id, m.c.direction == Direction.OUTBOUND.value,
-                           m.c.author_kind == author_kind.value)
+                    .where(
+                        m.c.causation_id == causation_id,
+                        m.c.direction == Direction.OUTBOUND.value,
+                        m.c.author_kind == author_kind.value,
+                    )
                     .order_by(m.c.seq.desc())
                     .limit(1)
                 )

@@ -98,8 +98,16 @@ async def _live_version(conn: AsyncConnection) -> int | None:
     return int(current) if current is not None else None
 
 
-async def _append(conn: AsyncConnection, text: str, *, author: str, message: str, rolled_back_from: int | None,
-                  live: int | None, approved_by: str | None) -> StoredPolicy:
+async def _append(
+    conn: AsyncConnection,
+    text: str,
+    *,
+    author: str,
+    message: str,
+    rolled_back_from: int | None,
+    live: int | None,
+    approved_by: str | None,
+) -> StoredPolicy:
     row = {
         "id": new_id("pv"),
         "version": (live or 0) + 1,
@@ -125,18 +133,34 @@ class SqlPolicyVersions:
         self._db = db
 
     # -- versions ---------------------------------------------------------------------------------
-    async def publish(self, text: str, *, author: str, message: str, rolled_back_from: int | None = None,
-                      expected_live: int | None = None, check_live: bool = False) -> StoredPolicy:
+    async def publish(
+        self,
+        text: str,
+        *,
+        author: str,
+        message: str,
+        rolled_back_from: int | None = None,
+        expected_live: int | None = None,
+        check_live: bool = False,
+    ) -> StoredPolicy:
         """Append ``text`` as the newest version. With ``check_live``, only while ``expected_live`` is
         still the live version (None: no version yet); else :class:`VersionConflict`."""
         try:
             async with self._db.begin() as conn:
                 live = await _live_version(conn)
                 if check_live and live != expected_live:
-                    raise VersionConflict(f"version {live} was published since (you expected {expected_live}); "
-                                          "reload and try again")
-                return await _append(conn, text, author=author, message=message,
-                                     rolled_back_from=rolled_back_from, live=live, approved_by=None)
+                    raise VersionConflict(
+                        f"version {live} was published since (you expected {expected_live}); reload and try again"
+                    )
+                return await _append(
+                    conn,
+                    text,
+                    author=author,
+                    message=message,
+                    rolled_back_from=rolled_back_from,
+                    live=live,
+                    approved_by=None,
+                )
         except IntegrityError as exc:  # another publish took the same version number first
             raise VersionConflict(_SAME_MOMENT) from exc
 
@@ -160,8 +184,16 @@ class SqlPolicyVersions:
             return [_policy(dict(r._mapping)) for r in rows]
 
     # -- requests (four-eyes) ----------------------------------------------------------------------
-    async def request(self, kind: RequestKind, text: str, *, message: str, requested_by: str,
-                      base_version: int | None, target_version: int | None = None) -> PolicyRequest:
+    async def request(
+        self,
+        kind: RequestKind,
+        text: str,
+        *,
+        message: str,
+        requested_by: str,
+        base_version: int | None,
+        target_version: int | None = None,
+    ) -> PolicyRequest:
         """Store a change that waits for a second admin."""
         row = {
             "id": new_id("pr"),
@@ -210,19 +242,34 @@ class SqlPolicyVersions:
                 live = await _live_version(conn)
                 if live != pending.base_version:
                     superseded_by = live
-                    await self._close(conn, request_id, RequestStatus.SUPERSEDED, by=None,
-                                      note=f"v{live} went live after this request (which was based on "
-                                           f"v{pending.base_version or '-'})")
+                    await self._close(
+                        conn,
+                        request_id,
+                        RequestStatus.SUPERSEDED,
+                        by=None,
+                        note=f"v{live} went live after this request (which was based on "
+                        f"v{pending.base_version or '-'})",
+                    )
                 else:
-                    stored = await _append(conn, pending.text, author=pending.requested_by, message=pending.message,
-                                           rolled_back_from=pending.target_version, live=live, approved_by=approver)
-                    await self._close(conn, request_id, RequestStatus.APPROVED, by=approver, note=None,
-                                      published=stored.version)
+                    stored = await _append(
+                        conn,
+                        pending.text,
+                        author=pending.requested_by,
+                        message=pending.message,
+                        rolled_back_from=pending.target_version,
+                        live=live,
+                        approved_by=approver,
+                    )
+                    await self._close(
+                        conn, request_id, RequestStatus.APPROVED, by=approver, note=None, published=stored.version
+                    )
         except IntegrityError as exc:
             raise VersionConflict(_SAME_MOMENT) from exc
         if stored is None:
-            raise VersionConflict(f"v{superseded_by} went live after request {request_id} was made; nothing "
-                                  "changed: preview the change again and make a new request")
+            raise VersionConflict(
+                f"v{superseded_by} went live after request {request_id} was made; nothing "
+                "changed: preview the change again and make a new request"
+            )
         return await self.get_request(request_id), stored
 
     async def decide(self, request_id: str, status: RequestStatus, *, by: str, note: str | None) -> PolicyRequest:
@@ -236,8 +283,9 @@ class SqlPolicyVersions:
 
     async def _pending(self, conn: AsyncConnection, request_id: str) -> PolicyRequest:
         """The request, locked for this transaction (PostgreSQL; SQLite has one writer anyway)."""
-        row = (await conn.execute(select(t.policy_requests).where(t.policy_requests.c.id == request_id)
-                                  .with_for_update())).first()
+        row = (
+            await conn.execute(select(t.policy_requests).where(t.policy_requests.c.id == request_id).with_for_update())
+        ).first()
         if row is None:
             raise NotFound(f"policy request {request_id} does not exist; `glassdesk policy requests` lists them")
         found = _request(dict(row._mapping))
@@ -247,11 +295,26 @@ class SqlPolicyVersions:
         return found
 
     @staticmethod
-    async def _close(conn: AsyncConnection, request_id: str, status: RequestStatus, *, by: str | None,
-                     note: str | None, published: int | None = None) -> None:
-        await conn.execute(update(t.policy_requests).where(t.policy_requests.c.id == request_id).values(
-            status=status.value, decided_by=by, decided_at=utcnow(),
-            decision_note=note[:400] if note else None, published_version=published))
+    async def _close(
+        conn: AsyncConnection,
+        request_id: str,
+        status: RequestStatus,
+        *,
+        by: str | None,
+        note: str | None,
+        published: int | None = None,
+    ) -> None:
+        await conn.execute(
+            update(t.policy_requests)
+            .where(t.policy_requests.c.id == request_id)
+            .values(
+                status=status.value,
+                decided_by=by,
+                decided_at=utcnow(),
+                decision_note=note[:400] if note else None,
+                published_version=published,
+            )
+        )
 
 
 def _policy(row: dict[str, Any]) -> StoredPolicy:

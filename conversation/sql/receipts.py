@@ -50,17 +50,32 @@ class ErasureReceipt:
 
     def public(self) -> dict[str, Any]:
         """The receipt as shown to staff and printed by the CLI (never the contact id)."""
-        return {"id": self.id, "subject": self.subject, "status": self.status.value,
-                "requested_by": self.requested_by, "approved_by": self.approved_by, "counts": self.counts,
-                "detail": self.detail, "requested_at": self.requested_at.isoformat(),
-                "completed_at": self.completed_at.isoformat() if self.completed_at else None}
+        return {
+            "id": self.id,
+            "subject": self.subject,
+            "status": self.status.value,
+            "requested_by": self.requested_by,
+            "approved_by": self.approved_by,
+            "counts": self.counts,
+            "detail": self.detail,
+            "requested_at": self.requested_at.isoformat(),
+            "completed_at": self.completed_at.isoformat() if self.completed_at else None,
+        }
 
 
 def _receipt(m: Any) -> ErasureReceipt:
-    return ErasureReceipt(id=m["id"], subject=m["subject"], contact_id=m["contact_id"],
-                          status=ReceiptStatus(m["status"]), requested_by=m["requested_by"],
-                          approved_by=m["approved_by"], counts=dict(m["counts"] or {}), detail=m["detail"],
-                          requested_at=aware(m["requested_at"]), completed_at=aware(m["completed_at"]))
+    return ErasureReceipt(
+        id=m["id"],
+        subject=m["subject"],
+        contact_id=m["contact_id"],
+        status=ReceiptStatus(m["status"]),
+        requested_by=m["requested_by"],
+        approved_by=m["approved_by"],
+        counts=dict(m["counts"] or {}),
+        detail=m["detail"],
+        requested_at=aware(m["requested_at"]),
+        completed_at=aware(m["completed_at"]),
+    )
 
 
 class SqlErasureReceipts:
@@ -68,9 +83,18 @@ class SqlErasureReceipts:
         self._db = db
 
     async def request(self, *, subject: str, contact_id: str, requested_by: str) -> ErasureReceipt:
-        row: dict[str, Any] = {"id": new_id("er"), "subject": subject, "contact_id": contact_id,
-               "status": ReceiptStatus.REQUESTED.value, "requested_by": requested_by[:64], "approved_by": None,
-               "counts": {}, "detail": "", "requested_at": utcnow(), "completed_at": None}
+        row: dict[str, Any] = {
+            "id": new_id("er"),
+            "subject": subject,
+            "contact_id": contact_id,
+            "status": ReceiptStatus.REQUESTED.value,
+            "requested_by": requested_by[:64],
+            "approved_by": None,
+            "counts": {},
+            "detail": "",
+            "requested_at": utcnow(),
+            "completed_at": None,
+        }
         async with self._db.begin() as conn:
             await conn.execute(insert(t.erasure_receipts).values(**row))
         return _receipt(row)
@@ -87,18 +111,27 @@ class SqlErasureReceipts:
         er = t.erasure_receipts
         async with self._db.begin() as conn:
             res = await conn.execute(
-                update(er).where(and_(er.c.id == receipt_id, er.c.status.in_([s.value for s in expect])))
-                .values(status=ReceiptStatus.RUNNING.value, approved_by=approved_by[:64]))
+                update(er)
+                .where(and_(er.c.id == receipt_id, er.c.status.in_([s.value for s in expect])))
+                .values(status=ReceiptStatus.RUNNING.value, approved_by=approved_by[:64])
+            )
         if res.rowcount != 1:
             current = await self.get(receipt_id)
-            raise VersionConflict(f"erasure request {receipt_id} is {current.status.value}, not "
-                                  f"{' or '.join(sorted(s.value for s in expect))}; reload it")
+            raise VersionConflict(
+                f"erasure request {receipt_id} is {current.status.value}, not "
+                f"{' or '.join(sorted(s.value for s in expect))}; reload it"
+            )
         return await self.get(receipt_id)
 
-    async def finish(self, receipt_id: str, *, status: ReceiptStatus, counts: dict[str, int], detail: str,
-                     clear_contact: bool) -> ErasureReceipt:
-        values: dict[str, Any] = {"status": status.value, "counts": counts, "detail": detail[:4000],
-                                  "completed_at": utcnow()}
+    async def finish(
+        self, receipt_id: str, *, status: ReceiptStatus, counts: dict[str, int], detail: str, clear_contact: bool
+    ) -> ErasureReceipt:
+        values: dict[str, Any] = {
+            "status": status.value,
+            "counts": counts,
+            "detail": detail[:4000],
+            "completed_at": utcnow(),
+        }
         if clear_contact:
             values["contact_id"] = None
         async with self._db.begin() as conn:
@@ -138,23 +171,52 @@ class SqlLegalHolds:
     async def place(self, contact_id: str, *, reason: str, placed_by: str) -> LegalHold:
         if not reason.strip():
             raise ValueError("reason: say why the contact's data must be kept (a case number, not personal data)")
-        hold = LegalHold(id=new_id("lh"), contact_id=contact_id, reason=reason.strip()[:255],
-                         placed_by=placed_by[:64], placed_at=utcnow())
+        hold = LegalHold(
+            id=new_id("lh"),
+            contact_id=contact_id,
+            reason=reason.strip()[:255],
+            placed_by=placed_by[:64],
+            placed_at=utcnow(),
+        )
         async with self._db.begin() as conn:
             if (await conn.execute(select(t.contacts.c.id).where(t.contacts.c.id == contact_id))).first() is None:
                 raise NotFound(f"contact {contact_id} does not exist")
-            await conn.execute(insert(t.legal_holds).values(
-                id=hold.id, contact_id=contact_id, reason=hold.reason, placed_by=hold.placed_by,
-                placed_at=hold.placed_at))
+            await conn.execute(
+                insert(t.legal_holds).values(
+                    id=hold.id,
+                    contact_id=contact_id,
+                    reason=hold.reason,
+                    placed_by=hold.placed_by,
+                    placed_at=hold.placed_at,
+                )
+            )
         return hold
 
     async def release(self, hold_id: str, *, released_by: str) -> None:
         lh = t.legal_holds
         async with self._db.begin() as conn:
-            res = await conn.execute(update(lh).where(and_(lh.c.id == hold_id, lh.c.released_at.is_(None)))
-                                     .values(released_by=released_by[:64], released_at=utcnow()))
+            res = await conn.execute(
+                update(lh)
+                .where(and_(lh.c.id == hold_id, lh.c.released_at.is_(None)))
+                .values(released_by=released_by[:64], released_at=utcnow())
+            )
         if res.rowcount != 1:
             raise NotFound(f"no active legal hold {hold_id}")
+
+    async def all_active(self) -> list[LegalHold]:
+        lh = t.legal_holds
+        async with self._db.read() as conn:
+            rows = await conn.execute(select(lh).where(lh.c.released_at.is_(None)))
+            return [
+                LegalHold(
+                    id=r.id,
+                    contact_id=r.contact_id,
+                    reason=r.reason,
+                    placed_by=r.placed_by,
+                    placed_at=aware(r.placed_at),
+                )
+                for r in rows
+            ]
 
     async def active(self, contact_ids: list[str]) -> list[LegalHold]:
         lh = t.legal_holds
@@ -163,6 +225,14 @@ class SqlLegalHolds:
             for batch in chunks(contact_ids):
                 active = and_(lh.c.contact_id.in_(batch), lh.c.released_at.is_(None))
                 rows = await conn.execute(select(lh).where(active))
-                out += [LegalHold(id=r.id, contact_id=r.contact_id, reason=r.reason, placed_by=r.placed_by,
-                                  placed_at=aware(r.placed_at)) for r in rows]
+                out += [
+                    LegalHold(
+                        id=r.id,
+                        contact_id=r.contact_id,
+                        reason=r.reason,
+                        placed_by=r.placed_by,
+                        placed_at=aware(r.placed_at),
+                    )
+                    for r in rows
+                ]
         return out

@@ -67,6 +67,7 @@ def _causation_of(context: _InsertContext) -> str | None:
     value = meta.get("causation_id") if isinstance(meta, dict) else None
     return str(value) if value else None
 
+
 contacts = Table(
     "contacts",
     metadata,

@@ -134,8 +134,11 @@ class SqlMessageStore(IdentityQueries):
             while queue.pending:
                 batch, queue.pending = queue.pending[:_BATCH_MAX], queue.pending[_BATCH_MAX:]
                 try:  # alone: the single path is fewer statements (no reads before the writes)
-                    results = [await self._ingest_one(batch[0].inbound, batch[0].event)] if len(batch) == 1 \
+                    results = (
+                        [await self._ingest_one(batch[0].inbound, batch[0].event)]
+                        if len(batch) == 1
                         else await self._ingest_batch(batch)
+                    )
                 except IntegrityError:  # not expected under the write lock: settle each on its own
                     for item in batch:
                         try:
@@ -166,23 +169,36 @@ class SqlMessageStore(IdentityQueries):
                 by_channel.setdefault(item.inbound.channel.value, []).append(item.inbound.external_id)
             stored = {
                 (r.channel, r.external_id): to_message(r)
-                for r in await conn.execute(select(m).where(or_(*(
-                    and_(m.c.channel == ch, m.c.external_id.in_(ids)) for ch, ids in by_channel.items()))))
+                for r in await conn.execute(
+                    select(m).where(
+                        or_(*(and_(m.c.channel == ch, m.c.external_id.in_(ids)) for ch, ids in by_channel.items()))
+                    )
+                )
             }
             addresses: dict[str, set[str]] = {}
             for item in batch:
                 addresses.setdefault(item.inbound.address.kind, set()).add(address_key(item.inbound.address))
             contact_of = {
                 (r.kind, r.address): r.contact_id
-                for r in await conn.execute(select(ci.c.kind, ci.c.address, ci.c.contact_id).where(or_(*(
-                    and_(ci.c.kind == kind, ci.c.address.in_(sorted(keys))) for kind, keys in addresses.items()))))
+                for r in await conn.execute(
+                    select(ci.c.kind, ci.c.address, ci.c.contact_id).where(
+                        or_(
+                            *(
+                                and_(ci.c.kind == kind, ci.c.address.in_(sorted(keys)))
+                                for kind, keys in addresses.items()
+                            )
+                        )
+                    )
+                )
             }
             open_conv: dict[tuple[str, str], Conversation] = {}
             if contact_of:
                 rows = await conn.execute(
                     select(cv)
-                    .where(cv.c.contact_id.in_(sorted(set(contact_of.values()))),
-                           cv.c.status != ConversationStatus.CLOSED.value)
+                    .where(
+                        cv.c.contact_id.in_(sorted(set(contact_of.values()))),
+                        cv.c.status != ConversationStatus.CLOSED.value,
+                    )
                     .order_by(cv.c.updated_at)
                 )
                 for r in rows:  # oldest first: the newest open one per (contact, channel) wins
@@ -200,8 +216,13 @@ class SqlMessageStore(IdentityQueries):
                 key = (inbound.channel.value, inbound.external_id)
                 if key in stored:
                     msg = stored[key]
-                    results.append(IngestResult(message=msg, conversation=await self._get_conversation(
-                        conn, msg.conversation_id), created=False))
+                    results.append(
+                        IngestResult(
+                            message=msg,
+                            conversation=await self._get_conversation(conn, msg.conversation_id),
+                            created=False,
+                        )
+                    )
                     continue
                 if key in first:  # the same delivery twice in this batch
                     results.append(first[key].model_copy(update={"created": False}))
@@ -212,21 +233,41 @@ class SqlMessageStore(IdentityQueries):
                     contact = Contact(display_name=inbound.display_name)
                     new_contacts.append(contact.model_dump())
                     identity = ChannelIdentity(contact_id=contact.id, address=inbound.address)
-                    new_identities.append({"id": identity.id, "contact_id": contact.id, "kind": ident[0],
-                                           "address": ident[1], "verified": False, "created_at": identity.created_at})
+                    new_identities.append(
+                        {
+                            "id": identity.id,
+                            "contact_id": contact.id,
+                            "kind": ident[0],
+                            "address": ident[1],
+                            "verified": False,
+                            "created_at": identity.created_at,
+                        }
+                    )
                     contact_of[ident] = contact_id = contact.id
                 conv = open_conv.get((contact_id, inbound.channel.value))
                 if conv is None:
-                    conv = Conversation(contact_id=contact_id, channel=inbound.channel, status_token=new_token(),
-                                        reply_token=new_reply_token())
+                    conv = Conversation(
+                        contact_id=contact_id,
+                        channel=inbound.channel,
+                        status_token=new_token(),
+                        reply_token=new_reply_token(),
+                    )
                     new_convs.append(_conversation_row(conv))
                 conv = conv.model_copy(update={"last_seq": conv.last_seq + 1, "updated_at": now})
                 open_conv[(contact_id, inbound.channel.value)] = touched[conv.id] = conv
-                msg = Message(conversation_id=conv.id, seq=conv.last_seq, direction=Direction.INBOUND,
-                              author_kind=AuthorKind.CUSTOMER, channel=inbound.channel,
-                              external_id=inbound.external_id, text=inbound.text, attachments=inbound.attachments,
-                              delivery_status=DeliveryStatus.RECEIVED, created_at=inbound.received_at,
-                              meta=inbound.meta)
+                msg = Message(
+                    conversation_id=conv.id,
+                    seq=conv.last_seq,
+                    direction=Direction.INBOUND,
+                    author_kind=AuthorKind.CUSTOMER,
+                    channel=inbound.channel,
+                    external_id=inbound.external_id,
+                    text=inbound.text,
+                    attachments=inbound.attachments,
+                    delivery_status=DeliveryStatus.RECEIVED,
+                    created_at=inbound.received_at,
+                    meta=inbound.meta,
+                )
                 messages.append(_message_row(msg))
                 if item.event is not None:
                     events.append(event_row(item.event(msg, conv)))
@@ -239,7 +280,8 @@ class SqlMessageStore(IdentityQueries):
                 await conn.execute(insert(cv), new_convs)
             if touched:
                 await conn.execute(
-                    update(cv).where(cv.c.id == bindparam("b_id"))
+                    update(cv)
+                    .where(cv.c.id == bindparam("b_id"))
                     .values(last_seq=bindparam("b_seq"), updated_at=bindparam("b_at")),
                     [{"b_id": c.id, "b_seq": c.last_seq, "b_at": now} for c in touched.values()],
                 )
@@ -250,7 +292,9 @@ class SqlMessageStore(IdentityQueries):
         return results
 
     async def _ingest_in(
-        self, conn: AsyncConnection, inbound: InboundMessage,
+        self,
+        conn: AsyncConnection,
+        inbound: InboundMessage,
         event: Callable[[Message, Conversation], TimelineEvent] | None,
     ) -> IngestResult:
         """The write path: 4 statements for a known sender (identity + open conversation in one read,
@@ -300,13 +344,15 @@ class SqlMessageStore(IdentityQueries):
         """The sender's contact and the conversation this message joins, in one read: the hinted
         conversation (chat) when it is the contact's, else the contact's newest open one on the channel."""
         ci, cv = t.channel_identities, t.conversations
-        on = and_(cv.c.contact_id == ci.c.contact_id, cv.c.channel == inbound.channel.value,
-                  cv.c.status != ConversationStatus.CLOSED.value)
+        on = and_(
+            cv.c.contact_id == ci.c.contact_id,
+            cv.c.channel == inbound.channel.value,
+            cv.c.status != ConversationStatus.CLOSED.value,
+        )
         order = [cv.c.updated_at.desc()]
         if inbound.conversation_id is not None:
             # the hinted conversation first, even when closed (as before)
-            on = and_(cv.c.contact_id == ci.c.contact_id,
-                      (cv.c.id == inbound.conversation_id) | on)
+            on = and_(cv.c.contact_id == ci.c.contact_id, (cv.c.id == inbound.conversation_id) | on)
             order.insert(0, (cv.c.id == inbound.conversation_id).desc())
         mine = and_(ci.c.kind == inbound.address.kind, ci.c.address == address_key(inbound.address))
         if not self._db.is_sqlite:
@@ -316,11 +362,7 @@ class SqlMessageStore(IdentityQueries):
             await conn.execute(select(ci.c.contact_id).where(mine).with_for_update())
         row = (
             await conn.execute(
-                select(ci.c.contact_id, cv.c.id)
-                .select_from(ci.outerjoin(cv, on))
-                .where(mine)
-                .order_by(*order)
-                .limit(1)
+                select(ci.c.contact_id, cv.c.id).select_from(ci.outerjoin(cv, on)).where(mine).order_by(*order).limit(1)
             )
         ).first()
         if row is None:
@@ -461,10 +503,18 @@ class SqlMessageStore(IdentityQueries):
         async with self._db.read() as conn:
             row = (
                 await conn.execute(
-                    select(m).where(and_(m.c.channel == ChannelKind.EMAIL.value,
-                                         or_(m.c.external_id == message_id,
-                                             m.c.external_id.startswith(message_id + "#", autoescape=True))))
-                    .order_by(m.c.created_at).limit(1)
+                    select(m)
+                    .where(
+                        and_(
+                            m.c.channel == ChannelKind.EMAIL.value,
+                            or_(
+                                m.c.external_id == message_id,
+                                m.c.external_id.startswith(message_id + "#", autoescape=True),
+                            ),
+                        )
+                    )
+                    .order_by(m.c.created_at)
+                    .limit(1)
                 )
             ).first()
         return to_message(row) if row is not None else None
@@ -473,12 +523,15 @@ class SqlMessageStore(IdentityQueries):
         """Replace the text of an outbound message whose send never began (no outbox entry in
         sending, sent or ambiguous). An agent who edits again after a failed send sends the new text."""
         ob, m = t.outbox, t.messages
-        started = select(ob.c.id).where(and_(ob.c.message_id == message_id,
-                                            ob.c.state.in_(["sending", "sent", "ambiguous"])))
+        started = select(ob.c.id).where(
+            and_(ob.c.message_id == message_id, ob.c.state.in_(["sending", "sent", "ambiguous"]))
+        )
         async with self._db.begin() as conn:
             result = await conn.execute(
-                update(m).where(and_(m.c.id == message_id, m.c.direction == Direction.OUTBOUND.value,
-                                     ~exists(started))).values(text=text))
+                update(m)
+                .where(and_(m.c.id == message_id, m.c.direction == Direction.OUTBOUND.value, ~exists(started)))
+                .values(text=text)
+            )
         return result.rowcount == 1
 
     async def set_external_id(self, message_id: str, external_id: str) -> None:
@@ -550,7 +603,8 @@ class SqlMessageStore(IdentityQueries):
         async with self._db.read() as conn:
             row = (
                 await conn.execute(
-                    select(t.contacts).join(t.conversations, t.conversations.c.contact_id == t.contacts.c.id)
+                    select(t.contacts)
+                    .join(t.conversations, t.conversations.c.contact_id == t.contacts.c.id)
                     .where(t.conversations.c.id == conversation_id)
                 )
             ).first()
@@ -600,5 +654,3 @@ def _conversation_row(conv: Conversation) -> dict[str, Any]:
     for key in ("channel", "status", "priority"):
         row[key] = row[key].value
     return row
-
-

@@ -74,15 +74,15 @@ class SqlTimelineStore:
             ).first()
         return row is not None
 
-    async def unfinished_turns(self, *, received_before: datetime, received_after: datetime,
-                               limit: int = 100) -> list[UnfinishedTurn]:
+    async def unfinished_turns(
+        self, *, received_before: datetime, received_after: datetime, limit: int = 100
+    ) -> list[UnfinishedTurn]:
         """Customer messages received in the window that no turn has taken up: no decision record,
         no finishing event caused by them, and their conversation is still the automation's
         (not with a person, not closed). Oldest first."""
         m, c, d, e = t.messages, t.conversations, t.decisions, t.events
         decided = exists().where(d.c.inbound_message_id == m.c.id)
-        finished = exists().where(and_(e.c.causation_id == m.c.id,
-                                       e.c.type.in_([k.value for k in TURN_DONE_EVENTS])))
+        finished = exists().where(and_(e.c.causation_id == m.c.id, e.c.type.in_([k.value for k in TURN_DONE_EVENTS])))
         query = (
             select(m.c.id, m.c.conversation_id, m.c.created_at)
             .join(c, c.c.id == m.c.conversation_id)
@@ -100,8 +100,7 @@ class SqlTimelineStore:
         )
         async with self._db.read() as conn:
             rows = await conn.execute(query)
-            return [UnfinishedTurn(r.id, r.conversation_id, aware(r.created_at))
-                    for r in rows]
+            return [UnfinishedTurn(r.id, r.conversation_id, aware(r.created_at)) for r in rows]
 
     async def save_decision(self, record: DecisionRecord) -> None:
         """Insert or replace the decision of one inbound turn (re-runs of a turn overwrite)."""

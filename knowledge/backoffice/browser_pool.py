@@ -31,8 +31,14 @@ class _Slot:
 
 
 class BrowserPool:
-    def __init__(self, config: PoolConfig, *, executable: Path = CHROMIUM, args: tuple[str, ...] = CHROMIUM_ARGS,
-                 launch_timeout_seconds: float = 30.0) -> None:
+    def __init__(
+        self,
+        config: PoolConfig,
+        *,
+        executable: Path = CHROMIUM,
+        args: tuple[str, ...] = CHROMIUM_ARGS,
+        launch_timeout_seconds: float = 30.0,
+    ) -> None:
         self.config = config
         self._executable = executable
         self._args = args
@@ -66,7 +72,9 @@ class BrowserPool:
             self.peak = max(self.peak, self.in_use)
             try:
                 context = await slot.browser.new_context(
-                    service_workers="block", accept_downloads=False, locale="en-US",
+                    service_workers="block",
+                    accept_downloads=False,
+                    locale="en-US",
                     viewport={"width": 1280, "height": 900},
                 )
                 try:
@@ -97,7 +105,9 @@ class BrowserPool:
         if self._playwright is None:
             self._playwright = await async_playwright().start()
         browser = await self._playwright.chromium.launch(
-            executable_path=str(self._executable), headless=True, args=list(self._args),
+            executable_path=str(self._executable),
+            headless=True,
+            args=list(self._args),
             timeout=self._launch_timeout_ms,
         )
         self.launched += 1

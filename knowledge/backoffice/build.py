@@ -34,12 +34,16 @@ def build_backoffice(
     closes the REST clients and browsers it made, not the provided adapters)."""
     missing_secrets = sorted({ref.name for ref in config.secrets if not secrets.get(ref.name)})
     if missing_secrets:
-        raise ValueError(f"{config.source}: secret(s) {', '.join(missing_secrets)} not provided; map them from "
-                         "Settings into the secrets passed to build_backoffice")
+        raise ValueError(
+            f"{config.source}: secret(s) {', '.join(missing_secrets)} not provided; map them from "
+            "Settings into the secrets passed to build_backoffice"
+        )
     for name, entry in config.connectors.items():
         if isinstance(entry.spec, ProvidedConnector) and name not in provided:
-            raise ValueError(f"{config.source}: connector '{name}' is 'kind: provided' but no adapter was passed "
-                             f"under that name (passed: {', '.join(provided) or 'none'})")
+            raise ValueError(
+                f"{config.source}: connector '{name}' is 'kind: provided' but no adapter was passed "
+                f"under that name (passed: {', '.join(provided) or 'none'})"
+            )
     guards: dict[str, GuardedBackOffice] = {}
     closers: list[Callable[[], Awaitable[None]]] = []
     for name, entry in config.connectors.items():
@@ -56,8 +60,9 @@ def build_backoffice(
             from knowledge.backoffice.browser_pool import BrowserPool
             from knowledge.backoffice.rpa import RpaBackOffice
 
-            rpa = RpaBackOffice(spec, secrets=secrets, pool=BrowserPool(spec.pool, executable=chromium),
-                                screenshots=screenshots)
+            rpa = RpaBackOffice(
+                spec, secrets=secrets, pool=BrowserPool(spec.pool, executable=chromium), screenshots=screenshots
+            )
             closers.append(rpa.aclose)
             adapter = rpa
         guards[name] = GuardedBackOffice(name, adapter, CircuitBreaker(name, entry.breaker), budget_seconds=budget)

@@ -75,8 +75,9 @@ class InMemoryBackOffice:
         return None
 
     def _order(self, customer_id: str, order_number: str) -> OrderStatus | None:
-        order = next((o for o in self._data.orders
-                      if o.order_number == order_number and o.customer_id == customer_id), None)
+        order = next(
+            (o for o in self._data.orders if o.order_number == order_number and o.customer_id == customer_id), None
+        )
         return None if order is None else self._status(order)
 
     def _status(self, order: OrderRow) -> OrderStatus:
@@ -90,8 +91,11 @@ class InMemoryBackOffice:
 
     async def list_orders(self, customer_id: str) -> tuple[OrderStatus, ...]:
         await self._enter()
-        mine = sorted((o for o in self._data.orders if o.customer_id == customer_id),
-                      key=lambda o: (o.ordered_on, o.order_number), reverse=True)
+        mine = sorted(
+            (o for o in self._data.orders if o.customer_id == customer_id),
+            key=lambda o: (o.ordered_on, o.order_number),
+            reverse=True,
+        )
         return tuple(self._status(o) for o in mine)
 
     async def return_eligibility(self, customer_id: str, order_number: str) -> ReturnEligibility | None:
@@ -100,8 +104,9 @@ class InMemoryBackOffice:
         return None if status is None else to_return_eligibility(status, today=self._today())
 
     def _contract_row(self, customer_id: str, policy_number: str) -> ContractRow | None:
-        return next((c for c in self._data.contracts
-                     if c.policy_number == policy_number and c.customer_id == customer_id), None)
+        return next(
+            (c for c in self._data.contracts if c.policy_number == policy_number and c.customer_id == customer_id), None
+        )
 
     async def contract(self, customer_id: str, policy_number: str) -> Contract | None:
         await self._enter()
@@ -110,8 +115,7 @@ class InMemoryBackOffice:
 
     async def list_contracts(self, customer_id: str) -> tuple[Contract, ...]:
         await self._enter()
-        return tuple(to_contract(c, today=self._today()) for c in self._data.contracts
-                     if c.customer_id == customer_id)
+        return tuple(to_contract(c, today=self._today()) for c in self._data.contracts if c.customer_id == customer_id)
 
     async def coverage(self, customer_id: str, policy_number: str) -> Coverage | None:
         await self._enter()
@@ -122,8 +126,7 @@ class InMemoryBackOffice:
 
     async def claim_status(self, customer_id: str, claim_number: str) -> ClaimStatus | None:
         await self._enter()
-        row = next((c for c in self._claims
-                    if c.claim_number == claim_number and c.customer_id == customer_id), None)
+        row = next((c for c in self._claims if c.claim_number == claim_number and c.customer_id == customer_id), None)
         return None if row is None else to_claim_status(row)
 
     async def file_claim(self, customer_id: str, intake: ClaimIntake) -> ClaimDraft | None:
@@ -136,9 +139,14 @@ class InMemoryBackOffice:
         today = self._today()
         row = ClaimRow(
             claim_number=next_claim_number([c.claim_number for c in self._claims], year=today.year),
-            customer_id=customer_id, policy_number=intake.policy_number, risk=intake.risk,
-            status=ClaimState.DRAFT_PENDING_HUMAN_REVIEW, incident_date=intake.incident_date,
-            reported_on=today, last_update=today, description=intake.description,
+            customer_id=customer_id,
+            policy_number=intake.policy_number,
+            risk=intake.risk,
+            status=ClaimState.DRAFT_PENDING_HUMAN_REVIEW,
+            incident_date=intake.incident_date,
+            reported_on=today,
+            last_update=today,
+            description=intake.description,
             idempotency_key=intake.idempotency_key,
         )
         self._claims.append(row)

@@ -31,15 +31,21 @@ class FieldReader:
             self.r.problem(node, path, f"invalid selector '{text}': {exc.message}", _SELECTOR_FIX, offset=exc.offset)
             return None
         if single and selector.many:
-            self.r.problem(node, path, f"selector '{text}' selects many values ([*]) where one is needed",
-                           "pick one element with an index such as [0]", offset=text.index("[*]"))
+            self.r.problem(
+                node,
+                path,
+                f"selector '{text}' selects many values ([*]) where one is needed",
+                "pick one element with an index such as [0]",
+                offset=text.index("[*]"),
+            )
             return None
         return selector
 
     def fields(self, node: yaml.Node, path: str, model: type[BaseModel]) -> dict[str, FieldSpec] | None:
         shapes = field_shapes(model)
-        pairs = self.r.pairs(node, path, what=f"'fields' of {model.__name__}",
-                             fix=f"map {model.__name__}'s fields: {', '.join(shapes)}")
+        pairs = self.r.pairs(
+            node, path, what=f"'fields' of {model.__name__}", fix=f"map {model.__name__}'s fields: {', '.join(shapes)}"
+        )
         if pairs is None:
             return None
         out: dict[str, FieldSpec] = {}
@@ -50,17 +56,25 @@ class FieldReader:
                 continue
             shape = shapes.get(name)
             if shape is None:
-                self.r.problem(key, where, f"{model.__name__} has no field '{name}'",
-                               f"{suggest(name, list(shapes))}fields are: {', '.join(shapes)}")
+                self.r.problem(
+                    key,
+                    where,
+                    f"{model.__name__} has no field '{name}'",
+                    f"{suggest(name, list(shapes))}fields are: {', '.join(shapes)}",
+                )
                 continue
             spec = self._spec(value, where, model, shape)
             if spec is not None:
                 out[name] = spec
         missing = [n for n, s in shapes.items() if not s.nullable and n not in pairs]
         if missing:
-            self.r.problem(node, path, f"{model.__name__} needs {', '.join(missing)}, which 'fields' does not map",
-                           f"map each, e.g. '{missing[0]}: $.{missing[0]}', or give a constant with "
-                           f"'{missing[0]}: {{const: ...}}'")
+            self.r.problem(
+                node,
+                path,
+                f"{model.__name__} needs {', '.join(missing)}, which 'fields' does not map",
+                f"map each, e.g. '{missing[0]}: $.{missing[0]}', or give a constant with "
+                f"'{missing[0]}: {{const: ...}}'",
+            )
             return None
         return out
 
@@ -83,13 +97,15 @@ class FieldReader:
                     self.r.problem(pairs[key][0], join(path, key), "a constant has no other settings", "remove it")
             value_node = pairs["const"][1]
             value = self.r.text(value_node, join(path, "const"), what="'const'")
-            if value is None or not check_value(self.r, value_node, join(path, "const"), model=model,
-                                                name=shape.name, value=value):
+            if value is None or not check_value(
+                self.r, value_node, join(path, "const"), model=model, name=shape.name, value=value
+            ):
                 return None
             return Const(value=value)
         if head not in pairs:
-            self.r.problem(node, join(path, head), f"field '{shape.name}' has no '{head}'",
-                           f"add '{head}: $.{shape.name}'")
+            self.r.problem(
+                node, join(path, head), f"field '{shape.name}' has no '{head}'", f"add '{head}: $.{shape.name}'"
+            )
             return None
         selector = self.selector(pairs[head][1], join(path, head), single=shape.kind is FieldKind.VALUE)
         rule = read_rule(self.r, pairs, path, model=model, name=shape.name)
@@ -102,11 +118,16 @@ class FieldReader:
         head = "at" if shape.kind is FieldKind.RECORD else "each"
         example = f"'{head}: $.{shape.name}{'' if head == 'at' else '[*]'}' and 'fields:'"
         if not isinstance(node, yaml.MappingNode):
-            self.r.problem(node, path, f"'{shape.name}' holds {shape.record.__name__} record(s), not "
-                           f"{kind_name(node)}", f"write {example}")
+            self.r.problem(
+                node,
+                path,
+                f"'{shape.name}' holds {shape.record.__name__} record(s), not {kind_name(node)}",
+                f"write {example}",
+            )
             return None
-        pairs = self.r.fields(node, path, allowed=(head, "fields"), required=(head, "fields"),
-                              what=f"field '{shape.name}'")
+        pairs = self.r.fields(
+            node, path, allowed=(head, "fields"), required=(head, "fields"), what=f"field '{shape.name}'"
+        )
         if pairs is None or head not in pairs or "fields" not in pairs:
             return None
         selector = self.selector(pairs[head][1], join(path, head), single=head == "at")

@@ -36,8 +36,9 @@ T = TypeVar("T")
 class GuardedBackOffice:
     """Implements ``BackOffice`` over ``inner`` for the connector ``name``."""
 
-    def __init__(self, name: str, inner: BackOffice, breaker: CircuitBreaker, *,
-                 budget_seconds: float | None = None) -> None:
+    def __init__(
+        self, name: str, inner: BackOffice, breaker: CircuitBreaker, *, budget_seconds: float | None = None
+    ) -> None:
         self.name = name
         self.breaker = breaker
         self._inner = inner
@@ -54,8 +55,9 @@ class GuardedBackOffice:
             raise
         except TimeoutError as exc:
             self.breaker.failed()
-            raise ConnectorUnavailable(self.name, ConnectorFailure.TIMEOUT, tool=tool,
-                                       detail=f"no answer within {self._budget:g}s") from exc
+            raise ConnectorUnavailable(
+                self.name, ConnectorFailure.TIMEOUT, tool=tool, detail=f"no answer within {self._budget:g}s"
+            ) from exc
         except ConnectorUnavailable:
             self.breaker.failed()
             raise
@@ -78,8 +80,9 @@ class GuardedBackOffice:
         return await self._call(LookupName.LIST_ORDERS, lambda: self._inner.list_orders(customer_id))
 
     async def return_eligibility(self, customer_id: str, order_number: str) -> ReturnEligibility | None:
-        return await self._call(LookupName.RETURN_ELIGIBILITY,
-                                lambda: self._inner.return_eligibility(customer_id, order_number))
+        return await self._call(
+            LookupName.RETURN_ELIGIBILITY, lambda: self._inner.return_eligibility(customer_id, order_number)
+        )
 
     async def contract(self, customer_id: str, policy_number: str) -> Contract | None:
         return await self._call(LookupName.CONTRACT, lambda: self._inner.contract(customer_id, policy_number))

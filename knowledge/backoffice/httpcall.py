@@ -20,8 +20,15 @@ MAX_BODY_BYTES = 4 * 1024 * 1024
 class CallFailure(Exception):
     """An attempt failed. ``detail`` holds only safe parts (an HTTP status), never a URL or a body."""
 
-    def __init__(self, failure: ConnectorFailure, detail: str = "", *, retryable: bool = False,
-                 retry_after: float | None = None, stale_token: bool = False) -> None:
+    def __init__(
+        self,
+        failure: ConnectorFailure,
+        detail: str = "",
+        *,
+        retryable: bool = False,
+        retry_after: float | None = None,
+        stale_token: bool = False,
+    ) -> None:
         self.failure = failure
         self.detail = detail
         self.retryable = retryable
@@ -79,8 +86,9 @@ def classify(response: httpx.Response) -> CallFailure | None:
     if status == 429:
         return CallFailure(ConnectorFailure.RATE_LIMITED, detail, retryable=True, retry_after=wait)
     if status >= 500:
-        return CallFailure(ConnectorFailure.SERVER_ERROR, detail, retryable=True,
-                           retry_after=wait if status == 503 else None)
+        return CallFailure(
+            ConnectorFailure.SERVER_ERROR, detail, retryable=True, retry_after=wait if status == 503 else None
+        )
     if status == 401:
         return CallFailure(ConnectorFailure.AUTH_FAILED, detail, stale_token=True)
     if status == 403:

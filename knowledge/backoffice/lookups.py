@@ -87,8 +87,9 @@ class Lookups:
                 await asyncio.sleep(self._backoff * attempt)
         raise LookupFailed(tool, last, attempts=self._attempts)
 
-    async def _scoped(self, tool: str, kind: str, reference: str,
-                      normalized: str | None, make: Callable[[str], Awaitable[T | None]]) -> T:
+    async def _scoped(
+        self, tool: str, kind: str, reference: str, normalized: str | None, make: Callable[[str], Awaitable[T | None]]
+    ) -> T:
         if normalized is None:
             raise LookupNotFound(kind, reference)
         result = await self._call(tool, lambda: make(normalized))
@@ -98,35 +99,58 @@ class Lookups:
 
     async def find_customer(self, *, email: str | None = None, phone: str | None = None) -> Customer | None:
         """Link a *verified* channel identity to a back-office customer (``None`` if unknown)."""
-        return await self._call("find_customer",
-                                lambda: self._backoffice.find_customer(email=email, phone=phone))
+        return await self._call("find_customer", lambda: self._backoffice.find_customer(email=email, phone=phone))
 
     async def order_status(self, customer_id: str, order_number: str) -> OrderStatus:
-        return await self._scoped("order_status", "order", order_number, normalize_order_number(order_number),
-                                  lambda n: self._backoffice.order_status(customer_id, n))
+        return await self._scoped(
+            "order_status",
+            "order",
+            order_number,
+            normalize_order_number(order_number),
+            lambda n: self._backoffice.order_status(customer_id, n),
+        )
 
     async def list_orders(self, customer_id: str) -> tuple[OrderStatus, ...]:
         return await self._call("list_orders", lambda: self._backoffice.list_orders(customer_id))
 
     async def return_eligibility(self, customer_id: str, order_number: str) -> ReturnEligibility:
-        return await self._scoped("return_eligibility", "order", order_number,
-                                  normalize_order_number(order_number),
-                                  lambda n: self._backoffice.return_eligibility(customer_id, n))
+        return await self._scoped(
+            "return_eligibility",
+            "order",
+            order_number,
+            normalize_order_number(order_number),
+            lambda n: self._backoffice.return_eligibility(customer_id, n),
+        )
 
     async def contract(self, customer_id: str, policy_number: str) -> Contract:
-        return await self._scoped("contract", "policy", policy_number, normalize_policy_number(policy_number),
-                                  lambda n: self._backoffice.contract(customer_id, n))
+        return await self._scoped(
+            "contract",
+            "policy",
+            policy_number,
+            normalize_policy_number(policy_number),
+            lambda n: self._backoffice.contract(customer_id, n),
+        )
 
     async def list_contracts(self, customer_id: str) -> tuple[Contract, ...]:
         return await self._call("list_contracts", lambda: self._backoffice.list_contracts(customer_id))
 
     async def coverage(self, customer_id: str, policy_number: str) -> Coverage:
-        return await self._scoped("coverage", "policy", policy_number, normalize_policy_number(policy_number),
-                                  lambda n: self._backoffice.coverage(customer_id, n))
+        return await self._scoped(
+            "coverage",
+            "policy",
+            policy_number,
+            normalize_policy_number(policy_number),
+            lambda n: self._backoffice.coverage(customer_id, n),
+        )
 
     async def claim_status(self, customer_id: str, claim_number: str) -> ClaimStatus:
-        return await self._scoped("claim_status", "claim", claim_number, normalize_claim_number(claim_number),
-                                  lambda n: self._backoffice.claim_status(customer_id, n))
+        return await self._scoped(
+            "claim_status",
+            "claim",
+            claim_number,
+            normalize_claim_number(claim_number),
+            lambda n: self._backoffice.claim_status(customer_id, n),
+        )
 
     async def claim_intake(
         self,
@@ -144,9 +168,13 @@ class Lookups:
         (use the inbound message id)."""
 
         def make(normalized: str) -> Awaitable[ClaimDraft | None]:
-            intake = ClaimIntake(policy_number=normalized, risk=risk, incident_date=incident_date,
-                                 description=description, idempotency_key=idempotency_key)
+            intake = ClaimIntake(
+                policy_number=normalized,
+                risk=risk,
+                incident_date=incident_date,
+                description=description,
+                idempotency_key=idempotency_key,
+            )
             return self._backoffice.file_claim(customer_id, intake)
 
-        return await self._scoped("claim_intake", "policy", policy_number,
-                                  normalize_policy_number(policy_number), make)
+        return await self._scoped("claim_intake", "policy", policy_number, normalize_policy_number(policy_number), make)

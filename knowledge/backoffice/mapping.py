@@ -151,7 +151,11 @@ def _many(spec: Each, node: Any, record: type[BaseModel] | None, where: str) -> 
 
 
 def build_record(
-    model: type[BaseModel], fields: Mapping[str, FieldSpec], node: Any, *, source: tuple[str, str] | None,
+    model: type[BaseModel],
+    fields: Mapping[str, FieldSpec],
+    node: Any,
+    *,
+    source: tuple[str, str] | None,
 ) -> BaseModel:
     """``model`` built from ``node`` through ``fields``, or Unreadable (see :func:`finish_record`)."""
     return finish_record(model, _values(fields, node, model, ""), source=source)

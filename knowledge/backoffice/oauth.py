@@ -23,8 +23,14 @@ _MAX_SKEW_SECONDS = 30.0
 
 
 class ClientCredentialsToken:
-    def __init__(self, config: OAuth2ClientCredentials, secret: SecretStr, *, client: httpx.AsyncClient,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        config: OAuth2ClientCredentials,
+        secret: SecretStr,
+        *,
+        client: httpx.AsyncClient,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._config = config
         self._secret = secret
         self._client = client
@@ -61,15 +67,20 @@ class ClientCredentialsToken:
             headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
         else:
             form |= {"client_id": self._config.client_id, "client_secret": self._secret.get_secret_value()}
-        request = self._client.build_request("POST", self._config.token_url, data=form, timeout=timeout,
-                                             headers=headers)
+        request = self._client.build_request(
+            "POST", self._config.token_url, data=form, timeout=timeout, headers=headers
+        )
         response, body = await send(self._client, request)
         failure = classify(response)
         if failure is not None:
             if failure.failure in (ConnectorFailure.REJECTED, ConnectorFailure.AUTH_FAILED):
                 raise CallFailure(ConnectorFailure.AUTH_FAILED, f"token endpoint {failure.detail}")
-            raise CallFailure(failure.failure, f"token endpoint {failure.detail}", retryable=failure.retryable,
-                              retry_after=failure.retry_after)
+            raise CallFailure(
+                failure.failure,
+                f"token endpoint {failure.detail}",
+                retryable=failure.retryable,
+                retry_after=failure.retry_after,
+            )
         answer = decode_json(body)
         token = answer.get("access_token") if isinstance(answer, dict) else None
         token_type = str(answer.get("token_type", "bearer")) if isinstance(answer, dict) else ""

@@ -77,6 +77,15 @@ def _claim_intake(lookups: Lookups, cid: str, request: LookupRequest) -> Planned
     if risk is None:
         return None  # the person in the claims queue asks what happened
     incident = request.incident_date or dt.date.today()
-    return PlannedLookup("claim_intake", policy, lambda: lookups.claim_intake(
-        cid, policy, risk=risk, incident_date=incident, description=request.description[:2000],
-        idempotency_key=request.idempotency_key))
+    return PlannedLookup(
+        "claim_intake",
+        policy,
+        lambda: lookups.claim_intake(
+            cid,
+            policy,
+            risk=risk,
+            incident_date=incident,
+            description=request.description[:2000],
+            idempotency_key=request.idempotency_key,
+        ),
+    )

@@ -131,9 +131,7 @@ class ClaimRow(_Row):
 
 
 def to_order_status(order: OrderRow, shipment: ShipmentRow | None, *, returns: list[ReturnRow]) -> OrderStatus:
-    open_return = next(
-        (r for r in returns if r.status in (ReturnState.REQUESTED, ReturnState.RECEIVED)), None
-    )
+    open_return = next((r for r in returns if r.status in (ReturnState.REQUESTED, ReturnState.RECEIVED)), None)
     return OrderStatus(
         source_id=f"lookup:order_status:{order.order_number}",
         order_number=order.order_number,
@@ -144,9 +142,14 @@ def to_order_status(order: OrderRow, shipment: ShipmentRow | None, *, returns: l
         shipping_fee=order.shipping_fee,
         total=order.total,
         currency=order.currency,
-        shipment=None if shipment is None else Shipment(
-            carrier=shipment.carrier, tracking_number=shipment.tracking_number,
-            status=shipment.status, shipped_on=shipment.shipped_on, eta=shipment.eta,
+        shipment=None
+        if shipment is None
+        else Shipment(
+            carrier=shipment.carrier,
+            tracking_number=shipment.tracking_number,
+            status=shipment.status,
+            shipped_on=shipment.shipped_on,
+            eta=shipment.eta,
         ),
         open_return=None if open_return is None else ReturnRecord(**open_return.model_dump()),
     )
@@ -247,5 +250,5 @@ def to_claim_draft(row: ClaimRow) -> ClaimDraft:
 
 def next_claim_number(existing: list[str], *, year: int) -> str:
     prefix = f"CLM-{year}-"
-    used = [int(n[len(prefix):]) for n in existing if n.startswith(prefix) and n[len(prefix):].isdigit()]
+    used = [int(n[len(prefix) :]) for n in existing if n.startswith(prefix) and n[len(prefix) :].isdigit()]
     return f"{prefix}{max(used, default=0) + 1:04d}"

@@ -80,7 +80,10 @@ class RestBackOffice:
         self._clock = clock
         self._sleep = sleep
         self._client = httpx.AsyncClient(
-            base_url=config.base_url, transport=transport, follow_redirects=False, trust_env=False,
+            base_url=config.base_url,
+            transport=transport,
+            follow_redirects=False,
+            trust_env=False,
             headers={"Accept": "application/json", "User-Agent": "Glassdesk-backoffice-connector/1"},
         )
         self._api_key: tuple[str, SecretStr, str] | None = None
@@ -90,7 +93,8 @@ class RestBackOffice:
             self._api_key = (auth.header, SecretStr(_secret(secrets, auth.secret, config.name)), auth.prefix)
         elif isinstance(auth, OAuth2ClientCredentials):
             self._token = ClientCredentialsToken(
-                auth, SecretStr(_secret(secrets, auth.client_secret, config.name)), client=self._client, clock=clock)
+                auth, SecretStr(_secret(secrets, auth.client_secret, config.name)), client=self._client, clock=clock
+            )
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -109,8 +113,9 @@ class RestBackOffice:
         params = {k: v for k, t in lookup.query.items() if (v := t.render(values)) is not None}
         headers = {k: v for k, t in lookup.headers.items() if (v := t.render(values)) is not None}
         body = {k: v for k, t in lookup.body.items() if (v := t.render(values)) is not None}
-        return self._client.build_request(lookup.method.value, cast(str, path), params=params, headers=headers,
-                                          json=body or None, timeout=timeout)
+        return self._client.build_request(
+            lookup.method.value, cast(str, path), params=params, headers=headers, json=body or None, timeout=timeout
+        )
 
     async def _exchange(self, tool: LookupName, lookup: RestLookup, values: Mapping[str, str | None]) -> Any:
         """The decoded JSON answer, or ``_NOT_FOUND``."""
@@ -150,8 +155,9 @@ class RestBackOffice:
                     continue
                 wait = self._wait(exc, attempt)
                 if wait is None or self._clock() + wait >= deadline:
-                    raise ConnectorUnavailable(self.name, exc.failure, tool=tool, attempts=attempt,
-                                               detail=exc.detail) from None
+                    raise ConnectorUnavailable(
+                        self.name, exc.failure, tool=tool, attempts=attempt, detail=exc.detail
+                    ) from None
                 await self._sleep(wait)
 
     def _wait(self, failure: CallFailure, attempt: int) -> float | None:
@@ -227,8 +233,9 @@ class RestBackOffice:
         elements = lookup.each.many_values(answer)
         if elements is None:
             raise self._unreadable(tool, "each")
-        return tuple(cast(M, self._record(tool, lookup, e)) for e in elements
-                     if self._owned(tool, lookup, e, customer_id))
+        return tuple(
+            cast(M, self._record(tool, lookup, e)) for e in elements if self._owned(tool, lookup, e, customer_id)
+        )
 
     # -- the port -------------------------------------------------------------------------------
 
@@ -240,21 +247,27 @@ class RestBackOffice:
         lookup = self._lookup(LookupName.FIND_CUSTOMER)
         assert isinstance(lookup, RestLookup)
         values = {"email": wanted_email, "phone": wanted_phone}
-        sent = {v for t in (lookup.path, *lookup.query.values(), *lookup.body.values()) for v in t.variables
-                if values.get(v) is not None}
+        sent = {
+            v
+            for t in (lookup.path, *lookup.query.values(), *lookup.body.values())
+            for v in t.variables
+            if values.get(v) is not None
+        }
         if not sent & {"email", "phone"}:
             return None  # this API cannot be asked with what we know; never search without a criterion
         customer = await self._one(LookupName.FIND_CUSTOMER, Customer, values)
         if customer is None:
             return None
         if (wanted_email and customer.email.strip().lower() == wanted_email) or (
-                wanted_phone and customer.phone.replace(" ", "") == wanted_phone):
+            wanted_phone and customer.phone.replace(" ", "") == wanted_phone
+        ):
             return customer
         return None  # a fuzzy match on the other side must never link the wrong customer
 
     async def order_status(self, customer_id: str, order_number: str) -> OrderStatus | None:
-        return await self._one(LookupName.ORDER_STATUS, OrderStatus,
-                               {"customer_id": customer_id, "order_number": order_number})
+        return await self._one(
+            LookupName.ORDER_STATUS, OrderStatus, {"customer_id": customer_id, "order_number": order_number}
+        )
 
     async def list_orders(self, customer_id: str) -> tuple[OrderStatus, ...]:
         return await self._many(LookupName.LIST_ORDERS, OrderStatus, customer_id)
@@ -263,35 +276,48 @@ class RestBackOffice:
         if isinstance(self._lookup(LookupName.RETURN_ELIGIBILITY), DerivedLookup):
             status = await self.order_status(customer_id, order_number)
             return None if status is None else to_return_eligibility(status, today=self._today())
-        return await self._one(LookupName.RETURN_ELIGIBILITY, ReturnEligibility,
-                               {"customer_id": customer_id, "order_number": order_number})
+        return await self._one(
+            LookupName.RETURN_ELIGIBILITY, ReturnEligibility, {"customer_id": customer_id, "order_number": order_number}
+        )
 
     async def contract(self, customer_id: str, policy_number: str) -> Contract | None:
-        return await self._one(LookupName.CONTRACT, Contract,
-                               {"customer_id": customer_id, "policy_number": policy_number})
+        return await self._one(
+            LookupName.CONTRACT, Contract, {"customer_id": customer_id, "policy_number": policy_number}
+        )
 
     async def list_contracts(self, customer_id: str) -> tuple[Contract, ...]:
         return await self._many(LookupName.LIST_CONTRACTS, Contract, customer_id)
 
     async def coverage(self, customer_id: str, policy_number: str) -> Coverage | None:
-        return await self._one(LookupName.COVERAGE, Coverage,
-                               {"customer_id": customer_id, "policy_number": policy_number})
+        return await self._one(
+            LookupName.COVERAGE, Coverage, {"customer_id": customer_id, "policy_number": policy_number}
+        )
 
     async def claim_status(self, customer_id: str, claim_number: str) -> ClaimStatus | None:
-        return await self._one(LookupName.CLAIM_STATUS, ClaimStatus,
-                               {"customer_id": customer_id, "claim_number": claim_number})
+        return await self._one(
+            LookupName.CLAIM_STATUS, ClaimStatus, {"customer_id": customer_id, "claim_number": claim_number}
+        )
 
     async def file_claim(self, customer_id: str, intake: ClaimIntake) -> ClaimDraft | None:
-        return await self._one(LookupName.FILE_CLAIM, ClaimDraft, {
-            "customer_id": customer_id, "policy_number": intake.policy_number, "risk": intake.risk.value,
-            "incident_date": intake.incident_date.isoformat(), "description": intake.description,
-            "idempotency_key": intake.idempotency_key,
-        })
+        return await self._one(
+            LookupName.FILE_CLAIM,
+            ClaimDraft,
+            {
+                "customer_id": customer_id,
+                "policy_number": intake.policy_number,
+                "risk": intake.risk.value,
+                "incident_date": intake.incident_date.isoformat(),
+                "description": intake.description,
+                "idempotency_key": intake.idempotency_key,
+            },
+        )
 
 
 def _secret(secrets: Mapping[str, str], name: str, connector: str) -> str:
     value = secrets.get(name)
     if not value:
-        raise ValueError(f"connector '{connector}' needs the secret '{name}', which was not provided: "
-                         "map it from Settings into the secrets passed to the connector")
+        raise ValueError(
+            f"connector '{connector}' needs the secret '{name}', which was not provided: "
+            "map it from Settings into the secrets passed to the connector"
+        )
     return value

@@ -1,19 +1,19 @@
 """Reading a robot file (YAML) into a :class:`Robot`, or every problem as ``file:line:column`` with the fix.
 
-    name: claims_portal
-    mask: ["#customer-name"]          # blanked on failure screenshots, besides filled and read elements
-    login:
-      - goto: /login
-      - fill: {selector: "input[name=username]", secret: portal_user}
-      - click: "input[type=submit]"
-    lookups:
-      claim_status:
-        - goto: /search
-        - fill: {selector: "input[name=claim_number]", value: "{claim_number}"}
-        - click: "#claim-search input[type=submit]"
-        - wait_for: {selector: "table#claim", missing: "#no-result"}
-        - read: {field: customer_id, selector: "#claim-customer"}
-        - read: {field: status, selector: "#claim-status", map: {"In review": in_review}}
+name: claims_portal
+mask: ["#customer-name"]          # blanked on failure screenshots, besides filled and read elements
+login:
+  - goto: /login
+  - fill: {selector: "input[name=username]", secret: portal_user}
+  - click: "input[type=submit]"
+lookups:
+  claim_status:
+    - goto: /search
+    - fill: {selector: "input[name=claim_number]", value: "{claim_number}"}
+    - click: "#claim-search input[type=submit]"
+    - wait_for: {selector: "table#claim", missing: "#no-result"}
+    - read: {field: customer_id, selector: "#claim-customer"}
+    - read: {field: status, selector: "#claim-status", map: {"In review": in_review}}
 """
 
 from __future__ import annotations
@@ -55,8 +55,9 @@ def load_robot(text: str, *, source: str, secrets: list[SecretRef] | None = None
     root = compose(text, source=source)
     reader = _RobotReader(source, secrets if secrets is not None else [])
     if root is None:
-        raise ConnectorConfigInvalid([ConfigProblem(source, 1, 1, "", "the robot file is empty",
-                                                    "write 'name:', 'login:' and 'lookups:'")])
+        raise ConnectorConfigInvalid(
+            [ConfigProblem(source, 1, 1, "", "the robot file is empty", "write 'name:', 'login:' and 'lookups:'")]
+        )
     robot = reader.robot(root)
     reader.r.finish()
     assert robot is not None
@@ -68,14 +69,33 @@ def load_robot_file(path: str | os.PathLike[str], *, secrets: list[SecretRef] | 
     try:
         raw = Path(path).read_bytes()[: MAX_BYTES + 1]
     except OSError as exc:
-        raise ConnectorConfigInvalid([ConfigProblem(source, 1, 1, "", f"cannot read the robot file ({exc.strerror})",
-                                                    "check the path (relative paths start at the config file)")]) \
-            from None
+        raise ConnectorConfigInvalid(
+            [
+                ConfigProblem(
+                    source,
+                    1,
+                    1,
+                    "",
+                    f"cannot read the robot file ({exc.strerror})",
+                    "check the path (relative paths start at the config file)",
+                )
+            ]
+        ) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ConnectorConfigInvalid([ConfigProblem(source, raw[: exc.start].count(b"\n") + 1, 1, "",
-                                                    "the file is not valid UTF-8", "save it as UTF-8 text")]) from None
+        raise ConnectorConfigInvalid(
+            [
+                ConfigProblem(
+                    source,
+                    raw[: exc.start].count(b"\n") + 1,
+                    1,
+                    "",
+                    "the file is not valid UTF-8",
+                    "save it as UTF-8 text",
+                )
+            ]
+        ) from None
     return load_robot(text, source=source, secrets=secrets)
 
 
@@ -109,8 +129,12 @@ class _RobotReader:
         for name, (key, value) in (pairs or {}).items():
             where = join(path, name)
             if name not in set(LookupName):
-                self.r.problem(key, where, f"unknown lookup '{name}'",
-                               f"{suggest(name, list(LookupName))}lookups are: {', '.join(LookupName)}")
+                self.r.problem(
+                    key,
+                    where,
+                    f"unknown lookup '{name}'",
+                    f"{suggest(name, list(LookupName))}lookups are: {', '.join(LookupName)}",
+                )
                 continue
             lookup = LookupName(name)
             shape = SHAPES[lookup]
@@ -129,15 +153,23 @@ class _RobotReader:
         missing = [n for n, s in shapes.items() if not s.nullable and n not in read]
         if missing:
             nested = [n for n in missing if shapes[n].kind in (FieldKind.RECORD, FieldKind.RECORDS)]
-            fix = (f"'{nested[0]}' holds records, which robots cannot read; route '{shape.name}' to a REST or SQL "
-                   "connector" if nested else f"add '- read: {{field: {missing[0]}, selector: ...}}'")
+            fix = (
+                f"'{nested[0]}' holds records, which robots cannot read; route '{shape.name}' to a REST or SQL "
+                "connector"
+                if nested
+                else f"add '- read: {{field: {missing[0]}, selector: ...}}'"
+            )
             self.r.problem(key, path, f"the steps never read {', '.join(missing)} ({shape.model.__name__})", fix)
             return False
         used = {v for s in steps for v in _variables(s)}
         if shape.scoped and CUSTOMER_ID not in read and CUSTOMER_ID not in used:
-            self.r.problem(key, path, f"lookup '{shape.name}' is not scoped to the customer",
-                           "read the record's customer ('- read: {field: customer_id, selector: ...}') or search "
-                           "with {customer_id} so the portal itself scopes the answer")
+            self.r.problem(
+                key,
+                path,
+                f"lookup '{shape.name}' is not scoped to the customer",
+                "read the record's customer ('- read: {field: customer_id, selector: ...}') or search "
+                "with {customer_id} so the portal itself scopes the answer",
+            )
             return False
         return True
 
@@ -152,8 +184,12 @@ class _RobotReader:
             step = self._step(item, join(path, index), shape=shape)
             if isinstance(step, Read):
                 if step.field in seen:
-                    self.r.problem(item, join(path, index), f"'{step.field}' is already read by step {seen[step.field]}",
-                                   "read each field once")
+                    self.r.problem(
+                        item,
+                        join(path, index),
+                        f"'{step.field}' is already read by step {seen[step.field]}",
+                        "read each field once",
+                    )
                 seen[step.field] = index + 1
             if step is not None:
                 steps.append(step)
@@ -167,10 +203,14 @@ class _RobotReader:
         if len(pairs) != 1:
             self.r.problem(node, path, "a step has exactly one kind", f"split it into one step per line ({kinds})")
             return None
-        (kind_text, (key, body)), = pairs.items()
+        ((kind_text, (key, body)),) = pairs.items()
         if kind_text not in set(StepKind):
-            self.r.problem(key, path, f"unknown step '{kind_text}'", f"{suggest(kind_text, list(StepKind))}steps are: "
-                           f"{kinds} (no code)")
+            self.r.problem(
+                key,
+                path,
+                f"unknown step '{kind_text}'",
+                f"{suggest(kind_text, list(StepKind))}steps are: {kinds} (no code)",
+            )
             return None
         kind = StepKind(kind_text)
         where = join(path, kind)
@@ -196,15 +236,18 @@ class _RobotReader:
         if kind is StepKind.WAIT_FOR:
             missing = self._selector(args["missing"][1], join(where, "missing")) if "missing" in args else None
             if missing is not None and shape is None:
-                self.r.problem(args["missing"][1], join(where, "missing"), "login steps cannot end in 'not found'",
-                               "remove 'missing'")
+                self.r.problem(
+                    args["missing"][1],
+                    join(where, "missing"),
+                    "login steps cannot end in 'not found'",
+                    "remove 'missing'",
+                )
             return WaitFor(line=line, selector=selector, missing=missing)
         if kind is StepKind.FILL:
             return self._fill(args, body, where, shape, line, selector)
         return self._read(args, body, where, shape, line, selector)
 
-    def _goto(self, args: Pairs, node: yaml.Node, path: str,
-              shape: LookupShape | None, line: int) -> Goto | None:
+    def _goto(self, args: Pairs, node: yaml.Node, path: str, shape: LookupShape | None, line: int) -> Goto | None:
         if "path" not in args:
             self.r.problem(node, join(path, "path"), "'goto' has no 'path'", "write '- goto: /search'")
             return None
@@ -213,16 +256,25 @@ class _RobotReader:
             return None
         text = target.text
         if not text.startswith("/") or text.startswith("//") or "\\" in text:
-            self.r.problem(args["path"][1], join(path, "path"), f"'goto' must stay on the portal, not go to '{text}'",
-                           "write a path such as /search; the portal's address is the connector's base_url")
+            self.r.problem(
+                args["path"][1],
+                join(path, "path"),
+                f"'goto' must stay on the portal, not go to '{text}'",
+                "write a path such as /search; the portal's address is the connector's base_url",
+            )
             return None
         return Goto(line=line, path=target)
 
-    def _fill(self, args: Pairs, body: yaml.Node, path: str,
-              shape: LookupShape | None, line: int, selector: str) -> Fill | None:
+    def _fill(
+        self, args: Pairs, body: yaml.Node, path: str, shape: LookupShape | None, line: int, selector: str
+    ) -> Fill | None:
         if ("value" in args) == ("secret" in args):
-            self.r.problem(body, path, "'fill' needs exactly one of 'value' and 'secret'",
-                           "write 'value: \"{claim_number}\"' or 'secret: portal_password'")
+            self.r.problem(
+                body,
+                path,
+                "'fill' needs exactly one of 'value' and 'secret'",
+                "write 'value: \"{claim_number}\"' or 'secret: portal_password'",
+            )
             return None
         if "secret" in args:
             secret = read_secret_name(self.r, args["secret"][1], join(path, "secret"), self.secrets)
@@ -230,8 +282,9 @@ class _RobotReader:
         value = self._template(args["value"][1], join(path, "value"), shape, what="'value'")
         return None if value is None else Fill(line=line, selector=selector, value=value)
 
-    def _read(self, args: Pairs, body: yaml.Node, path: str,
-              shape: LookupShape | None, line: int, selector: str) -> Read | None:
+    def _read(
+        self, args: Pairs, body: yaml.Node, path: str, shape: LookupShape | None, line: int, selector: str
+    ) -> Read | None:
         if shape is None:
             self.r.problem(body, path, "login steps cannot read fields", "move the read into a lookup")
             return None
@@ -252,20 +305,33 @@ class _RobotReader:
         target = shapes.get(field)
         if target is None:
             choices = [*shapes, CUSTOMER_ID]
-            self.r.problem(field_node, join(path, "field"), f"{shape.model.__name__} has no field '{field}'",
-                           f"{suggest(field, choices)}fields are: {', '.join(choices)}")
+            self.r.problem(
+                field_node,
+                join(path, "field"),
+                f"{shape.model.__name__} has no field '{field}'",
+                f"{suggest(field, choices)}fields are: {', '.join(choices)}",
+            )
             return None
         if target.kind in (FieldKind.RECORD, FieldKind.RECORDS):
-            self.r.problem(field_node, join(path, "field"), f"'{field}' holds records, which robots cannot read",
-                           f"route '{shape.name}' to a REST or SQL connector")
+            self.r.problem(
+                field_node,
+                join(path, "field"),
+                f"'{field}' holds records, which robots cannot read",
+                f"route '{shape.name}' to a REST or SQL connector",
+            )
             return None
         if every != (target.kind is FieldKind.VALUES):
             fix = "add 'all: true'" if target.kind is FieldKind.VALUES else "remove 'all' (the field holds one value)"
-            self.r.problem(field_node, join(path, "field"), f"'{field}' holds "
-                           f"{'a list of texts' if target.kind is FieldKind.VALUES else 'one value'}", fix)
+            self.r.problem(
+                field_node,
+                join(path, "field"),
+                f"'{field}' holds {'a list of texts' if target.kind is FieldKind.VALUES else 'one value'}",
+                fix,
+            )
             return None
-        rule = read_rule(self.r, args, path, model=shape.model, name=field) if set(args) & set(RULE_KEYS) \
-            else ValueRule()
+        rule = (
+            read_rule(self.r, args, path, model=shape.model, name=field) if set(args) & set(RULE_KEYS) else ValueRule()
+        )
         return Read(line=line, field=field, selector=selector, all=every, rule=rule)
 
     def _selector(self, node: yaml.Node, path: str) -> str | None:

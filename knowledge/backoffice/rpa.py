@@ -77,8 +77,15 @@ class _StepFailed(Exception):
 class RpaBackOffice:
     """Implements ``BackOffice`` for the lookups its robot declares; the others raise ``LookupFailed``."""
 
-    def __init__(self, config: RpaConnector, *, secrets: Mapping[str, str], pool: BrowserPool, screenshots: Path,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        config: RpaConnector,
+        *,
+        secrets: Mapping[str, str],
+        pool: BrowserPool,
+        screenshots: Path,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.name = config.name
         self._config = config
         self._robot = config.robot
@@ -88,13 +95,17 @@ class RpaBackOffice:
         parts = urlsplit(config.base_url)
         self._origin = f"{parts.scheme}://{parts.netloc}"
         self._base = config.base_url.rstrip("/")
-        needed = {s.secret for s in (*self._robot.login, *(st for lk in self._robot.lookups.values()
-                                                             for st in lk.steps))
-                  if isinstance(s, Fill) and s.secret is not None}
+        needed = {
+            s.secret
+            for s in (*self._robot.login, *(st for lk in self._robot.lookups.values() for st in lk.steps))
+            if isinstance(s, Fill) and s.secret is not None
+        }
         missing = sorted(n for n in needed if not secrets.get(n))
         if missing:
-            raise ValueError(f"connector '{self.name}' needs the secret(s) {', '.join(missing)}, which were not "
-                             "provided: map them from Settings into the secrets passed to the connector")
+            raise ValueError(
+                f"connector '{self.name}' needs the secret(s) {', '.join(missing)}, which were not "
+                "provided: map them from Settings into the secrets passed to the connector"
+            )
         self._secrets = {n: SecretStr(secrets[n]) for n in needed}
 
     @property
@@ -119,15 +130,21 @@ class RpaBackOffice:
             return None
         except TimeoutError:
             budget = self._config.budget_seconds
-            raise ConnectorUnavailable(self.name, ConnectorFailure.TIMEOUT, tool=tool,
-                                       detail=f"the run took longer than its {budget:g}s budget") from None
+            raise ConnectorUnavailable(
+                self.name,
+                ConnectorFailure.TIMEOUT,
+                tool=tool,
+                detail=f"the run took longer than its {budget:g}s budget",
+            ) from None
         except PlaywrightError:  # the browser could not start or died outside a step
-            raise ConnectorUnavailable(self.name, ConnectorFailure.ROBOT_FAILED, tool=tool,
-                                       detail="the browser failed") from None
+            raise ConnectorUnavailable(
+                self.name, ConnectorFailure.ROBOT_FAILED, tool=tool, detail="the browser failed"
+            ) from None
         return self._answer(tool, model, values, reads)
 
-    async def _steps(self, tool: LookupName, page: Page, lookup: RobotLookup, values: Mapping[str, str | None],
-                     deadline: float) -> dict[str, Any]:
+    async def _steps(
+        self, tool: LookupName, page: Page, lookup: RobotLookup, values: Mapping[str, str | None], deadline: float
+    ) -> dict[str, Any]:
         reads: dict[str, Any] = {}
         steps = (*self._robot.login, *lookup.steps)
         for number, step in enumerate(steps, start=1):
@@ -139,21 +156,25 @@ class RpaBackOffice:
                 await self._step(page, step, values, reads, timeout_ms=timeout_ms)
             except _StepFailed as exc:
                 await self._keep_screenshot(page, tool, lookup, number, step, exc.failure)
-                raise ConnectorUnavailable(self.name, exc.failure, tool=tool,
-                                           detail=f"step {number} ({step.kind}): {exc.detail}") from None
+                raise ConnectorUnavailable(
+                    self.name, exc.failure, tool=tool, detail=f"step {number} ({step.kind}): {exc.detail}"
+                ) from None
             except PlaywrightTimeout:
                 await self._keep_screenshot(page, tool, lookup, number, step, ConnectorFailure.TIMEOUT)
-                raise ConnectorUnavailable(self.name, ConnectorFailure.TIMEOUT, tool=tool,
-                                           detail=f"step {number} ({step.kind}) timed out") from None
+                raise ConnectorUnavailable(
+                    self.name, ConnectorFailure.TIMEOUT, tool=tool, detail=f"step {number} ({step.kind}) timed out"
+                ) from None
             except PlaywrightError as exc:
                 failure = ConnectorFailure.DOWN if "net::ERR_" in exc.message else ConnectorFailure.ROBOT_FAILED
                 await self._keep_screenshot(page, tool, lookup, number, step, failure)
-                raise ConnectorUnavailable(self.name, failure, tool=tool,
-                                           detail=f"step {number} ({step.kind}) failed") from None
+                raise ConnectorUnavailable(
+                    self.name, failure, tool=tool, detail=f"step {number} ({step.kind}) failed"
+                ) from None
         return reads
 
-    async def _step(self, page: Page, step: Step, values: Mapping[str, str | None], reads: dict[str, Any], *,
-                    timeout_ms: float) -> None:
+    async def _step(
+        self, page: Page, step: Step, values: Mapping[str, str | None], reads: dict[str, Any], *, timeout_ms: float
+    ) -> None:
         if isinstance(step, Goto):
             for name in step.path.variables:
                 if values.get(name) in (None, *_UNSAFE_SEGMENTS):
@@ -198,8 +219,9 @@ class RpaBackOffice:
         except ValueError:
             raise _StepFailed(ConnectorFailure.MALFORMED_RESPONSE, f"'{step.field}' has an unexpected form") from None
 
-    def _answer(self, tool: LookupName, model: type[M], values: Mapping[str, str | None],
-                reads: dict[str, Any]) -> M | None:
+    def _answer(
+        self, tool: LookupName, model: type[M], values: Mapping[str, str | None], reads: dict[str, Any]
+    ) -> M | None:
         shape = SHAPES[tool]
         if CUSTOMER_ID in reads and str(reads.pop(CUSTOMER_ID)) != values.get(CUSTOMER_ID):
             return None
@@ -208,11 +230,16 @@ class RpaBackOffice:
         try:
             record = finish_record(model, record_values, source=source)
         except Unreadable as exc:
-            raise ConnectorUnavailable(self.name, ConnectorFailure.MALFORMED_RESPONSE, tool=tool,
-                                       detail=f"field '{exc.where}'") from None
+            raise ConnectorUnavailable(
+                self.name, ConnectorFailure.MALFORMED_RESPONSE, tool=tool, detail=f"field '{exc.where}'"
+            ) from None
         if shape.reference and shape.identifier and getattr(record, shape.identifier) != values[shape.reference]:
-            raise ConnectorUnavailable(self.name, ConnectorFailure.MALFORMED_RESPONSE, tool=tool,
-                                       detail=f"the portal showed a different {shape.identifier}")
+            raise ConnectorUnavailable(
+                self.name,
+                ConnectorFailure.MALFORMED_RESPONSE,
+                tool=tool,
+                detail=f"the portal showed a different {shape.identifier}",
+            )
         return cast(M, record)
 
     # -- failure screenshots --------------------------------------------------------------------
@@ -221,25 +248,51 @@ class RpaBackOffice:
         filled = [s.selector for s in (*self._robot.login, *lookup.steps) if isinstance(s, Fill)]
         return [*self._robot.mask, *filled, *(r.selector for r in lookup.reads)]
 
-    async def _keep_screenshot(self, page: Page, tool: LookupName, lookup: RobotLookup, number: int, step: Step,
-                               failure: ConnectorFailure) -> None:
+    async def _keep_screenshot(
+        self, page: Page, tool: LookupName, lookup: RobotLookup, number: int, step: Step, failure: ConnectorFailure
+    ) -> None:
         stamp = dt.datetime.now(dt.UTC)
         stem = f"{self.name}-{tool}-{stamp:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
         image = self._screenshots / f"{stem}.png"
         try:
             await asyncio.to_thread(self._screenshots.mkdir, parents=True, exist_ok=True)
-            await page.screenshot(path=str(image), full_page=True, timeout=_SCREENSHOT_TIMEOUT_MS,
-                                  animations="disabled", mask=[page.locator(s) for s in self._masks(lookup)])
-            note = {"connector": self.name, "lookup": str(tool), "failure": str(failure), "step": number,
-                    "step_kind": str(step.kind), "robot": f"{self._robot.source}:{step.line}",
-                    "at": stamp.isoformat(timespec="seconds"), "screenshot": image.name}
+            await page.screenshot(
+                path=str(image),
+                full_page=True,
+                timeout=_SCREENSHOT_TIMEOUT_MS,
+                animations="disabled",
+                mask=[page.locator(s) for s in self._masks(lookup)],
+            )
+            note = {
+                "connector": self.name,
+                "lookup": str(tool),
+                "failure": str(failure),
+                "step": number,
+                "step_kind": str(step.kind),
+                "robot": f"{self._robot.source}:{step.line}",
+                "at": stamp.isoformat(timespec="seconds"),
+                "screenshot": image.name,
+            }
             await asyncio.to_thread(image.with_suffix(".json").write_text, json.dumps(note, indent=2) + "\n")
             await asyncio.to_thread(_prune, self._screenshots, f"{self.name}-", self._config.keep_screenshots)
-            log.warning("connector %s: %s failed at step %d (%s, %s); screenshot %s", self.name, tool, number,
-                        step.kind, failure, image)
+            log.warning(
+                "connector %s: %s failed at step %d (%s, %s); screenshot %s",
+                self.name,
+                tool,
+                number,
+                step.kind,
+                failure,
+                image,
+            )
         except (PlaywrightError, OSError) as exc:
-            log.warning("connector %s: %s failed at step %d (%s); no screenshot (%s)", self.name, tool, number,
-                        failure, type(exc).__name__)
+            log.warning(
+                "connector %s: %s failed at step %d (%s); no screenshot (%s)",
+                self.name,
+                tool,
+                number,
+                failure,
+                type(exc).__name__,
+            )
 
     # -- the port -------------------------------------------------------------------------------
 
@@ -252,37 +305,44 @@ class RpaBackOffice:
         if customer is None:
             return None
         if (wanted_email and customer.email.lower() == wanted_email) or (
-                wanted_phone and customer.phone.replace(" ", "") == wanted_phone):
+            wanted_phone and customer.phone.replace(" ", "") == wanted_phone
+        ):
             return customer
         return None
 
     async def order_status(self, customer_id: str, order_number: str) -> OrderStatus | None:
-        return await self._run(LookupName.ORDER_STATUS, OrderStatus,
-                               {CUSTOMER_ID: customer_id, "order_number": order_number})
+        return await self._run(
+            LookupName.ORDER_STATUS, OrderStatus, {CUSTOMER_ID: customer_id, "order_number": order_number}
+        )
 
     async def list_orders(self, customer_id: str) -> tuple[OrderStatus, ...]:
         raise LookupFailed(LookupName.LIST_ORDERS, f"connector '{self.name}' (a robot) cannot list", attempts=0)
 
     async def return_eligibility(self, customer_id: str, order_number: str) -> ReturnEligibility | None:
-        return await self._run(LookupName.RETURN_ELIGIBILITY, ReturnEligibility,
-                               {CUSTOMER_ID: customer_id, "order_number": order_number})
+        return await self._run(
+            LookupName.RETURN_ELIGIBILITY, ReturnEligibility, {CUSTOMER_ID: customer_id, "order_number": order_number}
+        )
 
     async def contract(self, customer_id: str, policy_number: str) -> Contract | None:
-        return await self._run(LookupName.CONTRACT, Contract, {CUSTOMER_ID: customer_id, "policy_number": policy_number})
+        return await self._run(
+            LookupName.CONTRACT, Contract, {CUSTOMER_ID: customer_id, "policy_number": policy_number}
+        )
 
     async def list_contracts(self, customer_id: str) -> tuple[Contract, ...]:
         raise LookupFailed(LookupName.LIST_CONTRACTS, f"connector '{self.name}' (a robot) cannot list", attempts=0)
 
     async def coverage(self, customer_id: str, policy_number: str) -> Coverage | None:
-        return await self._run(LookupName.COVERAGE, Coverage, {CUSTOMER_ID: customer_id, "policy_number": policy_number})
+        return await self._run(
+            LookupName.COVERAGE, Coverage, {CUSTOMER_ID: customer_id, "policy_number": policy_number}
+        )
 
     async def claim_status(self, customer_id: str, claim_number: str) -> ClaimStatus | None:
-        return await self._run(LookupName.CLAIM_STATUS, ClaimStatus,
-                               {CUSTOMER_ID: customer_id, "claim_number": claim_number})
+        return await self._run(
+            LookupName.CLAIM_STATUS, ClaimStatus, {CUSTOMER_ID: customer_id, "claim_number": claim_number}
+        )
 
     async def file_claim(self, customer_id: str, intake: ClaimIntake) -> ClaimDraft | None:
-        raise LookupFailed(LookupName.FILE_CLAIM, f"connector '{self.name}' (a robot) does not file claims",
-                           attempts=0)
+        raise LookupFailed(LookupName.FILE_CLAIM, f"connector '{self.name}' (a robot) does not file claims", attempts=0)
 
 
 def _prune(folder: Path, prefix: str, keep: int) -> None:

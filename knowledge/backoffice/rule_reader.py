@@ -40,8 +40,9 @@ def allowed_values(model: type[BaseModel], name: str) -> str:
     return ""
 
 
-def check_value(reader: NodeReader, node: yaml.Node, path: str, *, model: type[BaseModel], name: str,
-                value: str) -> bool:
+def check_value(
+    reader: NodeReader, node: yaml.Node, path: str, *, model: type[BaseModel], name: str, value: str
+) -> bool:
     """Whether ``value`` is valid for ``model.name``; a problem is recorded when not."""
     try:
         _adapter(model, name).validate_python(value)
@@ -60,8 +61,7 @@ def read_rule(reader: NodeReader, pairs: Pairs, path: str, *, model: type[BaseMo
     decimal_comma = False
     if "map" in pairs:
         where = join(path, "map")
-        found = reader.pairs(pairs["map"][1], where, what="'map'",
-                             fix="write it as 'their value: our value' lines")
+        found = reader.pairs(pairs["map"][1], where, what="'map'", fix="write it as 'their value: our value' lines")
         values = {}
         for key, (_key, node) in (found or {}).items():
             text = reader.text(node, join(where, key), what=f"the translation of '{key}'", max_len=200)
@@ -73,22 +73,36 @@ def read_rule(reader: NodeReader, pairs: Pairs, path: str, *, model: type[BaseMo
         if pattern is not None:
             try:
                 if re.compile(pattern).groups > 1:
-                    reader.problem(node, join(path, "pattern"), "'pattern' has more than one group",
-                                   "keep one (...) group around the part to read; use (?:...) for others")
+                    reader.problem(
+                        node,
+                        join(path, "pattern"),
+                        "'pattern' has more than one group",
+                        "keep one (...) group around the part to read; use (?:...) for others",
+                    )
             except re.error as exc:
-                reader.problem(node, join(path, "pattern"), f"'pattern' is not a regular expression: {exc.msg}",
-                               "fix the expression", offset=exc.pos or 0)
+                reader.problem(
+                    node,
+                    join(path, "pattern"),
+                    f"'pattern' is not a regular expression: {exc.msg}",
+                    "fix the expression",
+                    offset=exc.pos or 0,
+                )
                 pattern = None
     if "date_format" in pairs:
         node = pairs["date_format"][1]
         date_format = reader.text(node, join(path, "date_format"), what="'date_format'", max_len=40)
         if date_format is not None and not _round_trips(date_format):
-            reader.problem(node, join(path, "date_format"), f"'{date_format}' is not a full date format",
-                           "use strptime codes with day, month and year, e.g. '%d.%m.%Y' or '%Y-%m-%d'")
+            reader.problem(
+                node,
+                join(path, "date_format"),
+                f"'{date_format}' is not a full date format",
+                "use strptime codes with day, month and year, e.g. '%d.%m.%Y' or '%Y-%m-%d'",
+            )
             date_format = None
     if "decimal_comma" in pairs:
-        decimal_comma = bool(reader.boolean(pairs["decimal_comma"][1], join(path, "decimal_comma"),
-                                            what="'decimal_comma'"))
+        decimal_comma = bool(
+            reader.boolean(pairs["decimal_comma"][1], join(path, "decimal_comma"), what="'decimal_comma'")
+        )
     return ValueRule(pattern=pattern, values=values, date_format=date_format, decimal_comma=decimal_comma)
 
 

@@ -77,7 +77,7 @@ class Selector(BaseModel):
             return None
         out: list[Any] = []
         for element in array:
-            value = _walk(element, self.steps[cut + 1:])
+            value = _walk(element, self.steps[cut + 1 :])
             if value is MISSING:
                 return None
             out.append(value)
@@ -114,8 +114,7 @@ def parse_selector(text: str) -> Selector:
         if char == ".":
             match = _NAME.match(text, i + 1)
             if match is None:
-                raise SelectorSyntaxError("expected a member name after '.' (use ['...'] for other characters)",
-                                          i + 1)
+                raise SelectorSyntaxError("expected a member name after '.' (use ['...'] for other characters)", i + 1)
             steps.append(match.group())
             i = match.end()
         elif char == "[":
@@ -131,7 +130,7 @@ def _bracket(text: str, start: int, steps: list[str | int | None]) -> int:
     end = text.find("]", start)
     if end < 0:
         raise SelectorSyntaxError("'[' is never closed", start)
-    inner = text[start + 1:end]
+    inner = text[start + 1 : end]
     if inner == "*":
         steps.append(None)
     elif _INDEX.fullmatch(inner):

@@ -49,7 +49,8 @@ metadata = sa.MetaData()
 _money = sa.String(24)  # Decimal as text: exact on every backend
 
 customers = sa.Table(
-    "bo_customers", metadata,
+    "bo_customers",
+    metadata,
     sa.Column("customer_id", sa.String(32), primary_key=True),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("email", sa.String(320), nullable=False, unique=True),
@@ -57,7 +58,8 @@ customers = sa.Table(
     sa.Column("language", sa.String(8), nullable=False),
 )
 orders = sa.Table(
-    "bo_orders", metadata,
+    "bo_orders",
+    metadata,
     sa.Column("order_number", sa.String(32), primary_key=True),
     sa.Column("customer_id", sa.ForeignKey("bo_customers.customer_id"), nullable=False, index=True),
     sa.Column("status", sa.String(32), nullable=False),
@@ -68,7 +70,8 @@ orders = sa.Table(
     sa.Column("currency", sa.String(3), nullable=False),
 )
 shipments = sa.Table(
-    "bo_shipments", metadata,
+    "bo_shipments",
+    metadata,
     sa.Column("order_number", sa.ForeignKey("bo_orders.order_number"), primary_key=True),
     sa.Column("carrier", sa.String(32), nullable=False),
     sa.Column("tracking_number", sa.String(64), nullable=False),
@@ -77,7 +80,8 @@ shipments = sa.Table(
     sa.Column("eta", sa.Date, nullable=False),
 )
 returns = sa.Table(
-    "bo_returns", metadata,
+    "bo_returns",
+    metadata,
     sa.Column("return_id", sa.String(32), primary_key=True),
     sa.Column("order_number", sa.ForeignKey("bo_orders.order_number"), nullable=False, index=True),
     sa.Column("status", sa.String(32), nullable=False),
@@ -85,7 +89,8 @@ returns = sa.Table(
     sa.Column("refund_amount", _money, nullable=False),
 )
 contracts = sa.Table(
-    "bo_contracts", metadata,
+    "bo_contracts",
+    metadata,
     sa.Column("policy_number", sa.String(32), primary_key=True),
     sa.Column("customer_id", sa.ForeignKey("bo_customers.customer_id"), nullable=False, index=True),
     sa.Column("product", sa.String(32), nullable=False),
@@ -98,7 +103,8 @@ contracts = sa.Table(
     sa.Column("currency", sa.String(3), nullable=False),
 )
 coverage = sa.Table(
-    "bo_coverage", metadata,
+    "bo_coverage",
+    metadata,
     sa.Column("policy_number", sa.ForeignKey("bo_contracts.policy_number"), primary_key=True),
     sa.Column("risk", sa.String(32), primary_key=True),
     sa.Column("covered", sa.Boolean, nullable=False),
@@ -106,7 +112,8 @@ coverage = sa.Table(
     sa.Column("limit", _money, nullable=False),
 )
 claims = sa.Table(
-    "bo_claims", metadata,
+    "bo_claims",
+    metadata,
     sa.Column("claim_number", sa.String(32), primary_key=True),
     sa.Column("customer_id", sa.ForeignKey("bo_customers.customer_id"), nullable=False, index=True),
     sa.Column("policy_number", sa.ForeignKey("bo_contracts.policy_number"), nullable=False),
@@ -181,16 +188,26 @@ class SqlBackOffice:
 
     @staticmethod
     async def _order(conn: AsyncConnection, customer_id: str, order_number: str) -> OrderStatus | None:
-        row = (await conn.execute(sa.select(orders).where(
-            orders.c.order_number == order_number, orders.c.customer_id == customer_id))).mappings().first()
+        row = (
+            (
+                await conn.execute(
+                    sa.select(orders).where(orders.c.order_number == order_number, orders.c.customer_id == customer_id)
+                )
+            )
+            .mappings()
+            .first()
+        )
         if row is None:
             return None
-        ship = (await conn.execute(sa.select(shipments).where(
-            shipments.c.order_number == order_number))).mappings().first()
-        rets = (await conn.execute(sa.select(returns).where(
-            returns.c.order_number == order_number))).mappings().all()
+        ship = (
+            (await conn.execute(sa.select(shipments).where(shipments.c.order_number == order_number)))
+            .mappings()
+            .first()
+        )
+        rets = (await conn.execute(sa.select(returns).where(returns.c.order_number == order_number))).mappings().all()
         return to_order_status(
-            _order_row(row), None if ship is None else ShipmentRow.model_validate(dict(ship)),
+            _order_row(row),
+            None if ship is None else ShipmentRow.model_validate(dict(ship)),
             returns=[ReturnRow.model_validate(dict(r)) for r in rets],
         )
 
@@ -199,9 +216,17 @@ class SqlBackOffice:
 
     async def list_orders(self, customer_id: str) -> tuple[OrderStatus, ...]:
         async def work(conn: AsyncConnection) -> tuple[OrderStatus, ...]:
-            numbers = (await conn.execute(
-                sa.select(orders.c.order_number).where(orders.c.customer_id == customer_id)
-                .order_by(orders.c.ordered_on.desc(), orders.c.order_number.desc()))).scalars().all()
+            numbers = (
+                (
+                    await conn.execute(
+                        sa.select(orders.c.order_number)
+                        .where(orders.c.customer_id == customer_id)
+                        .order_by(orders.c.ordered_on.desc(), orders.c.order_number.desc())
+                    )
+                )
+                .scalars()
+                .all()
+            )
             found = [await self._order(conn, customer_id, n) for n in numbers]
             # every listed number is this customer's order, read in the same transaction: none is None
             return tuple(status for status in found if status is not None)
@@ -214,9 +239,17 @@ class SqlBackOffice:
 
     @staticmethod
     async def _contract_row(conn: AsyncConnection, customer_id: str, policy_number: str) -> ContractRow | None:
-        row = (await conn.execute(sa.select(contracts).where(
-            contracts.c.policy_number == policy_number,
-            contracts.c.customer_id == customer_id))).mappings().first()
+        row = (
+            (
+                await conn.execute(
+                    sa.select(contracts).where(
+                        contracts.c.policy_number == policy_number, contracts.c.customer_id == customer_id
+                    )
+                )
+            )
+            .mappings()
+            .first()
+        )
         return None if row is None else ContractRow.model_validate(dict(row))
 
     async def contract(self, customer_id: str, policy_number: str) -> Contract | None:
@@ -225,8 +258,15 @@ class SqlBackOffice:
 
     async def list_contracts(self, customer_id: str) -> tuple[Contract, ...]:
         async def work(conn: AsyncConnection) -> list[sa.RowMapping]:
-            return list((await conn.execute(sa.select(contracts).where(
-                contracts.c.customer_id == customer_id).order_by(contracts.c.policy_number))).mappings())
+            return list(
+                (
+                    await conn.execute(
+                        sa.select(contracts)
+                        .where(contracts.c.customer_id == customer_id)
+                        .order_by(contracts.c.policy_number)
+                    )
+                ).mappings()
+            )
 
         rows = await self._run(work)
         return tuple(to_contract(ContractRow.model_validate(dict(r)), today=self._today()) for r in rows)
@@ -236,17 +276,28 @@ class SqlBackOffice:
             row = await self._contract_row(conn, customer_id, policy_number)
             if row is None:
                 return None
-            items = (await conn.execute(sa.select(coverage).where(
-                coverage.c.policy_number == policy_number))).mappings().all()
+            items = (
+                (await conn.execute(sa.select(coverage).where(coverage.c.policy_number == policy_number)))
+                .mappings()
+                .all()
+            )
             return to_coverage(row, [CoverageRow.model_validate(dict(i)) for i in items])
 
         return await self._run(work)
 
     async def claim_status(self, customer_id: str, claim_number: str) -> ClaimStatus | None:
         async def work(conn: AsyncConnection) -> ClaimStatus | None:
-            row = (await conn.execute(sa.select(claims).where(
-                claims.c.claim_number == claim_number,
-                claims.c.customer_id == customer_id))).mappings().first()
+            row = (
+                (
+                    await conn.execute(
+                        sa.select(claims).where(
+                            claims.c.claim_number == claim_number, claims.c.customer_id == customer_id
+                        )
+                    )
+                )
+                .mappings()
+                .first()
+            )
             return None if row is None else to_claim_status(_claim_row(row))
 
         return await self._run(work)
@@ -257,17 +308,25 @@ class SqlBackOffice:
         async def work(conn: AsyncConnection) -> ClaimDraft | None:
             if await self._contract_row(conn, customer_id, intake.policy_number) is None:
                 return None
-            existing = (await conn.execute(sa.select(claims).where(
-                claims.c.idempotency_key == intake.idempotency_key))).mappings().first()
+            existing = (
+                (await conn.execute(sa.select(claims).where(claims.c.idempotency_key == intake.idempotency_key)))
+                .mappings()
+                .first()
+            )
             if existing is not None:
                 row = _claim_row(existing)
                 return to_claim_draft(row) if row.customer_id == customer_id else None
             numbers = (await conn.execute(sa.select(claims.c.claim_number))).scalars().all()
             row = ClaimRow(
-                claim_number=next_claim_number(list(numbers), year=today.year), customer_id=customer_id,
-                policy_number=intake.policy_number, risk=intake.risk,
-                status=ClaimState.DRAFT_PENDING_HUMAN_REVIEW, incident_date=intake.incident_date,
-                reported_on=today, last_update=today, description=intake.description,
+                claim_number=next_claim_number(list(numbers), year=today.year),
+                customer_id=customer_id,
+                policy_number=intake.policy_number,
+                risk=intake.risk,
+                status=ClaimState.DRAFT_PENDING_HUMAN_REVIEW,
+                incident_date=intake.incident_date,
+                reported_on=today,
+                last_update=today,
+                description=intake.description,
                 idempotency_key=intake.idempotency_key,
             )
             await conn.execute(claims.insert().values(**_claim_values(row)))
@@ -304,18 +363,26 @@ async def seed_backoffice(path: Path | str, *, today: dt.date | None = None, res
             if (await conn.execute(sa.select(sa.func.count()).select_from(customers))).scalar_one():
                 return target
             await conn.execute(customers.insert(), [c.model_dump() for c in data.customers])
-            await conn.execute(orders.insert(), [
-                {**{k: _text(v) for k, v in o.model_dump(exclude={"items"}).items()},
-                 "items": json.dumps([i.model_dump(mode="json") for i in o.items], ensure_ascii=False)}
-                for o in data.orders
-            ])
+            await conn.execute(
+                orders.insert(),
+                [
+                    {
+                        **{k: _text(v) for k, v in o.model_dump(exclude={"items"}).items()},
+                        "items": json.dumps([i.model_dump(mode="json") for i in o.items], ensure_ascii=False),
+                    }
+                    for o in data.orders
+                ],
+            )
             await conn.execute(shipments.insert(), [s.model_dump() for s in data.shipments])
-            await conn.execute(returns.insert(), [
-                {k: _text(v) for k, v in r.model_dump().items()} for r in data.returns])
-            await conn.execute(contracts.insert(), [
-                {k: _text(v) for k, v in c.model_dump().items()} for c in data.contracts])
-            await conn.execute(coverage.insert(), [
-                {k: _text(v) for k, v in c.model_dump().items()} for c in data.coverage])
+            await conn.execute(
+                returns.insert(), [{k: _text(v) for k, v in r.model_dump().items()} for r in data.returns]
+            )
+            await conn.execute(
+                contracts.insert(), [{k: _text(v) for k, v in c.model_dump().items()} for c in data.contracts]
+            )
+            await conn.execute(
+                coverage.insert(), [{k: _text(v) for k, v in c.model_dump().items()} for c in data.coverage]
+            )
             await conn.execute(claims.insert(), [_claim_values(c) for c in data.claims])
     finally:
         await engine.dispose()

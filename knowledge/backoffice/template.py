@@ -54,18 +54,25 @@ def parse_template(text: str, *, allowed: tuple[str, ...]) -> Template:
     for match in _PART.finditer(text):
         name, literal, stray = match.groups()
         if stray is not None:
-            raise TemplateSyntaxError(f"unmatched '{stray}'", match.start(),
-                                      "write placeholders as {name}; braces cannot appear otherwise")
+            raise TemplateSyntaxError(
+                f"unmatched '{stray}'", match.start(), "write placeholders as {name}; braces cannot appear otherwise"
+            )
         if literal is not None:
             parts.append((literal, False))
             continue
         name = name.strip()
         if not _VAR.fullmatch(name):
-            raise TemplateSyntaxError(f"'{{{name}}}' is not a placeholder name", match.start(),
-                                      "use lowercase letters, digits and '_', e.g. {order_number}")
+            raise TemplateSyntaxError(
+                f"'{{{name}}}' is not a placeholder name",
+                match.start(),
+                "use lowercase letters, digits and '_', e.g. {order_number}",
+            )
         if name not in allowed:
             choices = ", ".join("{" + a + "}" for a in allowed)
-            raise TemplateSyntaxError(f"unknown placeholder '{{{name}}}'", match.start(),
-                                      f"use one of: {choices}" if choices else "no placeholders are available here")
+            raise TemplateSyntaxError(
+                f"unknown placeholder '{{{name}}}'",
+                match.start(),
+                f"use one of: {choices}" if choices else "no placeholders are available here",
+            )
         parts.append((name, True))
     return Template(text=text, parts=tuple(parts))

@@ -44,8 +44,9 @@ def kind_name(node: yaml.Node) -> str:
         return "a mapping"
     if isinstance(node, yaml.SequenceNode):
         return "a list"
-    return {"str": "text", "int": "a number", "float": "a number", "bool": "true/false",
-            "null": "nothing"}.get(node.tag.rsplit(":", 1)[-1], "a value")
+    return {"str": "text", "int": "a number", "float": "a number", "bool": "true/false", "null": "nothing"}.get(
+        node.tag.rsplit(":", 1)[-1], "a value"
+    )
 
 
 class _Mark(Protocol):
@@ -64,30 +65,51 @@ def _prescan(text: str, source: str) -> None:
         if isinstance(event, yaml.DocumentStartEvent):
             documents += 1
             if documents > 1:
-                raise _fail(source, event.start_mark, "more than one YAML document ('---')",
-                            "keep exactly one document per file")
+                raise _fail(
+                    source,
+                    event.start_mark,
+                    "more than one YAML document ('---')",
+                    "keep exactly one document per file",
+                )
         elif isinstance(event, yaml.AliasEvent):
-            raise _fail(source, event.start_mark, f"alias '*{event.anchor}' is not allowed",
-                        "write the value out in full; anchors and aliases are refused")
+            raise _fail(
+                source,
+                event.start_mark,
+                f"alias '*{event.anchor}' is not allowed",
+                "write the value out in full; anchors and aliases are refused",
+            )
         elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
             depth -= 1
         elif isinstance(event, yaml.NodeEvent):
             if event.anchor:
-                raise _fail(source, event.start_mark, f"anchor '&{event.anchor}' is not allowed",
-                            "remove the anchor and write values out in full")
+                raise _fail(
+                    source,
+                    event.start_mark,
+                    f"anchor '&{event.anchor}' is not allowed",
+                    "remove the anchor and write values out in full",
+                )
             tag = getattr(event, "tag", None)
             if tag not in (None, "!"):
-                raise _fail(source, event.start_mark, f"tag '{tag}' is not allowed",
-                            "remove the tag; use plain text, numbers, true/false, lists and mappings")
+                raise _fail(
+                    source,
+                    event.start_mark,
+                    f"tag '{tag}' is not allowed",
+                    "remove the tag; use plain text, numbers, true/false, lists and mappings",
+                )
             nodes += 1
             if nodes > MAX_NODES:
-                raise _fail(source, event.start_mark, f"the file has more than {MAX_NODES} YAML nodes",
-                            "split it into smaller files")
+                raise _fail(
+                    source,
+                    event.start_mark,
+                    f"the file has more than {MAX_NODES} YAML nodes",
+                    "split it into smaller files",
+                )
             if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    raise _fail(source, event.start_mark, f"nested deeper than {MAX_DEPTH} levels",
-                                "flatten the structure")
+                    raise _fail(
+                        source, event.start_mark, f"nested deeper than {MAX_DEPTH} levels", "flatten the structure"
+                    )
 
 
 def compose(text: str, *, source: str) -> yaml.Node | None:
@@ -138,14 +160,21 @@ class NodeReader:
             name = str(key.value)
             if name in found:
                 first = found[name][0].start_mark.line + 1
-                self.problem(key, join(path, name), f"duplicate key '{name}' (first on line {first})",
-                             "keep one of them")
+                self.problem(
+                    key, join(path, name), f"duplicate key '{name}' (first on line {first})", "keep one of them"
+                )
                 continue
             found[name] = (key, value)
         return found
 
     def fields(
-        self, node: yaml.Node, path: str, *, allowed: Iterable[str], required: Iterable[str] = (), what: str,
+        self,
+        node: yaml.Node,
+        path: str,
+        *,
+        allowed: Iterable[str],
+        required: Iterable[str] = (),
+        what: str,
     ) -> Pairs | None:
         allowed = tuple(allowed)
         listing = ", ".join(allowed)
@@ -154,8 +183,12 @@ class NodeReader:
             return None
         for name, (key, _value) in list(found.items()):
             if name not in allowed:
-                self.problem(key, join(path, name), f"unknown field '{name}' in {what}",
-                             f"{suggest(name, allowed)}allowed fields: {listing}")
+                self.problem(
+                    key,
+                    join(path, name),
+                    f"unknown field '{name}' in {what}",
+                    f"{suggest(name, allowed)}allowed fields: {listing}",
+                )
                 del found[name]
         for name in required:
             if name not in found:
@@ -192,8 +225,12 @@ class NodeReader:
         except ValueError:
             value = math.nan
         if not math.isfinite(value) or not minimum <= value <= maximum:
-            self.problem(node, path, f"{what} must be a number from {minimum:g} to {maximum:g}, not '{raw}'",
-                         f"write a number such as {minimum if minimum > 0 else maximum / 10:g}")
+            self.problem(
+                node,
+                path,
+                f"{what} must be a number from {minimum:g} to {maximum:g}, not '{raw}'",
+                f"write a number such as {minimum if minimum > 0 else maximum / 10:g}",
+            )
             return None
         return value
 
@@ -202,8 +239,12 @@ class NodeReader:
         if raw is None:
             return None
         if not raw.lstrip("-").isdigit() or not minimum <= int(raw) <= maximum:
-            self.problem(node, path, f"{what} must be a whole number from {minimum} to {maximum}, not '{raw}'",
-                         f"write a whole number such as {minimum}")
+            self.problem(
+                node,
+                path,
+                f"{what} must be a whole number from {minimum} to {maximum}, not '{raw}'",
+                f"write a whole number such as {minimum}",
+            )
             return None
         return int(raw)
 

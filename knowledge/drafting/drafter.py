@@ -23,8 +23,15 @@ class Drafter(Protocol):
         """The model or composer name recorded in the decision record."""
         ...
 
-    async def draft(self, intent: DraftIntent | str, *, language: str, customer_message: str,
-                    hits: Sequence[Hit], lookups: Sequence[LookupResult]) -> Draft | None: ...
+    async def draft(
+        self,
+        intent: DraftIntent | str,
+        *,
+        language: str,
+        customer_message: str,
+        hits: Sequence[Hit],
+        lookups: Sequence[LookupResult],
+    ) -> Draft | None: ...
 
 
 class ComposerDrafter:
@@ -34,8 +41,15 @@ class ComposerDrafter:
     def name(self) -> str:
         return "composer"
 
-    async def draft(self, intent: DraftIntent | str, *, language: str, customer_message: str,
-                    hits: Sequence[Hit], lookups: Sequence[LookupResult]) -> Draft | None:
+    async def draft(
+        self,
+        intent: DraftIntent | str,
+        *,
+        language: str,
+        customer_message: str,
+        hits: Sequence[Hit],
+        lookups: Sequence[LookupResult],
+    ) -> Draft | None:
         return compose(intent, language, customer_message=customer_message, hits=hits, lookups=lookups)
 
 
@@ -49,7 +63,15 @@ class LlmDrafter:
     def name(self) -> str:
         return str(getattr(self._model, "model_name", None) or getattr(self._model, "model", None) or "llm")
 
-    async def draft(self, intent: DraftIntent | str, *, language: str, customer_message: str,
-                    hits: Sequence[Hit], lookups: Sequence[LookupResult]) -> Draft | None:
-        return await draft_with_llm(self._model, intent, language=language, customer_message=customer_message,
-                                    hits=hits, lookups=lookups)
+    async def draft(
+        self,
+        intent: DraftIntent | str,
+        *,
+        language: str,
+        customer_message: str,
+        hits: Sequence[Hit],
+        lookups: Sequence[LookupResult],
+    ) -> Draft | None:
+        return await draft_with_llm(
+            self._model, intent, language=language, customer_message=customer_message, hits=hits, lookups=lookups
+        )

@@ -14,15 +14,41 @@ __all__ = ["GroundingReport", "check_grounding"]
 
 _MONTHS = {
     name: i + 1
-    for i, names in enumerate(zip(
-        ("january", "february", "march", "april", "may", "june", "july", "august", "september",
-         "october", "november", "december"),
-        ("januar", "februar", "märz", "april", "mai", "juni", "juli", "august", "september",
-         "oktober", "november", "dezember"),
-        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
-        ("jan", "feb", "mär", "apr", "mai", "jun", "jul", "aug", "sep", "okt", "nov", "dez"),
-        strict=True,
-    ))
+    for i, names in enumerate(
+        zip(
+            (
+                "january",
+                "february",
+                "march",
+                "april",
+                "may",
+                "june",
+                "july",
+                "august",
+                "september",
+                "october",
+                "november",
+                "december",
+            ),
+            (
+                "januar",
+                "februar",
+                "märz",
+                "april",
+                "mai",
+                "juni",
+                "juli",
+                "august",
+                "september",
+                "oktober",
+                "november",
+                "dezember",
+            ),
+            ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
+            ("jan", "feb", "mär", "apr", "mai", "jun", "jul", "aug", "sep", "okt", "nov", "dez"),
+            strict=True,
+        )
+    )
     for name in names
 }
 _MONTH = "|".join(sorted((re.escape(m) for m in _MONTHS), key=len, reverse=True))
@@ -35,11 +61,21 @@ _MONTH_D_Y = re.compile(rf"\b({_MONTH})\.?\s+(\d{{1,2}}),?\s+(\d{{4}})\b", re.IG
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 _PROMISES = (
-    r"\bguarantee", r"\bgarantier", r"\bwe will (?:refund|reimburse|pay|replace|compensate|cover)",
-    r"\bwe(?:'ll| will) waive", r"\b(?:erstatten|ersetzen|zahlen|übernehmen|bezahlen) wir\b",
-    r"\bwir werden (?:\w+ ){0,4}(?:erstatten|ersetzen|zahlen|übernehmen)", r"\bapproved\b",
-    r"\b(?:genehmigt|bewilligt|anerkannt)\b", r"\bfree of charge\b", r"\bkostenlos\b",
-    r"\bcompensation\b", r"\bentschädigung\b", r"\bgutschrift\b", r"\bvoucher\b", r"\bgutschein\b",
+    r"\bguarantee",
+    r"\bgarantier",
+    r"\bwe will (?:refund|reimburse|pay|replace|compensate|cover)",
+    r"\bwe(?:'ll| will) waive",
+    r"\b(?:erstatten|ersetzen|zahlen|übernehmen|bezahlen) wir\b",
+    r"\bwir werden (?:\w+ ){0,4}(?:erstatten|ersetzen|zahlen|übernehmen)",
+    r"\bapproved\b",
+    r"\b(?:genehmigt|bewilligt|anerkannt)\b",
+    r"\bfree of charge\b",
+    r"\bkostenlos\b",
+    r"\bcompensation\b",
+    r"\bentschädigung\b",
+    r"\bgutschrift\b",
+    r"\bvoucher\b",
+    r"\bgutschein\b",
 )
 
 
@@ -77,8 +113,7 @@ def _dates(text: str) -> tuple[set[dt.date], str]:
 def _readings(token: str) -> set[Decimal]:
     """Every plausible value of a number written the German or the English way."""
     token = token.strip(".,")
-    candidates = {token, token.replace(",", "."), token.replace(".", "").replace(",", "."),
-                  token.replace(",", "")}
+    candidates = {token, token.replace(",", "."), token.replace(".", "").replace(",", "."), token.replace(",", "")}
     out = set()
     for c in candidates:
         try:

@@ -11,10 +11,34 @@ from knowledge.article import Language
 __all__ = ["label", "fmt_date", "fmt_money", "MONTHS"]
 
 MONTHS = {
-    Language.EN: ("January", "February", "March", "April", "May", "June", "July", "August",
-                  "September", "October", "November", "December"),
-    Language.DE: ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August",
-                  "September", "Oktober", "November", "Dezember"),
+    Language.EN: (
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ),
+    Language.DE: (
+        "Januar",
+        "Februar",
+        "März",
+        "April",
+        "Mai",
+        "Juni",
+        "Juli",
+        "August",
+        "September",
+        "Oktober",
+        "November",
+        "Dezember",
+    ),
 }
 
 _LABELS: dict[str, tuple[str, str]] = {  # value -> (de, en)
@@ -41,8 +65,10 @@ _LABELS: dict[str, tuple[str, str]] = {  # value -> (de, en)
     "natural_hazards": ("Elementarschäden", "natural hazards"),
     "rented_property": ("Mietsachschäden", "damage to rented property"),
     "lost_keys": ("Schlüsselverlust", "lost keys"),
-    "draft_pending_human_review": ("Entwurf, wird von einer Sachbearbeiterin oder einem Sachbearbeiter "
-                                   "geprüft", "draft, waiting for review by a claims handler"),
+    "draft_pending_human_review": (
+        "Entwurf, wird von einer Sachbearbeiterin oder einem Sachbearbeiter geprüft",
+        "draft, waiting for review by a claims handler",
+    ),
     "submitted": ("eingereicht", "submitted"),
     "in_review": ("in Prüfung", "in review"),
     "awaiting_documents": ("wartet auf Unterlagen", "waiting for documents"),

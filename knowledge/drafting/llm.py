@@ -78,8 +78,12 @@ def build_chat_model(
         from langchain_openai import ChatOpenAI
 
         return ChatOpenAI(
-            model=model, base_url=base_url, api_key=SecretStr(api_key or "not-needed"),
-            timeout=timeout, max_retries=1, temperature=0,
+            model=model,
+            base_url=base_url,
+            api_key=SecretStr(api_key or "not-needed"),
+            timeout=timeout,
+            max_retries=1,
+            temperature=0,
             http_async_client=http_client or httpx.AsyncClient(timeout=timeout),
         )
     from langchain.chat_models import init_chat_model
@@ -99,8 +103,9 @@ def build_chat_model(
             "provider's langchain package or use provider 'openai' with an OpenAI-compatible base_url"
         ) from exc
     if not isinstance(chat, BaseChatModel):  # a named model without configurable fields is never deferred
-        raise DraftingFailed(f"init_chat_model gave a {type(chat).__name__} for provider={provider!r} "
-                             f"model={model!r}, not a chat model")
+        raise DraftingFailed(
+            f"init_chat_model gave a {type(chat).__name__} for provider={provider!r} model={model!r}, not a chat model"
+        )
     return chat
 
 
@@ -117,7 +122,7 @@ def _parse_json_answer(content: object) -> LlmAnswer:
     if start < 0 or end <= start:
         raise DraftingFailed("the model did not return a JSON object with 'answer' and 'cited_sources'")
     try:
-        return LlmAnswer.model_validate_json(text[start:end + 1])
+        return LlmAnswer.model_validate_json(text[start : end + 1])
     except ValidationError as exc:
         raise DraftingFailed(f"the model's JSON does not match the answer schema: {exc}") from exc
 
@@ -172,7 +177,12 @@ async def draft_with_llm(
     if not text:
         return None
     cited = tuple(dict.fromkeys(s.strip() for s in answer.cited_sources if s.strip()))
-    report = check_grounding(text, cited, context=context, known_sources=known,
-                             customer_message=customer_message)
-    return Draft(text=text, sources=cited, confidence=0.75 if report.grounded else 0.2, mode=DraftMode.LLM,
-                 grounded=report.grounded, problems=report.problems)
+    report = check_grounding(text, cited, context=context, known_sources=known, customer_message=customer_message)
+    return Draft(
+        text=text,
+        sources=cited,
+        confidence=0.75 if report.grounded else 0.2,
+        mode=DraftMode.LLM,
+        grounded=report.grounded,
+        problems=report.problems,
+    )

@@ -59,8 +59,9 @@ def chromium_browser() -> Iterator[object]:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:  # pragma: no cover - the test extras are installed by `make test`
-        pytest.fail("playwright is not installed in the virtualenv: run `make setup` (requirements.lock).",
-                    pytrace=False)
+        pytest.fail(
+            "playwright is not installed in the virtualenv: run `make setup` (requirements.lock).", pytrace=False
+        )
     from playwright.sync_api import expect
 
     expect.set_options(timeout=PAGE_TIMEOUT_MS)  # the default of 5 s is tight on a loaded 2-core CI box

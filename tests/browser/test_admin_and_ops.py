@@ -1,6 +1,7 @@
 """The admin policy page and the ops dashboard in Debian's chromium, under the strict CSP: an admin sees a
-bad line marked, publishes after the dry run and rolls back; ops watches the dashboard update live when
-a signed SMS webhook arrives."""
+bad line marked, publishes after the dry run and rolls back (four-eyes publishing off, as in demo mode;
+test_policy_requests_page.py has the four-eyes page); ops watches the dashboard update live when a
+signed SMS webhook arrives."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from services.settings import Settings
 from tests.browser.conftest import TrackedPage
-from tests.browser.live_server import LiveServer
+from tests.browser.live_server import LiveServer, live_server
 from tests.support.staff import create_staff, forget_login_attempts
 from tests.support.twilio_api import twilio_signature
 from web.sms import INBOUND_PATH
@@ -27,6 +29,15 @@ rules:
 default: draft_for_approval
 """
 BAD = FIRST.replace("fact: anger", "fact: gender")
+
+
+@pytest.fixture(scope="module")
+def live_app(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    var_dir = tmp_path_factory.mktemp("browser-app")
+    with live_server(
+        lambda base: Settings(var_dir=var_dir, redis_url=redis_url, public_url=base, policy_four_eyes=False)
+    ) as server:
+        yield server
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -107,7 +118,9 @@ def test_an_admin_publishes_after_the_dry_run_then_rolls_back(staff_app: LiveSer
     page.locator("#rollback-message").fill("too many automatic answers")
     page.get_by_role("button", name="Roll back").click()
     expect(page.locator("#live-version")).to_have_text(f"v{first.version + 2}")
-    expect(page.locator("#history-rows tr").first).to_contain_text(f"rollback to v{first.version}: too many automatic answers")
+    expect(page.locator("#history-rows tr").first).to_contain_text(
+        f"rollback to v{first.version}: too many automatic answers"
+    )
     expect(editor).to_have_value(FIRST)
     live = staff_app.call(lambda s: s.policies.active())
     assert (live.version, live.text, live.rolled_back_from) == (first.version + 2, FIRST, first.version)
@@ -125,12 +138,22 @@ def _wait_subscribed(live: LiveServer, *, timeout: float = 10.0) -> None:
 
 
 def _post_signed_sms(live: LiveServer, body: str) -> None:
-    form = {"AccountSid": live.settings.twilio_account_sid, "MessageSid": "SM" + f"{time.time_ns():032x}"[-32:],
-            "From": "+15017122661", "To": live.settings.twilio_from_number, "Body": body, "NumMedia": "0"}
+    form = {
+        "AccountSid": live.settings.twilio_account_sid,
+        "MessageSid": "SM" + f"{time.time_ns():032x}"[-32:],
+        "From": "+15017122661",
+        "To": live.settings.twilio_from_number,
+        "Body": body,
+        "NumMedia": "0",
+    }
     url = live.settings.public_url + INBOUND_PATH
     signature = twilio_signature(live.settings.twilio_auth_token.get_secret_value(), url, form)
-    r = httpx.post(url, content=urlencode(form).encode(), timeout=10,
-                   headers={"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature})
+    r = httpx.post(
+        url,
+        content=urlencode(form).encode(),
+        timeout=10,
+        headers={"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature},
+    )
     assert r.status_code == 200, r.text
 
 

@@ -28,9 +28,16 @@ def _wait_subscribed(live: LiveServer, conversation_id: str, *, timeout: float =
 
 
 def _push(live: LiveServer, conversation_id: str, text: str, *, ai: bool, message_id: str) -> None:
-    out = OutboundMessage(conversation_id=conversation_id, message_id=message_id, outbox_id="ob_" + message_id,
-                          channel=ChannelKind.CHAT, to=ChatSession(session_id="browser-test"), text=text,
-                          language="en", ai_generated=ai)
+    out = OutboundMessage(
+        conversation_id=conversation_id,
+        message_id=message_id,
+        outbox_id="ob_" + message_id,
+        channel=ChannelKind.CHAT,
+        to=ChatSession(session_id="browser-test"),
+        text=text,
+        language="en",
+        ai_generated=ai,
+    )
     live.call(lambda s: s.bus.publish(conversation_id, chat_reply_payload(out)))
 
 
@@ -65,7 +72,8 @@ def test_a_customer_chats_and_sees_an_ai_reply_with_badge_and_disclosure(live_ap
     assert stored.text == "Where is my order 4711?" and stored.channel == ChannelKind.CHAT
     conversation = live_app.call(lambda s: s.messages.get_conversation(stored.conversation_id))
     expect(page.locator(".gd-chat-status")).to_have_attribute(
-        "href", f"{live_app.base_url}/status/{conversation.status_token}")
+        "href", f"{live_app.base_url}/status/{conversation.status_token}"
+    )
 
     _wait_subscribed(live_app, conversation.id)
     live_app.call(lambda s: s.bus.publish(conversation.id, {"event": "understood", "actor": "ai"}))
@@ -127,7 +135,9 @@ def test_a_returning_visitor_resumes_and_unacked_messages_are_resent_once(live_a
     # Written by an init script when the reloaded page starts, so a late (duplicate) ack still arriving
     # at the old page cannot overwrite it.
     second_uuid = "0f8fad5b-d9cb-469f-a165-70867728950e"
-    pending = json.dumps([{"id": first.external_id, "text": "first message"}, {"id": second_uuid, "text": "second message"}])
+    pending = json.dumps(
+        [{"id": first.external_id, "text": "first message"}, {"id": second_uuid, "text": "second message"}]
+    )
     page.add_init_script(
         "if (!sessionStorage.getItem('gd.test.injected')) {"
         f" localStorage.setItem('glassdesk.chat.pending', {json.dumps(pending)});"
@@ -147,5 +157,7 @@ def test_a_returning_visitor_resumes_and_unacked_messages_are_resent_once(live_a
 
     stored = live_app.call(lambda s: s.messages.list_messages(first.conversation_id))
     assert [(m.text, m.external_id) for m in stored] == [
-        ("first message", first.external_id), ("second message", second_uuid)]
+        ("first message", first.external_id),
+        ("second message", second_uuid),
+    ]
     assert re.fullmatch(r"[A-Za-z0-9_\-.]+", token)

@@ -42,7 +42,9 @@ XSS = "\n".join(XSS_LINES)
 
 
 @pytest.fixture(scope="module")
-def stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, RecordingRelay, LocalTwilioApi]]:
+def stack(
+    redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[LiveServer, RecordingRelay, LocalTwilioApi]]:
     with desk_stack(redis_url, tmp_path_factory.mktemp("inbox-browser")) as s:
         yield s
 
@@ -51,8 +53,9 @@ def stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 def smtp_port(stack) -> Iterator[int]:  # type: ignore[no-untyped-def]
     """Glassdesk's own inbound SMTP server, running on the app's loop with the app's services."""
     server = stack[0]
-    running = server.call(lambda s: start_smtp_server(host="127.0.0.1", port=0, handler_callback=EmailIngest(s),
-                                                      limits=SmtpLimits()))
+    running = server.call(
+        lambda s: start_smtp_server(host="127.0.0.1", port=0, handler_callback=EmailIngest(s), limits=SmtpLimits())
+    )
     try:
         yield running.port
     finally:
@@ -78,13 +81,27 @@ def _chat_customer(server: LiveServer, text: str) -> tuple[ClientConnection, str
 
 
 def _sms_customer(server: LiveServer, text: str, number: str) -> str:
-    form = {"AccountSid": server.settings.twilio_account_sid, "ApiVersion": "2010-04-01", "From": number,
-            "To": "+15005550006", "Body": text, "MessageSid": "SM" + uuid.uuid4().hex, "NumMedia": "0",
-            "NumSegments": "1", "SmsStatus": "received"}
+    form = {
+        "AccountSid": server.settings.twilio_account_sid,
+        "ApiVersion": "2010-04-01",
+        "From": number,
+        "To": "+15005550006",
+        "Body": text,
+        "MessageSid": "SM" + uuid.uuid4().hex,
+        "NumMedia": "0",
+        "NumSegments": "1",
+        "SmsStatus": "received",
+    }
     url = server.settings.public_url + "/webhooks/twilio/sms"
-    r = httpx.post(url, content=urlencode(form).encode(), timeout=10, headers={
-        "Content-Type": "application/x-www-form-urlencoded",
-        "X-Twilio-Signature": twilio_signature(DEFAULT_TOKEN, url, form)})
+    r = httpx.post(
+        url,
+        content=urlencode(form).encode(),
+        timeout=10,
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": twilio_signature(DEFAULT_TOKEN, url, form),
+        },
+    )
     assert r.status_code == 200, r.text
     return form["MessageSid"]
 
@@ -113,8 +130,7 @@ def _by_external(server: LiveServer, channel: str, external_id: str) -> tuple[st
             return s.messages.find_email_by_message_id(external_id)
         return s.messages.find_message_by_external_id(ChannelKind(channel), external_id)
 
-    msg = wait_for(lambda: server.call(find),
-                   what=f"the {channel} message to be stored")
+    msg = wait_for(lambda: server.call(find), what=f"the {channel} message to be stored")
     return msg.conversation_id, msg.id
 
 
@@ -152,8 +168,10 @@ def test_an_agent_sends_an_edited_draft_and_the_chat_customer_receives_it(stack,
     ws, message_id = _chat_customer(server, "Can I return my shoes from order 4711?")
     try:
         cid = _conversation_of(server, message_id)
-        wait_for(lambda: int(server.call(lambda s: s.redis.pubsub_numsub("gd:live:" + cid))[0][1]) >= 1,
-                 what="the chat socket to follow its conversation")
+        wait_for(
+            lambda: int(server.call(lambda s: s.redis.pubsub_numsub("gd:live:" + cid))[0][1]) >= 1,
+            what="the chat socket to follow its conversation",
+        )
         await_agent(server, cid, message_id, draft="Yes, returns are free within 30 days.")
         tracked, dialogs = _agent_page(server, new_page)
         page = tracked.page
@@ -273,10 +291,14 @@ def test_hand_back_answers_every_message_that_came_in_while_a_person_held_it(sta
         answers.append(True)  # OK: the automation answers all three
         button.click()
         page.wait_for_load_state("load")
-        wait_for(lambda: server.call(lambda s: s.messages.get_conversation(cid)).status.value == "open",
-                 what="the conversation to be the automation's again")
+        wait_for(
+            lambda: server.call(lambda s: s.messages.get_conversation(cid)).status.value == "open",
+            what="the conversation to be the automation's again",
+        )
         assert len(seen) == 2 and "3 customer message(s) have no answer yet" in seen[0]
-        waiting = [m.id for m in server.call(lambda s: s.messages.list_messages(cid)) if m.author_kind.value == "customer"]
+        waiting = [
+            m.id for m in server.call(lambda s: s.messages.list_messages(cid)) if m.author_kind.value == "customer"
+        ]
         queued = server.call(lambda s: s.redis.xrange("gd:turns", min="-", max="+"))
         queued_ids = [fields["message_id"] for _, fields in queued]
         assert all(queued_ids.count(m) >= 1 for m in waiting), (waiting, queued_ids[-10:])

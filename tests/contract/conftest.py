@@ -372,7 +372,12 @@ class SenderHarness(Protocol):
     def sender(self) -> ChannelSender: ...
 
     def message(
-        self, text: str, *, ai_generated: bool = True, language: str = "en", approved_by: str | None = None,
+        self,
+        text: str,
+        *,
+        ai_generated: bool = True,
+        language: str = "en",
+        approved_by: str | None = None,
         author_name: str | None = None,
     ) -> OutboundMessage: ...
 
@@ -397,11 +402,22 @@ class _Base:
     signs_with_author_name = False
 
     def message(
-        self, text: str, *, ai_generated: bool = True, language: str = "en", approved_by: str | None = None,
+        self,
+        text: str,
+        *,
+        ai_generated: bool = True,
+        language: str = "en",
+        approved_by: str | None = None,
         author_name: str | None = None,
     ) -> OutboundMessage:
-        return outbound(self.channel, text, ai_generated=ai_generated, language=language, approved_by=approved_by,
-                        author_name=author_name)
+        return outbound(
+            self.channel,
+            text,
+            ai_generated=ai_generated,
+            language=language,
+            approved_by=approved_by,
+            author_name=author_name,
+        )
 
     async def _wait(self, count: Callable[[], int], at_least: int) -> None:
         if at_least:
@@ -474,14 +490,16 @@ class TwilioHarness(_Base):
         self._sender = self._build(TIMEOUT_S)
 
     def _build(self, timeout: float) -> TwilioSmsSender:
-        return TwilioSmsSender(SmsSenderConfig(
-            account_sid=DEFAULT_SID,
-            auth_token=SecretStr(DEFAULT_TOKEN),
-            from_number="+15005550006",
-            public_url="https://help.example.test",
-            api_base=self._api.base_url,
-            timeout_s=timeout,
-        ))
+        return TwilioSmsSender(
+            SmsSenderConfig(
+                account_sid=DEFAULT_SID,
+                auth_token=SecretStr(DEFAULT_TOKEN),
+                from_number="+15005550006",
+                public_url="https://help.example.test",
+                api_base=self._api.base_url,
+                timeout_s=timeout,
+            )
+        )
 
     @property
     def sender(self) -> ChannelSender:
@@ -619,8 +637,16 @@ class _Failable(Protocol):
 class FakeHarness(_Base):
     """A fake sender; what it recorded is what 'reached the server'."""
 
-    def __init__(self, kind: SenderKind, channel: ChannelKind, fake: ChannelSender, failable: _Failable,
-                 read: Callable[[], list[str]], *, signs_with_author_name: bool = False) -> None:
+    def __init__(
+        self,
+        kind: SenderKind,
+        channel: ChannelKind,
+        fake: ChannelSender,
+        failable: _Failable,
+        read: Callable[[], list[str]],
+        *,
+        signs_with_author_name: bool = False,
+    ) -> None:
         self.kind = kind
         self.channel = channel
         self.signs_with_author_name = signs_with_author_name
@@ -652,8 +678,14 @@ def _fake_harness(kind: SenderKind) -> FakeHarness:
     match kind:
         case SenderKind.EMAIL_FAKE:
             email = FakeEmailChannelSender(from_address=FROM_ADDRESS)
-            return FakeHarness(kind, ChannelKind.EMAIL, email, email, lambda: [render_bodies(e)[0] for e in email.sent],
-                               signs_with_author_name=True)
+            return FakeHarness(
+                kind,
+                ChannelKind.EMAIL,
+                email,
+                email,
+                lambda: [render_bodies(e)[0] for e in email.sent],
+                signs_with_author_name=True,
+            )
         case SenderKind.SMS_FAKE:
             sms = FakeSmsSender()
             return FakeHarness(kind, ChannelKind.SMS, sms, sms, lambda: [r.body for _to, r in sms.sent])

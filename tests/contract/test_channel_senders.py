@@ -38,7 +38,9 @@ def _failure_params() -> list[object]:
     params: list[object] = []
     for kind, cases in FAILURES.items():
         for case in cases:
-            marks = [pytest.mark.xfail(strict=True, raises=AssertionError, reason=case.known_bug)] if case.known_bug else []
+            marks = (
+                [pytest.mark.xfail(strict=True, raises=AssertionError, reason=case.known_bug)] if case.known_bug else []
+            )
             params.append(pytest.param(kind, case, id=f"{kind}-{case.failure}", marks=marks))
     return params
 

@@ -34,12 +34,29 @@ def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     home = tmp_path_factory.mktemp("prefect")
-    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED": "false",
-           "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED": "false"}
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "prefect"), "server", "start", "--host", "127.0.0.1",
-                             "--port", str(port), "--analytics-off"], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED": "false",
+        "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED": "false",
+    }
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "prefect"),
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--analytics-off",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}/api"
     try:
         deadline = time.monotonic() + 120
@@ -90,8 +107,9 @@ def mail_relay(tmp_path: Path) -> Iterator[tuple[int, Path]]:
 @pytest.fixture
 async def services(prefect_harness, demo_var: Path, redis_url: str, mail_relay) -> AsyncIterator[Container]:  # type: ignore[no-untyped-def]
     port, _folder = mail_relay
-    settings = Settings(var_dir=demo_var, redis_url=redis_url, relay_port=port, relay_starttls=False,
-                        prefect_api_url=prefect_harness)
+    settings = Settings(
+        var_dir=demo_var, redis_url=redis_url, relay_port=port, relay_starttls=False, prefect_api_url=prefect_harness
+    )
     async with open_container(settings) as s:
         await s.redis.flushdb()
         yield s

@@ -30,9 +30,14 @@ ASK_FOR_PERSON = {
 
 
 async def _chat(services, text: str, n: int) -> str:  # type: ignore[no-untyped-def]
-    result = await Ingestor(services).accept(InboundMessage(
-        channel=ChannelKind.CHAT, external_id=f"00000000-0000-4000-8000-{n:012d}",
-        address=ChatSession(session_id=f"session-lang-{n}"), text=text))
+    result = await Ingestor(services).accept(
+        InboundMessage(
+            channel=ChannelKind.CHAT,
+            external_id=f"00000000-0000-4000-8000-{n:012d}",
+            address=ChatSession(session_id=f"session-lang-{n}"),
+            text=text,
+        )
+    )
     return result.message.id
 
 
@@ -45,7 +50,9 @@ async def _drain(services) -> None:  # type: ignore[no-untyped-def]
 
 async def test_every_language_reaches_a_person_with_a_notice_in_that_language(services) -> None:  # type: ignore[no-untyped-def]
     ids = {lang: await _chat(services, text, i) for i, (lang, text) in enumerate(MESSAGES.items())}
-    ids |= {f"{lang}-human": await _chat(services, text, 100 + i) for i, (lang, text) in enumerate(ASK_FOR_PERSON.items())}
+    ids |= {
+        f"{lang}-human": await _chat(services, text, 100 + i) for i, (lang, text) in enumerate(ASK_FOR_PERSON.items())
+    }
     await _drain(services)
     assert (await services.queue.depth())["pending"] == 0
     for key, mid in ids.items():
@@ -55,8 +62,11 @@ async def test_every_language_reaches_a_person_with_a_notice_in_that_language(se
         assert conv.status is ConversationStatus.HANDED_OFF, (key, conv.status)
         record = await services.timeline.decision_for(mid)
         assert record is not None and record.facts["language"] == lang, (key, record and record.facts.get("language"))
-        notices = [m for m in await services.messages.list_messages(conv.id)
-                   if m.direction is Direction.OUTBOUND and m.author_kind is AuthorKind.SYSTEM]
+        notices = [
+            m
+            for m in await services.messages.list_messages(conv.id)
+            if m.direction is Direction.OUTBOUND and m.author_kind is AuthorKind.SYSTEM
+        ]
         assert [m.text for m in notices] == [handoff_notice(lang)], key
     ledger = await compute_ledger(services, since=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1), bound_s=0)
     assert ledger.counts[LedgerState.UNACCOUNTED] == 0 and ledger.counts[LedgerState.PERSON] >= len(ids)

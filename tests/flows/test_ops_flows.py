@@ -40,8 +40,12 @@ GOOD = [
     ("Wo ist mein Paket im Moment?", "order_status"),
 ]
 # whole intents relabelled: what a careless or hostile annotator would submit
-POISON_MAP = {"order_status": "complaint", "delivery_problem": "small_talk", "claim_report": "invoice_question",
-              "return_request": "coverage_question"}
+POISON_MAP = {
+    "order_status": "complaint",
+    "delivery_problem": "small_talk",
+    "claim_report": "invoice_question",
+    "return_request": "coverage_question",
+}
 
 
 @pytest.fixture
@@ -154,8 +158,19 @@ def test_feedback_add_rejects_an_unknown_label(ops_env: Settings) -> None:
 
 def test_feedback_add_stores_redacted_text(ops_env: Settings) -> None:
     email = "anna.schmidt@example.com"
-    result = CliRunner().invoke(app, ["feedback", "add", "--text", f"Bitte neue Adresse eintragen, Mail an {email}",
-                                      "--label", "contract_change", "--actor", "agent-7"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "feedback",
+            "add",
+            "--text",
+            f"Bitte neue Adresse eintragen, Mail an {email}",
+            "--label",
+            "contract_change",
+            "--actor",
+            "agent-7",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert email not in result.output
     listed = CliRunner().invoke(app, ["feedback", "list", "--json"])
@@ -164,7 +179,11 @@ def test_feedback_add_stores_redacted_text(ops_env: Settings) -> None:
     assert len(rows) == 1
     row = rows[0]
     assert (row["kind"], row["label"], row["actor"], row["used_in_model"]) == (
-        INTENT_CORRECTION, "contract_change", "agent-7", None)
+        INTENT_CORRECTION,
+        "contract_change",
+        "agent-7",
+        None,
+    )
     assert email not in row["text"] and "example.com" not in row["text"]
     assert row["text"].startswith("Bitte neue Adresse eintragen") and "[EMAIL" in row["text"]
 
@@ -190,10 +209,21 @@ def test_prefect_yaml_entrypoints_name_real_flows() -> None:
 
 
 def _start_ops_serve(settings: Settings, api_url: str, tmp_path: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PREFECT_API_URL": api_url, "PREFECT_HOME": str(tmp_path / "prefect-home"),
-           "GLASSDESK_VAR_DIR": str(settings.var_dir), "GLASSDESK_REDIS_URL": settings.redis_url or ""}
-    return subprocess.Popen([GLASSDESK, "ops", "serve"], env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": api_url,
+        "PREFECT_HOME": str(tmp_path / "prefect-home"),
+        "GLASSDESK_VAR_DIR": str(settings.var_dir),
+        "GLASSDESK_REDIS_URL": settings.redis_url or "",
+    }
+    return subprocess.Popen(
+        [GLASSDESK, "ops", "serve"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 async def _deployment(name: str, deadline: float):  # type: ignore[no-untyped-def]

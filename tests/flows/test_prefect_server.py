@@ -36,7 +36,8 @@ async def test_the_scheduler_creates_runs_for_a_scheduled_deployment(prefect_har
         async with asyncio.timeout(90):
             while True:
                 runs = await client.read_flow_runs(
-                    deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])))
+                    deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id]))
+                )
                 if runs:
                     break
                 await asyncio.sleep(1)

@@ -17,18 +17,33 @@ from services.settings import Settings
 
 
 async def test_a_turn_lost_with_redis_runs_after_the_reconciler_requeues_it(
-    prefect_harness: str, demo_var: Path, redis_url: str, tmp_path: Path, mail_relay  # type: ignore[no-untyped-def]
+    prefect_harness: str,
+    demo_var: Path,
+    redis_url: str,
+    tmp_path: Path,
+    mail_relay,  # type: ignore[no-untyped-def]
 ) -> None:
     var = tmp_path / "var"
     shutil.copytree(demo_var, var)
     port, _folder = mail_relay
-    settings = Settings(var_dir=var, redis_url=redis_url, relay_port=port, prefect_api_url=prefect_harness,
-                        reconcile_interval_s=0.2, reconcile_turn_age_s=0)
+    settings = Settings(
+        var_dir=var,
+        redis_url=redis_url,
+        relay_port=port,
+        prefect_api_url=prefect_harness,
+        reconcile_interval_s=0.2,
+        reconcile_turn_age_s=0,
+    )
     async with open_container(settings, migrate=False) as services:
         await services.redis.flushdb()
-        res = await Ingestor(services).accept(InboundMessage(
-            channel=ChannelKind.CHAT, external_id="00000000-0000-4000-8000-0000000000bb",
-            address=ChatSession(session_id="session-lost-turn"), text="I want to talk to a person"))
+        res = await Ingestor(services).accept(
+            InboundMessage(
+                channel=ChannelKind.CHAT,
+                external_id="00000000-0000-4000-8000-0000000000bb",
+                address=ChatSession(session_id="session-lost-turn"),
+                text="I want to talk to a person",
+            )
+        )
         await services.redis.flushdb()  # Redis restarted without its data: the queue entry is gone
         message_id = res.message.id
 

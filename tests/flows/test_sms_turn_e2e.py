@@ -38,8 +38,16 @@ class SmsStack:
     async def text_us(self, sender: str, body: str, *, sid: str) -> str:
         """Post Twilio's signed inbound webhook; returns the id of the stored message."""
         url = self.settings.public_url + SMS_PATH
-        form = dict(EXAMPLE_FORM, From=sender, Body=body, MessageSid=sid, SmsMessageSid=sid, SmsSid=sid,
-                    To=self.settings.twilio_from_number, AccountSid=DEFAULT_SID)
+        form = dict(
+            EXAMPLE_FORM,
+            From=sender,
+            Body=body,
+            MessageSid=sid,
+            SmsMessageSid=sid,
+            SmsSid=sid,
+            To=self.settings.twilio_from_number,
+            AccountSid=DEFAULT_SID,
+        )
         signature = twilio_signature(DEFAULT_TOKEN, url, form)
         resp = await self.http.post(url, data=form, headers={"X-Twilio-Signature": signature})
         assert resp.status_code == 200, resp.text
@@ -63,9 +71,15 @@ async def sms_stack(prefect_harness: str, demo_var: Path, redis_url: str, tmp_pa
     shutil.copytree(demo_var, var)  # own copy: conversations of other tests do not leak in
     port = free_port()
     with LocalTwilioApi() as twilio:
-        settings = Settings(var_dir=var, redis_url=redis_url, public_url=f"http://127.0.0.1:{port}",
-                            twilio_account_sid=DEFAULT_SID, twilio_auth_token=DEFAULT_TOKEN,
-                            twilio_api_base=twilio.base_url, prefect_api_url=prefect_harness)
+        settings = Settings(
+            var_dir=var,
+            redis_url=redis_url,
+            public_url=f"http://127.0.0.1:{port}",
+            twilio_account_sid=DEFAULT_SID,
+            twilio_auth_token=DEFAULT_TOKEN,
+            twilio_api_base=twilio.base_url,
+            prefect_api_url=prefect_harness,
+        )
         async with open_container(settings, migrate=False) as services:
             await services.redis.flushdb()
             with AppServer(settings, port):
@@ -102,7 +116,8 @@ async def test_sms_order_question_gets_an_automatic_reply_with_the_real_status(s
     assert ai_disclosure("de") in body.splitlines()[0], body  # disclosure first, in German
     assert "/status/" in body.splitlines()[-1], body
     conv = await sms_stack.services.messages.get_conversation(
-        (await sms_stack.services.messages.get_message(message_id)).conversation_id)
+        (await sms_stack.services.messages.get_message(message_id)).conversation_id
+    )
     assert f"{sms_stack.settings.public_url}/status/{conv.status_token}" in body
 
     record = await sms_stack.services.timeline.decision_for(message_id)
@@ -129,8 +144,14 @@ async def test_sms_about_someone_elses_order_reveals_nothing(sms_stack: SmsStack
     replies = sms_stack.replies_to(JOHN)
     assert len(replies) == 1, replies  # the customer hears back (a person, or a question), never Anna's data
     assert sms_stack.replies_to(ANNA) == []
-    anna_facts = [order.shipment.tracking_number, label(order.shipment.status, Language.EN),
-                  label(order.shipment.status, Language.DE), *(item.name for item in order.items),
-                  "Anna", "Schmidt", ANNA]
+    anna_facts = [
+        order.shipment.tracking_number,
+        label(order.shipment.status, Language.EN),
+        label(order.shipment.status, Language.DE),
+        *(item.name for item in order.items),
+        "Anna",
+        "Schmidt",
+        ANNA,
+    ]
     for fact in anna_facts:
         assert fact not in replies[0], (fact, replies[0])

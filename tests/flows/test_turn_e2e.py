@@ -34,8 +34,10 @@ def _claim_mail(message_id: str) -> bytes:
     msg["To"] = "support@glassdesk.local"
     msg["Subject"] = "Wasserschaden"
     msg["Message-ID"] = message_id
-    msg.set_content("Guten Tag, ich möchte einen Schaden melden: Wasserschaden in der Küche am 20.11.2026, "
-                    "Versicherung POL-100234. Foto anbei.")
+    msg.set_content(
+        "Guten Tag, ich möchte einen Schaden melden: Wasserschaden in der Küche am 20.11.2026, "
+        "Versicherung POL-100234. Foto anbei."
+    )
     msg.add_attachment(b"\x89PNG\r\n\x1a\n" + b"0" * 200, maintype="image", subtype="png", filename="kueche.png")
     return msg.as_bytes()
 
@@ -63,7 +65,14 @@ async def test_email_water_damage_files_a_claim_draft_and_hands_off_to_claims(se
     reply = email.message_from_bytes(sent[0].read_bytes(), policy=email_policy.default)
     assert reply["In-Reply-To"] == "<claim-1@example.com>"
     events = [e.type for e in await services.timeline.list_events(conv.id)]
-    for step in (EventType.RECEIVED, EventType.UNDERSTOOD, EventType.LOOKED_UP, EventType.DECIDED, EventType.HANDED_OFF, EventType.SENT):
+    for step in (
+        EventType.RECEIVED,
+        EventType.UNDERSTOOD,
+        EventType.LOOKED_UP,
+        EventType.DECIDED,
+        EventType.HANDED_OFF,
+        EventType.SENT,
+    ):
         assert step in events
 
 
@@ -72,8 +81,14 @@ async def test_chat_asking_for_a_person_hands_off_every_time(services) -> None: 
     ingestor = Ingestor(services)
     ids = []
     for i, text in enumerate(texts):
-        res = await ingestor.accept(InboundMessage(channel=ChannelKind.CHAT, external_id=f"00000000-0000-4000-8000-00000000000{i}",
-                                                   address=ChatSession(session_id=f"session-human-{i}"), text=text))
+        res = await ingestor.accept(
+            InboundMessage(
+                channel=ChannelKind.CHAT,
+                external_id=f"00000000-0000-4000-8000-00000000000{i}",
+                address=ChatSession(session_id=f"session-human-{i}"),
+                text=text,
+            )
+        )
         ids.append(res.message.id)
     await _run_worker(services)
     for mid in ids:
@@ -88,10 +103,18 @@ async def test_chat_asking_for_a_person_hands_off_every_time(services) -> None: 
 async def test_redelivered_turn_does_not_reply_twice(services) -> None:  # type: ignore[no-untyped-def]
     from conversation import TurnRef
 
-    res = await Ingestor(services).accept(InboundMessage(channel=ChannelKind.CHAT, external_id="00000000-0000-4000-8000-0000000000aa",
-                                                         address=ChatSession(session_id="session-redeliver"), text="talk to a human"))
+    res = await Ingestor(services).accept(
+        InboundMessage(
+            channel=ChannelKind.CHAT,
+            external_id="00000000-0000-4000-8000-0000000000aa",
+            address=ChatSession(session_id="session-redeliver"),
+            text="talk to a human",
+        )
+    )
     await _run_worker(services)
     await services.queue.enqueue(TurnRef(message_id=res.message.id, conversation_id=res.conversation.id))
     await _run_worker(services)
-    outbound = [m for m in await services.messages.list_messages(res.conversation.id) if m.direction is Direction.OUTBOUND]
+    outbound = [
+        m for m in await services.messages.list_messages(res.conversation.id) if m.direction is Direction.OUTBOUND
+    ]
     assert len(outbound) == 1

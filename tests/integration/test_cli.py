@@ -12,8 +12,9 @@ GLASSDESK = str(Path(sys.executable).parent / "glassdesk")
 
 
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([GLASSDESK, *args], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [GLASSDESK, *args], capture_output=True, text=True, timeout=120, env={**os.environ, **(env or {})}
+    )
 
 
 def test_help_lists_the_commands() -> None:
@@ -24,11 +25,15 @@ def test_help_lists_the_commands() -> None:
 
 
 def test_config_masks_secrets(tmp_path: Path) -> None:
-    out = _run("config", "--json", env={
-        "GLASSDESK_TWILIO_AUTH_TOKEN": "super-secret-token",
-        "GLASSDESK_REDIS_URL": "redis://user:hunter2@127.0.0.1:6379/0",
-        "GLASSDESK_VAR_DIR": str(tmp_path),
-    })
+    out = _run(
+        "config",
+        "--json",
+        env={
+            "GLASSDESK_TWILIO_AUTH_TOKEN": "super-secret-token",
+            "GLASSDESK_REDIS_URL": "redis://user:hunter2@127.0.0.1:6379/0",
+            "GLASSDESK_VAR_DIR": str(tmp_path),
+        },
+    )
     assert out.returncode == 0, out.stderr
     assert "super-secret-token" not in out.stdout and "hunter2" not in out.stdout
     cfg = json.loads(out.stdout)

@@ -107,8 +107,12 @@ class RelayServer:
         self.relay = RecordingRelay(port=free_port())
 
     def settings(self) -> dict[str, Any]:
-        return {"redis_url": self._redis_url, "relay_host": "127.0.0.1", "relay_port": self.relay.port,
-                "relay_starttls": False}
+        return {
+            "redis_url": self._redis_url,
+            "relay_host": "127.0.0.1",
+            "relay_port": self.relay.port,
+            "relay_starttls": False,
+        }
 
     async def down(self) -> None:
         await self.relay.stop()
@@ -144,8 +148,12 @@ class TwilioServer:
         self._running = False
 
     def settings(self) -> dict[str, Any]:
-        return {"redis_url": self._redis_url, "twilio_api_base": self.api.base_url,
-                "twilio_account_sid": DEFAULT_SID, "twilio_auth_token": DEFAULT_TOKEN}
+        return {
+            "redis_url": self._redis_url,
+            "twilio_api_base": self.api.base_url,
+            "twilio_account_sid": DEFAULT_SID,
+            "twilio_auth_token": DEFAULT_TOKEN,
+        }
 
     async def down(self) -> None:
         if self._running:
@@ -326,8 +334,12 @@ async def _entries(c: Container, conversation_id: str) -> list[Entry]:
     )
     async with c.db.read() as conn:
         rows = (await conn.execute(query)).all()
-    return [Entry(r.id, OutboxState(r.state), int(r.attempts), r.provider_id, r.message_id, AuthorKind(r.author_kind),
-                  r.text) for r in rows]
+    return [
+        Entry(
+            r.id, OutboxState(r.state), int(r.attempts), r.provider_id, r.message_id, AuthorKind(r.author_kind), r.text
+        )
+        for r in rows
+    ]
 
 
 async def _events(c: Container, conversation_id: str, kind: EventType) -> list[dict[str, Any]]:
@@ -344,15 +356,20 @@ async def _ingest(c: Container, channel: ChannelKind) -> tuple[str, str]:
         external_id = "SM" + uuid.uuid4().hex
     else:
         external_id = str(uuid.uuid4())
-    result = await c.messages.ingest(InboundMessage(
-        channel=channel, external_id=external_id, address=CUSTOMER[channel], text="Wo ist meine Bestellung 4711?",
-        meta=meta))
+    result = await c.messages.ingest(
+        InboundMessage(
+            channel=channel,
+            external_id=external_id,
+            address=CUSTOMER[channel],
+            text="Wo ist meine Bestellung 4711?",
+            meta=meta,
+        )
+    )
     return result.message.id, result.conversation.id
 
 
 async def _reply(c: Container, conversation_id: str, inbound_id: str) -> None:
-    await c.deliverer.deliver(conversation_id, REPLY, author_kind=AuthorKind.AI, language="de",
-                              causation_id=inbound_id)
+    await c.deliverer.deliver(conversation_id, REPLY, author_kind=AuthorKind.AI, language="de", causation_id=inbound_id)
 
 
 def _now() -> dt.datetime:
@@ -366,10 +383,17 @@ def _count(got: list[Delivered], text: str) -> int:
 # -- a. and c.: down or deferring, then back -----------------------------------------------------
 
 
-@pytest.mark.parametrize(("channel", "outage"), [
-    (ChannelKind.EMAIL, Outage.DOWN), (ChannelKind.SMS, Outage.DOWN), (ChannelKind.CHAT, Outage.DOWN),
-    (ChannelKind.EMAIL, Outage.DEFERRING), (ChannelKind.SMS, Outage.DEFERRING),
-], ids=str)
+@pytest.mark.parametrize(
+    ("channel", "outage"),
+    [
+        (ChannelKind.EMAIL, Outage.DOWN),
+        (ChannelKind.SMS, Outage.DOWN),
+        (ChannelKind.CHAT, Outage.DOWN),
+        (ChannelKind.EMAIL, Outage.DEFERRING),
+        (ChannelKind.SMS, Outage.DEFERRING),
+    ],
+    ids=str,
+)
 async def test_a_reply_during_an_outage_waits_and_goes_out_once_when_the_server_is_back(
     channel: ChannelKind, outage: Outage, servers: ServerFactory, migrated_db: Path, tmp_path: Path
 ) -> None:

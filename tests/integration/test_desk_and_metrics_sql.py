@@ -23,20 +23,35 @@ from conversation.sql.desk import DeskQueries
 from conversation.sql.metrics import SqlOpsMetrics
 
 
-async def _turn(store: SqlMessageStore, timeline: SqlTimelineStore, sid: str, number: str, *,
-                latency_s: float, route: Route) -> str:
+async def _turn(
+    store: SqlMessageStore, timeline: SqlTimelineStore, sid: str, number: str, *, latency_s: float, route: Route
+) -> str:
     now = utcnow()
-    result = await store.ingest(InboundMessage(channel=ChannelKind.SMS, external_id=sid,
-                                               address=PhoneAddress(number=number), text="Hallo"))
+    result = await store.ingest(
+        InboundMessage(channel=ChannelKind.SMS, external_id=sid, address=PhoneAddress(number=number), text="Hallo")
+    )
     cid, mid = result.conversation.id, result.message.id
     received = now - dt.timedelta(seconds=60)
-    await timeline.add_event(TimelineEvent(conversation_id=cid, type=EventType.RECEIVED, actor=ActorKind.SYSTEM,
-                                           causation_id=mid, occurred_at=received))
+    await timeline.add_event(
+        TimelineEvent(
+            conversation_id=cid, type=EventType.RECEIVED, actor=ActorKind.SYSTEM, causation_id=mid, occurred_at=received
+        )
+    )
     done = EventType.SENT if route is Route.AUTO_REPLY else EventType.HANDED_OFF
-    await timeline.add_event(TimelineEvent(conversation_id=cid, type=done, actor=ActorKind.AI, causation_id=mid,
-                                           occurred_at=received + dt.timedelta(seconds=latency_s)))
-    await timeline.save_decision(DecisionRecord(conversation_id=cid, inbound_message_id=mid, route=route,
-                                                rule_id="r", policy_version="1", reason="test"))
+    await timeline.add_event(
+        TimelineEvent(
+            conversation_id=cid,
+            type=done,
+            actor=ActorKind.AI,
+            causation_id=mid,
+            occurred_at=received + dt.timedelta(seconds=latency_s),
+        )
+    )
+    await timeline.save_decision(
+        DecisionRecord(
+            conversation_id=cid, inbound_message_id=mid, route=route, rule_id="r", policy_version="1", reason="test"
+        )
+    )
     return cid
 
 
@@ -46,10 +61,20 @@ async def test_dashboard_figures_and_inbox_order(database: Database) -> None:
     auto = await _turn(store, timeline, "SM1", "+4915100000001", latency_s=2.0, route=Route.AUTO_REPLY)
     late = await _turn(store, timeline, "SM2", "+4915100000002", latency_s=4.0, route=Route.HANDOFF)
     urgent = await _turn(store, timeline, "SM3", "+4915100000003", latency_s=6.0, route=Route.HANDOFF)
-    await store.route_conversation(late, ConversationStatus.HANDED_OFF, queue="claims", priority=Priority.NORMAL,
-                                   sla_due_at=now - dt.timedelta(minutes=30))
-    await store.route_conversation(urgent, ConversationStatus.HANDED_OFF, queue="claims", priority=Priority.URGENT,
-                                   sla_due_at=now + dt.timedelta(hours=1))
+    await store.route_conversation(
+        late,
+        ConversationStatus.HANDED_OFF,
+        queue="claims",
+        priority=Priority.NORMAL,
+        sla_due_at=now - dt.timedelta(minutes=30),
+    )
+    await store.route_conversation(
+        urgent,
+        ConversationStatus.HANDED_OFF,
+        queue="claims",
+        priority=Priority.URGENT,
+        sla_due_at=now + dt.timedelta(hours=1),
+    )
 
     figures = await SqlOpsMetrics(database).figures(now=now + dt.timedelta(seconds=1))
     assert figures.inbound_last_hour == 3

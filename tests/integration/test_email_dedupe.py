@@ -25,8 +25,10 @@ def _mail(body: str, *, received: str = "by relay-a", message_id: str = "<same@e
 async def test_five_messages_reusing_one_message_id_are_all_stored(tmp_path: Path, redis_url: str) -> None:
     async with open_container(Settings(var_dir=tmp_path, redis_url=redis_url)) as services:
         ingest = EmailIngest(services)
-        ids = [await ingest.accept(["support@glassdesk.local"], _mail(f"Frage Nummer {i}: wo ist Paket {i}?"))
-               for i in range(5)]
+        ids = [
+            await ingest.accept(["support@glassdesk.local"], _mail(f"Frage Nummer {i}: wo ist Paket {i}?"))
+            for i in range(5)
+        ]
         assert len(set(ids)) == 5
         texts = {(await services.messages.get_message(i)).text.strip() for i in ids}
         assert texts == {f"Frage Nummer {i}: wo ist Paket {i}?" for i in range(5)}

@@ -48,8 +48,13 @@ def test_healthz_is_200_when_all_parts_answer(tmp_path, redis_url, prefect_stub)
     assert resp.status_code == 200, resp.text
     body = resp.json()
     assert body["status"] == "ok"
-    assert {k: v["ok"] for k, v in body["checks"].items()} == {"database": True, "redis": True, "prefect": True, "worker": True,
-                                                            "processes": True}
+    assert {k: v["ok"] for k, v in body["checks"].items()} == {
+        "database": True,
+        "redis": True,
+        "prefect": True,
+        "worker": True,
+        "processes": True,
+    }
 
 
 def test_healthz_is_503_and_names_what_is_down(tmp_path, redis_url) -> None:  # type: ignore[no-untyped-def]
@@ -72,8 +77,10 @@ def test_healthz_names_a_child_in_a_crash_loop(tmp_path, redis_url, prefect_stub
     redis.Redis.from_url(redis_url).set(WORKER_BEAT_PREFIX + "test", "1", ex=30)
     status = tmp_path / STATUS_FILE
     status.parent.mkdir(parents=True, exist_ok=True)
-    children = {"web": {"state": "running", "restarts": 0, "crash_loop": False},
-                "worker": {"state": "restarting", "restarts": 4, "crash_loop": True}}
+    children = {
+        "web": {"state": "running", "restarts": 0, "crash_loop": False},
+        "worker": {"state": "restarting", "restarts": 4, "crash_loop": True},
+    }
     status.write_text(json.dumps({"written_at": time.time(), "children": children}))
     with TestClient(create_app(_settings(tmp_path, redis_url, prefect_stub))) as client:
         resp = client.get("/healthz")

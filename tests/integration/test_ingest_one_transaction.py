@@ -33,8 +33,13 @@ def _sms(sid: str, number: str = "+4915112345678") -> InboundMessage:
 
 
 def _received(message: Message, conversation: Conversation) -> TimelineEvent:
-    return TimelineEvent(conversation_id=conversation.id, type=EventType.RECEIVED, actor=ActorKind.SYSTEM,
-                         causation_id=message.id, data={"seq": message.seq})
+    return TimelineEvent(
+        conversation_id=conversation.id,
+        type=EventType.RECEIVED,
+        actor=ActorKind.SYSTEM,
+        causation_id=message.id,
+        data={"seq": message.seq},
+    )
 
 
 async def _count(db: Database, table) -> int:  # type: ignore[no-untyped-def]
@@ -111,8 +116,7 @@ async def test_ingestor_records_received_once_and_queues_once_under_concurrent_r
         results = await asyncio.gather(*(ingestor.accept(m) for m in inbound))
         assert sum(r.created for r in results) == len(sids)
         stored = {r.message.id for r in results}
-        events = [e for cid in {r.conversation.id for r in results}
-                  for e in await services.timeline.list_events(cid)]
+        events = [e for cid in {r.conversation.id for r in results} for e in await services.timeline.list_events(cid)]
         assert sorted(e.causation_id for e in events if e.type is EventType.RECEIVED) == sorted(stored)
         entries = await services.redis.xrange(services.queue.stream)
         assert sorted(fields["message_id"] for _id, fields in entries) == sorted(stored)

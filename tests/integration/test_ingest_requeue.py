@@ -16,8 +16,9 @@ from services.settings import Settings
 
 
 async def test_retry_after_failed_enqueue_queues_the_turn_once(tmp_path, redis_url) -> None:  # type: ignore[no-untyped-def]
-    inbound = InboundMessage(channel=ChannelKind.SMS, external_id="SM-requeue", text="Hallo",
-                             address=PhoneAddress(number="+4915112345678"))
+    inbound = InboundMessage(
+        channel=ChannelKind.SMS, external_id="SM-requeue", text="Hallo", address=PhoneAddress(number="+4915112345678")
+    )
     async with open_container(Settings(var_dir=tmp_path, redis_url=redis_url)) as services:
         await services.redis.flushdb()
         dead = connect_redis("redis://127.0.0.1:9/0")  # nothing listens on the discard port

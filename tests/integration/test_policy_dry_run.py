@@ -21,7 +21,9 @@ CASES = [  # (text, facts) of past turns; the final route is what the turn did a
 ]
 
 
-async def test_an_unchanged_policy_changes_no_route_and_the_replay_is_repeatable(tmp_path: Path, redis_url: str) -> None:
+async def test_an_unchanged_policy_changes_no_route_and_the_replay_is_repeatable(
+    tmp_path: Path, redis_url: str
+) -> None:
     settings = Settings(var_dir=tmp_path, redis_url=redis_url)
     text = DEFAULT_POLICY_PATH.read_text()
     async with open_container(settings) as services:
@@ -29,19 +31,33 @@ async def test_an_unchanged_policy_changes_no_route_and_the_replay_is_repeatable
         policy = load_policy(text, version=str(live.version))
         guards = GuardConfig(refund_limit=settings.refund_limit, supported_languages=settings.supported_languages)
         for i, (message, extra) in enumerate(CASES):
-            res = await Ingestor(services).accept(InboundMessage(
-                channel=ChannelKind.CHAT, external_id=f"00000000-0000-4000-8000-{i:012d}",
-                address=ChatSession(session_id=f"dry-run-{i}"), text=message))
+            res = await Ingestor(services).accept(
+                InboundMessage(
+                    channel=ChannelKind.CHAT,
+                    external_id=f"00000000-0000-4000-8000-{i:012d}",
+                    address=ChatSession(session_id=f"dry-run-{i}"),
+                    text=message,
+                )
+            )
             facts = Facts(channel=ChannelKind.CHAT, language="en", **extra)
             decided = evaluate(policy, facts, guards=guards)
             final = Route.HANDOFF if decided.route is Route.AUTO_REPLY else decided.route  # e.g. no source found
-            await services.timeline.save_decision(DecisionRecord(
-                conversation_id=res.conversation.id, inbound_message_id=res.message.id, route=final,
-                rule_id=decided.rule_id, policy_version=str(live.version), reason=decided.reason,
-                facts={**facts.model_dump(mode="json"), "policy_route": decided.route.value}))
+            await services.timeline.save_decision(
+                DecisionRecord(
+                    conversation_id=res.conversation.id,
+                    inbound_message_id=res.message.id,
+                    route=final,
+                    rule_id=decided.rule_id,
+                    policy_version=str(live.version),
+                    reason=decided.reason,
+                    facts={**facts.model_dump(mode="json"), "policy_route": decided.route.value},
+                )
+            )
         first = await preview_policy(services, text, since_days=1)
         second = await preview_policy(services, text, since_days=1)
     assert first.replayed == len(CASES) and first.skipped == 0
     assert first.report.changed == 0, first.report
-    assert first.diff == "" and (first.changes is None or not str(first.changes).strip() or "no changes" in str(first.changes))
+    assert first.diff == "" and (
+        first.changes is None or not str(first.changes).strip() or "no changes" in str(first.changes)
+    )
     assert first.report.model_dump() == second.report.model_dump()

@@ -17,8 +17,9 @@ async def test_only_one_of_two_concurrent_publishes_of_the_same_base_wins(databa
 
     async def publish(who: str) -> object:
         try:
-            return await versions.publish(text + f"\n# {who}\n", author=who, message=who,
-                                          expected_live=base.version, check_live=True)
+            return await versions.publish(
+                text + f"\n# {who}\n", author=who, message=who, expected_live=base.version, check_live=True
+            )
         except VersionConflict as exc:
             return exc
 

@@ -48,9 +48,15 @@ def _now() -> dt.datetime:
 
 async def _inbound(services: Container, number: str, *, received_at: dt.datetime | None = None) -> tuple[str, str]:
     received_at = received_at or _now()
-    res = await services.messages.ingest(InboundMessage(
-        channel=ChannelKind.SMS, external_id=f"SM{number[1:]}", text="Wo ist meine Bestellung?",
-        address=PhoneAddress(number=number), received_at=received_at))
+    res = await services.messages.ingest(
+        InboundMessage(
+            channel=ChannelKind.SMS,
+            external_id=f"SM{number[1:]}",
+            text="Wo ist meine Bestellung?",
+            address=PhoneAddress(number=number),
+            received_at=received_at,
+        )
+    )
     return res.message.id, res.conversation.id
 
 
@@ -74,21 +80,31 @@ async def test_finished_human_owned_dead_and_old_turns_are_left_alone(services: 
     later = now + AGE
     lost, lost_conv = await _inbound(services, "+4915100000010")
     decided, decided_conv = await _inbound(services, "+4915100000011")
-    await services.timeline.save_decision(DecisionRecord(
-        conversation_id=decided_conv, inbound_message_id=decided, route=Route.AUTO_REPLY, rule_id="r",
-        policy_version="1", reason="test"))
+    await services.timeline.save_decision(
+        DecisionRecord(
+            conversation_id=decided_conv,
+            inbound_message_id=decided,
+            route=Route.AUTO_REPLY,
+            rule_id="r",
+            policy_version="1",
+            reason="test",
+        )
+    )
     sent, sent_conv = await _inbound(services, "+4915100000012")
-    await services.timeline.add_event(TimelineEvent(conversation_id=sent_conv, type=EventType.SENT,
-                                                    actor=ActorKind.AI, causation_id=sent))
+    await services.timeline.add_event(
+        TimelineEvent(conversation_id=sent_conv, type=EventType.SENT, actor=ActorKind.AI, causation_id=sent)
+    )
     human, human_conv = await _inbound(services, "+4915100000013")
     await services.messages.route_conversation(human_conv, ConversationStatus.HANDED_OFF, queue="general")
     dead, dead_conv = await _inbound(services, "+4915100000014")
-    await services.queue.dead_letter(StreamDelivery("0-1", TurnRef(message_id=dead, conversation_id=dead_conv), 6),
-                                     reason="failed 5 times")
+    await services.queue.dead_letter(
+        StreamDelivery("0-1", TurnRef(message_id=dead, conversation_id=dead_conv), 6), reason="failed 5 times"
+    )
     old, _old_conv = await _inbound(services, "+4915100000015", received_at=now - dt.timedelta(days=8))
     # an unrelated event type caused by the message does not count as finished
-    await services.timeline.add_event(TimelineEvent(conversation_id=lost_conv, type=EventType.UNDERSTOOD,
-                                                    actor=ActorKind.AI, causation_id=lost))
+    await services.timeline.add_event(
+        TimelineEvent(conversation_id=lost_conv, type=EventType.UNDERSTOOD, actor=ActorKind.AI, causation_id=lost)
+    )
 
     report = await Reconciler(services).run_once(now=later)
     assert report.requeued == [lost], {"decided": decided, "sent": sent, "human": human, "dead": dead, "old": old}
@@ -98,8 +114,13 @@ async def test_a_send_stuck_in_sending_becomes_ambiguous_and_a_person_is_told(se
     now = _now()
     inbound, conv = await _inbound(services, "+4915100000020")
     reply = await services.messages.append_message(
-        conv, "Ihre Bestellung ist unterwegs.", direction=Direction.OUTBOUND, author_kind=AuthorKind.AI,
-        channel=ChannelKind.SMS, meta={"ai": True, "causation_id": inbound})
+        conv,
+        "Ihre Bestellung ist unterwegs.",
+        direction=Direction.OUTBOUND,
+        author_kind=AuthorKind.AI,
+        channel=ChannelKind.SMS,
+        meta={"ai": True, "causation_id": inbound},
+    )
     stuck = await services.outbox.create(reply.id, channel=ChannelKind.SMS)
     assert await services.outbox.claim(stuck)
     reconciler = Reconciler(services)
@@ -124,8 +145,9 @@ async def test_pending_and_sent_entries_are_not_flagged(services: Container) -> 
     _inbound_id, conv = await _inbound(services, "+4915100000030")
     ids = []
     for _ in range(2):
-        msg = await services.messages.append_message(conv, "x", direction=Direction.OUTBOUND,
-                                                     author_kind=AuthorKind.SYSTEM, channel=ChannelKind.SMS)
+        msg = await services.messages.append_message(
+            conv, "x", direction=Direction.OUTBOUND, author_kind=AuthorKind.SYSTEM, channel=ChannelKind.SMS
+        )
         ids.append(await services.outbox.create(msg.id, channel=ChannelKind.SMS))
     assert await services.outbox.claim(ids[1])
     await services.outbox.mark_sent(ids[1], provider_id="SM" + "1" * 32)
@@ -136,8 +158,13 @@ async def test_the_reply_of_a_turn_is_found_by_its_causation(services: Container
     inbound, conv = await _inbound(services, "+4915100000040")
     assert await services.outbox.reply_written(inbound, author_kind=AuthorKind.AI) is None
     reply = await services.messages.append_message(
-        conv, "Antwort", direction=Direction.OUTBOUND, author_kind=AuthorKind.AI, channel=ChannelKind.SMS,
-        meta={"causation_id": inbound})
+        conv,
+        "Antwort",
+        direction=Direction.OUTBOUND,
+        author_kind=AuthorKind.AI,
+        channel=ChannelKind.SMS,
+        meta={"causation_id": inbound},
+    )
     assert await services.outbox.reply_written(inbound, author_kind=AuthorKind.AI) == reply.id
     assert await services.outbox.reply_written(inbound, author_kind=AuthorKind.SYSTEM) is None
     assert await services.timeline.has_event(causation_id=inbound, types=[EventType.SENT]) is False
@@ -151,13 +178,18 @@ def test_migration_0003_backfills_the_causation_of_existing_replies(tmp_path: Pa
     upgrade_database(url, revision="0002")
     con = sqlite3.connect(path)
     con.execute("INSERT INTO contacts (id, created_at) VALUES ('ct1', '2026-01-01 00:00:00')")
-    con.execute("INSERT INTO conversations (id, contact_id, channel, status, priority, status_token, reply_token, "
-                "last_seq, created_at, updated_at) VALUES ('cv1', 'ct1', 'sms', 'open', 'normal', 's', 'r', 2, "
-                "'2026-01-01 00:00:00', '2026-01-01 00:00:00')")
+    con.execute(
+        "INSERT INTO conversations (id, contact_id, channel, status, priority, status_token, reply_token, "
+        "last_seq, created_at, updated_at) VALUES ('cv1', 'ct1', 'sms', 'open', 'normal', 's', 'r', 2, "
+        "'2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+    )
     for mid, seq, direction, meta in (("m1", 1, "inbound", "{}"), ("m2", 2, "outbound", '{"causation_id": "m1"}')):
-        con.execute("INSERT INTO messages (id, conversation_id, seq, direction, author_kind, channel, text, "
-                    "attachments, meta, created_at) VALUES (?, 'cv1', ?, ?, 'ai', 'sms', 't', '[]', ?, "
-                    "'2026-01-01 00:00:00')", (mid, seq, direction, meta))
+        con.execute(
+            "INSERT INTO messages (id, conversation_id, seq, direction, author_kind, channel, text, "
+            "attachments, meta, created_at) VALUES (?, 'cv1', ?, ?, 'ai', 'sms', 't', '[]', ?, "
+            "'2026-01-01 00:00:00')",
+            (mid, seq, direction, meta),
+        )
     con.commit()
     con.close()
     upgrade_database(url)

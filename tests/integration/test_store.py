@@ -52,7 +52,9 @@ async def test_duplicate_returns_the_existing_message(database: Database) -> Non
 async def test_same_external_id_on_other_channel_is_a_new_message(database: Database) -> None:
     store = SqlMessageStore(database)
     await store.ingest(_sms("X-1"))
-    mail = InboundMessage(channel=ChannelKind.EMAIL, external_id="X-1", address=EmailAddress(address="a@example.com"), text="hi")
+    mail = InboundMessage(
+        channel=ChannelKind.EMAIL, external_id="X-1", address=EmailAddress(address="a@example.com"), text="hi"
+    )
     assert (await store.ingest(mail)).created is True
 
 
@@ -62,7 +64,9 @@ async def test_concurrent_appends_keep_sequence_gap_free(database: Database) -> 
     conv_id = first.conversation.id
     inbound = [store.ingest(_sms(f"SM-seq-{i}")) for i in range(20)]
     outbound = [
-        store.append_message(conv_id, f"reply {i}", direction=Direction.OUTBOUND, author_kind=AuthorKind.AI, channel=ChannelKind.SMS)
+        store.append_message(
+            conv_id, f"reply {i}", direction=Direction.OUTBOUND, author_kind=AuthorKind.AI, channel=ChannelKind.SMS
+        )
         for i in range(20)
     ]
     await asyncio.gather(*inbound, *outbound)
@@ -87,7 +91,9 @@ async def test_one_contact_per_address_and_conversation_reuse(database: Database
 async def test_route_and_tokens(database: Database) -> None:
     store = SqlMessageStore(database)
     res = await store.ingest(_sms("T1"))
-    conv = await store.route_conversation(res.conversation.id, ConversationStatus.HANDED_OFF, queue="claims", priority=Priority.HIGH)
+    conv = await store.route_conversation(
+        res.conversation.id, ConversationStatus.HANDED_OFF, queue="claims", priority=Priority.HIGH
+    )
     assert (conv.status, conv.queue, conv.priority) == (ConversationStatus.HANDED_OFF, "claims", Priority.HIGH)
     found = await store.find_conversation(status_token=conv.status_token)
     assert found is not None and found.id == conv.id
@@ -97,8 +103,16 @@ async def test_route_and_tokens(database: Database) -> None:
 async def test_delivery_status_never_regresses_in_the_store(database: Database) -> None:
     store = SqlMessageStore(database)
     res = await store.ingest(_sms("D1"))
-    msg = await store.append_message(res.conversation.id, "hi", direction=Direction.OUTBOUND, author_kind=AuthorKind.AI, channel=ChannelKind.SMS)
-    for status in (DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.QUEUED):
+    msg = await store.append_message(
+        res.conversation.id, "hi", direction=Direction.OUTBOUND, author_kind=AuthorKind.AI, channel=ChannelKind.SMS
+    )
+    for status in (
+        DeliveryStatus.SENT,
+        DeliveryStatus.DELIVERED,
+        DeliveryStatus.SENT,
+        DeliveryStatus.FAILED,
+        DeliveryStatus.QUEUED,
+    ):
         await store.set_delivery_status(msg.id, status)
     assert (await store.get_message(msg.id)).delivery_status is DeliveryStatus.DELIVERED
 
@@ -107,7 +121,9 @@ async def test_outbox_is_claimed_once(database: Database) -> None:
     store = SqlMessageStore(database)
     outbox = SqlOutboxStore(database)
     res = await store.ingest(_sms("O1"))
-    msg = await store.append_message(res.conversation.id, "hi", direction=Direction.OUTBOUND, author_kind=AuthorKind.AI, channel=ChannelKind.SMS)
+    msg = await store.append_message(
+        res.conversation.id, "hi", direction=Direction.OUTBOUND, author_kind=AuthorKind.AI, channel=ChannelKind.SMS
+    )
     oid = await outbox.create(msg.id, channel=ChannelKind.SMS)
     assert await outbox.create(msg.id, channel=ChannelKind.SMS) == oid
     wins = await asyncio.gather(*(outbox.claim(oid) for _ in range(10)))
@@ -125,11 +141,24 @@ async def test_timeline_and_decision_round_trip(database: Database) -> None:
     timeline = SqlTimelineStore(database)
     res = await store.ingest(_sms("E1"))
     cid = res.conversation.id
-    await timeline.add_event(TimelineEvent(conversation_id=cid, type=EventType.RECEIVED, actor=ActorKind.SYSTEM, causation_id=res.message.id))
-    await timeline.add_event(TimelineEvent(conversation_id=cid, type=EventType.UNDERSTOOD, actor=ActorKind.AI, data={"intent": "order_status"}))
+    await timeline.add_event(
+        TimelineEvent(conversation_id=cid, type=EventType.RECEIVED, actor=ActorKind.SYSTEM, causation_id=res.message.id)
+    )
+    await timeline.add_event(
+        TimelineEvent(
+            conversation_id=cid, type=EventType.UNDERSTOOD, actor=ActorKind.AI, data={"intent": "order_status"}
+        )
+    )
     assert [e.type for e in await timeline.list_events(cid)] == [EventType.RECEIVED, EventType.UNDERSTOOD]
-    rec = DecisionRecord(conversation_id=cid, inbound_message_id=res.message.id, route=Route.AUTO_REPLY, rule_id="r1",
-                         policy_version="3", reason="because", lookups=(LookupRecord(tool="order_status", source_id="lookup:order_status:10023", ok=True),))
+    rec = DecisionRecord(
+        conversation_id=cid,
+        inbound_message_id=res.message.id,
+        route=Route.AUTO_REPLY,
+        rule_id="r1",
+        policy_version="3",
+        reason="because",
+        lookups=(LookupRecord(tool="order_status", source_id="lookup:order_status:10023", ok=True),),
+    )
     await timeline.save_decision(rec)
     await timeline.save_decision(rec.model_copy(update={"approved_by": "agent-1"}))
     got = await timeline.decision_for(res.message.id)

@@ -58,8 +58,10 @@ class LedgerProbe:
         now = dt.datetime.now(dt.UTC)
         bound = self._s.settings.ledger_bound_s
         dead = frozenset(str(d.get("message_id")) for d in await self._s.queue.dead_letters(count=10_000))
-        return {row.message_id: (classify(row, now=now, bound_s=bound, dead_lettered=dead), row.conversation_id)
-                for row in await self._s.ledger.rows(since=since)}
+        return {
+            row.message_id: (classify(row, now=now, bound_s=bound, dead_lettered=dead), row.conversation_id)
+            for row in await self._s.ledger.rows(since=since)
+        }
 
     @property
     def bound_s(self) -> float:
@@ -92,13 +94,27 @@ def read_sinks(var_dir: Path, messages: list[CustomerMessage]) -> list[Delivery]
         out.append(Delivery(Channel.EMAIL, to, body, path.stat().st_mtime, detail=in_reply_to))
     for path in sorted((var_dir / "sms").glob("*.json")):
         data = json.loads(path.read_text())
-        out.append(Delivery(Channel.SMS, str(data.get("to")), str(data.get("body")), path.stat().st_mtime,
-                            detail=str(data.get("status_callback", ""))))
+        out.append(
+            Delivery(
+                Channel.SMS,
+                str(data.get("to")),
+                str(data.get("body")),
+                path.stat().st_mtime,
+                detail=str(data.get("status_callback", "")),
+            )
+        )
     for msg in messages:
         if msg.channel is Channel.CHAT and msg.chat_token:
             for frame in msg.chat_replies:
-                out.append(Delivery(Channel.CHAT, msg.client_id, str(frame.get("message_id")), float(frame["at"]),
-                                    detail=str(frame.get("author"))))
+                out.append(
+                    Delivery(
+                        Channel.CHAT,
+                        msg.client_id,
+                        str(frame.get("message_id")),
+                        float(frame["at"]),
+                        detail=str(frame.get("author")),
+                    )
+                )
     return out
 
 
@@ -130,14 +146,26 @@ class MessageFate:
 
     def to_json(self) -> dict[str, Any]:
         m = self.msg
-        return {"index": m.index, "channel": m.channel.value, "language": m.utterance.language,
-                "wants_person": m.utterance.wants_person, "client_id": m.client_id, "attempts": m.attempts,
-                "refusals": m.refusals[:10], "client_error": m.error, "message_id": self.message_id,
-                "state": self.state.value if self.state else None, "final_kind": self.final_kind,
-                "final_s": None if self.final_s is None else round(self.final_s, 2),
-                "deliveries": len(self.deliveries), "distinct_replies": len({d.key for d in self.deliveries}),
-                "duplicates": self.duplicates, "outbound_rows": self.outbound_rows,
-                "outbox_states": self.outbox_states, "chat_history_replies": self.chat_history_replies}
+        return {
+            "index": m.index,
+            "channel": m.channel.value,
+            "language": m.utterance.language,
+            "wants_person": m.utterance.wants_person,
+            "client_id": m.client_id,
+            "attempts": m.attempts,
+            "refusals": m.refusals[:10],
+            "client_error": m.error,
+            "message_id": self.message_id,
+            "state": self.state.value if self.state else None,
+            "final_kind": self.final_kind,
+            "final_s": None if self.final_s is None else round(self.final_s, 2),
+            "deliveries": len(self.deliveries),
+            "distinct_replies": len({d.key for d in self.deliveries}),
+            "duplicates": self.duplicates,
+            "outbound_rows": self.outbound_rows,
+            "outbox_states": self.outbox_states,
+            "chat_history_replies": self.chat_history_replies,
+        }
 
 
 def _ts(value: str | None) -> dt.datetime | None:
@@ -155,21 +183,32 @@ def _db_rows(db_path: Path, since: dt.datetime) -> tuple[list[sqlite3.Row], list
         inbound = db.execute(
             "select id, conversation_id, seq, channel, external_id, json_extract(meta, '$.message_id') as mid, "
             "created_at from messages where direction = 'inbound' and author_kind = 'customer' and created_at >= ?",
-            (cutoff,)).fetchall()
+            (cutoff,),
+        ).fetchall()
         outbound = db.execute(
             "select m.id, m.conversation_id, m.seq, m.causation_id, m.author_kind, o.state, o.updated_at "
             "from messages m left join outbox o on o.message_id = m.id "
-            "where m.direction = 'outbound' and m.created_at >= ?", (cutoff,)).fetchall()
+            "where m.direction = 'outbound' and m.created_at >= ?",
+            (cutoff,),
+        ).fetchall()
         events = db.execute(
             "select causation_id, type, min(occurred_at) as at from events where occurred_at >= ? and type in "
-            "('handed_off', 'awaiting_agent', 'failed') group by causation_id, type", (cutoff,)).fetchall()
+            "('handed_off', 'awaiting_agent', 'failed') group by causation_id, type",
+            (cutoff,),
+        ).fetchall()
     finally:
         db.close()
     return inbound, outbound, events
 
 
-def account(messages: list[CustomerMessage], *, states: dict[str, tuple[LedgerState, str]], db_path: Path,
-            deliveries: list[Delivery], since: dt.datetime) -> list[MessageFate]:
+def account(
+    messages: list[CustomerMessage],
+    *,
+    states: dict[str, tuple[LedgerState, str]],
+    db_path: Path,
+    deliveries: list[Delivery],
+    since: dt.datetime,
+) -> list[MessageFate]:
     """Join the client's view, the ledger, the database and the sinks, one fate per customer message."""
     inbound, outbound, events = _db_rows(db_path, since)
     by_key: dict[tuple[str, str], sqlite3.Row] = {}
@@ -197,8 +236,9 @@ def account(messages: list[CustomerMessage], *, states: dict[str, tuple[LedgerSt
             found = by_key.get(("id", msg.message_id or ""))
         else:
             found = by_key.get((msg.channel.value, msg.client_id))
-        fate.deliveries = by_address.get((msg.channel, msg.client_id.lower() if msg.channel is Channel.CHAT
-                                          else msg.address.lower()), [])
+        fate.deliveries = by_address.get(
+            (msg.channel, msg.client_id.lower() if msg.channel is Channel.CHAT else msg.address.lower()), []
+        )
         fate.chat_history_replies = sum(1 for h in msg.chat_history if h.get("author") in {"ai", "agent", "system"})
         if (row := found) is not None:
             fate.message_id, fate.conversation_id = row["id"], row["conversation_id"]

@@ -21,8 +21,18 @@ from tests.support.fault_traffic import Channel, CustomerMessage, Traffic, Traff
 
 __all__ = ["Crash", "Outage", "Scenario", "RunResult", "run_scenario"]
 
-_LOG_PATTERNS = ("Traceback", "database is locked", "dead-lettered", "marked ambiguous", "queued again",
-                 "not stored", "could not", "unavailable", "OutcomeUnknown", "outcome unknown")
+_LOG_PATTERNS = (
+    "Traceback",
+    "database is locked",
+    "dead-lettered",
+    "marked ambiguous",
+    "queued again",
+    "not stored",
+    "could not",
+    "unavailable",
+    "OutcomeUnknown",
+    "outcome unknown",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +86,11 @@ class RunResult:
 
     @property
     def unaccounted(self) -> list[MessageFate]:
-        return [f for f in self.fates if f.msg.accepted and f.state not in
-                {LedgerState.REPLIED, LedgerState.PERSON, LedgerState.ALARM}]
+        return [
+            f
+            for f in self.fates
+            if f.msg.accepted and f.state not in {LedgerState.REPLIED, LedgerState.PERSON, LedgerState.ALARM}
+        ]
 
     @property
     def duplicated(self) -> list[MessageFate]:
@@ -94,14 +107,18 @@ class RunResult:
         for ch in Channel:
             group = [f for f in fates if f.msg.channel is ch]
             by_channel[ch.value] = {
-                "sent": len(group), "accepted": sum(1 for f in group if f.msg.accepted),
+                "sent": len(group),
+                "accepted": sum(1 for f in group if f.msg.accepted),
                 "states": dict(Counter(f.state.value if f.state else "not_stored" for f in group)),
                 "final_s": percentiles([s for f in group if (s := f.final_s) is not None]),
                 "with_a_reply_at_the_sink": sum(1 for f in group if f.deliveries),
                 "duplicates": sum(f.duplicates for f in group),
             }
-        first_reply = [min(d.at for d in f.deliveries) - f.msg.accepted_wall for f in fates
-                       if f.deliveries and f.msg.accepted_wall is not None]
+        first_reply = [
+            min(d.at for d in f.deliveries) - f.msg.accepted_wall
+            for f in fates
+            if f.deliveries and f.msg.accepted_wall is not None
+        ]
         chats = [f for f in fates if f.msg.channel is Channel.CHAT and f.msg.accepted]
         return {
             "sent": len(self.messages),
@@ -117,8 +134,9 @@ class RunResult:
             "duplicated_messages": [f.to_json() for f in self.duplicated][:40],
             "multiple_distinct_replies": sum(1 for f in fates if len({d.key for d in f.deliveries}) > 1),
             "no_reply_at_sink": sum(1 for f in fates if f.msg.accepted and not f.deliveries),
-            "replied_in_ledger_but_not_at_sink": [f.msg.index for f in fates
-                                                  if f.state is LedgerState.REPLIED and not f.deliveries],
+            "replied_in_ledger_but_not_at_sink": [
+                f.msg.index for f in fates if f.state is LedgerState.REPLIED and not f.deliveries
+            ],
             "chat_replies_only_in_history": sum(1 for f in chats if not f.deliveries and f.chat_history_replies),
             "chat_reconnects": sum(f.msg.chat_reconnects for f in chats),
             "acceptance_to_final_s": percentiles(final_s),
@@ -126,12 +144,16 @@ class RunResult:
             "accepted_to_first_reply_at_sink_s": percentiles(first_reply),
             "by_channel": by_channel,
             "settled_after_last_send_s": None if self.settled_after_s is None else round(self.settled_after_s, 1),
-            "nothing_in_progress_after_last_send_s": (None if self.first_quiet_after_s is None
-                                                      else round(self.first_quiet_after_s, 1)),
+            "nothing_in_progress_after_last_send_s": (
+                None if self.first_quiet_after_s is None else round(self.first_quiet_after_s, 1)
+            ),
             "faults": [r.to_json() for r in self.faults],
             "faulted_children_not_back": [r.child.value for r in self.faults_not_back()],
-            "healthz_end": {"status": self.health_end[0], "after_s": self.healthy_after_s,
-                            "body": self.health_end[1] if self.health_end[0] != 200 else "ok"},
+            "healthz_end": {
+                "status": self.health_end[0],
+                "after_s": self.healthy_after_s,
+                "body": self.health_end[1] if self.health_end[0] != 200 else "ok",
+            },
             "supervisor_end": self.supervisor_end,
             "cli_ledger": self.cli_ledger,
             "log_counts": self.log_counts,
@@ -185,11 +207,13 @@ async def run_scenario(stack: SupervisedStack, scenario: Scenario, *, run_id: st
         await traffic.close_chats()
         await traffic.chat_histories(messages)
         states = await probe.states(since=since)
-    result.fates = account(messages, states=states, db_path=stack.db_path,
-                           deliveries=read_sinks(stack.var, messages), since=since)
+    result.fates = account(
+        messages, states=states, db_path=stack.db_path, deliveries=read_sinks(stack.var, messages), since=since
+    )
     t_health = time.monotonic()
-    healthy = await asyncio.to_thread(wait_until, lambda: stack.healthz()[0] == 200,
-                                      timeout_s=scenario.healthy_within_s, interval_s=2.0)
+    healthy = await asyncio.to_thread(
+        wait_until, lambda: stack.healthz()[0] == 200, timeout_s=scenario.healthy_within_s, interval_s=2.0
+    )
     result.healthy_after_s = round(time.monotonic() - t_health, 1) if healthy else None
     result.health_end = stack.healthz()
     result.supervisor_end = stack.supervisor_status()
@@ -199,10 +223,17 @@ async def run_scenario(stack: SupervisedStack, scenario: Scenario, *, run_id: st
 
 
 def _cli_ledger(stack: SupervisedStack, since: dt.datetime) -> dict[str, Any]:
-    """``glassdesk ledger --json`` beside the running product, over the run's messages only."""
-    hours = (dt.datetime.now(dt.UTC) - since).total_seconds() / 3600
-    proc = subprocess.run([str(BIN / "glassdesk"), "ledger", "--json", "--hours", f"{hours:.4f}"],
-                          env=stack.cli_env(), cwd=str(stack.tmp), capture_output=True, text=True, timeout=120)
+    """``glassdesk ledger --json`` beside the running product, over the run's messages (the window starts
+    a few minutes early, for the command's own start-up; the demo data holds no customer messages)."""
+    hours = ((dt.datetime.now(dt.UTC) - since).total_seconds() + 180) / 3600
+    proc = subprocess.run(
+        [str(BIN / "glassdesk"), "ledger", "--json", "--hours", f"{hours:.4f}"],
+        env=stack.cli_env(),
+        cwd=str(stack.tmp),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     out: dict[str, Any] = {"exit_code": proc.returncode}
     try:
         data = json.loads(proc.stdout)

@@ -16,6 +16,10 @@ Two kinds of fault (:class:`FaultKind`):
   adds one restart, not a crash loop. The port is checked all along: a process that got to listen
   before it was frozen is stopped again.
 
+The product runs from a **snapshot** of its packages copied into the temporary folder (``PYTHONPATH``
+points there; the editable install's finder comes after it), so an edit of the work tree during a run
+cannot change the code of a child restarted mid-run. ``snapshot=False`` runs the work tree as it is.
+
 Everything this module starts is stopped again on :meth:`SupervisedStack.stop` (also on errors and
 at interpreter exit): frozen processes are thawed, the supervisor gets SIGINT (it stops its children
 SIGINT -> SIGTERM -> SIGKILL), and any child process group still alive after that gets SIGKILL.
@@ -49,6 +53,19 @@ __all__ = ["SupervisedStack", "FaultKind", "FaultRecord", "ChildName", "free_por
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 _LIVE: list[SupervisedStack] = []
+# What `glassdesk run` imports or reads from the source tree (packages with their data files).
+PRODUCT_PACKAGES = (
+    "conversation",
+    "channels",
+    "policies",
+    "knowledge",
+    "understanding",
+    "services",
+    "flows",
+    "runtime",
+    "devtools",
+    "web",
+)
 
 
 @enum.unique
@@ -102,10 +119,18 @@ class FaultRecord:
     note: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {"child": self.child.value, "kind": self.kind.value, "at_s": round(self.at_s, 1),
-                "old_pid": self.old_pid, "new_pid": self.new_pid, "planned_down_s": self.planned_down_s,
-                "back_after_s": None if self.back_after_s is None else round(self.back_after_s, 1),
-                "frozen_pids": self.frozen_pids, "refrozen": self.refrozen, "note": self.note}
+        return {
+            "child": self.child.value,
+            "kind": self.kind.value,
+            "at_s": round(self.at_s, 1),
+            "old_pid": self.old_pid,
+            "new_pid": self.new_pid,
+            "planned_down_s": self.planned_down_s,
+            "back_after_s": None if self.back_after_s is None else round(self.back_after_s, 1),
+            "frozen_pids": self.frozen_pids,
+            "refrozen": self.refrozen,
+            "note": self.note,
+        }
 
 
 def free_port() -> int:
@@ -145,11 +170,18 @@ def _signal_group(pid: int, sig: int) -> None:
 class SupervisedStack:
     """``glassdesk run`` in a temporary folder. Use as a context manager, or call start()/stop()."""
 
-    def __init__(self, *, tmp: Path | None = None, extra_env: dict[str, str] | None = None,
-                 keep: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        tmp: Path | None = None,
+        extra_env: dict[str, str] | None = None,
+        keep: bool = False,
+        snapshot: bool = True,
+    ) -> None:
         self.tmp = tmp or Path(tempfile.mkdtemp(prefix="gd-faults-"))
         self.var = self.tmp / "var"
         self.keep = keep
+        self.source = self.tmp / "src" if snapshot else ROOT
         self.extra_env = dict(extra_env or {})
         self.web_port = free_port()
         self.prefect_port = free_port()
@@ -189,28 +221,35 @@ class SupervisedStack:
         return self.var / "log"
 
     def port_of(self, child: ChildName) -> int | None:
-        return {ChildName.WEB: self.web_port, ChildName.PREFECT: self.prefect_port, ChildName.SMTP: self.smtp_port,
-                ChildName.MAIL_SINK: self.relay_port, ChildName.SMS_SINK: self.sms_sink_port}.get(child)
+        return {
+            ChildName.WEB: self.web_port,
+            ChildName.PREFECT: self.prefect_port,
+            ChildName.SMTP: self.smtp_port,
+            ChildName.MAIL_SINK: self.relay_port,
+            ChildName.SMS_SINK: self.sms_sink_port,
+        }.get(child)
 
     def env(self) -> dict[str, str]:
         """The environment of ``glassdesk run`` (and of CLI calls against it, with ``cli=True`` below)."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("GLASSDESK_", "PREFECT_"))}
-        env.update({
-            "GLASSDESK_VAR_DIR": str(self.var),
-            "GLASSDESK_PUBLIC_URL": self.base_url,
-            "GLASSDESK_WEB_HOST": "127.0.0.1",
-            "GLASSDESK_WEB_PORT": str(self.web_port),
-            "GLASSDESK_PREFECT_API_URL": self.prefect_api,
-            "GLASSDESK_PREFECT_PORT": str(self.prefect_port),
-            "GLASSDESK_SMTP_HOST": "127.0.0.1",
-            "GLASSDESK_SMTP_PORT": str(self.smtp_port),
-            "GLASSDESK_RELAY_HOST": "127.0.0.1",
-            "GLASSDESK_RELAY_PORT": str(self.relay_port),
-            "GLASSDESK_SMS_SINK_PORT": str(self.sms_sink_port),
-            "GLASSDESK_LOG_LEVEL": "INFO",
-            "PYTHONUNBUFFERED": "1",
-            "PYTHONPATH": str(ROOT),
-        })
+        env.update(
+            {
+                "GLASSDESK_VAR_DIR": str(self.var),
+                "GLASSDESK_PUBLIC_URL": self.base_url,
+                "GLASSDESK_WEB_HOST": "127.0.0.1",
+                "GLASSDESK_WEB_PORT": str(self.web_port),
+                "GLASSDESK_PREFECT_API_URL": self.prefect_api,
+                "GLASSDESK_PREFECT_PORT": str(self.prefect_port),
+                "GLASSDESK_SMTP_HOST": "127.0.0.1",
+                "GLASSDESK_SMTP_PORT": str(self.smtp_port),
+                "GLASSDESK_RELAY_HOST": "127.0.0.1",
+                "GLASSDESK_RELAY_PORT": str(self.relay_port),
+                "GLASSDESK_SMS_SINK_PORT": str(self.sms_sink_port),
+                "GLASSDESK_LOG_LEVEL": "INFO",
+                "PYTHONUNBUFFERED": "1",
+                "PYTHONPATH": str(self.source),
+            }
+        )
         env.update(self.extra_env)
         return env
 
@@ -234,10 +273,21 @@ class SupervisedStack:
         _LIVE.append(self)
         self.var.mkdir(parents=True, exist_ok=True)
         t0 = time.monotonic()
+        if self.source != ROOT:
+            for package in PRODUCT_PACKAGES:
+                shutil.copytree(
+                    ROOT / package, self.source / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+                )
         log = open(self.tmp / "supervisor.log", "ab")  # noqa: SIM115 - the child holds its own copy
         try:
-            self.supervisor = subprocess.Popen([str(BIN / "glassdesk"), "run"], env=self.env(), cwd=str(self.tmp),
-                                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            self.supervisor = subprocess.Popen(
+                [str(BIN / "glassdesk"), "run"],
+                env=self.env(),
+                cwd=str(self.tmp),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         finally:
             log.close()
         ready = wait_until(self._ready, timeout_s=timeout_s, interval_s=1.0)

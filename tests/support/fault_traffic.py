@@ -191,8 +191,14 @@ class Traffic:
     # -- SMS ------------------------------------------------------------------------------------------
     async def _sms(self, http: httpx.AsyncClient, msg: CustomerMessage) -> None:
         url = self._t.base_url + SMS_PATH
-        params = {"MessageSid": msg.client_id, "AccountSid": ACCOUNT_SID, "From": msg.address, "To": OUR_NUMBER,
-                  "Body": msg.utterance.text, "NumMedia": "0"}
+        params = {
+            "MessageSid": msg.client_id,
+            "AccountSid": ACCOUNT_SID,
+            "From": msg.address,
+            "To": OUR_NUMBER,
+            "Body": msg.utterance.text,
+            "NumMedia": "0",
+        }
         headers = {"X-Twilio-Signature": sign_webhook(url, params, auth_token=DEV_TWILIO_TOKEN)}
         deadline = time.monotonic() + self._t.give_up_after_s
         delay = 1.0
@@ -277,8 +283,9 @@ class Traffic:
                         await self._hello(ws, msg)
                         if not msg.accepted:
                             msg.attempts += 1
-                            await ws.send(json.dumps({"type": "message", "id": msg.client_id,
-                                                      "text": msg.utterance.text}))
+                            await ws.send(
+                                json.dumps({"type": "message", "id": msg.client_id, "text": msg.utterance.text})
+                            )
                         await self._listen(ws, msg, accepted)
                 except (OSError, TimeoutError, WebSocketException, ValueError) as exc:
                     if not msg.accepted:
@@ -352,4 +359,4 @@ class Traffic:
 
         chats = [m for m in messages if m.channel is Channel.CHAT and m.accepted]
         for start in range(0, len(chats), 10):
-            await asyncio.gather(*(one(m) for m in chats[start:start + 10]))
+            await asyncio.gather(*(one(m) for m in chats[start : start + 10]))

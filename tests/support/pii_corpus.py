@@ -27,8 +27,19 @@ from pydantic import BaseModel, ConfigDict
 from tests.support.pii_templates import HOLDOUT_DE, HOLDOUT_EN, TEMPLATES_DE, TEMPLATES_EN
 from understanding.pii import PiiKind
 
-__all__ = ["DEV_SEED", "LOCALES", "TEST_SEED", "UNIT_SEED", "Distractor", "DistractorKind", "GoldSpan", "Sample",
-           "generate", "kvnr", "steuer_id"]
+__all__ = [
+    "DEV_SEED",
+    "LOCALES",
+    "TEST_SEED",
+    "UNIT_SEED",
+    "Distractor",
+    "DistractorKind",
+    "GoldSpan",
+    "Sample",
+    "generate",
+    "kvnr",
+    "steuer_id",
+]
 
 DEV_SEED = 20260314
 TEST_SEED = 90210417
@@ -81,26 +92,78 @@ class Sample(BaseModel):
 
 
 _GOLD_SLOTS: dict[str, PiiKind] = {
-    "name": PiiKind.PERSON, "surname": PiiKind.PERSON, "first": PiiKind.PERSON,
-    "address": PiiKind.ADDRESS, "street": PiiKind.ADDRESS, "email": PiiKind.EMAIL, "phone": PiiKind.PHONE,
-    "iban": PiiKind.IBAN, "card": PiiKind.CARD, "dob": PiiKind.DATE_OF_BIRTH, "customer_id": PiiKind.CUSTOMER_ID,
-    "policy": PiiKind.POLICY_NUMBER, "kvnr": PiiKind.INSURANCE_ID, "tax_id": PiiKind.TAX_ID,
+    "name": PiiKind.PERSON,
+    "surname": PiiKind.PERSON,
+    "first": PiiKind.PERSON,
+    "address": PiiKind.ADDRESS,
+    "street": PiiKind.ADDRESS,
+    "email": PiiKind.EMAIL,
+    "phone": PiiKind.PHONE,
+    "iban": PiiKind.IBAN,
+    "card": PiiKind.CARD,
+    "dob": PiiKind.DATE_OF_BIRTH,
+    "customer_id": PiiKind.CUSTOMER_ID,
+    "policy": PiiKind.POLICY_NUMBER,
+    "kvnr": PiiKind.INSURANCE_ID,
+    "tax_id": PiiKind.TAX_ID,
 }
 _DISTRACTOR_SLOTS: dict[str, DistractorKind] = {
-    "order": DistractorKind.ORDER_NUMBER, "claim": DistractorKind.CLAIM_REF, "amount": DistractorKind.AMOUNT,
-    "date": DistractorKind.DATE, "product": DistractorKind.PRODUCT, "tracking": DistractorKind.TRACKING,
+    "order": DistractorKind.ORDER_NUMBER,
+    "claim": DistractorKind.CLAIM_REF,
+    "amount": DistractorKind.AMOUNT,
+    "date": DistractorKind.DATE,
+    "product": DistractorKind.PRODUCT,
+    "tracking": DistractorKind.TRACKING,
     "time": DistractorKind.TIME,
 }
 _SLOT = re.compile(r"\{(\w+)\}")
 
-_MONTHS_DE = ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober",
-              "November", "Dezember")
-_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-              "November", "December")
-_PRODUCTS = ("iPhone 15 Pro", "Samsung Galaxy S23", "Bosch Serie 6 WAN28K40", "Dyson V15 Detect",
-             "Sony WH-1000XM5", "Miele Complete C3", "Philips Hue Starter Kit", "Apple Watch Series 9",
-             "Thermomix TM6", "KitchenAid Artisan 5KSM175", "Nintendo Switch OLED", "Garmin Forerunner 265",
-             "Canon EOS R50", "LG OLED55C37LA", "De'Longhi Magnifica S", "Lego Technic 42115")
+_MONTHS_DE = (
+    "Januar",
+    "Februar",
+    "März",
+    "April",
+    "Mai",
+    "Juni",
+    "Juli",
+    "August",
+    "September",
+    "Oktober",
+    "November",
+    "Dezember",
+)
+_MONTHS_EN = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+_PRODUCTS = (
+    "iPhone 15 Pro",
+    "Samsung Galaxy S23",
+    "Bosch Serie 6 WAN28K40",
+    "Dyson V15 Detect",
+    "Sony WH-1000XM5",
+    "Miele Complete C3",
+    "Philips Hue Starter Kit",
+    "Apple Watch Series 9",
+    "Thermomix TM6",
+    "KitchenAid Artisan 5KSM175",
+    "Nintendo Switch OLED",
+    "Garmin Forerunner 265",
+    "Canon EOS R50",
+    "LG OLED55C37LA",
+    "De'Longhi Magnifica S",
+    "Lego Technic 42115",
+)
 _NI_FIRST = "ABCEGHJKLMNOPRSTWXYZ"
 _NI_SECOND = "ABCEGHJKLMNPRSTWXYZ"
 _NI_UNISSUED = {"BG", "GB", "KN", "NK", "NT", "TN", "ZZ"}
@@ -143,17 +206,26 @@ class _Filler:
         fake, rng = self.fake, self.rng
         simple: dict[str, Callable[[], str]] = {
             "name": lambda: f"{fake.first_name()} {fake.last_name()}",
-            "surname": fake.last_name, "first": fake.first_name,
-            "street": fake.street_address, "address": self._address, "email": self._email,
-            "phone": self._phone, "iban": self._iban, "card": self._card,
+            "surname": fake.last_name,
+            "first": fake.first_name,
+            "street": fake.street_address,
+            "address": self._address,
+            "email": self._email,
+            "phone": self._phone,
+            "iban": self._iban,
+            "card": self._card,
             "dob": lambda: self._date(fake.date_between_dates(dt.date(1938, 1, 1), dt.date(2007, 12, 31))),
             "date": lambda: self._date(fake.date_between_dates(dt.date(2025, 1, 1), dt.date(2026, 12, 31))),
             "customer_id": self._customer_id,
             "policy": lambda: fake.numerify(rng.choice(("POL-######", "POL-########"))),
-            "kvnr": lambda: kvnr(rng), "tax_id": self._tax_id, "tax_label": self._tax_label,
+            "kvnr": lambda: kvnr(rng),
+            "tax_id": self._tax_id,
+            "tax_label": self._tax_label,
             "order": lambda: fake.numerify(rng.choice(("1####", "4#####", "5######"))),
             "claim": lambda: f"CLM-{rng.choice((2025, 2026))}-{fake.numerify('0###')}",
-            "amount": self._amount, "product": lambda: rng.choice(_PRODUCTS), "tracking": self._tracking,
+            "amount": self._amount,
+            "product": lambda: rng.choice(_PRODUCTS),
+            "tracking": self._tracking,
             "time": lambda: f"{rng.randint(8, 18)}:{rng.choice(('00', '15', '30', '45'))}",
         }
         return simple[slot]()
@@ -185,7 +257,7 @@ class _Filler:
 
     def _iban(self) -> str:
         iban = self.fake.iban()
-        return " ".join(iban[i:i + 4] for i in range(0, len(iban), 4)) if self.rng.random() < 0.6 else iban
+        return " ".join(iban[i : i + 4] for i in range(0, len(iban), 4)) if self.rng.random() < 0.6 else iban
 
     def _card(self) -> str:
         card_type = self.rng.choice(("visa16", "mastercard", "amex"))
@@ -196,7 +268,7 @@ class _Filler:
         groups = (4, 6, 5) if len(number) == 15 else (4, 4, 4, 4)
         parts, at = [], 0
         for size in groups:
-            parts.append(number[at:at + size])
+            parts.append(number[at : at + size])
             at += size
         return (" " if style == "space" else "-").join(parts)
 
@@ -205,12 +277,20 @@ class _Filler:
         if self.language == "de":
             formats = (f"{d:02d}.{m:02d}.{y}", f"{d}.{m}.{y}", f"{d}. {_MONTHS_DE[m - 1]} {y}", f"{y}-{m:02d}-{d:02d}")
         elif self.locale == "en_US":
-            formats = (f"{_MONTHS_EN[m - 1]} {d}, {y}", f"{m:02d}/{d:02d}/{y}", f"{y}-{m:02d}-{d:02d}",
-                       f"{d} {_MONTHS_EN[m - 1]} {y}")
+            formats = (
+                f"{_MONTHS_EN[m - 1]} {d}, {y}",
+                f"{m:02d}/{d:02d}/{y}",
+                f"{y}-{m:02d}-{d:02d}",
+                f"{d} {_MONTHS_EN[m - 1]} {y}",
+            )
         else:
             suffix = "th" if 11 <= d <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(d % 10, "th")
-            formats = (f"{d} {_MONTHS_EN[m - 1]} {y}", f"{d:02d}/{m:02d}/{y}", f"{y}-{m:02d}-{d:02d}",
-                       f"{d}{suffix} {_MONTHS_EN[m - 1]} {y}")
+            formats = (
+                f"{d} {_MONTHS_EN[m - 1]} {y}",
+                f"{d:02d}/{m:02d}/{y}",
+                f"{y}-{m:02d}-{d:02d}",
+                f"{d}{suffix} {_MONTHS_EN[m - 1]} {y}",
+            )
         return self.rng.choice(formats)
 
     def _customer_id(self) -> str:
@@ -225,9 +305,11 @@ class _Filler:
         if self.tax_scheme == "ni":
             while (prefix := rng.choice(_NI_FIRST) + rng.choice(_NI_SECOND)) in _NI_UNISSUED:
                 pass
-            digits = f"{rng.randrange(10 ** 6):06d}"
+            digits = f"{rng.randrange(10**6):06d}"
             suffix = rng.choice("ABCD")
-            return rng.choice((f"{prefix}{digits}{suffix}", f"{prefix} {digits[:2]} {digits[2:4]} {digits[4:]} {suffix}"))
+            return rng.choice(
+                (f"{prefix}{digits}{suffix}", f"{prefix} {digits[:2]} {digits[2:4]} {digits[4:]} {suffix}")
+            )
         tax = steuer_id(rng)
         return rng.choice((tax, f"{tax[:2]} {tax[2:5]} {tax[5:8]} {tax[8:]}"))
 
@@ -246,8 +328,13 @@ class _Filler:
 
     def _tracking(self) -> str:
         fake = self.fake
-        return self.rng.choice((fake.numerify("00340434" + "#" * 12), "1Z" + fake.bothify("###??##########").upper(),
-                                fake.bothify("??#########GB").upper()))
+        return self.rng.choice(
+            (
+                fake.numerify("00340434" + "#" * 12),
+                "1Z" + fake.bothify("###??##########").upper(),
+                fake.bothify("??#########GB").upper(),
+            )
+        )
 
 
 def _render(template: str, filler: _Filler) -> tuple[str, list[GoldSpan], list[Distractor]]:
@@ -257,7 +344,7 @@ def _render(template: str, filler: _Filler) -> tuple[str, list[GoldSpan], list[D
     at = 0
     cursor = 0
     for m in _SLOT.finditer(template):
-        literal = template[cursor:m.start()]
+        literal = template[cursor : m.start()]
         pieces.append(literal)
         at += len(literal)
         slot = m.group(1)
@@ -289,6 +376,14 @@ def generate(seed: int, n: int, *, languages: tuple[str, ...] = ("de", "en"), ho
         locale = rng.choice(LOCALES[language])
         index = rng.randrange(len(templates[language]))
         text, gold, distractors = _render(templates[language][index], _Filler(language, locale, fakers[locale], rng))
-        samples.append(Sample(text=text, language=language, locale=locale, template_id=f"{prefix}{language}-{index:02d}",
-                              gold=tuple(gold), distractors=tuple(distractors)))
+        samples.append(
+            Sample(
+                text=text,
+                language=language,
+                locale=locale,
+                template_id=f"{prefix}{language}-{index:02d}",
+                gold=tuple(gold),
+                distractors=tuple(distractors),
+            )
+        )
     return samples

@@ -49,8 +49,13 @@ class KindScore(BaseModel):
         return KindScore(**{f: getattr(self, f) + getattr(other, f) for f in KindScore.model_fields})
 
     def summary(self) -> dict[str, float | int]:
-        return {"gold": self.gold, "predicted": self.predicted, "recall": round(self.recall, 4),
-                "hidden_recall": round(self.hidden_recall, 4), "precision": round(self.precision, 4)}
+        return {
+            "gold": self.gold,
+            "predicted": self.predicted,
+            "recall": round(self.recall, 4),
+            "hidden_recall": round(self.hidden_recall, 4),
+            "precision": round(self.precision, 4),
+        }
 
 
 class LookalikeScore(BaseModel):
@@ -92,8 +97,9 @@ def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
     return a[0] < b[1] and b[0] < a[1]
 
 
-def _score_one(sample: Sample, findings: Sequence[Finding]) -> tuple[dict[PiiKind, KindScore], list[Miss], list[Miss],
-                                                                     dict[DistractorKind, LookalikeScore]]:
+def _score_one(
+    sample: Sample, findings: Sequence[Finding]
+) -> tuple[dict[PiiKind, KindScore], list[Miss], list[Miss], dict[DistractorKind, LookalikeScore]]:
     kinds: dict[PiiKind, KindScore] = {}
     misses: list[Miss] = []
     false_positives: list[Miss] = []
@@ -110,17 +116,20 @@ def _score_one(sample: Sample, findings: Sequence[Finding]) -> tuple[dict[PiiKin
         correct = any(g.kind is kind and _overlaps((start, end), (g.start, g.end)) for g in sample.gold)
         kinds[kind] = kinds.get(kind, KindScore()).plus(KindScore(predicted=1, correct=int(correct)))
         if not correct:
-            false_positives.append(Miss(template_id=sample.template_id, kind=kind.value,
-                                        value=sample.text[start:end], text=sample.text))
+            false_positives.append(
+                Miss(template_id=sample.template_id, kind=kind.value, value=sample.text[start:end], text=sample.text)
+            )
     lookalikes: dict[DistractorKind, LookalikeScore] = {}
     for d in sample.distractors:
         hits = [k for k, s, e in findings if _overlaps((s, e), (d.start, d.end))]
         personal = any(k not in BUSINESS_REFERENCE_KINDS for k in hits)
         reference = any(k in BUSINESS_REFERENCE_KINDS for k in hits)
         before = lookalikes.get(d.kind, LookalikeScore())
-        lookalikes[d.kind] = LookalikeScore(total=before.total + 1,
-                                            touched_as_personal=before.touched_as_personal + int(personal),
-                                            touched_as_reference=before.touched_as_reference + int(reference))
+        lookalikes[d.kind] = LookalikeScore(
+            total=before.total + 1,
+            touched_as_personal=before.touched_as_personal + int(personal),
+            touched_as_reference=before.touched_as_reference + int(reference),
+        )
     return kinds, misses, false_positives, lookalikes
 
 
@@ -142,8 +151,14 @@ def score(samples: Sequence[Sample], find: Callable[[str], Sequence[Finding]]) -
             lookalikes[look_kind] = LookalikeScore(
                 total=before.total + look.total,
                 touched_as_personal=before.touched_as_personal + look.touched_as_personal,
-                touched_as_reference=before.touched_as_reference + look.touched_as_reference)
+                touched_as_reference=before.touched_as_reference + look.touched_as_reference,
+            )
         misses += missed
         false_positives += wrong
-    return Score(by_kind=by_kind, by_language=by_language, lookalikes=lookalikes, misses=tuple(misses),
-                 false_positives=tuple(false_positives))
+    return Score(
+        by_kind=by_kind,
+        by_language=by_language,
+        lookalikes=lookalikes,
+        misses=tuple(misses),
+        false_positives=tuple(false_positives),
+    )

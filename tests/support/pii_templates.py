@@ -13,13 +13,19 @@ from __future__ import annotations
 __all__ = ["HOLDOUT_DE", "HOLDOUT_EN", "TEMPLATES_DE", "TEMPLATES_EN"]
 
 TEMPLATES_DE: tuple[str, ...] = (
-    ("Guten Tag, mein Name ist {name}. Meine Bestellung {order} ist immer noch nicht angekommen. "
-     "Bitte rufen Sie mich unter {phone} zurück."),
-    ("Hallo, ich heiße {name} und bin umgezogen. Meine neue Adresse lautet {address}. Bitte ändern Sie das "
-     "für Kundennummer {customer_id}."),
+    (
+        "Guten Tag, mein Name ist {name}. Meine Bestellung {order} ist immer noch nicht angekommen. "
+        "Bitte rufen Sie mich unter {phone} zurück."
+    ),
+    (
+        "Hallo, ich heiße {name} und bin umgezogen. Meine neue Adresse lautet {address}. Bitte ändern Sie das "
+        "für Kundennummer {customer_id}."
+    ),
     "Ich bin Frau {surname} und wohne in der {street}. Seit dem {date} warte ich auf meine Erstattung über {amount}.",
-    ("Sehr geehrte Damen und Herren,\nich möchte einen Schaden melden. Police {policy}, geboren am {dob}. "
-     "Der Wasserschaden ist am {date} passiert.\nMit freundlichen Grüßen\n{name}"),
+    (
+        "Sehr geehrte Damen und Herren,\nich möchte einen Schaden melden. Police {policy}, geboren am {dob}. "
+        "Der Wasserschaden ist am {date} passiert.\nMit freundlichen Grüßen\n{name}"
+    ),
     "Herr Dr. {surname} hier. Meine Steuer-ID ist {tax_id}, bitte korrigieren Sie die Angabe auf der Rechnung.",
     "Bitte buchen Sie den Betrag von {amount} von meinem Konto {iban} ab. Kontoinhaber: {name}",
     "Meine Kreditkarte {card} wurde doppelt belastet ({amount}) für die Bestellung {order}.",
@@ -33,15 +39,21 @@ TEMPLATES_DE: tuple[str, ...] = (
     "Guten Morgen, ich habe {amount} überwiesen, aber die Zahlung für Bestellung {order} fehlt. Meine IBAN: {iban}",
     "Bitte ändern Sie meine E-Mail-Adresse auf {email}. Mein Geburtsdatum zur Bestätigung: {dob}",
     "Frau {surname} aus der {street} möchte den Termin am {date} um {time} Uhr absagen.",
-    ("Ich habe das {product} für {amount} gekauft und möchte es zurückgeben. Bestellung {order}, "
-     "Kundennummer {customer_id}."),
+    (
+        "Ich habe das {product} für {amount} gekauft und möchte es zurückgeben. Bestellung {order}, "
+        "Kundennummer {customer_id}."
+    ),
     "Mein Name ist {name}, ich bin am {dob} geboren und meine Steuer-ID lautet {tax_id}.",
     "Die Abbuchung von {amount} auf meiner Karte {card} erkenne ich nicht an!",
-    ("Hallo, ich bin {name} und erreiche Sie telefonisch nie. Rufen Sie mich bitte unter {phone} an oder "
-     "schreiben Sie an {email}."),
+    (
+        "Hallo, ich bin {name} und erreiche Sie telefonisch nie. Rufen Sie mich bitte unter {phone} an oder "
+        "schreiben Sie an {email}."
+    ),
     "Bitte schicken Sie die Unterlagen an meine Tochter {name}, {address}.",
-    ("Das ist jetzt das dritte Mal, dass das {product} kaputt ist. Ich will mein Geld zurück ({amount})!\n\n"
-     "Viele Grüße\n{name}"),
+    (
+        "Das ist jetzt das dritte Mal, dass das {product} kaputt ist. Ich will mein Geld zurück ({amount})!\n\n"
+        "Viele Grüße\n{name}"
+    ),
     "Anbei die Daten für die Erstattung: IBAN {iban}, Kontoinhaberin {name}.",
     "Versicherungsnehmer: {name}\nGeburtsdatum: {dob}\nPolice: {policy}\nSchadentag: {date}",
     "Leider ist mein Paket mit der Sendungsnummer {tracking} nicht bei mir in der {street} angekommen.",
@@ -61,14 +73,18 @@ TEMPLATES_DE: tuple[str, ...] = (
     "Ich habe am {date} um {time} Uhr angerufen, Herr {surname} hat mir einen Rückruf versprochen.",
     "Kunden-Nr. {customer_id}, Rechnungsbetrag {amount}: bitte Ratenzahlung, ich kann nicht alles auf einmal zahlen.",
     "Die Reparatur des {product} kostet {amount}? Das ist zu viel. Meine Telefonnummer für Rückfragen: {phone}.",
-    ("Wir hatten einen Einbruch in unserer Wohnung, {address}. Schadennummer {claim}. Ich bin unter {phone} "
-     "erreichbar."),
+    (
+        "Wir hatten einen Einbruch in unserer Wohnung, {address}. Schadennummer {claim}. Ich bin unter {phone} "
+        "erreichbar."
+    ),
     "Guten Tag, ich bin {name}, Kundin seit 2015. Meine Versichertennummer {kvnr} wird im Portal nicht erkannt.",
     "Bitte die Gutschrift auf die Kreditkarte {card} buchen, nicht auf das Konto.\nLG {first}",
     "Ich bin am {dob} geboren, nicht am {date}! Bitte korrigieren Sie mein Geburtsdatum.",
     "Mein Paket {tracking} wurde an {address} geliefert, dort wohne ich aber seit dem {date} nicht mehr.",
-    ("Sehr geehrter Herr {surname},\nmeine Steuer-ID {tax_id} ist auf der Beitragsbescheinigung falsch.\n"
-     "Mit freundlichen Grüßen\n{name}"),
+    (
+        "Sehr geehrter Herr {surname},\nmeine Steuer-ID {tax_id} ist auf der Beitragsbescheinigung falsch.\n"
+        "Mit freundlichen Grüßen\n{name}"
+    ),
     "Wo bleibt meine Bestellung {order}? Ich habe am {date} schon {amount} bezahlt.",
     "Das {product} für {amount} ist seit dem {date} kaputt. Ich bin seit 2019 Kundin und sehr enttäuscht!",
     "Mein Geburtstagsgeschenk, das {product}, sollte bis zum {date} da sein. Sendungsnummer {tracking}.",
@@ -80,11 +96,15 @@ TEMPLATES_DE: tuple[str, ...] = (
 
 TEMPLATES_EN: tuple[str, ...] = (
     "Hi, this is {name}. My order {order} still hasn't arrived. Please call me back on {phone}.",
-    ("Hello, my name is {name} and I've moved. My new address is {address}. Please update customer number "
-     "{customer_id}."),
+    (
+        "Hello, my name is {name} and I've moved. My new address is {address}. Please update customer number "
+        "{customer_id}."
+    ),
     "I'm {name}, a customer since 2018. I was charged {amount} twice on my card {card}.",
-    ("Dear Sir or Madam,\nI would like to report a claim under policy {policy}. The burst pipe happened on {date}.\n"
-     "Kind regards,\n{name}"),
+    (
+        "Dear Sir or Madam,\nI would like to report a claim under policy {policy}. The burst pipe happened on {date}.\n"
+        "Kind regards,\n{name}"
+    ),
     "My {tax_label} is {tax_id}. Please correct it on my account, it was entered wrong.",
     "Please refund the {amount} to my account {iban}. Account holder: {name}.",
     "Can you send the invoice to {email}? My customer ID is {customer_id}.",

@@ -17,8 +17,12 @@ STAFF = (("agent1", "agent"), ("ops1", "ops"), ("admin1", "admin"))
 
 def create_staff(server: LiveServer, username: str, role: str, *, password: str | None = None) -> None:
     async def upsert(services):  # type: ignore[no-untyped-def]
-        await services.users.upsert(username, display_name=username.title(), role=role,
-                                    password_hash=hash_password(password or f"{username}-pw"))
+        await services.users.upsert(
+            username,
+            display_name=username.title(),
+            role=role,
+            password_hash=hash_password(password or f"{username}-pw"),
+        )
 
     server.call(upsert)
 
@@ -29,8 +33,10 @@ def login(server: LiveServer, username: str, password: str | None = None) -> tup
     form = client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
     assert token, "the login form carries a CSRF token"
-    r = client.post("/login", data={"username": username, "password": password or f"{username}-pw",
-                                    "csrf_token": token.group(1), "next": ""})
+    r = client.post(
+        "/login",
+        data={"username": username, "password": password or f"{username}-pw", "csrf_token": token.group(1), "next": ""},
+    )
     assert r.status_code == 303, f"login failed for {username}: {r.status_code} {r.text[:200]}"
     me = client.get("/api/me")
     assert me.status_code == 200

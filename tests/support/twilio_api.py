@@ -158,8 +158,8 @@ def _build_app(state: _State) -> Starlette:
         auth_ok = _auth_ok(request, state)
         with state.lock:
             found = next((m for m in state.messages if m["sid"] == request.path_params["sid"]), None)
-        resp = _error(401, *ERRORS[401]) if not auth_ok else (
-            JSONResponse(found) if found else _error(404, *ERRORS[404])
+        resp = (
+            _error(401, *ERRORS[401]) if not auth_ok else (JSONResponse(found) if found else _error(404, *ERRORS[404]))
         )
         await record(request, {}, auth_ok, resp.status_code)
         return resp
@@ -169,8 +169,12 @@ def _build_app(state: _State) -> Starlette:
         to = request.query_params.get("To")
         with state.lock:
             found = [m for m in reversed(state.messages) if to is None or m["to"] == to]
-        resp = _error(401, *ERRORS[401]) if not auth_ok else JSONResponse(
-            {"messages": found, "page": 0, "page_size": 50, "next_page_uri": None, "uri": request.url.path}
+        resp = (
+            _error(401, *ERRORS[401])
+            if not auth_ok
+            else JSONResponse(
+                {"messages": found, "page": 0, "page_size": 50, "next_page_uri": None, "uri": request.url.path}
+            )
         )
         await record(request, {}, auth_ok, resp.status_code)
         return resp

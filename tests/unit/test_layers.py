@@ -20,8 +20,18 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-OURS = {"conversation", "channels", "policies", "knowledge", "understanding", "services", "flows", "runtime",
-        "devtools", "web"}
+OURS = {
+    "conversation",
+    "channels",
+    "policies",
+    "knowledge",
+    "understanding",
+    "services",
+    "flows",
+    "runtime",
+    "devtools",
+    "web",
+}
 ALLOWED: dict[str, set[str]] = {
     "conversation": set(),
     "channels": {"conversation"},
@@ -72,16 +82,22 @@ def _allowed(package: str, module: str) -> bool:
 @pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_imports_follow_the_one_way_rule(path: Path) -> None:
     package = path.relative_to(ROOT).parts[0]
-    wrong = [f"{path.relative_to(ROOT)}:{line} imports {module}" for line, module in _imports(path)
-             if not _allowed(package, module)]
+    wrong = [
+        f"{path.relative_to(ROOT)}:{line} imports {module}"
+        for line, module in _imports(path)
+        if not _allowed(package, module)
+    ]
     assert not wrong, "imports against the dependency rule (see tests/unit/test_layers.py):\n" + "\n".join(wrong)
 
 
 @pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_vendor_sdks_stay_in_their_adapter(path: Path) -> None:
     rel = str(path.relative_to(ROOT))
-    wrong = [f"{rel}:{line} imports {module}" for line, module in _imports(path)
-             if (homes := VENDOR_HOMES.get(module.split(".")[0])) is not None and not rel.startswith(homes)]
+    wrong = [
+        f"{rel}:{line} imports {module}"
+        for line, module in _imports(path)
+        if (homes := VENDOR_HOMES.get(module.split(".")[0])) is not None and not rel.startswith(homes)
+    ]
     assert not wrong, "a vendor SDK outside its adapter:\n" + "\n".join(wrong)
 
 

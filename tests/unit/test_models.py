@@ -50,18 +50,24 @@ def test_unknown_kind_is_rejected_with_allowed_tags() -> None:
 
 
 def test_models_are_frozen_and_closed() -> None:
-    msg = InboundMessage(channel=ChannelKind.SMS, external_id="SM1", address=PhoneAddress(number="+4915112345678"), text="hi")
+    msg = InboundMessage(
+        channel=ChannelKind.SMS, external_id="SM1", address=PhoneAddress(number="+4915112345678"), text="hi"
+    )
     with pytest.raises(ValidationError):
         msg.text = "changed"  # type: ignore[misc]
     with pytest.raises(ValidationError):
         InboundMessage(channel="fax", external_id="x", address=PhoneAddress(number="+4915112345678"), text="hi")  # type: ignore[arg-type]
     with pytest.raises(ValidationError):
-        InboundMessage(channel=ChannelKind.SMS, external_id="", address=PhoneAddress(number="+4915112345678"), text="hi")
+        InboundMessage(
+            channel=ChannelKind.SMS, external_id="", address=PhoneAddress(number="+4915112345678"), text="hi"
+        )
 
 
 def test_event_data_must_stay_small() -> None:
     with pytest.raises(ValidationError, match="store ids, not content"):
-        TimelineEvent(conversation_id="cv_1", type=EventType.RECEIVED, actor=ActorKind.SYSTEM, data={"text": "x" * 5000})
+        TimelineEvent(
+            conversation_id="cv_1", type=EventType.RECEIVED, actor=ActorKind.SYSTEM, data={"text": "x" * 5000}
+        )
 
 
 @pytest.mark.parametrize(

@@ -16,8 +16,15 @@ class _Versions:
 
     async def active(self) -> StoredPolicy:
         self.calls += 1
-        return StoredPolicy(version=self.version, author="a", message="m", text=DEFAULT_POLICY_PATH.read_text(),
-                            sha256="x", rolled_back_from=None, created_at=dt.datetime.now(dt.UTC))
+        return StoredPolicy(
+            version=self.version,
+            author="a",
+            message="m",
+            text=DEFAULT_POLICY_PATH.read_text(),
+            sha256="x",
+            rolled_back_from=None,
+            created_at=dt.datetime.now(dt.UTC),
+        )
 
 
 async def test_reads_are_cached_and_a_new_version_is_picked_up() -> None:

@@ -12,7 +12,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 def test_the_settings_table_is_current() -> None:
     text = README.read_text()
     start, end = text.index("<!-- settings-table -->\n"), text.index("<!-- /settings-table -->")
-    shown = text[start + len("<!-- settings-table -->\n"):end].strip()
+    shown = text[start + len("<!-- settings-table -->\n") : end].strip()
     assert shown == settings_table(), "regenerate it: .venv/bin/glassdesk config --markdown"
 
 

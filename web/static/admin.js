@@ -1,4 +1,5 @@
-// The admin policy page: validate while typing (debounced), preview (diff + dry run), publish, roll back.
+// The admin policy page: validate while typing (debounced), preview (diff + dry run), publish, roll back,
+// and, with four-eyes publishing, the requests another admin approves or rejects.
 // Text only: every value from the server goes through textContent (glassdesk.el).
 (function () {
   "use strict";
@@ -8,6 +9,7 @@
   var DEBOUNCE_MS = 400;
   var timer = null, validateSeq = 0;
   var preview = null; // {sha256, baseVersion, text}
+  var fourEyes = $("policy-page").getAttribute("data-four-eyes") === "true";
 
   function clear(node) { while (node.firstChild) { node.removeChild(node.firstChild); } }
   function lineCount() { return editor.value.split("\n").length; }
@@ -169,10 +171,95 @@
       rows.appendChild(gd.el("tr", { "data-version": String(p.version), class: i === 0 ? "is-live" : "" }, [
         gd.el("td", {}, [document.createTextNode("v" + p.version + " "),
                          i === 0 ? gd.el("span", { class: "badge", text: "live" }) : null]),
-        gd.el("td", { text: p.author }), gd.el("td", { text: p.message }),
+        gd.el("td", { text: p.author + (p.approved_by ? " (approved by " + p.approved_by + ")" : "") }),
+        gd.el("td", { text: p.message }),
         gd.el("td", { text: p.created.replace(" UTC", "") })]));
       if (i > 0) { select.appendChild(gd.el("option", { value: String(p.version), text: "v" + p.version })); }
     });
+    if (state.requests) { renderRequests(state.requests); }
+  }
+
+  // -- requests waiting for a second admin ---------------------------------------------------------------
+  function changeLabel(r) {
+    return r.kind === "rollback" ? "roll back to v" + r.target_version : "publish";
+  }
+
+  function decide(r, action, note, status) {
+    status.textContent = action === "approve" ? "Approving…" : "Saving…";
+    status.className = "muted";
+    var url = "/api/policies/requests/" + encodeURIComponent(r.id) + "/" + action;
+    return gd.post(url, { note: note }).then(function (res) {
+      if (!res.ok) { status.textContent = gd.errorText(res); status.className = "error"; return; }
+      renderState(res.body);
+      var done = $("requests-status");
+      if (action === "approve") {
+        done.textContent = r.id + " approved: v" + res.body.published + " is live now.";
+        preview = null; // the live version moved: preview again before the next change
+        syncPublishButton();
+      } else {
+        done.textContent = r.id + " " + res.body.status + ": nothing changed.";
+      }
+      done.className = "ok";
+    }).catch(function () { status.textContent = "Could not reach the server."; status.className = "error"; });
+  }
+
+  function requestItem(r) {
+    var status = gd.el("p", { class: "request-status", role: "status", "aria-live": "polite" });
+    var note = gd.el("input", { type: "text", maxlength: "400", autocomplete: "off",
+                                "aria-label": "Note for " + r.id, placeholder: r.mine ? "Why withdraw (optional)" : "Why reject (optional)" });
+    var approve = gd.el("button", { type: "button", class: "primary approve", text: "Approve and publish",
+                                    "data-request": r.id });
+    if (r.mine || r.stale) { approve.disabled = true; }
+    var reject = gd.el("button", { type: "button", class: "danger reject", text: r.mine ? "Withdraw" : "Reject",
+                                   "data-request": r.id });
+    approve.addEventListener("click", function () { decide(r, "approve", "", status); });
+    reject.addEventListener("click", function () { decide(r, "reject", note.value.trim(), status); });
+    var why = r.mine ? "You asked for this change: another admin approves it."
+      : (r.stale ? "" : "Check the diff, then approve it or reject it.");
+    var diff = gd.el("pre", { class: "diff" });
+    (r.diff || "(no live version yet: this text becomes the first one)").split("\n").forEach(function (line) {
+      var cls = "diff-line";
+      if (line.indexOf("+++") === 0 || line.indexOf("---") === 0) { cls += " diff-file"; }
+      else if (line.charAt(0) === "+") { cls += " diff-add"; }
+      else if (line.charAt(0) === "-") { cls += " diff-del"; }
+      else if (line.indexOf("@@") === 0) { cls += " diff-hunk"; }
+      diff.appendChild(gd.el("span", { class: cls, text: line + "\n" }));
+    });
+    return gd.el("li", { class: "request" + (r.stale ? " stale" : ""), "data-request": r.id }, [
+      gd.el("p", { class: "request-head", text: r.id + ": " + changeLabel(r) + ", asked by " + r.requested_by +
+                   " on v" + (r.base_version || "-") + ", " + r.requested }),
+      gd.el("p", { text: r.message }),
+      r.stale ? gd.el("p", { class: "stale-note", text: "Another version went live since this request: it can no " +
+                             "longer be approved. Reject it and ask again on top of the live version." }) : null,
+      why ? gd.el("p", { class: "muted", text: why }) : null,
+      gd.el("details", {}, [gd.el("summary", { text: "Diff against the live version" }), diff]),
+      gd.el("div", { class: "request-actions" }, [note, approve, reject]),
+      status]);
+  }
+
+  function renderRequests(requests) {
+    var list = $("pending-requests");
+    clear(list);
+    if (!requests.pending.length) {
+      list.appendChild(gd.el("li", { class: "muted", text: fourEyes
+        ? "Nothing waits for approval." : "Nothing waits for approval (four-eyes publishing is off)." }));
+    }
+    requests.pending.forEach(function (r) { list.appendChild(requestItem(r)); });
+    var recent = $("recent-requests");
+    clear(recent);
+    requests.recent.forEach(function (r) {
+      var outcome = r.status + (r.published_version ? " as v" + r.published_version : "") +
+        (r.decision_note ? ": " + r.decision_note : "");
+      recent.appendChild(gd.el("tr", { "data-request": r.id }, [
+        gd.el("td", { text: r.id }), gd.el("td", { text: changeLabel(r) + ": " + r.message }),
+        gd.el("td", { text: r.requested_by + ", " + r.requested }), gd.el("td", { text: outcome }),
+        gd.el("td", { text: r.decided_by ? r.decided_by + ", " + r.decided : "" })]));
+    });
+  }
+
+  function requested(r, status) {
+    status.textContent = "Requested " + r.body.requested + ": it goes live once another admin approves it.";
+    status.className = "ok";
   }
 
   $("publish-button").addEventListener("click", function () {
@@ -193,10 +280,19 @@
       renderState(r.body);
       preview = null;
       $("publish-message").value = "";
-      status.textContent = "Published as v" + r.body.published + ". It is live now.";
-      status.className = "ok";
-      $("preview-status").textContent = "Published. Edit and preview again for the next change.";
+      if (r.status === 202) {
+        requested(r, status);
+        $("preview-status").textContent = "Requested. It waits below until another admin approves it.";
+      } else {
+        status.textContent = "Published as v" + r.body.published + ". It is live now.";
+        status.className = "ok";
+        $("preview-status").textContent = "Published. Edit and preview again for the next change.";
+      }
       $("preview-status").className = "muted";
+    }).catch(function () {
+      $("publish-button").disabled = false;
+      status.textContent = "Could not reach the server.";
+      status.className = "error";
     });
   });
 
@@ -211,18 +307,27 @@
       $("rollback-button").disabled = false;
       if (!r.ok) { status.textContent = gd.errorText(r); status.className = "error"; return; }
       renderState(r.body);
+      $("rollback-message").value = "";
+      if (r.status === 202) { requested(r, status); return; }
       editor.value = r.body.live.text;
       preview = null;
       $("preview-body").hidden = true;
       $("preview-status").textContent = "Rolled back. The editor shows the live text again.";
-      $("rollback-message").value = "";
       status.textContent = "v" + version + " is live again as v" + r.body.published + ".";
       status.className = "ok";
       renderGutter();
       validateNow();
+    }).catch(function () {
+      $("rollback-button").disabled = false;
+      status.textContent = "Could not reach the server.";
+      status.className = "error";
     });
   });
 
   renderGutter();
   validateNow();
+  gd.getJSON("/api/policies").then(function (state) { renderRequests(state.requests); }).catch(function () {
+    $("requests-status").textContent = "Could not load the requests.";
+    $("requests-status").className = "error";
+  });
 })();

@@ -47,6 +47,8 @@ def portal(backoffice_db: Path) -> Iterator[str]:
 
 def example_text(*, shop_url: str, portal_url: str = "http://127.0.0.1:8766") -> str:
     """The shipped example config, pointed at the local servers."""
-    return (EXAMPLE.read_text(encoding="utf-8")
-            .replace("https://shop.example.com", shop_url)
-            .replace("http://127.0.0.1:8766", portal_url))
+    return (
+        EXAMPLE.read_text(encoding="utf-8")
+        .replace("https://shop.example.com", shop_url)
+        .replace("http://127.0.0.1:8766", portal_url)
+    )

@@ -16,7 +16,7 @@ class Png:
 
     def pixel(self, x: int, y: int) -> tuple[int, int, int]:
         start = x * self.channels
-        r, g, b = self.rows[y][start:start + 3]
+        r, g, b = self.rows[y][start : start + 3]
         return r, g, b
 
 
@@ -26,8 +26,8 @@ def read_png(path: Path, *, max_rows: int | None = None) -> Png:
     assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
     pos, idat, header = 8, bytearray(), b""
     while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        chunk = data[pos + 8:pos + 8 + length]
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        chunk = data[pos + 8 : pos + 8 + length]
         if kind == b"IHDR":
             header = chunk
         elif kind == b"IDAT":
@@ -40,7 +40,7 @@ def read_png(path: Path, *, max_rows: int | None = None) -> Png:
     rows: list[bytes] = []
     previous = bytearray(stride)
     for y in range(min(height, max_rows or height)):
-        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
         for i in range(stride):
             left = line[i - channels] if i >= channels else 0
             up, corner = previous[i], previous[i - channels] if i >= channels else 0

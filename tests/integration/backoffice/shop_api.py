@@ -99,24 +99,43 @@ def _money(value: Decimal) -> str:
 
 def _order_json(data: DemoData, order: OrderRow) -> dict[str, Any]:
     shipment = next((s for s in data.shipments if s.order_number == order.order_number), None)
-    open_return = next((r for r in data.returns if r.order_number == order.order_number
-                        and r.status in (ReturnState.REQUESTED, ReturnState.RECEIVED)), None)
+    open_return = next(
+        (
+            r
+            for r in data.returns
+            if r.order_number == order.order_number and r.status in (ReturnState.REQUESTED, ReturnState.RECEIVED)
+        ),
+        None,
+    )
     return {
         "number": order.order_number,
         "customer": {"id": order.customer_id},
         "state": order.status.value.upper(),
         "created": order.ordered_on.isoformat(),
         "delivered": order.delivered_on.isoformat() if order.delivered_on else None,
-        "lines": [{"sku": i.sku, "title": i.name, "qty": i.quantity, "price": _money(i.unit_price)}
-                  for i in order.items],
+        "lines": [
+            {"sku": i.sku, "title": i.name, "qty": i.quantity, "price": _money(i.unit_price)} for i in order.items
+        ],
         "shipping": {"fee": _money(order.shipping_fee)},
         "totals": {"gross": _money(order.total), "currency": order.currency},
-        "shipment": None if shipment is None else {
-            "carrier": shipment.carrier, "tracking": shipment.tracking_number, "status": shipment.status.value,
-            "shipped": shipment.shipped_on.isoformat(), "eta": shipment.eta.isoformat()},
-        "open_return": None if open_return is None else {
-            "id": open_return.return_id, "order": open_return.order_number, "status": open_return.status.value,
-            "requested": open_return.requested_on.isoformat(), "refund": _money(open_return.refund_amount)},
+        "shipment": None
+        if shipment is None
+        else {
+            "carrier": shipment.carrier,
+            "tracking": shipment.tracking_number,
+            "status": shipment.status.value,
+            "shipped": shipment.shipped_on.isoformat(),
+            "eta": shipment.eta.isoformat(),
+        },
+        "open_return": None
+        if open_return is None
+        else {
+            "id": open_return.return_id,
+            "order": open_return.order_number,
+            "status": open_return.status.value,
+            "requested": open_return.requested_on.isoformat(),
+            "refund": _money(open_return.refund_amount),
+        },
     }
 
 
@@ -171,8 +190,11 @@ def create_app(state: ShopState) -> Starlette:
             return early
         if not authorized(request):
             return JSONResponse({"error": "unauthorized"}, status_code=401)
-        mine = sorted((o for o in state.data.orders if o.customer_id == request.path_params["customer"]),
-                      key=lambda o: (o.ordered_on, o.order_number), reverse=True)
+        mine = sorted(
+            (o for o in state.data.orders if o.customer_id == request.path_params["customer"]),
+            key=lambda o: (o.ordered_on, o.order_number),
+            reverse=True,
+        )
         return JSONResponse({"orders": [_order_json(state.data, o) for o in mine]})
 
     async def customers(request: Request) -> Response:
@@ -182,8 +204,14 @@ def create_app(state: ShopState) -> Starlette:
             return JSONResponse({"error": "unauthorized"}, status_code=401)
         email, phone = request.query_params.get("email"), request.query_params.get("phone")
         found = [c for c in state.data.customers if (email and c.email == email) or (phone and c.phone == phone)]
-        return JSONResponse({"results": [{"id": c.customer_id, "name": c.name, "email": c.email, "phone": c.phone,
-                                          "locale": c.language} for c in found]})
+        return JSONResponse(
+            {
+                "results": [
+                    {"id": c.customer_id, "name": c.name, "email": c.email, "phone": c.phone, "locale": c.language}
+                    for c in found
+                ]
+            }
+        )
 
     async def file_claim(request: Request) -> Response:
         """The insurer side: a claim draft per Idempotency-Key; the policy must be the customer's."""
@@ -194,25 +222,34 @@ def create_app(state: ShopState) -> Starlette:
         customer = request.path_params["customer"]
         if not key:
             return JSONResponse({"error": "Idempotency-Key required"}, status_code=400)
-        policy = next((c for c in state.data.contracts if c.policy_number == body.get("policy")
-                       and c.customer_id == customer), None)
+        policy = next(
+            (c for c in state.data.contracts if c.policy_number == body.get("policy") and c.customer_id == customer),
+            None,
+        )
         if policy is None:
             return JSONResponse({"error": "not_found"}, status_code=404)
         if key not in state.claims:
-            state.claims[key] = {"number": f"CLM-2026-{9000 + len(state.claims):04d}", "policy": policy.policy_number,
-                                 "peril": body["peril"], "state": "draft_pending_human_review",
-                                 "incident": body["date"], "reported": "2026-11-23"}
+            state.claims[key] = {
+                "number": f"CLM-2026-{9000 + len(state.claims):04d}",
+                "policy": policy.policy_number,
+                "peril": body["peril"],
+                "state": "draft_pending_human_review",
+                "incident": body["date"],
+                "reported": "2026-11-23",
+            }
         if (early := await misbehave("claims", request)) is not None:  # stored, then the answer is lost
             return early
         return JSONResponse({"claim": state.claims[key]}, status_code=201)
 
-    return Starlette(routes=[
-        Route("/api/v2/customers/{customer}/claims", file_claim, methods=["POST"]),
-        Route("/oauth/token", token, methods=["POST"]),
-        Route("/api/v2/orders/{number}", order),
-        Route("/api/v2/customers/{customer}/orders", orders),
-        Route("/api/v2/customers", customers),
-    ])
+    return Starlette(
+        routes=[
+            Route("/api/v2/customers/{customer}/claims", file_claim, methods=["POST"]),
+            Route("/oauth/token", token, methods=["POST"]),
+            Route("/api/v2/orders/{number}", order),
+            Route("/api/v2/customers/{customer}/orders", orders),
+            Route("/api/v2/customers", customers),
+        ]
+    )
 
 
 def free_socket() -> socket.socket:

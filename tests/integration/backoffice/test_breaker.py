@@ -70,15 +70,19 @@ def test_a_cancelled_probe_lets_the_next_caller_probe() -> None:
 async def test_an_open_breaker_answers_at_once_without_calling_the_back_office() -> None:
     clock = Clock()
     flaky = InMemoryBackOffice(today=lambda: TODAY, failures=[BackOfficeUnavailable("locked")] * 2)
-    guarded = GuardedBackOffice("db", flaky, CircuitBreaker("db", BreakerConfig(failure_threshold=2, open_seconds=5),
-                                                              clock=clock))
+    guarded = GuardedBackOffice(
+        "db", flaky, CircuitBreaker("db", BreakerConfig(failure_threshold=2, open_seconds=5), clock=clock)
+    )
     for _ in range(2):
         with pytest.raises(BackOfficeUnavailable):
             await guarded.contract(ANNA, "POL-100234")
     with pytest.raises(ConnectorUnavailable) as caught:
         await guarded.contract(ANNA, "POL-100234")
     assert (caught.value.failure, caught.value.connector, caught.value.attempts) == (
-        ConnectorFailure.BREAKER_OPEN, "db", 0)
+        ConnectorFailure.BREAKER_OPEN,
+        "db",
+        0,
+    )
     assert flaky.calls == 2  # the third call never reached it
     clock.now += 5
     assert await guarded.contract(ANNA, "POL-100234") is not None  # the probe succeeds: closed again
@@ -86,8 +90,9 @@ async def test_an_open_breaker_answers_at_once_without_calling_the_back_office()
 
 
 async def test_not_found_is_an_answer_and_keeps_the_breaker_closed() -> None:
-    guarded = GuardedBackOffice("db", InMemoryBackOffice(today=lambda: TODAY),
-                                CircuitBreaker("db", BreakerConfig(failure_threshold=1)))
+    guarded = GuardedBackOffice(
+        "db", InMemoryBackOffice(today=lambda: TODAY), CircuitBreaker("db", BreakerConfig(failure_threshold=1))
+    )
     for _ in range(3):
         assert await guarded.claim_status("CUST-1002", "CLM-2026-0001") is None
     assert guarded.breaker.state is BreakerState.CLOSED
@@ -95,8 +100,9 @@ async def test_not_found_is_an_answer_and_keeps_the_breaker_closed() -> None:
 
 async def test_a_budget_overrun_is_a_timeout_failure() -> None:
     slow = InMemoryBackOffice(today=lambda: TODAY, delay=0.5)
-    guarded = GuardedBackOffice("db", slow, CircuitBreaker("db", BreakerConfig(failure_threshold=1)),
-                                budget_seconds=0.05)
+    guarded = GuardedBackOffice(
+        "db", slow, CircuitBreaker("db", BreakerConfig(failure_threshold=1)), budget_seconds=0.05
+    )
     with pytest.raises(ConnectorUnavailable) as caught:
         await guarded.order_status(ANNA, "10023")
     assert caught.value.failure is ConnectorFailure.TIMEOUT
@@ -121,14 +127,19 @@ def _closed_port() -> int:
 
 
 async def test_the_router_keeps_each_connectors_breaker_apart(shop: ShopState, tmp_path: Path) -> None:
-    text = example_text(shop_url=f"http://127.0.0.1:{_closed_port()}") \
-        .replace("retry: {attempts: 3, backoff_seconds: 0.2,", "retry: {attempts: 2, backoff_seconds: 0.01,") \
-        .replace("breaker: {failure_threshold: 5, open_seconds: 30}", "breaker: {failure_threshold: 2, open_seconds: 30}")
+    text = (
+        example_text(shop_url=f"http://127.0.0.1:{_closed_port()}")
+        .replace("retry: {attempts: 3, backoff_seconds: 0.2,", "retry: {attempts: 2, backoff_seconds: 0.01,")
+        .replace(
+            "breaker: {failure_threshold: 5, open_seconds: 30}", "breaker: {failure_threshold: 2, open_seconds: 30}"
+        )
+    )
     secrets = {**SECRETS, **PORTAL_SECRETS}
     config = load_connectors(text, source="connectors.yaml", base_dir=BACKOFFICE_DIR, secrets=secrets)
     sql = InMemoryBackOffice(today=lambda: TODAY)
-    backoffice = build_backoffice(config, secrets=secrets, provided={"backoffice_db": sql},
-                                  screenshots=tmp_path / "shots", today=lambda: TODAY)
+    backoffice = build_backoffice(
+        config, secrets=secrets, provided={"backoffice_db": sql}, screenshots=tmp_path / "shots", today=lambda: TODAY
+    )
     try:
         failures = []
         for _ in range(3):
@@ -136,8 +147,11 @@ async def test_the_router_keeps_each_connectors_breaker_apart(shop: ShopState, t
                 await backoffice.order_status(ANNA, "10023")
             failures.append(caught.value.failure)
         assert failures == [ConnectorFailure.DOWN, ConnectorFailure.DOWN, ConnectorFailure.BREAKER_OPEN]
-        assert backoffice.breaker_states() == {"shop": BreakerState.OPEN, "claims_portal": BreakerState.CLOSED,
-                                               "backoffice_db": BreakerState.CLOSED}
+        assert backoffice.breaker_states() == {
+            "shop": BreakerState.OPEN,
+            "claims_portal": BreakerState.CLOSED,
+            "backoffice_db": BreakerState.CLOSED,
+        }
         coverage = await backoffice.coverage(ANNA, "POL-100234")  # routed to the provided back office
         assert coverage == await sql.coverage(ANNA, "POL-100234")
         assert backoffice.route_of(LookupName.COVERAGE) == "backoffice_db"
@@ -147,13 +161,22 @@ async def test_the_router_keeps_each_connectors_breaker_apart(shop: ShopState, t
 
 
 async def test_a_shop_that_recovers_closes_the_breaker_after_the_probe(shop: ShopState, tmp_path: Path) -> None:
-    text = example_text(shop_url=shop.base_url) \
-        .replace("retry: {attempts: 3, backoff_seconds: 0.2,", "retry: {attempts: 1, backoff_seconds: 0.01,") \
-        .replace("breaker: {failure_threshold: 5, open_seconds: 30}", "breaker: {failure_threshold: 2, open_seconds: 0.3}")
+    text = (
+        example_text(shop_url=shop.base_url)
+        .replace("retry: {attempts: 3, backoff_seconds: 0.2,", "retry: {attempts: 1, backoff_seconds: 0.01,")
+        .replace(
+            "breaker: {failure_threshold: 5, open_seconds: 30}", "breaker: {failure_threshold: 2, open_seconds: 0.3}"
+        )
+    )
     secrets = {**SECRETS, **PORTAL_SECRETS}
     config = load_connectors(text, source="connectors.yaml", base_dir=BACKOFFICE_DIR)
-    backoffice = build_backoffice(config, secrets=secrets, provided={"backoffice_db": InMemoryBackOffice()},
-                                  screenshots=tmp_path / "shots", today=lambda: TODAY)
+    backoffice = build_backoffice(
+        config,
+        secrets=secrets,
+        provided={"backoffice_db": InMemoryBackOffice()},
+        screenshots=tmp_path / "shots",
+        today=lambda: TODAY,
+    )
     shop.script["order"] = [Misbehave.server_error(500)] * 2
     try:
         for _ in range(2):

@@ -141,8 +141,13 @@ def test_without_a_fallback_every_lookup_needs_a_route() -> None:
 
 
 def test_all_problems_come_at_once_in_document_order() -> None:
-    text = document().replace("bse", "").replace("    base_url:", "    base_url: ftp://x\n    bse_url:") \
-        .replace("SHIPPED: shipped", "SHIPPED: shiped").replace("/orders/{order_number}", "/orders/{order_id}")
+    text = (
+        document()
+        .replace("bse", "")
+        .replace("    base_url:", "    base_url: ftp://x\n    bse_url:")
+        .replace("SHIPPED: shipped", "SHIPPED: shiped")
+        .replace("/orders/{order_number}", "/orders/{order_id}")
+    )
     problems = problems_of(text)
     assert len(problems) >= 3
     assert [(p.line, p.column) for p in problems] == sorted((p.line, p.column) for p in problems)
@@ -151,12 +156,15 @@ def test_all_problems_come_at_once_in_document_order() -> None:
     assert " Fix: " in text_of_first
 
 
-@pytest.mark.parametrize(("text", "words"), [
-    ("connectors:\n\tshop: {}\n", "invalid YAML"),
-    ("connectors: &c {}\nroutes: *c\n", "anchor '&c' is not allowed"),
-    ("connectors: {}\nconnectors: {}\n", "duplicate key 'connectors'"),
-    ("connectors: !!python/object {}\n", "tag 'tag:yaml.org,2002:python/object' is not allowed"),
-])
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("connectors:\n\tshop: {}\n", "invalid YAML"),
+        ("connectors: &c {}\nroutes: *c\n", "anchor '&c' is not allowed"),
+        ("connectors: {}\nconnectors: {}\n", "duplicate key 'connectors'"),
+        ("connectors: !!python/object {}\n", "tag 'tag:yaml.org,2002:python/object' is not allowed"),
+    ],
+)
 def test_unsafe_or_broken_yaml_is_refused_with_its_position(text: str, words: str) -> None:
     problem = one(problems_of(text), words)
     assert problem.line >= 1 and problem.column >= 1
@@ -205,21 +213,52 @@ def test_the_base_robot_is_valid() -> None:
     assert [s.kind for s in robot.lookups[LookupName.CLAIM_STATUS].steps][:2] == [StepKind.GOTO, StepKind.WAIT_FOR]
 
 
-@pytest.mark.parametrize(("change", "needle", "words", "fix"), [
-    (("- wait_for:", "- wiat_for:"), "wiat_for", "unknown step 'wiat_for'", "did you mean 'wait_for'?"),
-    (("goto: /login", "goto: https://elsewhere.example/login"), "https://", "must stay on the portal", "/search"),
-    (("secret: portal_user", "value: \"{claim_number}\""), "{claim_number}\"}", "unknown placeholder",
-     "login steps use no placeholders"),
-    (("date_format: \"%d.%m.%Y\"}\n    - read: {field: reported_on", "date_format: \"%d.%m\"}\n    - read: {field: reported_on"),
-     "\"%d.%m\"", "not a full date format", "%d.%m.%Y"),
-    (("{Water: water_damage}", "{Water: flood}"), "flood", "'flood' is not a valid value for ClaimStatus.risk",
-     "water_damage"),
-    (("selector: \"#docs li\", all: true", "selector: \"#docs li\""), "open_documents", "holds a list of texts",
-     "all: true"),
-    (("    - read: {field: customer_id, selector: \"#customer\"}\n", ""), "claim_status:", "not scoped to the customer",
-     "customer_id"),
-    (("    - read: {field: status, selector: \"#status\"}\n", ""), "claim_status:", "never read status", "field: status"),
-])
+@pytest.mark.parametrize(
+    ("change", "needle", "words", "fix"),
+    [
+        (("- wait_for:", "- wiat_for:"), "wiat_for", "unknown step 'wiat_for'", "did you mean 'wait_for'?"),
+        (("goto: /login", "goto: https://elsewhere.example/login"), "https://", "must stay on the portal", "/search"),
+        (
+            ("secret: portal_user", 'value: "{claim_number}"'),
+            '{claim_number}"}',
+            "unknown placeholder",
+            "login steps use no placeholders",
+        ),
+        (
+            (
+                'date_format: "%d.%m.%Y"}\n    - read: {field: reported_on',
+                'date_format: "%d.%m"}\n    - read: {field: reported_on',
+            ),
+            '"%d.%m"',
+            "not a full date format",
+            "%d.%m.%Y",
+        ),
+        (
+            ("{Water: water_damage}", "{Water: flood}"),
+            "flood",
+            "'flood' is not a valid value for ClaimStatus.risk",
+            "water_damage",
+        ),
+        (
+            ('selector: "#docs li", all: true', 'selector: "#docs li"'),
+            "open_documents",
+            "holds a list of texts",
+            "all: true",
+        ),
+        (
+            ('    - read: {field: customer_id, selector: "#customer"}\n', ""),
+            "claim_status:",
+            "not scoped to the customer",
+            "customer_id",
+        ),
+        (
+            ('    - read: {field: status, selector: "#status"}\n', ""),
+            "claim_status:",
+            "never read status",
+            "field: status",
+        ),
+    ],
+)
 def test_robot_problems_say_where_and_how(change: tuple[str, str], needle: str, words: str, fix: str) -> None:
     text = ROBOT_TEXT.replace(*change)
     assert text != ROBOT_TEXT
@@ -228,10 +267,13 @@ def test_robot_problems_say_where_and_how(change: tuple[str, str], needle: str, 
     assert fix in problem.fix
 
 
-@pytest.mark.parametrize(("lookup", "words"), [
-    ("file_claim", "robots do not file claims"),
-    ("list_orders", "list lookups need a REST or SQL connector"),
-])
+@pytest.mark.parametrize(
+    ("lookup", "words"),
+    [
+        ("file_claim", "robots do not file claims"),
+        ("list_orders", "list lookups need a REST or SQL connector"),
+    ],
+)
 def test_robots_refuse_lookups_they_cannot_do_safely(lookup: str, words: str) -> None:
     text = ROBOT_TEXT + f"  {lookup}:\n    - goto: /x\n"
     assert one(robot_problems(text), words).line == where(text, f"  {lookup}:")[0]
@@ -254,8 +296,11 @@ def test_robot_problems_keep_the_robot_file_as_their_source(tmp_path: Path) -> N
     robot.parent.mkdir()
     robot.write_text(ROBOT_TEXT.replace("- wait_for:", "- wiat_for:"), encoding="utf-8")
     config = tmp_path / "connectors.yaml"
-    config.write_text("connectors:\n  portal:\n    kind: rpa\n    base_url: http://127.0.0.1:9\n"
-                      "    robot: robots/portal.yaml\n  db: {kind: provided}\nfallback: db\n", encoding="utf-8")
+    config.write_text(
+        "connectors:\n  portal:\n    kind: rpa\n    base_url: http://127.0.0.1:9\n"
+        "    robot: robots/portal.yaml\n  db: {kind: provided}\nfallback: db\n",
+        encoding="utf-8",
+    )
     with pytest.raises(ConnectorConfigInvalid) as caught:
         load_connectors_file(config, secrets={"portal_user": "u"})
     sources = {p.source for p in caught.value.problems}

@@ -50,8 +50,9 @@ async def test_the_shop_answers_exactly_like_the_sql_back_office(rest: RestBackO
         assert await rest.return_eligibility(customer, order) == await FAKE.return_eligibility(customer, order)
     for customer in (ANNA, JOHN):
         assert await rest.list_orders(customer) == await FAKE.list_orders(customer)
-    assert await rest.find_customer(email=" Anna.Schmidt@example.com ") == \
-        await FAKE.find_customer(email="anna.schmidt@example.com")
+    assert await rest.find_customer(email=" Anna.Schmidt@example.com ") == await FAKE.find_customer(
+        email="anna.schmidt@example.com"
+    )
     assert await rest.find_customer(phone="+44 7700 900123") == await FAKE.find_customer(phone="+447700900123")
     assert await rest.find_customer(email="nobody@example.com") is None
     assert await rest.find_customer() is None
@@ -70,7 +71,9 @@ async def test_another_customers_order_answers_like_a_missing_one(rest: RestBack
 
 
 async def test_list_elements_of_another_customer_are_dropped(shop: ShopState) -> None:
-    leaky = shop_config(shop, edit=lambda t: t.replace("/customers/{customer_id}/orders", "/customers/CUST-1001/orders"))
+    leaky = shop_config(
+        shop, edit=lambda t: t.replace("/customers/{customer_id}/orders", "/customers/CUST-1001/orders")
+    )
     rest = RestBackOffice(leaky, secrets=SECRETS)
     try:
         assert await rest.list_orders(JOHN) == ()  # the shop sent Anna's orders; none is John's
@@ -93,8 +96,12 @@ async def test_persistent_server_errors_give_no_answer(rest: RestBackOffice, sho
     with pytest.raises(ConnectorUnavailable) as caught:
         await rest.order_status(ANNA, "10023")
     error = caught.value
-    assert (error.connector, error.failure, error.attempts, error.tool) == ("shop", ConnectorFailure.SERVER_ERROR,
-                                                                            3, "order_status")
+    assert (error.connector, error.failure, error.attempts, error.tool) == (
+        "shop",
+        ConnectorFailure.SERVER_ERROR,
+        3,
+        "order_status",
+    )
     assert shop.hits["order"] == 3
     assert "HTTP 503" in error.reason
     for secret in ("10023", ANNA, "http", "127.0.0.1", "/orders"):
@@ -129,8 +136,11 @@ def test_retry_after_reads_seconds_and_http_dates() -> None:
 
 async def test_a_slow_shop_times_out_within_the_budget(shop: ShopState) -> None:
     def tight(text: str) -> str:
-        return fast_retries(text).replace("timeout_seconds: 2 ", "timeout_seconds: 0.3 ") \
+        return (
+            fast_retries(text)
+            .replace("timeout_seconds: 2 ", "timeout_seconds: 0.3 ")
             .replace("budget_seconds: 5 ", "budget_seconds: 0.8 ")
+        )
 
     rest = RestBackOffice(shop_config(shop, edit=tight), secrets=SECRETS)
     shop.script["order"] = [Misbehave.slow(3), Misbehave.slow(3), Misbehave.slow(3)]
@@ -267,11 +277,17 @@ FILE_CLAIM = """\
 
 
 async def test_a_claim_is_filed_once_even_when_the_answer_is_lost(shop: ShopState) -> None:
-    config = shop_config(shop, edit=lambda t: fast_retries(t).replace("      find_customer:\n",
-                                                                      FILE_CLAIM + "      find_customer:\n"))
+    config = shop_config(
+        shop, edit=lambda t: fast_retries(t).replace("      find_customer:\n", FILE_CLAIM + "      find_customer:\n")
+    )
     rest = RestBackOffice(config, secrets=SECRETS)
-    intake = ClaimIntake(policy_number="POL-100234", risk=Risk.WATER_DAMAGE, incident_date=dt.date(2026, 11, 20),
-                         description="Pipe burst in the kitchen", idempotency_key="msg-42")
+    intake = ClaimIntake(
+        policy_number="POL-100234",
+        risk=Risk.WATER_DAMAGE,
+        incident_date=dt.date(2026, 11, 20),
+        description="Pipe burst in the kitchen",
+        idempotency_key="msg-42",
+    )
     shop.script["claims"] = [Misbehave.server_error(502)]  # stored, but the first answer never arrives
     try:
         draft = await rest.file_claim(ANNA, intake)
@@ -280,8 +296,11 @@ async def test_a_claim_is_filed_once_even_when_the_answer_is_lost(shop: ShopStat
     finally:
         await rest.aclose()
     assert draft is not None and draft == again
-    assert (draft.status, draft.risk, draft.policy_number) == (ClaimState.DRAFT_PENDING_HUMAN_REVIEW,
-                                                              Risk.WATER_DAMAGE, "POL-100234")
+    assert (draft.status, draft.risk, draft.policy_number) == (
+        ClaimState.DRAFT_PENDING_HUMAN_REVIEW,
+        Risk.WATER_DAMAGE,
+        "POL-100234",
+    )
     assert draft.source_id == f"lookup:claim_intake:{draft.claim_number}"
     assert list(shop.claims) == ["msg-42"] and shop.hits["claims"] == 3  # 502, retry, the second filing
     assert not_hers is None

@@ -52,16 +52,25 @@ async def pool() -> AsyncIterator[BrowserPool]:
         await browsers.aclose()
 
 
-def robot_backoffice(pool: BrowserPool, portal: str, shots: Path, *, robot_text: str | None = None,
-                     secrets: dict[str, str] | None = None, step_timeout: float = 5.0) -> RpaBackOffice:
+def robot_backoffice(
+    pool: BrowserPool,
+    portal: str,
+    shots: Path,
+    *,
+    robot_text: str | None = None,
+    secrets: dict[str, str] | None = None,
+    step_timeout: float = 5.0,
+) -> RpaBackOffice:
     robot = load_robot(robot_text, source="robot.yaml") if robot_text is not None else load_robot_file(ROBOT)
-    config = RpaConnector(name="claims_portal", base_url=portal, robot=robot, budget_seconds=20,
-                          step_timeout_seconds=step_timeout)
+    config = RpaConnector(
+        name="claims_portal", base_url=portal, robot=robot, budget_seconds=20, step_timeout_seconds=step_timeout
+    )
     return RpaBackOffice(config, secrets=secrets or PORTAL_SECRETS, pool=pool, screenshots=shots)
 
 
 async def test_the_robot_reads_claims_and_contracts_like_the_sql_back_office(
-        pool: BrowserPool, portal: str, tmp_path: Path) -> None:
+    pool: BrowserPool, portal: str, tmp_path: Path
+) -> None:
     rpa = robot_backoffice(pool, portal, tmp_path)
     for customer, claim in zip((ANNA, JOHN, LENA), CLAIMS, strict=True):
         answer = await rpa.claim_status(customer, claim)
@@ -73,8 +82,9 @@ async def test_the_robot_reads_claims_and_contracts_like_the_sql_back_office(
     assert not list(tmp_path.glob("*.png"))
 
 
-async def test_another_customers_claim_answers_like_a_missing_one(pool: BrowserPool, portal: str,
-                                                                  tmp_path: Path) -> None:
+async def test_another_customers_claim_answers_like_a_missing_one(
+    pool: BrowserPool, portal: str, tmp_path: Path
+) -> None:
     rpa = robot_backoffice(pool, portal, tmp_path)
     assert await rpa.claim_status(JOHN, CLAIMS[0]) is None  # Anna's: the portal shows it, the robot says no
     assert await rpa.claim_status(JOHN, "CLM-2026-0999") is None  # the portal's "No claim found"
@@ -90,20 +100,24 @@ async def test_the_pool_caps_concurrent_contexts(portal: str, tmp_path: Path) ->
         capped = BrowserPool(PoolConfig(max_browsers=1, max_contexts=cap))
         try:
             rpa = robot_backoffice(capped, portal, tmp_path)
-            answers = await asyncio.gather(*(rpa.claim_status(c, n) for c, n in zip((ANNA, JOHN, LENA), CLAIMS,
-                                                                                    strict=True)))
-            assert list(answers) == [await FAKE.claim_status(c, n) for c, n in zip((ANNA, JOHN, LENA), CLAIMS,
-                                                                                  strict=True)]
+            answers = await asyncio.gather(
+                *(rpa.claim_status(c, n) for c, n in zip((ANNA, JOHN, LENA), CLAIMS, strict=True))
+            )
+            assert list(answers) == [
+                await FAKE.claim_status(c, n) for c, n in zip((ANNA, JOHN, LENA), CLAIMS, strict=True)
+            ]
             assert capped.peak == cap and capped.launched == 1
         finally:
             await capped.aclose()
 
 
 async def test_a_failed_run_keeps_a_screenshot_with_the_personal_data_masked(
-        pool: BrowserPool, portal: str, tmp_path: Path) -> None:
+    pool: BrowserPool, portal: str, tmp_path: Path
+) -> None:
     broken = ROBOT.read_text(encoding="utf-8").replace(
         '    - read: {field: customer_id, selector: "#claim-customer"}',
-        '    - read: {field: customer_id, selector: "#claim-customer"}\n    - wait_for: "#a-field-the-portal-dropped"')
+        '    - read: {field: customer_id, selector: "#claim-customer"}\n    - wait_for: "#a-field-the-portal-dropped"',
+    )
     rpa = robot_backoffice(pool, portal, tmp_path, robot_text=broken, step_timeout=1.0)
     with pytest.raises(ConnectorUnavailable) as caught:
         await rpa.claim_status(ANNA, CLAIMS[0])
@@ -122,15 +136,26 @@ async def test_a_failed_run_keeps_a_screenshot_with_the_personal_data_masked(
         await page.fill("input[name=password]", DEMO_PASSWORD)
         await page.click("input[type=submit]")
         await page.goto(f"{portal}/claims?claim_number={CLAIMS[0]}")
-        boxes = {s: await page.locator(s).bounding_box() for s in
-                 ("#claim-customer-name", "#claim-customer", "#claim-status", "#claim-incident", "td.label >> nth=0")}
+        boxes = {
+            s: await page.locator(s).bounding_box()
+            for s in (
+                "#claim-customer-name",
+                "#claim-customer",
+                "#claim-status",
+                "#claim-incident",
+                "td.label >> nth=0",
+            )
+        }
     png = read_png(image, max_rows=int(max(b["y"] + b["height"] for b in boxes.values() if b)) + 2)
 
     def magenta_share(selector: str) -> float:
         box = boxes[selector]
         assert box is not None
-        points = [(int(box["x"] + box["width"] * fx), int(box["y"] + box["height"] * fy))
-                  for fx in (0.2, 0.5, 0.8) for fy in (0.3, 0.5, 0.7)]
+        points = [
+            (int(box["x"] + box["width"] * fx), int(box["y"] + box["height"] * fy))
+            for fx in (0.2, 0.5, 0.8)
+            for fy in (0.3, 0.5, 0.7)
+        ]
         pink = [png.pixel(x, y) for x, y in points]
         return sum(1 for r, g, b in pink if r > 230 and g < 40 and b > 230) / len(pink)
 
@@ -140,8 +165,9 @@ async def test_a_failed_run_keeps_a_screenshot_with_the_personal_data_masked(
 
 
 async def test_a_wrong_password_fails_in_the_login_steps(pool: BrowserPool, portal: str, tmp_path: Path) -> None:
-    rpa = robot_backoffice(pool, portal, tmp_path, secrets={**PORTAL_SECRETS, "claims_portal_password": "nope"},
-                           step_timeout=1.0)
+    rpa = robot_backoffice(
+        pool, portal, tmp_path, secrets={**PORTAL_SECRETS, "claims_portal_password": "nope"}, step_timeout=1.0
+    )
     with pytest.raises(ConnectorUnavailable) as caught:
         await rpa.contract(ANNA, "POL-100234")
     assert "step 5 (wait_for)" in caught.value.reason
@@ -150,8 +176,11 @@ async def test_a_wrong_password_fails_in_the_login_steps(pool: BrowserPool, port
 
 async def test_a_portal_outage_trips_the_breaker(pool: BrowserPool, backoffice_db: Path, tmp_path: Path) -> None:
     with serve_in_thread(create_app(backoffice_db, today=lambda: TODAY), what="a second portal") as url:
-        guarded = GuardedBackOffice("claims_portal", robot_backoffice(pool, url, tmp_path),
-                                    CircuitBreaker("claims_portal", BreakerConfig(failure_threshold=2, open_seconds=60)))
+        guarded = GuardedBackOffice(
+            "claims_portal",
+            robot_backoffice(pool, url, tmp_path),
+            CircuitBreaker("claims_portal", BreakerConfig(failure_threshold=2, open_seconds=60)),
+        )
         assert await guarded.claim_status(ANNA, CLAIMS[0]) is not None
     failures = []
     for _ in range(3):
@@ -163,15 +192,21 @@ async def test_a_portal_outage_trips_the_breaker(pool: BrowserPool, backoffice_d
     assert len(list(tmp_path.glob("*.png"))) == 2  # the fast failure took no browser at all
 
 
-async def test_one_config_routes_to_rest_rpa_and_sql(shop_server: ShopState, portal: str, backoffice_db: Path,
-                                                     tmp_path: Path) -> None:
+async def test_one_config_routes_to_rest_rpa_and_sql(
+    shop_server: ShopState, portal: str, backoffice_db: Path, tmp_path: Path
+) -> None:
     shop_server.reset()
     secrets = {**SECRETS, **PORTAL_SECRETS}
-    config = load_connectors(example_text(shop_url=shop_server.base_url, portal_url=portal),
-                             source="connectors.yaml", base_dir=BACKOFFICE_DIR, secrets=secrets)
+    config = load_connectors(
+        example_text(shop_url=shop_server.base_url, portal_url=portal),
+        source="connectors.yaml",
+        base_dir=BACKOFFICE_DIR,
+        secrets=secrets,
+    )
     sql = SqlBackOffice.from_path(backoffice_db, today=lambda: TODAY)
-    backoffice = build_backoffice(config, secrets=secrets, provided={"backoffice_db": sql},
-                                  screenshots=tmp_path, today=lambda: TODAY)
+    backoffice = build_backoffice(
+        config, secrets=secrets, provided={"backoffice_db": sql}, screenshots=tmp_path, today=lambda: TODAY
+    )
     lookups = Lookups(backoffice, timeout=30)
     try:
         assert await lookups.order_status(ANNA, "#10023") == await FAKE.order_status(ANNA, "10023")

@@ -8,20 +8,27 @@ from knowledge.backoffice.selector import MISSING, SelectorSyntaxError, parse_se
 from knowledge.backoffice.template import TemplateSyntaxError, parse_template
 
 ANSWER = {
-    "data": {"status": "SHIPPED", "customer": {"id": "CUST-1001"}, "note": None,
-             "items": [{"carrier": "DHL", "sku": "A"}, {"carrier": "UPS", "sku": "B"}],
-             "odd key": 7},
+    "data": {
+        "status": "SHIPPED",
+        "customer": {"id": "CUST-1001"},
+        "note": None,
+        "items": [{"carrier": "DHL", "sku": "A"}, {"carrier": "UPS", "sku": "B"}],
+        "odd key": 7,
+    },
 }
 
 
-@pytest.mark.parametrize(("text", "value"), [
-    ("$.data.status", "SHIPPED"),
-    ("$.data.customer.id", "CUST-1001"),
-    ("$.data.items[0].carrier", "DHL"),
-    ("$.data.items[-1].sku", "B"),
-    ("$['data']['odd key']", 7),
-    ("$.data.note", None),
-])
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("$.data.status", "SHIPPED"),
+        ("$.data.customer.id", "CUST-1001"),
+        ("$.data.items[0].carrier", "DHL"),
+        ("$.data.items[-1].sku", "B"),
+        ("$['data']['odd key']", 7),
+        ("$.data.note", None),
+    ],
+)
 def test_a_selector_finds_its_value(text: str, value: object) -> None:
     assert parse_selector(text).one(ANSWER) == value
 
@@ -39,14 +46,17 @@ def test_wildcards_select_every_element_or_nothing() -> None:
     assert parse_selector("$.data.empty[*]").many_values({"data": {"empty": []}}) == []
 
 
-@pytest.mark.parametrize(("text", "offset", "words"), [
-    ("data.status", 0, "starts with '$'"),
-    ("$.data..status", 7, "member name"),
-    ("$.items[x]", 8, "not an index"),
-    ("$.items[0", 7, "never closed"),
-    ("$.a[*].b[*]", 8, "at most one"),
-    ("$.a b", 3, "unexpected ' '"),
-])
+@pytest.mark.parametrize(
+    ("text", "offset", "words"),
+    [
+        ("data.status", 0, "starts with '$'"),
+        ("$.data..status", 7, "member name"),
+        ("$.items[x]", 8, "not an index"),
+        ("$.items[0", 7, "never closed"),
+        ("$.a[*].b[*]", 8, "at most one"),
+        ("$.a b", 3, "unexpected ' '"),
+    ],
+)
 def test_selector_errors_say_where(text: str, offset: int, words: str) -> None:
     with pytest.raises(SelectorSyntaxError) as caught:
         parse_selector(text)
@@ -62,12 +72,15 @@ def test_templates_render_and_encode_values() -> None:
     assert template.render({"customer_id": "C1", "order_number": None}) is None
 
 
-@pytest.mark.parametrize(("text", "offset", "words"), [
-    ("/orders/{order_id}", 8, "unknown placeholder '{order_id}'"),
-    ("/orders/{order_number", 8, "unmatched '{'"),
-    ("/orders/}", 8, "unmatched '}'"),
-    ("/orders/{Order Number}", 8, "not a placeholder name"),
-])
+@pytest.mark.parametrize(
+    ("text", "offset", "words"),
+    [
+        ("/orders/{order_id}", 8, "unknown placeholder '{order_id}'"),
+        ("/orders/{order_number", 8, "unmatched '{'"),
+        ("/orders/}", 8, "unmatched '}'"),
+        ("/orders/{Order Number}", 8, "not a placeholder name"),
+    ],
+)
 def test_template_errors_say_where(text: str, offset: int, words: str) -> None:
     with pytest.raises(TemplateSyntaxError) as caught:
         parse_template(text, allowed=("order_number",))

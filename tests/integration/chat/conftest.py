@@ -51,7 +51,9 @@ class ChatClient:
                 if frame["type"] == kind:
                     return frame
 
-    async def hello(self, token: str | None = None, *, language: str = "en-US") -> tuple[dict[str, Any], dict[str, Any]]:
+    async def hello(
+        self, token: str | None = None, *, language: str = "en-US"
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         await self.send({"type": "hello", "token": token, "language": language})
         session = await self.next("session")
         history = await self.next("history")
@@ -73,8 +75,9 @@ async def chat_client(server: LiveServer) -> AsyncIterator[ChatClient]:
         yield ChatClient(ws)
 
 
-async def wait_until_subscribed(server: LiveServer, conversation_id: str, *, at_least: int = 1,
-                                timeout: float = FRAME_TIMEOUT_S) -> None:
+async def wait_until_subscribed(
+    server: LiveServer, conversation_id: str, *, at_least: int = 1, timeout: float = FRAME_TIMEOUT_S
+) -> None:
     """Wait until a socket listens on the conversation's live channel (RedisLiveBus: gd:live:<id>)."""
     channel = "gd:live:" + conversation_id
     deadline = time.monotonic() + timeout

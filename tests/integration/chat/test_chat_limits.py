@@ -103,7 +103,9 @@ async def test_the_rate_limit_answers_with_an_error_and_closes_1008_when_floodin
         assert limited, "no rate_limited error after 2*limit+1 messages"
         assert client.ws.close_code is None  # the first excess is answered, not punished
         for m in acked:
-            assert await limited_server.acall(lambda s, m=m: s.messages.find_message_by_external_id(ChannelKind.CHAT, m))
+            assert await limited_server.acall(
+                lambda s, m=m: s.messages.find_message_by_external_id(ChannelKind.CHAT, m)
+            )
         # keep flooding: the server closes with a policy violation
         for _ in range(20):
             await client.send(_message())

@@ -103,11 +103,17 @@ async def test_history_shows_sent_replies_with_the_ai_disclosure_and_never_draft
     cid = joined["conversation_id"]
 
     async def add_replies(s):  # type: ignore[no-untyped-def]
-        sent = await s.messages.append_message(cid, "We are on it.", direction=Direction.OUTBOUND,
-                                               author_kind=AuthorKind.AI, channel=ChannelKind.CHAT)
+        sent = await s.messages.append_message(
+            cid, "We are on it.", direction=Direction.OUTBOUND, author_kind=AuthorKind.AI, channel=ChannelKind.CHAT
+        )
         await s.messages.set_delivery_status(sent.id, DeliveryStatus.DELIVERED)
-        await s.messages.append_message(cid, "an unapproved draft", direction=Direction.OUTBOUND,
-                                        author_kind=AuthorKind.AI, channel=ChannelKind.CHAT)
+        await s.messages.append_message(
+            cid,
+            "an unapproved draft",
+            direction=Direction.OUTBOUND,
+            author_kind=AuthorKind.AI,
+            channel=ChannelKind.CHAT,
+        )
         return sent
 
     sent = await chat_server.acall(add_replies)
@@ -186,14 +192,27 @@ async def test_chat_replies_and_progress_published_on_the_bus_reach_the_socket(c
         working = await client.next("progress")
         assert working["step"] == "working" and working["event"] == "understood"
 
-        out = OutboundMessage(conversation_id=cid, message_id="msg_reply1", outbox_id="ob_1", channel=ChannelKind.CHAT,
-                              to=ChatSession(session_id="abcdefgh123"), text="Ihr Paket kommt morgen.",
-                              language="de", ai_generated=True)
+        out = OutboundMessage(
+            conversation_id=cid,
+            message_id="msg_reply1",
+            outbox_id="ob_1",
+            channel=ChannelKind.CHAT,
+            to=ChatSession(session_id="abcdefgh123"),
+            text="Ihr Paket kommt morgen.",
+            language="de",
+            ai_generated=True,
+        )
         await chat_server.acall(lambda s: s.bus.publish(cid, chat_reply_payload(out)))
         reply = await client.next("reply")
         assert _sent_at(reply)
-        assert reply == {"type": "reply", "message_id": "msg_reply1", "author": "ai", "text": "Ihr Paket kommt morgen.",
-                         "ai": True, "disclosure": ai_disclosure("de")}
+        assert reply == {
+            "type": "reply",
+            "message_id": "msg_reply1",
+            "author": "ai",
+            "text": "Ihr Paket kommt morgen.",
+            "ai": True,
+            "disclosure": ai_disclosure("de"),
+        }
 
         await chat_server.acall(lambda s: s.bus.publish(cid, {"event": "handed_off", "actor": "system"}))
         handoff = await client.next("progress")

@@ -18,11 +18,17 @@ async def test_a_delivered_ai_reply_frame_carries_the_status_link(chat_server: L
         ack = await client.next("ack")
         cid = (await client.next("session"))["conversation_id"]
         await wait_until_subscribed(chat_server, cid)
-        await chat_server.acall(lambda s: s.deliverer.deliver(
-            cid, "It ships today.", author_kind=AuthorKind.AI, language="en", causation_id=ack["message_id"]))
+        await chat_server.acall(
+            lambda s: s.deliverer.deliver(
+                cid, "It ships today.", author_kind=AuthorKind.AI, language="en", causation_id=ack["message_id"]
+            )
+        )
         reply = await client.next("reply")
-        await chat_server.acall(lambda s: s.deliverer.deliver(
-            cid, "Petra here.", author_kind=AuthorKind.AGENT, language="en", causation_id=None))
+        await chat_server.acall(
+            lambda s: s.deliverer.deliver(
+                cid, "Petra here.", author_kind=AuthorKind.AGENT, language="en", causation_id=None
+            )
+        )
         agent = await client.next("reply")
     conv = await chat_server.acall(lambda s: s.messages.get_conversation(cid))
     link = f"{PUBLIC_URL}/status/{conv.status_token}"
@@ -37,16 +43,29 @@ async def test_a_reply_without_a_link_keeps_the_old_frame(chat_server: LiveServe
         await client.next("ack")
         cid = (await client.next("session"))["conversation_id"]
         await wait_until_subscribed(chat_server, cid)
-        out = OutboundMessage(conversation_id=cid, message_id="msg_nolink", outbox_id="ob_nolink",
-                              channel=ChannelKind.CHAT, to=ChatSession(session_id="abcdefgh123"), text="Hi!",
-                              language="en", ai_generated=False)
+        out = OutboundMessage(
+            conversation_id=cid,
+            message_id="msg_nolink",
+            outbox_id="ob_nolink",
+            channel=ChannelKind.CHAT,
+            to=ChatSession(session_id="abcdefgh123"),
+            text="Hi!",
+            language="en",
+            ai_generated=False,
+        )
         assert "status_url" not in chat_reply_payload(out)
         await chat_server.acall(lambda s: s.bus.publish(cid, chat_reply_payload(out)))
         reply = await client.next("reply")
     assert "status_url" not in reply
     assert _sent_at(reply)
-    assert reply == {"type": "reply", "message_id": "msg_nolink", "author": "agent", "text": "Hi!", "ai": False,
-                     "disclosure": None}
+    assert reply == {
+        "type": "reply",
+        "message_id": "msg_nolink",
+        "author": "agent",
+        "text": "Hi!",
+        "ai": False,
+        "disclosure": None,
+    }
 
 
 def _sent_at(frame: dict) -> bool:  # type: ignore[type-arg]

@@ -69,9 +69,17 @@ def test_an_ai_reply_shows_the_status_link(widget_app: IdentityApp, new_page) ->
         assert time.monotonic() < deadline
         time.sleep(0.05)
     link = f"{widget_app.server.base_url}/status/{conversation.status_token}"
-    out = OutboundMessage(conversation_id=conversation.id, message_id="msg_widget_link", outbox_id="ob_widget_link",
-                          channel=ChannelKind.CHAT, to=ChatSession(session_id="browser-test"),
-                          text="Ihr Paket kommt morgen.", language="de", ai_generated=True, status_url=link)
+    out = OutboundMessage(
+        conversation_id=conversation.id,
+        message_id="msg_widget_link",
+        outbox_id="ob_widget_link",
+        channel=ChannelKind.CHAT,
+        to=ChatSession(session_id="browser-test"),
+        text="Ihr Paket kommt morgen.",
+        language="de",
+        ai_generated=True,
+        status_url=link,
+    )
     widget_app.server.call(lambda s: s.bus.publish(conversation.id, chat_reply_payload(out)))
     reply = page.locator(".gd-chat-msg--ai", has_text="Ihr Paket kommt morgen.")
     expect(reply.locator(".gd-chat-reply-status")).to_have_attribute("href", link)

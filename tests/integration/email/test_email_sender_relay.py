@@ -33,7 +33,9 @@ class RecordingRelay:
     data_reply: str | None = None
     rcpt_reply: str | None = None
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
         if self.rcpt_reply:
             return self.rcpt_reply
         envelope.rcpt_tos.append(address)
@@ -100,7 +102,13 @@ def _outbound(**overrides: object) -> OutboundEmail:
 
 
 def _sender(port: int, **overrides: object) -> EmailSender:
-    settings = {"host": "127.0.0.1", "port": port, "starttls": False, "timeout": 5, "message_id_domain": "glassdesk.test"}
+    settings = {
+        "host": "127.0.0.1",
+        "port": port,
+        "starttls": False,
+        "timeout": 5,
+        "message_id_domain": "glassdesk.test",
+    }
     settings.update(overrides)
     return EmailSender(RelaySettings.model_validate(settings))
 
@@ -186,7 +194,11 @@ async def test_crlf_injection_never_reaches_the_relay(relay: Relay) -> None:
     with pytest.raises(PermanentDeliveryError):
         await _sender(relay.port).send(bad)
     bad_rcpt = _outbound().model_copy(
-        update={"to": (Mailbox.model_construct(address="kunde@example.com>\r\nRCPT TO:<victim@example.com", display_name=None),)}
+        update={
+            "to": (
+                Mailbox.model_construct(address="kunde@example.com>\r\nRCPT TO:<victim@example.com", display_name=None),
+            )
+        }
     )
     with pytest.raises(PermanentDeliveryError):
         await _sender(relay.port).send(bad_rcpt)

@@ -37,7 +37,9 @@ Start = Callable[..., Awaitable[RunningSmtpServer]]
 async def start() -> AsyncIterator[Start]:
     servers: list[RunningSmtpServer] = []
 
-    async def _start(callback: Callable[[str, list[str], bytes], Awaitable[object]], **kwargs: object) -> RunningSmtpServer:
+    async def _start(
+        callback: Callable[[str, list[str], bytes], Awaitable[object]], **kwargs: object
+    ) -> RunningSmtpServer:
         limits = kwargs.pop("limits", SmtpLimits())
         server = await start_smtp_server(host="127.0.0.1", port=0, handler_callback=callback, limits=limits, **kwargs)  # type: ignore[arg-type]
         servers.append(server)
@@ -62,8 +64,13 @@ async def test_message_reaches_callback_and_gets_250(start: Start) -> None:
     inbox = Inbox()
     server = await start(inbox.persist)
     errors, response = await aiosmtplib.send(
-        _message(), hostname="127.0.0.1", port=server.port, start_tls=False, timeout=10,
-        sender="kunde@example.com", recipients=["support+abcdefghijklmnop@glassdesk.local"],
+        _message(),
+        hostname="127.0.0.1",
+        port=server.port,
+        start_tls=False,
+        timeout=10,
+        sender="kunde@example.com",
+        recipients=["support+abcdefghijklmnop@glassdesk.local"],
     )
     assert errors == {}
     assert response.startswith("2.0.0 OK queued as in-1")
@@ -300,7 +307,10 @@ async def test_starttls_required_then_auth_and_delivery(start: Start, self_signe
             await plain.send_message(_message())
         assert info.value.code == 530
     client = aiosmtplib.SMTP(
-        hostname="127.0.0.1", port=server.port, start_tls=True, timeout=5,
+        hostname="127.0.0.1",
+        port=server.port,
+        start_tls=True,
+        timeout=5,
         tls_context=self_signed_cert.client_context(),
     )
     async with client:

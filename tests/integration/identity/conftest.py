@@ -87,10 +87,17 @@ def identity_app(var_dir: Path, redis_url: str, *, public_url: str | None = None
 
             def settings(base: str) -> Settings:
                 return Settings(
-                    var_dir=var_dir, redis_url=redis_url, public_url=public_url or base,
-                    relay_host="127.0.0.1", relay_port=controller.port, relay_starttls=False,
-                    email_domain="glassdesk.test", email_from="support@glassdesk.test",
-                    twilio_account_sid=DEFAULT_SID, twilio_auth_token=DEFAULT_TOKEN, twilio_api_base=twilio.base_url,
+                    var_dir=var_dir,
+                    redis_url=redis_url,
+                    public_url=public_url or base,
+                    relay_host="127.0.0.1",
+                    relay_port=controller.port,
+                    relay_starttls=False,
+                    email_domain="glassdesk.test",
+                    email_from="support@glassdesk.test",
+                    twilio_account_sid=DEFAULT_SID,
+                    twilio_auth_token=DEFAULT_TOKEN,
+                    twilio_api_base=twilio.base_url,
                 )
 
             with live_server(settings) as server:
@@ -111,4 +118,3 @@ def unique_email() -> str:
 
 def unique_phone() -> str:
     return "+49151" + str(uuid.uuid4().int)[:8]
-

@@ -32,8 +32,12 @@ async def _chat(client: ChatClient, text: str = "Where is my order 4711?") -> di
 
 async def _email_customer(server: LiveServer, address: str) -> tuple[str, str]:
     """A contact that wrote to us by email: (contact id, conversation id)."""
-    inbound = InboundMessage(channel=ChannelKind.EMAIL, external_id=f"<{uuid.uuid4()}@mail.example.com>",
-                             address=EmailAddress(address=address), text="My order has not arrived.")
+    inbound = InboundMessage(
+        channel=ChannelKind.EMAIL,
+        external_id=f"<{uuid.uuid4()}@mail.example.com>",
+        address=EmailAddress(address=address),
+        text="My order has not arrived.",
+    )
     result = await server.acall(lambda s: s.messages.ingest(inbound))
     return result.conversation.contact_id, result.conversation.id
 
@@ -60,22 +64,31 @@ async def test_the_email_code_arrives_and_the_right_code_merges_the_chat_into_th
         assert chat_contact != owner
 
         await client.send({"type": "verify_start", "address": address})
-        assert await client.next("verify") == {"type": "verify", "state": "code_sent", "kind": "email",
-                                               "expires_in": 600}
+        assert await client.next("verify") == {
+            "type": "verify",
+            "state": "code_sent",
+            "kind": "email",
+            "expires_in": 600,
+        }
         code = id_app.relay.code_for(address)
         mail = id_app.relay.to(address)[-1]
         assert mail["From"].addresses[0].addr_spec == "support@glassdesk.test"
 
         await client.send({"type": "verify_code", "code": code})
-        assert await client.next("verify") == {"type": "verify", "state": "verified", "kind": "email",
-                                               "expires_in": None}
+        assert await client.next("verify") == {
+            "type": "verify",
+            "state": "verified",
+            "kind": "email",
+            "expires_in": None,
+        }
         # the socket goes on in its own conversation
         await client.send(_message("Thanks!"))
         assert (await client.next("ack"))["duplicate"] is False
 
     merges = await server.acall(lambda s: s.messages.merges_of(owner))
     assert [(m["from_contact_id"], m["into_contact_id"], m["actor"]) for m in merges] == [
-        (chat_contact, owner, "system:identity-otp")]
+        (chat_contact, owner, "system:identity-otp")
+    ]
     assert address.lower() not in merges[0]["evidence"].lower() and code not in merges[0]["evidence"]
     conv = await server.acall(lambda s: s.messages.get_conversation(cid))
     assert conv.contact_id == owner
@@ -91,7 +104,10 @@ async def test_the_email_code_arrives_and_the_right_code_merges_the_chat_into_th
     verified = [e for e in events if e.type is EventType.IDENTITY_VERIFIED]
     assert len(verified) == 1 and verified[0].data == {"kind": "email", "merged": True}
     audit = await server.acall(lambda s: s.audit.entries())
-    assert [a["action"] for a in audit if a["object_id"] in (owner, cid)][:2] == ["identity.merged", "identity.code_sent"]
+    assert [a["action"] for a in audit if a["object_id"] in (owner, cid)][:2] == [
+        "identity.merged",
+        "identity.code_sent",
+    ]
     ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("glassdesk"))
     assert address.lower() not in ours.lower() and code not in ours
 
@@ -169,8 +185,9 @@ async def test_a_typed_email_address_alone_never_merges_or_opens_another_convers
     assert conv.contact_id != owner
     email = await server.acall(lambda s: s.messages.find_identity(EmailAddress(address=address)))
     assert email is not None and email.contact_id == owner and email.verified is False
-    chat_identity = await server.acall(lambda s: s.messages.find_identity(
-        ChatSession(session_id=_session_id(server, session["token"]))))
+    chat_identity = await server.acall(
+        lambda s: s.messages.find_identity(ChatSession(session_id=_session_id(server, session["token"])))
+    )
     assert chat_identity is not None and chat_identity.contact_id == conv.contact_id
 
 

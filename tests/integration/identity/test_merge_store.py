@@ -38,8 +38,9 @@ async def store(request: pytest.FixtureRequest, db_url: str) -> AsyncIterator[An
 
 
 async def _inbound(store: Any, channel: ChannelKind, address: Any) -> tuple[str, str]:
-    result = await store.ingest(InboundMessage(channel=channel, external_id=str(uuid.uuid4()), address=address,
-                                               text="hello"))
+    result = await store.ingest(
+        InboundMessage(channel=channel, external_id=str(uuid.uuid4()), address=address, text="hello")
+    )
     return result.conversation.contact_id, result.conversation.id
 
 
@@ -62,8 +63,9 @@ async def test_merge_moves_identities_and_conversations_verifies_and_records_onc
     merges = await store.merges_of(owner)
     assert [(m["from_contact_id"], m["into_contact_id"], m["evidence"]) for m in merges] == [(chat, owner, EVIDENCE)]
     # the next chat message joins the moved conversation
-    again = await store.ingest(InboundMessage(channel=ChannelKind.CHAT, external_id=str(uuid.uuid4()), address=CHAT,
-                                              text="more"))
+    again = await store.ingest(
+        InboundMessage(channel=ChannelKind.CHAT, external_id=str(uuid.uuid4()), address=CHAT, text="more")
+    )
     assert again.conversation.id == chat_conv
 
 
@@ -111,12 +113,19 @@ async def test_ensure_identity_adds_a_free_address_and_never_takes_one(store: An
 
 async def test_apply_delivery_status_reports_the_transition_once(store: Any) -> None:
     _, conv = await _inbound(store, ChannelKind.SMS, PhoneAddress(number="+4915112345678"))
-    msg = await store.append_message(conv, "reply", direction=Direction.OUTBOUND, author_kind=AuthorKind.AI,
-                                     channel=ChannelKind.SMS)
+    msg = await store.append_message(
+        conv, "reply", direction=Direction.OUTBOUND, author_kind=AuthorKind.AI, channel=ChannelKind.SMS
+    )
     assert await store.apply_delivery_status(msg.id, DeliveryStatus.SENT) == (None, DeliveryStatus.SENT)
     assert await store.apply_delivery_status(msg.id, DeliveryStatus.DELIVERED) == (
-        DeliveryStatus.SENT, DeliveryStatus.DELIVERED)
+        DeliveryStatus.SENT,
+        DeliveryStatus.DELIVERED,
+    )
     assert await store.apply_delivery_status(msg.id, DeliveryStatus.DELIVERED) == (
-        DeliveryStatus.DELIVERED, DeliveryStatus.DELIVERED)
+        DeliveryStatus.DELIVERED,
+        DeliveryStatus.DELIVERED,
+    )
     assert await store.apply_delivery_status(msg.id, DeliveryStatus.FAILED) == (
-        DeliveryStatus.DELIVERED, DeliveryStatus.DELIVERED)
+        DeliveryStatus.DELIVERED,
+        DeliveryStatus.DELIVERED,
+    )

@@ -38,14 +38,21 @@ def _app(state: FakeOpenAI) -> FastAPI:
         arguments = json.dumps(state.reply, ensure_ascii=False)
         if body.get("tools"):  # method="function_calling": answer with a tool call
             name = body["tools"][0]["function"]["name"]
-            message = {"role": "assistant", "content": None, "tool_calls": [
-                {"id": "call_1", "type": "function", "function": {"name": name, "arguments": arguments}}]}
+            message = {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {"id": "call_1", "type": "function", "function": {"name": name, "arguments": arguments}}
+                ],
+            }
             finish = "tool_calls"
         else:  # method="json_schema"/"json_mode" (response_format) or plain: JSON in the content
             message = {"role": "assistant", "content": arguments}
             finish = "stop"
         return {
-            "id": f"chatcmpl-{len(state.bodies)}", "object": "chat.completion", "created": 1_764_000_000,
+            "id": f"chatcmpl-{len(state.bodies)}",
+            "object": "chat.completion",
+            "created": 1_764_000_000,
             "model": body.get("model", "local"),
             "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
             "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},

@@ -67,8 +67,9 @@ async def test_scoping_holds_in_sql(sql: SqlBackOffice) -> None:
 
 async def test_claim_intake_writes_a_draft_row_once(sql: SqlBackOffice) -> None:
     lookups = Lookups(sql)
-    kwargs = dict(risk=Risk.WATER_DAMAGE, incident_date=TODAY, description="Dishwasher leaked",
-                  idempotency_key="msg-77")
+    kwargs = dict(
+        risk=Risk.WATER_DAMAGE, incident_date=TODAY, description="Dishwasher leaked", idempotency_key="msg-77"
+    )
     first = await lookups.claim_intake(ANNA, "POL-100234", **kwargs)
     second = await lookups.claim_intake(ANNA, "POL-100234", **kwargs)
     assert first == second
@@ -84,8 +85,9 @@ async def test_seeding_twice_keeps_data(tmp_path: Path) -> None:
     await seed_backoffice(path, today=TODAY)
     backoffice = SqlBackOffice.from_path(path, today=lambda: TODAY)
     try:
-        await Lookups(backoffice).claim_intake(ANNA, "POL-100234", risk=Risk.FIRE, incident_date=TODAY,
-                                               description="Candle", idempotency_key="k")
+        await Lookups(backoffice).claim_intake(
+            ANNA, "POL-100234", risk=Risk.FIRE, incident_date=TODAY, description="Candle", idempotency_key="k"
+        )
         await seed_backoffice(path, today=TODAY)
         assert len([c async for c in _claims(backoffice, ANNA)]) == 2
     finally:

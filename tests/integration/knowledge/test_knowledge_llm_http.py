@@ -28,8 +28,9 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
 
 
 def _model(endpoint: FakeOpenAI, client: httpx.AsyncClient):
-    return build_chat_model(provider="openai", model="local-model", base_url=endpoint.base_url,
-                            api_key="x", timeout=10, http_client=client)
+    return build_chat_model(
+        provider="openai", model="local-model", base_url=endpoint.base_url, api_key="x", timeout=10, http_client=client
+    )
 
 
 async def _order() -> OrderStatus:
@@ -44,11 +45,12 @@ async def test_grounded_answer_passes(endpoint: FakeOpenAI, client: httpx.AsyncC
     order = await _order()
     endpoint.reply = {
         "answer": "Ihre Bestellung 10023 ist mit DHL unterwegs (Sendungsnummer 00340434161094015902) "
-                  "und kommt voraussichtlich am 25.11.2026.",
+        "und kommt voraussichtlich am 25.11.2026.",
         "cited_sources": ["lookup:order_status:10023"],
     }
-    draft = await draft_with_llm(_model(endpoint, client), "order_status", language="de",
-                                 customer_message=REDACTED, lookups=[order])
+    draft = await draft_with_llm(
+        _model(endpoint, client), "order_status", language="de", customer_message=REDACTED, lookups=[order]
+    )
     assert draft is not None
     assert draft.mode is DraftMode.LLM
     assert draft.grounded, draft.problems
@@ -63,8 +65,13 @@ async def test_invented_number_fails_the_check(endpoint: FakeOpenAI, client: htt
         "answer": "Your order 10023 arrives on 2026-11-24 and we add a 15 EUR credit.",
         "cited_sources": ["lookup:order_status:10023"],
     }
-    draft = await draft_with_llm(_model(endpoint, client), "order_status", language="en",
-                                 customer_message="Where is order 10023?", lookups=[order])
+    draft = await draft_with_llm(
+        _model(endpoint, client),
+        "order_status",
+        language="en",
+        customer_message="Where is order 10023?",
+        lookups=[order],
+    )
     assert draft is not None and not draft.grounded
     assert "date 2026-11-24 does not appear in the context" in draft.problems
     assert "number '15' does not appear in the context" in draft.problems
@@ -72,11 +79,18 @@ async def test_invented_number_fails_the_check(endpoint: FakeOpenAI, client: htt
 
 async def test_request_carries_no_raw_pii_and_braces_survive(endpoint: FakeOpenAI, client: httpx.AsyncClient) -> None:
     kb = _kb()
-    endpoint.reply = {"answer": "Den Status sehen Sie unter „Meine Bestellungen“.",
-                      "cited_sources": ["kb:shop-tracking-de"]}
-    draft = await draft_with_llm(_model(endpoint, client), "order_status", language="de", customer_message=REDACTED,
-                                 hits=kb.search("Wo ist meine Bestellung?", language="de", k=2),
-                                 lookups=[await _order()])
+    endpoint.reply = {
+        "answer": "Den Status sehen Sie unter „Meine Bestellungen“.",
+        "cited_sources": ["kb:shop-tracking-de"],
+    }
+    draft = await draft_with_llm(
+        _model(endpoint, client),
+        "order_status",
+        language="de",
+        customer_message=REDACTED,
+        hits=kb.search("Wo ist meine Bestellung?", language="de", k=2),
+        lookups=[await _order()],
+    )
     assert draft is not None and draft.grounded
     [raw] = endpoint.bodies
     text = raw.decode()

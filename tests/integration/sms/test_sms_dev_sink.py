@@ -43,27 +43,49 @@ async def test_the_sink_stores_the_sms_and_posts_signed_callbacks(tmp_path: Path
 
         form = dict(parse_qsl(body.decode()))
         signature = dict(scope["headers"]).get(b"x-twilio-signature", b"").decode()
-        received.append((form.get("MessageStatus", ""), form,
-                         RequestValidator(DEV_TWILIO_TOKEN).validate(callback_url, form, signature)))
+        received.append(
+            (
+                form.get("MessageStatus", ""),
+                form,
+                RequestValidator(DEV_TWILIO_TOKEN).validate(callback_url, form, signature),
+            )
+        )
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
     settings = Settings(var_dir=tmp_path, sms_sink_port=sink_port)
-    servers = [uvicorn.Server(uvicorn.Config(build_sms_sink(settings, folder=tmp_path / "sms"), host="127.0.0.1",
-                                             port=sink_port, log_level="warning")),
-               uvicorn.Server(uvicorn.Config(status_app, host="127.0.0.1", port=callback_port, log_level="warning"))]
+    servers = [
+        uvicorn.Server(
+            uvicorn.Config(
+                build_sms_sink(settings, folder=tmp_path / "sms"), host="127.0.0.1", port=sink_port, log_level="warning"
+            )
+        ),
+        uvicorn.Server(uvicorn.Config(status_app, host="127.0.0.1", port=callback_port, log_level="warning")),
+    ]
     tasks = [asyncio.create_task(s.serve()) for s in servers]
     try:
         while not all(s.started for s in servers):
             await asyncio.sleep(0.02)
-        config = SmsSenderConfig(account_sid=settings.twilio_account_sid, auth_token=settings.twilio_auth_token,
-                                 from_number=settings.twilio_from_number, public_url=f"http://127.0.0.1:{callback_port}",
-                                 api_base=f"http://127.0.0.1:{sink_port}")
+        config = SmsSenderConfig(
+            account_sid=settings.twilio_account_sid,
+            auth_token=settings.twilio_auth_token,
+            from_number=settings.twilio_from_number,
+            public_url=f"http://127.0.0.1:{callback_port}",
+            api_base=f"http://127.0.0.1:{sink_port}",
+        )
         async with TwilioSmsSender(config) as sender:
-            sid = await sender.send(OutboundMessage(
-                conversation_id="conv_1", message_id="msg_1", outbox_id="ob_1", channel=ChannelKind.SMS,
-                to=PhoneAddress(number="+4915112345678"), text="Ihre Bestellung ist unterwegs.", language="de",
-                ai_generated=True))
+            sid = await sender.send(
+                OutboundMessage(
+                    conversation_id="conv_1",
+                    message_id="msg_1",
+                    outbox_id="ob_1",
+                    channel=ChannelKind.SMS,
+                    to=PhoneAddress(number="+4915112345678"),
+                    text="Ihre Bestellung ist unterwegs.",
+                    language="de",
+                    ai_generated=True,
+                )
+            )
         async with asyncio.timeout(10):
             while len(received) < 2:
                 await asyncio.sleep(0.05)
@@ -80,8 +102,9 @@ async def test_the_sink_stores_the_sms_and_posts_signed_callbacks(tmp_path: Path
 
 def test_the_development_token_is_refused_on_a_public_url(tmp_path: Path) -> None:
     port = free_port()
-    settings = Settings(var_dir=tmp_path, public_url="https://support.example.com",
-                        redis_url=None)  # an embedded Redis under tmp_path
+    settings = Settings(
+        var_dir=tmp_path, public_url="https://support.example.com", redis_url=None
+    )  # an embedded Redis under tmp_path
     with AppServer(settings, port):
         url = "https://support.example.com" + SMS_PATH
         form = dict(EXAMPLE_FORM)

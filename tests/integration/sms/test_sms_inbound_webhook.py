@@ -31,8 +31,18 @@ async def test_valid_webhook_is_stored_once_enqueued_once_and_acked(
 
 @pytest.mark.parametrize(
     "variant",
-    ["missing", "empty", "wrong_token", "tampered_param", "added_param", "removed_param", "other_port",
-     "trailing_slash", "https_scheme", "host_header_spoof"],
+    [
+        "missing",
+        "empty",
+        "wrong_token",
+        "tampered_param",
+        "added_param",
+        "removed_param",
+        "other_port",
+        "trailing_slash",
+        "https_scheme",
+        "host_header_spoof",
+    ],
 )
 async def test_bad_signature_is_403_and_nothing_is_stored(
     harness: Harness, variant: str, caplog: pytest.LogCaptureFixture
@@ -94,10 +104,16 @@ async def test_concurrent_duplicates_are_one_message(harness: Harness) -> None:
 
 
 async def test_mms_media_metadata_is_kept(harness: Harness) -> None:
-    form = dict(EXAMPLE_FORM, MessageSid="MM" + "d" * 32, NumMedia="2", Body="see photo",
-                MediaUrl0="https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1",
-                MediaContentType0="image/jpeg",
-                MediaUrl1="http://127.0.0.1:1/internal", MediaContentType1="image/png")
+    form = dict(
+        EXAMPLE_FORM,
+        MessageSid="MM" + "d" * 32,
+        NumMedia="2",
+        Body="see photo",
+        MediaUrl0="https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1",
+        MediaContentType0="image/jpeg",
+        MediaUrl1="http://127.0.0.1:1/internal",
+        MediaContentType1="image/png",
+    )
     resp = await harness.post_form(SMS_PATH, form)
     assert resp.status_code == 200
     msg = await harness.services.messages.find_message_by_external_id(ChannelKind.SMS, form["MessageSid"])
@@ -113,9 +129,7 @@ async def test_mms_media_metadata_is_kept(harness: Harness) -> None:
     ("change", "field"),
     [({"MessageSid": None, "SmsMessageSid": None, "SmsSid": None}, "MessageSid"), ({"From": "12345"}, "From")],
 )
-async def test_signed_but_invalid_fields_are_400_naming_the_field(
-    harness: Harness, change: dict, field: str
-) -> None:
+async def test_signed_but_invalid_fields_are_400_naming_the_field(harness: Harness, change: dict, field: str) -> None:
     form = {k: v for k, v in {**EXAMPLE_FORM, **change}.items() if v is not None}
     resp = await harness.post_form(SMS_PATH, form)
     assert resp.status_code == 400 and field in resp.text
@@ -183,11 +197,24 @@ async def test_valid_request_through_a_proxy_is_checked_against_public_url(tmp_p
     proxy_headers = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "desk.example.com", "Host": "desk.example.com"}
     with AppServer(settings, port):
         async with httpx.AsyncClient(timeout=30) as http:
-            ok = await http.post(local, data=EXAMPLE_FORM, headers={
-                **proxy_headers, "X-Twilio-Signature": twilio_signature(DEFAULT_TOKEN, signed_for, EXAMPLE_FORM)})
+            ok = await http.post(
+                local,
+                data=EXAMPLE_FORM,
+                headers={
+                    **proxy_headers,
+                    "X-Twilio-Signature": twilio_signature(DEFAULT_TOKEN, signed_for, EXAMPLE_FORM),
+                },
+            )
             # a signature for the local URL (what a Host-trusting app would check) is refused
-            local_sig = await http.post(local, data=dict(EXAMPLE_FORM, MessageSid="SM" + "7" * 32), headers={
-                "X-Twilio-Signature": twilio_signature(DEFAULT_TOKEN, local, dict(EXAMPLE_FORM, MessageSid="SM" + "7" * 32))})
+            local_sig = await http.post(
+                local,
+                data=dict(EXAMPLE_FORM, MessageSid="SM" + "7" * 32),
+                headers={
+                    "X-Twilio-Signature": twilio_signature(
+                        DEFAULT_TOKEN, local, dict(EXAMPLE_FORM, MessageSid="SM" + "7" * 32)
+                    )
+                },
+            )
     assert ok.status_code == 200 and ok.text == EMPTY_TWIML
     assert local_sig.status_code == 403
     assert redis_sync.Redis.from_url(redis_url).xlen("gd:turns") == 1

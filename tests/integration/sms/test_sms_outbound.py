@@ -48,9 +48,17 @@ def _config(api_base: str, public_url: str = "https://desk.example.com", **extra
 
 
 def _msg(outbox_id: str = "ob_test", **extra: object) -> OutboundMessage:
-    fields: dict = dict(conversation_id="cv_1", message_id="msg_1", outbox_id=outbox_id, channel=ChannelKind.SMS,
-                        to=PhoneAddress(number=TO), text="Ihr Paket ist unterwegs und kommt morgen.",
-                        language="de", ai_generated=True, status_url="https://desk.example.com/s/tok123")
+    fields: dict = dict(
+        conversation_id="cv_1",
+        message_id="msg_1",
+        outbox_id=outbox_id,
+        channel=ChannelKind.SMS,
+        to=PhoneAddress(number=TO),
+        text="Ihr Paket ist unterwegs und kommt morgen.",
+        language="de",
+        ai_generated=True,
+        status_url="https://desk.example.com/s/tok123",
+    )
     fields.update(extra)
     return OutboundMessage(**fields)
 
@@ -68,8 +76,11 @@ async def test_send_reaches_the_endpoint_with_disclosure_link_and_callback(
     assert sid.startswith("SM") and len(sid) == 34
     [sent] = twilio_api.messages
     assert sent["sid"] == sid and sent["to"] == TO and sent["from"] == "+15005550006"
-    assert sent["body"].splitlines() == [ai_disclosure("de"), "Ihr Paket ist unterwegs und kommt morgen.",
-                                          "https://desk.example.com/s/tok123"]
+    assert sent["body"].splitlines() == [
+        ai_disclosure("de"),
+        "Ihr Paket ist unterwegs und kommt morgen.",
+        "https://desk.example.com/s/tok123",
+    ]
     assert sent["status_callback"] == "https://desk.example.com/webhooks/twilio/status?outbox=ob_test"
     [request] = twilio_api.requests
     assert request.auth_ok and request.status == 201
@@ -138,13 +149,23 @@ async def _reply(harness: Harness) -> tuple[str, str, OutboundMessage]:
     inbound = await harness.services.messages.find_message_by_external_id(ChannelKind.SMS, EXAMPLE_FORM["MessageSid"])
     assert inbound is not None
     reply = await harness.services.messages.append_message(
-        inbound.conversation_id, "Your parcel is on its way.",
-        direction=Direction.OUTBOUND, author_kind=AuthorKind.AI, channel=ChannelKind.SMS,
+        inbound.conversation_id,
+        "Your parcel is on its way.",
+        direction=Direction.OUTBOUND,
+        author_kind=AuthorKind.AI,
+        channel=ChannelKind.SMS,
     )
     outbox_id = await harness.services.outbox.create(reply.id, channel=ChannelKind.SMS)
-    msg = OutboundMessage(conversation_id=inbound.conversation_id, message_id=reply.id, outbox_id=outbox_id,
-                          channel=ChannelKind.SMS, to=PhoneAddress(number=EXAMPLE_FORM["From"]),
-                          text=reply.text, language="en", ai_generated=True)
+    msg = OutboundMessage(
+        conversation_id=inbound.conversation_id,
+        message_id=reply.id,
+        outbox_id=outbox_id,
+        channel=ChannelKind.SMS,
+        to=PhoneAddress(number=EXAMPLE_FORM["From"]),
+        text=reply.text,
+        language="en",
+        ai_generated=True,
+    )
     return reply.id, outbox_id, msg
 
 
@@ -174,8 +195,15 @@ async def test_crash_between_send_and_commit_never_sends_twice(harness: Harness,
     [sent] = twilio_api.messages
     callback = urlsplit(sent["status_callback"])
     assert callback.path == "/webhooks/twilio/status" and parse_qs(callback.query) == {"outbox": [outbox_id]}
-    params = {"AccountSid": twilio_api.account_sid, "MessageSid": sid, "SmsSid": sid,
-              "MessageStatus": "sent", "SmsStatus": "sent", "From": sent["from"], "To": sent["to"]}
+    params = {
+        "AccountSid": twilio_api.account_sid,
+        "MessageSid": sid,
+        "SmsSid": sid,
+        "MessageStatus": "sent",
+        "SmsStatus": "sent",
+        "From": sent["from"],
+        "To": sent["to"],
+    }
     resp = await harness.post_form(callback.path, params, query=callback.query)
     assert resp.status_code == 200, resp.text
 

@@ -19,8 +19,11 @@ async def _outbound(harness: Harness, *, sent: bool = True) -> tuple[str, str]:
     inbound = await harness.services.messages.find_message_by_external_id(ChannelKind.SMS, EXAMPLE_FORM["MessageSid"])
     assert inbound is not None
     reply = await harness.services.messages.append_message(
-        inbound.conversation_id, "Your parcel is on its way.",
-        direction=Direction.OUTBOUND, author_kind=AuthorKind.AI, channel=ChannelKind.SMS,
+        inbound.conversation_id,
+        "Your parcel is on its way.",
+        direction=Direction.OUTBOUND,
+        author_kind=AuthorKind.AI,
+        channel=ChannelKind.SMS,
     )
     outbox_id = await harness.services.outbox.create(reply.id, channel=ChannelKind.SMS)
     assert await harness.services.outbox.claim(outbox_id)
@@ -30,8 +33,16 @@ async def _outbound(harness: Harness, *, sent: bool = True) -> tuple[str, str]:
 
 
 def _callback(status: str, sid: str = SID) -> dict[str, str]:
-    return {"AccountSid": DEFAULT_SID, "ApiVersion": "2010-04-01", "From": "+15558675310", "To": "+15017122661",
-            "MessageSid": sid, "SmsSid": sid, "MessageStatus": status, "SmsStatus": status}
+    return {
+        "AccountSid": DEFAULT_SID,
+        "ApiVersion": "2010-04-01",
+        "From": "+15558675310",
+        "To": "+15017122661",
+        "MessageSid": sid,
+        "SmsSid": sid,
+        "MessageStatus": status,
+        "SmsStatus": status,
+    }
 
 
 async def _status_of(harness: Harness, message_id: str) -> DeliveryStatus | None:

@@ -18,8 +18,12 @@ async def _sent_reply(harness: Harness) -> tuple[str, str, str]:
     inbound = await harness.services.messages.find_message_by_external_id(ChannelKind.SMS, EXAMPLE_FORM["MessageSid"])
     assert inbound is not None
     reply = await harness.services.messages.append_message(
-        inbound.conversation_id, "Your parcel is on its way.", direction=Direction.OUTBOUND,
-        author_kind=AuthorKind.AI, channel=ChannelKind.SMS, meta={"causation_id": inbound.id},
+        inbound.conversation_id,
+        "Your parcel is on its way.",
+        direction=Direction.OUTBOUND,
+        author_kind=AuthorKind.AI,
+        channel=ChannelKind.SMS,
+        meta={"causation_id": inbound.id},
     )
     outbox_id = await harness.services.outbox.create(reply.id, channel=ChannelKind.SMS)
     assert await harness.services.outbox.claim(outbox_id)
@@ -28,8 +32,16 @@ async def _sent_reply(harness: Harness) -> tuple[str, str, str]:
 
 
 def _callback(status: str) -> dict[str, str]:
-    return {"AccountSid": DEFAULT_SID, "ApiVersion": "2010-04-01", "From": "+15558675310", "To": "+15017122661",
-            "MessageSid": SID, "SmsSid": SID, "MessageStatus": status, "SmsStatus": status}
+    return {
+        "AccountSid": DEFAULT_SID,
+        "ApiVersion": "2010-04-01",
+        "From": "+15558675310",
+        "To": "+15017122661",
+        "MessageSid": SID,
+        "SmsSid": SID,
+        "MessageStatus": status,
+        "SmsStatus": status,
+    }
 
 
 async def _post(harness: Harness, outbox_id: str, *statuses: str) -> None:

@@ -13,8 +13,9 @@ from tests.support.staff import STAFF, create_staff
 
 @pytest.fixture(scope="module")
 def staff_server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    settings = Settings(var_dir=tmp_path_factory.mktemp("staff"), redis_url=redis_url,
-                        public_url="https://shop.example.test")
+    settings = Settings(
+        var_dir=tmp_path_factory.mktemp("staff"), redis_url=redis_url, public_url="https://shop.example.test"
+    )
     with live_server(settings) as server:
         for username, role in STAFF:
             create_staff(server, username, role)

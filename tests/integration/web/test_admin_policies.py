@@ -1,18 +1,21 @@
 """The admin policy API over real HTTP: validation with line/column, preview (diff + dry run over stored
 decisions), publish (message, valid text, fresh preview hash), rollback, the audit log, and 404 for
-every other role."""
+every other role. Here publishing is direct (four-eyes publishing off, as in demo mode); the requests
+and approvals of four-eyes publishing are tested in test_policy_four_eyes.py."""
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from conversation import ChannelKind, DecisionRecord, InboundMessage, PhoneAddress, Route
 from services.ingest import Ingestor
-from tests.browser.live_server import LiveServer
-from tests.support.staff import login
+from services.settings import Settings
+from tests.browser.live_server import LiveServer, live_server
+from tests.support.staff import STAFF, create_staff, login
 
 BASE = """\
 name: test
@@ -24,6 +27,19 @@ default: draft_for_approval
 """
 _numbers = itertools.count(1)
 
+
+@pytest.fixture(scope="module")
+def staff_server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    settings = Settings(
+        var_dir=tmp_path_factory.mktemp("staff"),
+        redis_url=redis_url,
+        public_url="https://shop.example.test",
+        policy_four_eyes=False,
+    )
+    with live_server(settings) as server:
+        for username, role in STAFF:
+            create_staff(server, username, role)
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -47,18 +63,35 @@ def _audit(server: LiveServer, action: str) -> list[dict]:
 def _publish(admin, text: str, message: str) -> httpx.Response:  # type: ignore[no-untyped-def]
     preview = _post(admin, "/api/policies/preview", {"text": text, "since_days": 7})
     assert preview.status_code == 200, preview.text
-    return _post(admin, "/api/policies/publish", {"text": text, "message": message,
-                                                  "sha256": preview.json()["sha256"]})
+    return _post(admin, "/api/policies/publish", {"text": text, "message": message, "sha256": preview.json()["sha256"]})
 
 
-@pytest.mark.parametrize(("text", "line", "column", "words"), [
-    ("rules:\n  - id: a\n    condition: {fact: anger, op: gte, value: 0.7}\n    then: handoff\n"
-     "default: draft_for_approval\n", 3, 5, ["unknown field 'condition'", "when"]),
-    ("rules:\n  - id: a\n    when: {fact: gender, op: eq, value: female}\n    then: handoff\n"
-     "default: draft_for_approval\n", 3, 18, ["gender", "protected"]),
-    ("rules:\n  - id: same\n    when: {fact: anger, op: gte, value: 0.9}\n    then: handoff\n  - id: same\n    when: {fact: anger, op: gte, value: 0.5}\n"
-     "    then: auto_reply\ndefault: draft_for_approval\n", 5, 9, ["duplicate rule id 'same'"]),
-])
+@pytest.mark.parametrize(
+    ("text", "line", "column", "words"),
+    [
+        (
+            "rules:\n  - id: a\n    condition: {fact: anger, op: gte, value: 0.7}\n    then: handoff\n"
+            "default: draft_for_approval\n",
+            3,
+            5,
+            ["unknown field 'condition'", "when"],
+        ),
+        (
+            "rules:\n  - id: a\n    when: {fact: gender, op: eq, value: female}\n    then: handoff\n"
+            "default: draft_for_approval\n",
+            3,
+            18,
+            ["gender", "protected"],
+        ),
+        (
+            "rules:\n  - id: same\n    when: {fact: anger, op: gte, value: 0.9}\n    then: handoff\n  - id: same\n    when: {fact: anger, op: gte, value: 0.5}\n"
+            "    then: auto_reply\ndefault: draft_for_approval\n",
+            5,
+            9,
+            ["duplicate rule id 'same'"],
+        ),
+    ],
+)
 def test_validate_names_line_column_and_fix(admin, text: str, line: int, column: int, words: list[str]) -> None:  # type: ignore[no-untyped-def]
     r = _post(admin, "/api/policies/validate", {"text": text})
     assert r.status_code == 200
@@ -99,26 +132,36 @@ def test_publish_creates_a_version_and_an_audit_entry(staff_server: LiveServer, 
     assert entry["actor"] == "admin1" and entry["data"]["message"] == "raise the anger threshold"
 
 
-def test_publish_refuses_a_stale_preview_a_missing_message_and_an_invalid_policy(staff_server: LiveServer, admin) -> None:  # type: ignore[no-untyped-def]
+def test_publish_refuses_a_stale_preview_a_missing_message_and_an_invalid_policy(
+    staff_server: LiveServer, admin
+) -> None:  # type: ignore[no-untyped-def]
     previewed = BASE.replace("0.7", "0.6")
     preview = _post(admin, "/api/policies/preview", {"text": previewed, "since_days": 1}).json()
     before = _live(staff_server)
     edited = previewed.replace("0.6", "0.65")  # changed after the preview
     stale = _post(admin, "/api/policies/publish", {"text": edited, "message": "m", "sha256": preview["sha256"]})
     assert stale.status_code == 409 and "changed since the preview" in stale.json()["detail"]
-    no_message = _post(admin, "/api/policies/publish", {"text": previewed, "message": "  ", "sha256": preview["sha256"]})
+    no_message = _post(
+        admin, "/api/policies/publish", {"text": previewed, "message": "  ", "sha256": preview["sha256"]}
+    )
     assert no_message.status_code == 422 and "message" in no_message.json()["detail"]
     bad = "rules:\n  - id: x\n    then: teleport\ndefault: draft_for_approval\n"
     import hashlib
 
-    invalid = _post(admin, "/api/policies/publish", {"text": bad, "message": "m",
-                                                     "sha256": hashlib.sha256(bad.encode()).hexdigest()})
+    invalid = _post(
+        admin,
+        "/api/policies/publish",
+        {"text": bad, "message": "m", "sha256": hashlib.sha256(bad.encode()).hexdigest()},
+    )
     assert invalid.status_code == 422 and invalid.json()["problems"][0]["line"] == 3
     assert _live(staff_server) == before  # nothing was published
     # someone else published since the preview: refused as well
     assert _publish(admin, BASE + "# other admin\n", "meanwhile").status_code == 200
-    raced = _post(admin, "/api/policies/publish", {"text": previewed, "message": "m", "sha256": preview["sha256"],
-                                                   "base_version": preview["live_version"]})
+    raced = _post(
+        admin,
+        "/api/policies/publish",
+        {"text": previewed, "message": "m", "sha256": preview["sha256"], "base_version": preview["live_version"]},
+    )
     assert raced.status_code == 409 and "preview again" in raced.json()["detail"]
 
 
@@ -129,14 +172,31 @@ def test_preview_shows_the_diff_and_the_route_changes_of_past_turns(staff_server
         ids = []
         for anger, route in ((0.9, Route.HANDOFF), (0.1, Route.DRAFT_FOR_APPROVAL), (0.2, Route.DRAFT_FOR_APPROVAL)):
             n = next(_numbers)
-            result = await Ingestor(s).accept(InboundMessage(
-                channel=ChannelKind.SMS, external_id=f"SMdry{n:030d}", address=PhoneAddress(number=f"+4915100000{n:03d}"),
-                text="where is my order"))
-            await s.timeline.save_decision(DecisionRecord(
-                conversation_id=result.conversation.id, inbound_message_id=result.message.id, route=route,
-                rule_id="angry" if route is Route.HANDOFF else "default", policy_version="1", reason="seeded",
-                facts={"intent": "order_status", "intent_confidence": 0.95, "channel": "sms", "anger": anger,
-                       "not_a_fact_any_more": 1}))
+            result = await Ingestor(s).accept(
+                InboundMessage(
+                    channel=ChannelKind.SMS,
+                    external_id=f"SMdry{n:030d}",
+                    address=PhoneAddress(number=f"+4915100000{n:03d}"),
+                    text="where is my order",
+                )
+            )
+            await s.timeline.save_decision(
+                DecisionRecord(
+                    conversation_id=result.conversation.id,
+                    inbound_message_id=result.message.id,
+                    route=route,
+                    rule_id="angry" if route is Route.HANDOFF else "default",
+                    policy_version="1",
+                    reason="seeded",
+                    facts={
+                        "intent": "order_status",
+                        "intent_confidence": 0.95,
+                        "channel": "sms",
+                        "anger": anger,
+                        "not_a_fact_any_more": 1,
+                    },
+                )
+            )
             ids.append(result.message.id)
         return ids
 

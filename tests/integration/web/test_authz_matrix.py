@@ -18,6 +18,7 @@ from tests.support.staff import login
 AGENT, OPS, ADMIN = "agent1", "ops1", "admin1"
 CID = "conv_00000000000000000000000000"  # well-formed, unknown
 MID = "msg_00000000000000000000000000"
+RID = "pr_00000000000000000000000000"  # a policy request id
 
 # (method, path, users allowed); admin may use every route
 ROUTES: list[tuple[str, str, set[str]]] = [
@@ -42,17 +43,22 @@ ROUTES: list[tuple[str, str, set[str]]] = [
     ("POST", "/api/policies/preview", {ADMIN}),
     ("POST", "/api/policies/publish", {ADMIN}),
     ("POST", "/api/policies/rollback", {ADMIN}),
+    ("POST", f"/api/policies/requests/{RID}/approve", {ADMIN}),
+    ("POST", f"/api/policies/requests/{RID}/reject", {ADMIN}),
+    ("GET", "/account/password", {AGENT, OPS, ADMIN}),
+    ("POST", "/account/password", {AGENT, OPS, ADMIN}),
 ]
 # the conversation page has a path parameter; for an unknown id everyone gets 404, so it is
 # checked separately (identical 404s) below
-STAFF_PREFIXES = ("/inbox", "/ops", "/admin", "/api/")
+STAFF_PREFIXES = ("/inbox", "/ops", "/admin", "/api/", "/account")
 OPEN_TO_ALL_STAFF = {"/api/me"}
 
 
 @pytest.fixture(scope="module")
 def clients(staff_server: LiveServer) -> dict[str | None, tuple[httpx.Client, str]]:
     out: dict[str | None, tuple[httpx.Client, str]] = {
-        None: (httpx.Client(base_url=staff_server.base_url, timeout=10), "")}
+        None: (httpx.Client(base_url=staff_server.base_url, timeout=10), "")
+    }
     for user in (AGENT, OPS, ADMIN):
         out[user] = login(staff_server, user)
     return out
@@ -78,9 +84,16 @@ def _flat(routes):  # type: ignore[no-untyped-def]
 
 def test_every_staff_route_is_in_the_matrix(staff_server: LiveServer) -> None:
     app = staff_server._app
-    served = {(m, r.path) for r in _flat(app.routes) for m in getattr(r, "methods", set()) or set()
-              if r.path.startswith(STAFF_PREFIXES) and r.path not in OPEN_TO_ALL_STAFF and m in {"GET", "POST"}}
-    table = {(m, p.replace(CID, "{conversation_id}").replace(MID, "{message_id}")) for m, p, _ in ROUTES}
+    served = {
+        (m, r.path)
+        for r in _flat(app.routes)
+        for m in getattr(r, "methods", set()) or set()
+        if r.path.startswith(STAFF_PREFIXES) and r.path not in OPEN_TO_ALL_STAFF and m in {"GET", "POST"}
+    }
+    table = {
+        (m, p.replace(CID, "{conversation_id}").replace(MID, "{message_id}").replace(RID, "{request_id}"))
+        for m, p, _ in ROUTES
+    }
     table.add(("GET", "/inbox/c/{conversation_id}"))
     assert served - table == set(), "add these routes to the authorization matrix"
     assert table - served == set(), "the matrix names routes the app does not serve"

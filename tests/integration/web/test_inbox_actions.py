@@ -80,10 +80,17 @@ def recording_relay() -> Iterator[tuple[RecordingRelay, int]]:
 def desk_stack(redis_url: str, var_dir: Any) -> Iterator[tuple[LiveServer, RecordingRelay, LocalTwilioApi]]:
     """The app with staff accounts, sending email to a recording relay and SMS to a local Twilio."""
     with recording_relay() as (relay, relay_port), LocalTwilioApi() as twilio:
+
         def settings(base: str) -> Settings:
-            return Settings(var_dir=var_dir, redis_url=redis_url, public_url=base, relay_port=relay_port,
-                            twilio_api_base=twilio.base_url, twilio_account_sid=DEFAULT_SID,
-                            twilio_auth_token=DEFAULT_TOKEN)
+            return Settings(
+                var_dir=var_dir,
+                redis_url=redis_url,
+                public_url=base,
+                relay_port=relay_port,
+                twilio_api_base=twilio.base_url,
+                twilio_account_sid=DEFAULT_SID,
+                twilio_auth_token=DEFAULT_TOKEN,
+            )
 
         with live_server(settings) as server:
             for username, role in STAFF:
@@ -97,6 +104,7 @@ def desk_stack(redis_url: str, var_dir: Any) -> Iterator[tuple[LiveServer, Recor
 
 def ingest(server: LiveServer, inbound: InboundMessage) -> tuple[str, str]:
     """Store an inbound message through the shared channel edge; (conversation id, message id)."""
+
     async def accept(services):  # type: ignore[no-untyped-def]
         result = await Ingestor(services).accept(inbound)
         return result.conversation.id, result.message.id
@@ -104,45 +112,92 @@ def ingest(server: LiveServer, inbound: InboundMessage) -> tuple[str, str]:
     return server.call(accept)
 
 
-def await_agent(server: LiveServer, conversation_id: str, message_id: str, *, draft: str = DRAFT,
-                priority: Priority = Priority.NORMAL, sla: dt.timedelta = dt.timedelta(hours=2),
-                intent: str = "return_request", queue: str = "approvals") -> None:
+def await_agent(
+    server: LiveServer,
+    conversation_id: str,
+    message_id: str,
+    *,
+    draft: str = DRAFT,
+    priority: Priority = Priority.NORMAL,
+    sla: dt.timedelta = dt.timedelta(hours=2),
+    intent: str = "return_request",
+    queue: str = "approvals",
+) -> None:
     """What ``flows.steps.await_agent`` leaves behind: a decision record with the draft, the
     conversation AWAITING_AGENT in the approvals queue, and the timeline event."""
     record = DecisionRecord(
-        conversation_id=conversation_id, inbound_message_id=message_id, route=Route.DRAFT_FOR_APPROVAL,
-        rule_id="returns-need-review", policy_version="7", reason="returns are checked by a person",
-        facts={"intent": intent, "intent_confidence": 0.87, "channel": "email", "draft_text": draft,
-               "draft_grounded": True, "draft_problems": [], "await_reason": "policy asks for approval"},
-        sources=("kb:returns-en",), lookups=(LookupRecord(tool="return_eligibility", source_id="lookup:return:4711",
-                                                          ok=True),),
-        confidence=0.8, draft_mode="composer", model="composer")
+        conversation_id=conversation_id,
+        inbound_message_id=message_id,
+        route=Route.DRAFT_FOR_APPROVAL,
+        rule_id="returns-need-review",
+        policy_version="7",
+        reason="returns are checked by a person",
+        facts={
+            "intent": intent,
+            "intent_confidence": 0.87,
+            "channel": "email",
+            "draft_text": draft,
+            "draft_grounded": True,
+            "draft_problems": [],
+            "await_reason": "policy asks for approval",
+        },
+        sources=("kb:returns-en",),
+        lookups=(LookupRecord(tool="return_eligibility", source_id="lookup:return:4711", ok=True),),
+        confidence=0.8,
+        draft_mode="composer",
+        model="composer",
+    )
 
     async def seed(services):  # type: ignore[no-untyped-def]
         await services.timeline.save_decision(record)
         await services.messages.route_conversation(
-            conversation_id, ConversationStatus.AWAITING_AGENT, queue=queue, priority=priority,
-            sla_due_at=dt.datetime.now(dt.UTC) + sla, language="en")
-        await services.timeline.add_event(TimelineEvent(conversation_id=conversation_id, type=EventType.AWAITING_AGENT,
-                                                        actor=ActorKind.SYSTEM, causation_id=message_id))
+            conversation_id,
+            ConversationStatus.AWAITING_AGENT,
+            queue=queue,
+            priority=priority,
+            sla_due_at=dt.datetime.now(dt.UTC) + sla,
+            language="en",
+        )
+        await services.timeline.add_event(
+            TimelineEvent(
+                conversation_id=conversation_id,
+                type=EventType.AWAITING_AGENT,
+                actor=ActorKind.SYSTEM,
+                causation_id=message_id,
+            )
+        )
 
     server.call(seed)
 
 
 def email_inbound(text: str, *, sender: str = "kunde@example.com", name: str = "Kim Kunde") -> InboundMessage:
-    return InboundMessage(channel=ChannelKind.EMAIL, external_id=f"<{uuid.uuid4()}@example.com>",
-                          address=EmailAddress(address=sender), display_name=name, text=text,
-                          meta={"subject": "Return", "references": []})
+    return InboundMessage(
+        channel=ChannelKind.EMAIL,
+        external_id=f"<{uuid.uuid4()}@example.com>",
+        address=EmailAddress(address=sender),
+        display_name=name,
+        text=text,
+        meta={"subject": "Return", "references": []},
+    )
 
 
 def sms_inbound(text: str, number: str) -> InboundMessage:
-    return InboundMessage(channel=ChannelKind.SMS, external_id="SM" + uuid.uuid4().hex,
-                          address=PhoneAddress(number=number), text=text, meta={"to": "+15005550006"})
+    return InboundMessage(
+        channel=ChannelKind.SMS,
+        external_id="SM" + uuid.uuid4().hex,
+        address=PhoneAddress(number=number),
+        text=text,
+        meta={"to": "+15005550006"},
+    )
 
 
 def chat_inbound(text: str) -> InboundMessage:
-    return InboundMessage(channel=ChannelKind.CHAT, external_id=str(uuid.uuid4()),
-                          address=ChatSession(session_id="cs_" + uuid.uuid4().hex), text=text)
+    return InboundMessage(
+        channel=ChannelKind.CHAT,
+        external_id=str(uuid.uuid4()),
+        address=ChatSession(session_id="cs_" + uuid.uuid4().hex),
+        text=text,
+    )
 
 
 def wait_for(check: Callable[[], Any], *, timeout: float = 10.0, what: str = "condition") -> Any:
@@ -157,7 +212,9 @@ def wait_for(check: Callable[[], Any], *, timeout: float = 10.0, what: str = "co
 
 # -- fixtures -------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, RecordingRelay, LocalTwilioApi]]:
+def stack(
+    redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[LiveServer, RecordingRelay, LocalTwilioApi]]:
     with desk_stack(redis_url, tmp_path_factory.mktemp("inbox")) as s:
         yield s
 
@@ -184,8 +241,9 @@ def _events(server: LiveServer, conversation_id: str) -> list[TimelineEvent]:
 
 
 def _outbound(server: LiveServer, conversation_id: str) -> list[Any]:
-    return [m for m in server.call(lambda s: s.messages.list_messages(conversation_id))
-            if m.direction is Direction.OUTBOUND]
+    return [
+        m for m in server.call(lambda s: s.messages.list_messages(conversation_id)) if m.direction is Direction.OUTBOUND
+    ]
 
 
 # -- tests ----------------------------------------------------------------------------------------------
@@ -273,7 +331,10 @@ def test_take_over_reply_note_and_hand_back(stack, agent) -> None:  # type: igno
     server, _, twilio = stack
     number = "+4915112345602"
     cid, _ = ingest(server, sms_inbound("my parcel is broken", number))
-    assert _post(agent, f"/api/conversations/{cid}/reply", {"text": "hi", "client_id": str(uuid.uuid4())}).status_code == 409
+    assert (
+        _post(agent, f"/api/conversations/{cid}/reply", {"text": "hi", "client_id": str(uuid.uuid4())}).status_code
+        == 409
+    )
     assert _post(agent, f"/api/conversations/{cid}/take-over").status_code == 200
     conv = server.call(lambda s: s.messages.get_conversation(cid))
     assert conv.status is ConversationStatus.HANDED_OFF and conv.assignee == "agent1"
@@ -305,8 +366,7 @@ def test_take_over_reply_note_and_hand_back(stack, agent) -> None:  # type: igno
     assert conv.status is ConversationStatus.OPEN and conv.assignee is None
     assert _post(agent, f"/api/conversations/{cid}/hand-back").status_code == 409
     kinds = [e.type for e in _events(server, cid) if e.actor is ActorKind.HUMAN]
-    assert kinds == [EventType.TAKEN_OVER, EventType.SENT, EventType.SENT, EventType.NOTE_ADDED,
-                     EventType.HANDED_BACK]
+    assert kinds == [EventType.TAKEN_OVER, EventType.SENT, EventType.SENT, EventType.NOTE_ADDED, EventType.HANDED_BACK]
 
 
 def test_intent_correction_is_stored_redacted(stack, agent) -> None:  # type: ignore[no-untyped-def]
@@ -328,23 +388,32 @@ def test_saving_the_same_intent_correction_twice_stores_one_row(stack, agent) ->
     for _ in range(2):  # a double click, or a click after the page reloaded
         assert _post(agent, f"/api/messages/{mid}/intent", {"intent": "invoice_question"}).status_code == 200
     assert [fb["label"] for fb in _feedback(server, "intent_correction", cid) if fb["message_id"] == mid] == [
-        "invoice_question"]
+        "invoice_question"
+    ]
     page = agent[0].get(f"/inbox/c/{cid}")
     assert 'value="invoice_question" selected' in page.text  # the page shows the correction, not the old guess
     assert _post(agent, f"/api/messages/{mid}/intent", {"intent": "complaint"}).status_code == 200
     assert [fb["label"] for fb in _feedback(server, "intent_correction", cid) if fb["message_id"] == mid] == [
-        "invoice_question", "complaint"]
+        "invoice_question",
+        "complaint",
+    ]
 
 
 def test_the_list_orders_by_priority_then_sla_and_marks_breaches(stack, agent) -> None:  # type: ignore[no-untyped-def]
     server, _, _ = stack
     rows = {}
-    for name, priority, sla in (("Late Normal", Priority.NORMAL, dt.timedelta(minutes=-5)),
-                                ("Urgent Later", Priority.URGENT, dt.timedelta(hours=5)),
-                                ("Urgent Sooner", Priority.URGENT, dt.timedelta(hours=1)),
-                                ("Low One", Priority.LOW, dt.timedelta(minutes=10))):
-        cid, mid = ingest(server, email_inbound(f"hello from {name}", sender=f"{name.split()[0].lower()}{uuid.uuid4().hex[:6]}@example.com",
-                                                name=name))
+    for name, priority, sla in (
+        ("Late Normal", Priority.NORMAL, dt.timedelta(minutes=-5)),
+        ("Urgent Later", Priority.URGENT, dt.timedelta(hours=5)),
+        ("Urgent Sooner", Priority.URGENT, dt.timedelta(hours=1)),
+        ("Low One", Priority.LOW, dt.timedelta(minutes=10)),
+    ):
+        cid, mid = ingest(
+            server,
+            email_inbound(
+                f"hello from {name}", sender=f"{name.split()[0].lower()}{uuid.uuid4().hex[:6]}@example.com", name=name
+            ),
+        )
         await_agent(server, cid, mid, priority=priority, sla=sla, queue="ordering")
         rows[name] = cid
     data = agent[0].get("/api/inbox/conversations?queue=ordering").json()
@@ -460,9 +529,13 @@ def test_a_reply_retried_after_a_failed_send_leaves_no_unsent_message_behind(sta
     cid, _ = ingest(server, sms_inbound("I need help with 4711", number))
     assert _post(agent, f"/api/conversations/{cid}/take-over").status_code == 200
     twilio.fail_next(503)
-    failed = _post(agent, f"/api/conversations/{cid}/reply", {"text": "Looking into it.", "client_id": str(uuid.uuid4())})
+    failed = _post(
+        agent, f"/api/conversations/{cid}/reply", {"text": "Looking into it.", "client_id": str(uuid.uuid4())}
+    )
     assert failed.status_code == 503, failed.text
-    ok = _post(agent, f"/api/conversations/{cid}/reply", {"text": "Looking into it now.", "client_id": str(uuid.uuid4())})
+    ok = _post(
+        agent, f"/api/conversations/{cid}/reply", {"text": "Looking into it now.", "client_id": str(uuid.uuid4())}
+    )
     assert ok.status_code == 200, ok.text
     sms = wait_for(lambda: [m for m in twilio.messages if m["to"] == number], what="the SMS")
     time.sleep(0.3)

@@ -36,7 +36,6 @@ from tests.support.staff import login
 _numbers = itertools.count(1)
 
 
-
 @pytest.fixture(scope="module")
 def ops(staff_server: LiveServer) -> httpx.Client:
     return login(staff_server, "ops1")[0]
@@ -50,9 +49,14 @@ def _metrics(client: httpx.Client) -> dict:
 
 async def _ingest(s: Container, text: str = "where is my parcel?"):  # type: ignore[no-untyped-def]
     n = next(_numbers)
-    return await Ingestor(s).accept(InboundMessage(
-        channel=ChannelKind.SMS, external_id=f"SMops{n:029d}", address=PhoneAddress(number=f"+4917000000{n:03d}"),
-        text=text))
+    return await Ingestor(s).accept(
+        InboundMessage(
+            channel=ChannelKind.SMS,
+            external_id=f"SMops{n:029d}",
+            address=PhoneAddress(number=f"+4917000000{n:03d}"),
+            text=text,
+        )
+    )
 
 
 async def _received_at(s: Container, result) -> dt.datetime:  # type: ignore[no-untyped-def]
@@ -70,30 +74,62 @@ def test_metrics_follow_seeded_data(staff_server: LiveServer, ops: httpx.Client)
             result = await _ingest(s)
             done = EventType.SENT if route is Route.AUTO_REPLY else EventType.HANDED_OFF
             at = await _received_at(s, result) + dt.timedelta(seconds=seconds)
-            await s.timeline.add_event(TimelineEvent(conversation_id=result.conversation.id, type=done,
-                                                     actor=ActorKind.AI, causation_id=result.message.id, occurred_at=at))
+            await s.timeline.add_event(
+                TimelineEvent(
+                    conversation_id=result.conversation.id,
+                    type=done,
+                    actor=ActorKind.AI,
+                    causation_id=result.message.id,
+                    occurred_at=at,
+                )
+            )
             # a later step of the same turn does not count: latency runs to the first reply/handoff
-            await s.timeline.add_event(TimelineEvent(conversation_id=result.conversation.id, type=EventType.SENT,
-                                                     actor=ActorKind.HUMAN, causation_id=result.message.id,
-                                                     occurred_at=at + dt.timedelta(minutes=5)))
-            await s.timeline.save_decision(DecisionRecord(
-                conversation_id=result.conversation.id, inbound_message_id=result.message.id, route=route,
-                rule_id="r", policy_version="1", reason="seeded"))
+            await s.timeline.add_event(
+                TimelineEvent(
+                    conversation_id=result.conversation.id,
+                    type=EventType.SENT,
+                    actor=ActorKind.HUMAN,
+                    causation_id=result.message.id,
+                    occurred_at=at + dt.timedelta(minutes=5),
+                )
+            )
+            await s.timeline.save_decision(
+                DecisionRecord(
+                    conversation_id=result.conversation.id,
+                    inbound_message_id=result.message.id,
+                    route=route,
+                    rule_id="r",
+                    policy_version="1",
+                    reason="seeded",
+                )
+            )
             out[route] = result
         await s.messages.route_conversation(
-            out[Route.HANDOFF].conversation.id, ConversationStatus.HANDED_OFF, queue="billing", priority=Priority.HIGH,
-            sla_due_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=30))
+            out[Route.HANDOFF].conversation.id,
+            ConversationStatus.HANDED_OFF,
+            queue="billing",
+            priority=Priority.HIGH,
+            sla_due_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=30),
+        )
         # a turn that failed, and one that was dead-lettered after too many deliveries
         failed = await _ingest(s)
-        await s.timeline.add_event(TimelineEvent(conversation_id=failed.conversation.id, type=EventType.FAILED,
-                                                 actor=ActorKind.SYSTEM, causation_id=failed.message.id))
+        await s.timeline.add_event(
+            TimelineEvent(
+                conversation_id=failed.conversation.id,
+                type=EventType.FAILED,
+                actor=ActorKind.SYSTEM,
+                causation_id=failed.message.id,
+            )
+        )
         dead = await _ingest(s)
-        entry = await s.queue.enqueue(TurnRef(
-            message_id=dead.message.id, conversation_id=dead.conversation.id))
-        await s.queue.dead_letter(StreamDelivery(entry, TurnRef(
-            message_id=dead.message.id, conversation_id=dead.conversation.id), 6), reason="failed 5 times")
-        out["quarantine"] = await s.quarantine.add(channel="email", reason="unparseable", detail="From: x@example.com",
-                                                   blob_key="k")
+        entry = await s.queue.enqueue(TurnRef(message_id=dead.message.id, conversation_id=dead.conversation.id))
+        await s.queue.dead_letter(
+            StreamDelivery(entry, TurnRef(message_id=dead.message.id, conversation_id=dead.conversation.id), 6),
+            reason="failed 5 times",
+        )
+        out["quarantine"] = await s.quarantine.add(
+            channel="email", reason="unparseable", detail="From: x@example.com", blob_key="k"
+        )
         out["dead"] = dead
         return out
 
@@ -125,10 +161,17 @@ def test_metrics_follow_seeded_data(staff_server: LiveServer, ops: httpx.Client)
     assert m["turn_queue"]["dead_lettered"] == before["turn_queue"]["dead_lettered"] + 1
     dead = m["failures"]["dead_letters"][0]
     assert dead["message_id"] == seeded["dead"].message.id and dead["deliveries"] == 6
-    assert dead["task_runs_url"].startswith("http://127.0.0.1:4200/runs?") and seeded["dead"].message.id in dead["task_runs_url"]
+    assert (
+        dead["task_runs_url"].startswith("http://127.0.0.1:4200/runs?")
+        and seeded["dead"].message.id in dead["task_runs_url"]
+    )
     assert m["quarantine"]["open"] == before["quarantine"]["open"] + 1
-    assert m["quarantine"]["newest"][0] == {"id": seeded["quarantine"], "channel": "email", "reason": "unparseable",
-                                            "created_at": m["quarantine"]["newest"][0]["created_at"]}
+    assert m["quarantine"]["newest"][0] == {
+        "id": seeded["quarantine"],
+        "channel": "email",
+        "reason": "unparseable",
+        "created_at": m["quarantine"]["newest"][0]["created_at"],
+    }
     assert m["prefect"]["ui_url"] == "http://127.0.0.1:4200" and m["prefect"]["flow"] == "turns"
     # no customer content anywhere in the snapshot
     flat = json.dumps(m)
@@ -150,7 +193,9 @@ def _wait_subscribed(server: LiveServer, *, timeout: float = 10.0) -> None:
         time.sleep(0.05)
 
 
-def test_the_event_stream_pushes_when_a_message_arrives_and_throttles(staff_server: LiveServer, ops: httpx.Client) -> None:
+def test_the_event_stream_pushes_when_a_message_arrives_and_throttles(
+    staff_server: LiveServer, ops: httpx.Client
+) -> None:
     stream = _events(ops)
     try:
         first = next(stream)

@@ -47,7 +47,9 @@ def test_the_message_id_is_canonical_whatever_the_spelling() -> None:
 def test_message_text_is_cleaned_and_must_not_be_blank() -> None:
     frame = parse_client_frame(json.dumps({"type": "message", "id": str(uuid.uuid4()), "text": "  a\x00b\r\nc \x1b "}))
     assert isinstance(frame, MessageFrame) and frame.text == "ab\nc"
-    assert _code(json.dumps({"type": "message", "id": str(uuid.uuid4()), "text": " \x00 "})) == ChatErrorCode.INVALID_FRAME
+    assert (
+        _code(json.dumps({"type": "message", "id": str(uuid.uuid4()), "text": " \x00 "})) == ChatErrorCode.INVALID_FRAME
+    )
 
 
 def test_a_hello_ignores_a_junk_language_or_token_instead_of_failing() -> None:
@@ -70,8 +72,10 @@ def test_a_hello_ignores_a_junk_language_or_token_instead_of_failing() -> None:
         ('{"type":["message"]}', ChatErrorCode.UNKNOWN_TYPE),
         ('{"type":"message","id":"not-a-uuid","text":"x"}', ChatErrorCode.INVALID_FRAME),
         ('{"type":"message","id":"' + str(uuid.uuid4()) + '"}', ChatErrorCode.INVALID_FRAME),
-        ('{"type":"message","id":"' + str(uuid.uuid4()) + '","text":"' + "x" * (MAX_CHAT_TEXT + 1) + '"}',
-         ChatErrorCode.INVALID_FRAME),
+        (
+            '{"type":"message","id":"' + str(uuid.uuid4()) + '","text":"' + "x" * (MAX_CHAT_TEXT + 1) + '"}',
+            ChatErrorCode.INVALID_FRAME,
+        ),
     ],
 )
 def test_bad_frames_map_to_error_codes(raw: str, code: ChatErrorCode) -> None:
@@ -87,20 +91,33 @@ def test_an_error_names_the_message_id_it_is_about() -> None:
 
 def test_server_frames_dump_to_the_documented_json() -> None:
     assert json.loads(dump_frame(AckFrame(id="u", message_id="msg_1", duplicate=True))) == {
-        "type": "ack", "id": "u", "message_id": "msg_1", "duplicate": True,
+        "type": "ack",
+        "id": "u",
+        "message_id": "msg_1",
+        "duplicate": True,
     }
     assert json.loads(dump_frame(ErrorFrame(code=ChatErrorCode.RATE_LIMITED, message="slow down"))) == {
-        "type": "error", "code": "rate_limited", "message": "slow down", "id": None,
+        "type": "error",
+        "code": "rate_limited",
+        "message": "slow down",
+        "id": None,
     }
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.one_of(st.text(max_size=200), st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(["type", "id", "text", "token", "x"]),
-                                                               inner, max_size=4),
-    max_leaves=12,
-).map(json.dumps)))
+@given(
+    st.one_of(
+        st.text(max_size=200),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+            lambda inner: (
+                st.lists(inner, max_size=4)
+                | st.dictionaries(st.sampled_from(["type", "id", "text", "token", "x"]), inner, max_size=4)
+            ),
+            max_leaves=12,
+        ).map(json.dumps),
+    )
+)
 def test_any_input_parses_or_raises_frame_error(raw: str) -> None:
     try:
         parse_client_frame(raw)

@@ -28,9 +28,16 @@ from conversation import (
 
 
 def _outbound(**kw) -> OutboundMessage:  # type: ignore[no-untyped-def]
-    base = dict(conversation_id="cv_1", message_id="msg_1", outbox_id="ob_1", channel=ChannelKind.CHAT,
-                to=ChatSession(session_id="abcdefgh12"), text="Your parcel arrives tomorrow.", language="en",
-                ai_generated=True)
+    base = dict(
+        conversation_id="cv_1",
+        message_id="msg_1",
+        outbox_id="ob_1",
+        channel=ChannelKind.CHAT,
+        to=ChatSession(session_id="abcdefgh12"),
+        text="Your parcel arrives tomorrow.",
+        language="en",
+        ai_generated=True,
+    )
     base.update(kw)
     return OutboundMessage(**base)
 
@@ -39,8 +46,12 @@ def test_an_ai_reply_payload_carries_the_disclosure_in_the_conversation_language
     payload = chat_reply_payload(_outbound(language="de"))
     assert payload.pop("at")  # when it was sent
     assert payload == {
-        "event": CHAT_REPLY_EVENT, "message_id": "msg_1", "text": "Your parcel arrives tomorrow.", "ai": True,
-        "disclosure": ai_disclosure("de"), "author": "ai",
+        "event": CHAT_REPLY_EVENT,
+        "message_id": "msg_1",
+        "text": "Your parcel arrives tomorrow.",
+        "ai": True,
+        "disclosure": ai_disclosure("de"),
+        "author": "ai",
     }
 
 
@@ -65,26 +76,32 @@ def test_an_ai_reply_without_a_disclosure_still_gets_one_and_cannot_pose_as_an_a
     assert frame is not None and frame.author == AuthorKind.AI and frame.disclosure == ai_disclosure("en")
 
 
-@pytest.mark.parametrize("payload", [
-    {"event": "received"},
-    {"event": CHAT_REPLY_EVENT},
-    {"event": CHAT_REPLY_EVENT, "message_id": "m", "text": "", "ai": False, "author": "agent"},
-    {"event": CHAT_REPLY_EVENT, "message_id": "m", "text": "t", "ai": False, "author": "customer"},
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"event": "received"},
+        {"event": CHAT_REPLY_EVENT},
+        {"event": CHAT_REPLY_EVENT, "message_id": "m", "text": "", "ai": False, "author": "agent"},
+        {"event": CHAT_REPLY_EVENT, "message_id": "m", "text": "t", "ai": False, "author": "customer"},
+    ],
+)
 def test_other_or_malformed_payloads_are_not_replies(payload: dict) -> None:  # type: ignore[type-arg]
     assert reply_frame(payload) is None
 
 
-@pytest.mark.parametrize(("event", "step"), [
-    (EventType.RECEIVED, ProgressStep.RECEIVED),
-    (EventType.UNDERSTOOD, ProgressStep.WORKING),
-    (EventType.LOOKED_UP, ProgressStep.WORKING),
-    (EventType.DECIDED, ProgressStep.WORKING),
-    (EventType.DRAFTED, ProgressStep.WORKING),
-    (EventType.SENT, ProgressStep.REPLIED),
-    (EventType.HANDED_OFF, ProgressStep.HANDED_OFF),
-    (EventType.AWAITING_AGENT, ProgressStep.HANDED_OFF),
-])
+@pytest.mark.parametrize(
+    ("event", "step"),
+    [
+        (EventType.RECEIVED, ProgressStep.RECEIVED),
+        (EventType.UNDERSTOOD, ProgressStep.WORKING),
+        (EventType.LOOKED_UP, ProgressStep.WORKING),
+        (EventType.DECIDED, ProgressStep.WORKING),
+        (EventType.DRAFTED, ProgressStep.WORKING),
+        (EventType.SENT, ProgressStep.REPLIED),
+        (EventType.HANDED_OFF, ProgressStep.HANDED_OFF),
+        (EventType.AWAITING_AGENT, ProgressStep.HANDED_OFF),
+    ],
+)
 def test_timeline_events_map_to_progress_steps(event: EventType, step: ProgressStep) -> None:
     frame = progress_frame({"event": event.value, "message_id": "msg_1"}, language="en")
     assert frame is not None and frame.step == step and frame.event == event.value
@@ -102,24 +119,45 @@ def test_the_handoff_notice_speaks_german_or_english() -> None:
 
 
 def _msg(seq: int, direction: Direction, author: AuthorKind, text: str, **kw) -> Message:  # type: ignore[no-untyped-def]
-    return Message(conversation_id="cv_1", seq=seq, direction=direction, author_kind=author,
-                   channel=ChannelKind.CHAT, text=text, **kw)
+    return Message(
+        conversation_id="cv_1",
+        seq=seq,
+        direction=direction,
+        author_kind=author,
+        channel=ChannelKind.CHAT,
+        text=text,
+        **kw,
+    )
 
 
 def test_history_shows_customer_messages_and_sent_replies_only() -> None:
     messages = [
         _msg(1, Direction.INBOUND, AuthorKind.CUSTOMER, "hi"),
         _msg(2, Direction.OUTBOUND, AuthorKind.AI, "draft", delivery_status=None),
-        _msg(3, Direction.OUTBOUND, AuthorKind.AI, "sent", delivery_status=DeliveryStatus.SENT,
-             meta={"approved_by": "Petra"}),
-        _msg(4, Direction.OUTBOUND, AuthorKind.AGENT, "note", delivery_status=DeliveryStatus.SENT,
-             meta={"internal": True}),
+        _msg(
+            3,
+            Direction.OUTBOUND,
+            AuthorKind.AI,
+            "sent",
+            delivery_status=DeliveryStatus.SENT,
+            meta={"approved_by": "Petra"},
+        ),
+        _msg(
+            4,
+            Direction.OUTBOUND,
+            AuthorKind.AGENT,
+            "note",
+            delivery_status=DeliveryStatus.SENT,
+            meta={"internal": True},
+        ),
         _msg(5, Direction.OUTBOUND, AuthorKind.AGENT, "failed", delivery_status=DeliveryStatus.FAILED),
         _msg(6, Direction.OUTBOUND, AuthorKind.AGENT, "Petra here", delivery_status=DeliveryStatus.DELIVERED),
     ]
     frame = history_frame(messages, language="de")
     assert [(m.author, m.text) for m in frame.messages] == [
-        (AuthorKind.CUSTOMER, "hi"), (AuthorKind.AI, "sent"), (AuthorKind.AGENT, "Petra here"),
+        (AuthorKind.CUSTOMER, "hi"),
+        (AuthorKind.AI, "sent"),
+        (AuthorKind.AGENT, "Petra here"),
     ]
     assert frame.messages[1].ai_disclosure == ai_disclosure("de", approved_by="Petra")
     assert frame.messages[0].ai_disclosure is None and frame.messages[2].ai_disclosure is None

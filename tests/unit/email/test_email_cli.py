@@ -13,8 +13,17 @@ from channels.email.cli import email_app
 from .fixtures import FIXTURES, manifest_files, needs_fixtures
 
 KEYS = {
-    "message_id", "from", "to", "subject", "date", "in_reply_to", "references", "language", "text",
-    "quoted_removed", "attachments",
+    "message_id",
+    "from",
+    "to",
+    "subject",
+    "date",
+    "in_reply_to",
+    "references",
+    "language",
+    "text",
+    "quoted_removed",
+    "attachments",
 }
 runner = CliRunner()
 

@@ -17,7 +17,7 @@ _SEEDS = [p.read_bytes() for p in manifest_files() if p.is_file()] or [
 _HOSTILE = [
     b"From: a@example.com\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n--x--\r\n--x",
     b"From: =?utf-8?q?a=0D=0AX:_y?= <a@example.com>\r\nSubject: =?utf-8?b?AAAA?=\r\n\r\n\x00\xff",
-    b"Content-Type: multipart/alternative; boundary=\"\"\r\n\r\n--\r\n\r\n--",
+    b'Content-Type: multipart/alternative; boundary=""\r\n\r\n--\r\n\r\n--',
     b"From: a@example.com\r\nContent-Type: text/plain; charset=base64\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!",
     b"From: a@example.com\r\nContent-Type: text/plain; charset=utf-7\r\n\r\n+AGEAYgBj-\r\n",
     b"From: a@example.com\r\nContent-Type: message/rfc822\r\n\r\nFrom: b@example.com\r\nContent-Type: message/rfc822\r\n\r\n",
@@ -50,9 +50,22 @@ def mutated_fixture(draw: st.DrawFn) -> bytes:
         elif op == "insert":
             chunk = draw(
                 st.sampled_from(
-                    [b"\r\n", b"\n.\n", b"\r.\n", b"\x00", b"--", b"=?utf-8?q?=0D=0A?=", b">", b"\xff\xfe",
-                     b"Content-Type: multipart/mixed; boundary=z\r\n\r\n--z\r\n", b"boundary=", b"<",
-                     b"On Mon, 1 Jan 2024 a@b.c wrote:\n> ", b"<blockquote>", b"<script>"]
+                    [
+                        b"\r\n",
+                        b"\n.\n",
+                        b"\r.\n",
+                        b"\x00",
+                        b"--",
+                        b"=?utf-8?q?=0D=0A?=",
+                        b">",
+                        b"\xff\xfe",
+                        b"Content-Type: multipart/mixed; boundary=z\r\n\r\n--z\r\n",
+                        b"boundary=",
+                        b"<",
+                        b"On Mon, 1 Jan 2024 a@b.c wrote:\n> ",
+                        b"<blockquote>",
+                        b"<script>",
+                    ]
                 )
             )
             data[pos:pos] = chunk

@@ -54,7 +54,9 @@ def test_generated_html_alternative_escapes_text() -> None:
 
 
 def test_ai_disclosure_in_both_parts_and_header() -> None:
-    parsed = _roundtrip(_outbound(ai_generated=True, ai_disclosure=DISCLOSURE, html="<html><body><p>Hallo</p></body></html>"))
+    parsed = _roundtrip(
+        _outbound(ai_generated=True, ai_disclosure=DISCLOSURE, html="<html><body><p>Hallo</p></body></html>")
+    )
     assert parsed["X-Glassdesk-AI"] == "generated"
     assert parsed.get_body(("plain",)).get_content().startswith(DISCLOSURE)
     html = parsed.get_body(("html",)).get_content()

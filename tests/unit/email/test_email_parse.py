@@ -78,8 +78,7 @@ def test_german_mobile_signature_without_quote() -> None:
 )
 def test_ambiguous_or_broken_sender_is_invalid_not_guessed(from_value: str) -> None:
     raw = (
-        f"From: {from_value}\r\nTo: support@glassdesk.local\r\nSubject: hi\r\n"
-        "Message-ID: <x@y>\r\n\r\nHello there\r\n"
+        f"From: {from_value}\r\nTo: support@glassdesk.local\r\nSubject: hi\r\nMessage-ID: <x@y>\r\n\r\nHello there\r\n"
     ).encode()
     parsed = parse_email(raw)
     assert parsed.from_ is None
@@ -168,9 +167,15 @@ def _nested(depth: int) -> bytes:
     for level in range(depth):
         boundary = f"b{level}".encode()
         body = (
-            b"Content-Type: multipart/mixed; boundary=" + boundary + b"\r\n\r\n--" + boundary + b"\r\n"
+            b"Content-Type: multipart/mixed; boundary="
+            + boundary
+            + b"\r\n\r\n--"
+            + boundary
+            + b"\r\n"
             + (body if level else b"Content-Type: text/plain\r\n\r\n" + body)
-            + b"\r\n--" + boundary + b"--\r\n"
+            + b"\r\n--"
+            + boundary
+            + b"--\r\n"
         )
     return head + body
 
@@ -250,9 +255,7 @@ def test_references_are_bounded_keeping_root_and_latest() -> None:
 
 
 def test_unknown_charset_falls_back_instead_of_crashing() -> None:
-    raw = (
-        b"From: a@example.com\r\nContent-Type: text/plain; charset=x-klingon\r\n\r\nGr\xc3\xbc\xc3\x9fe\r\n"
-    )
+    raw = b"From: a@example.com\r\nContent-Type: text/plain; charset=x-klingon\r\n\r\nGr\xc3\xbc\xc3\x9fe\r\n"
     assert parse_email(raw).text == "Grüße"
 
 

@@ -78,10 +78,7 @@ EXACT: list[tuple[str, str, str]] = [
     (
         M,
         "email_swedish_1.txt",
-        (
-            "Hej Person A,\n\nUrsäkta mitt sena svar!\n\nKan inte se att det står något om vilket företag "
-            "det gäller?"
-        ),
+        ("Hej Person A,\n\nUrsäkta mitt sena svar!\n\nKan inte se att det står något om vilket företag det gäller?"),
     ),
     (M, "multi_header.txt", "No problem. I’ll just start a new order."),
     (M, "multiline_on_de.txt", "Am heutigen Tage"),
@@ -118,7 +115,7 @@ def test_bottom_posted_inline_answer_keeps_answer_and_drops_quotes_and_footer() 
     result = strip_reply(read_text(Z, "email_1_2.txt"))
     assert result.text.startswith("Hi,\n")
     assert "You can list the keys for the bucket" in result.text
-    assert result.text.endswith("you’ll need to delete them all individually.\"")
+    assert result.text.endswith('you’ll need to delete them all individually."')
     assert "On Tue, 2011-03-01" not in result.text
     assert "riak-users mailing list" not in result.text
     assert not any(line.startswith(">") for line in result.text.splitlines())
@@ -200,8 +197,18 @@ def test_other_languages(name: str, start: str, gone: str) -> None:
 
 
 STANDARD_REPLIES = [
-    "android", "aol", "apple_mail", "apple_mail_2", "comcast", "gmail", "hotmail", "iphone",
-    "outlook", "sparrow", "thunderbird", "yahoo",
+    "android",
+    "aol",
+    "apple_mail",
+    "apple_mail_2",
+    "comcast",
+    "gmail",
+    "hotmail",
+    "iphone",
+    "outlook",
+    "sparrow",
+    "thunderbird",
+    "yahoo",
 ]
 
 
@@ -217,8 +224,15 @@ def test_talon_standard_replies_through_parse_email(name: str) -> None:
 
 
 HTML_REPLIES = [
-    "gmail", "hotmail", "mail_ru", "ms_outlook_2003", "ms_outlook_2007", "ms_outlook_2010",
-    "thunderbird", "windows_mail", "yandex_ru",
+    "gmail",
+    "hotmail",
+    "mail_ru",
+    "ms_outlook_2003",
+    "ms_outlook_2007",
+    "ms_outlook_2010",
+    "thunderbird",
+    "windows_mail",
+    "yandex_ru",
 ]
 
 

@@ -41,7 +41,9 @@ def test_subject_tag_and_plus_address() -> None:
 
 def test_plus_address_token_wins_and_case_is_normalised() -> None:
     token = make_reply_token()
-    parsed = parse_email(_raw(to=f"Support <support+{token.upper()}@glassdesk.local>", subject="Re: x [#GD-aaaaaaaaaaaaaaaa]"))
+    parsed = parse_email(
+        _raw(to=f"Support <support+{token.upper()}@glassdesk.local>", subject="Re: x [#GD-aaaaaaaaaaaaaaaa]")
+    )
     keys = thread_keys(parsed, our_domains={"glassdesk.local"})
     assert keys.reply_token == token
     assert keys.reply_token_source is TokenSource.PLUS_ADDRESS
@@ -60,7 +62,9 @@ def test_envelope_recipient_and_cc_count_but_foreign_domains_do_not() -> None:
     token = make_reply_token()
     parsed = parse_email(_raw(extra=f"Cc: someone+{token}@evil.example\r\n"))
     assert thread_keys(parsed, our_domains={"glassdesk.local"}).reply_token is None
-    keys = thread_keys(parsed, envelope_recipients=[f"support+{token}@glassdesk.local"], our_domains={"glassdesk.local"})
+    keys = thread_keys(
+        parsed, envelope_recipients=[f"support+{token}@glassdesk.local"], our_domains={"glassdesk.local"}
+    )
     assert keys.reply_token == token
 
 

@@ -19,7 +19,7 @@ def test_ingest_then_search(tmp_path: Path) -> None:
     assert "ingested" in result.output
     found = runner.invoke(kb_app, ["search", "Fahrrad gestohlen", "--index", str(index), "--language", "de", "--json"])
     assert found.exit_code == 0, found.output
-    hits = json.loads(found.output[found.output.index("["):])
+    hits = json.loads(found.output[found.output.index("[") :])
     assert hits[0]["article_id"] == "ins-bicycle-de"
 
 

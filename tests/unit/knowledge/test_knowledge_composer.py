@@ -14,8 +14,13 @@ from .conftest import ANNA, JOHN, TODAY
 async def test_order_status_in_german_cites_lookup_and_article(kb: KnowledgeBase, lookups: Lookups) -> None:
     message = "Wann kommt meine Bestellung 10023 an?"
     order = await lookups.order_status(ANNA, "10023")
-    draft = compose(DraftIntent.ORDER_STATUS, "de", customer_message=message,
-                    hits=kb.search(message, language="de"), lookups=[order])
+    draft = compose(
+        DraftIntent.ORDER_STATUS,
+        "de",
+        customer_message=message,
+        hits=kb.search(message, language="de"),
+        lookups=[order],
+    )
     assert draft is not None
     eta = TODAY + dt.timedelta(days=2)
     assert "Ihre Bestellung 10023" in draft.text
@@ -27,8 +32,9 @@ async def test_order_status_in_german_cites_lookup_and_article(kb: KnowledgeBase
 async def test_order_status_in_english(kb: KnowledgeBase, lookups: Lookups) -> None:
     message = "Where is my order 10031?"
     order = await lookups.order_status(JOHN, "10031")
-    draft = compose("order_status", "en", customer_message=message,
-                    hits=kb.search(message, language="en"), lookups=[order])
+    draft = compose(
+        "order_status", "en", customer_message=message, hits=kb.search(message, language="en"), lookups=[order]
+    )
     assert draft is not None
     assert draft.text.startswith("Your order 10031")
     assert "has not shipped yet" in draft.text
@@ -39,8 +45,9 @@ async def test_order_status_in_english(kb: KnowledgeBase, lookups: Lookups) -> N
 async def test_coverage_answer_states_covered_and_deductible(kb: KnowledgeBase, lookups: Lookups) -> None:
     message = "Ist ein Wasserschaden bei mir versichert?"
     coverage = await lookups.coverage(ANNA, "POL-100234")
-    draft = compose("coverage_question", "de", customer_message=message,
-                    hits=kb.search(message, language="de"), lookups=[coverage])
+    draft = compose(
+        "coverage_question", "de", customer_message=message, hits=kb.search(message, language="de"), lookups=[coverage]
+    )
     assert draft is not None and draft.grounded
     assert "Laut Ihrem Vertrag POL-100234 mitversichert: Leitungswasserschäden." in draft.text
     assert "Selbstbeteiligung: 150 €" in draft.text
@@ -59,8 +66,9 @@ async def test_claim_status_and_claim_draft(lookups: Lookups) -> None:
     status = await lookups.claim_status(ANNA, "CLM-2026-0001")
     text = compose("claim_status", "de", customer_message="Stand?", lookups=[status])
     assert text is not None and "wartet auf Unterlagen" in text.text and "Fotos des Schadens" in text.text
-    draft = await lookups.claim_intake(ANNA, "POL-100234", risk=Risk.WATER_DAMAGE, incident_date=TODAY,
-                                       description="pipe burst", idempotency_key="m-9")
+    draft = await lookups.claim_intake(
+        ANNA, "POL-100234", risk=Risk.WATER_DAMAGE, incident_date=TODAY, description="pipe burst", idempotency_key="m-9"
+    )
     reply = compose("claim_report", "en", customer_message="A pipe burst", lookups=[draft])
     assert reply is not None and reply.grounded
     assert draft.claim_number in reply.text

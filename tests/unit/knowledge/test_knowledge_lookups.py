@@ -50,8 +50,12 @@ async def test_another_customers_order_looks_exactly_like_a_missing_one(lookups:
 
 @pytest.mark.parametrize(
     ("call", "reference"),
-    [("contract", "POL-200871"), ("coverage", "POL-200871"), ("claim_status", "CLM-2026-0002"),
-     ("return_eligibility", "10031")],
+    [
+        ("contract", "POL-200871"),
+        ("coverage", "POL-200871"),
+        ("claim_status", "CLM-2026-0002"),
+        ("return_eligibility", "10031"),
+    ],
 )
 async def test_every_lookup_is_scoped_to_the_customer(lookups: Lookups, call: str, reference: str) -> None:
     with pytest.raises(LookupNotFound):
@@ -76,15 +80,25 @@ async def test_coverage_for_anna_water_damage(lookups: Lookups) -> None:
     assert water is not None and water.covered and str(water.deductible) == "150"
 
 
-async def test_claim_intake_files_a_draft_only_and_is_idempotent(lookups: Lookups, backoffice: InMemoryBackOffice) -> None:
+async def test_claim_intake_files_a_draft_only_and_is_idempotent(
+    lookups: Lookups, backoffice: InMemoryBackOffice
+) -> None:
     before = {c.claim_number: c.status for c in backoffice.claims}
     draft = await lookups.claim_intake(
-        ANNA, "POL-100234", risk=Risk.BICYCLE_THEFT, incident_date=TODAY - dt.timedelta(days=1),
-        description="Bike stolen from the courtyard", idempotency_key="msg-1",
+        ANNA,
+        "POL-100234",
+        risk=Risk.BICYCLE_THEFT,
+        incident_date=TODAY - dt.timedelta(days=1),
+        description="Bike stolen from the courtyard",
+        idempotency_key="msg-1",
     )
     again = await lookups.claim_intake(
-        ANNA, "POL-100234", risk=Risk.BICYCLE_THEFT, incident_date=TODAY - dt.timedelta(days=1),
-        description="Bike stolen from the courtyard", idempotency_key="msg-1",
+        ANNA,
+        "POL-100234",
+        risk=Risk.BICYCLE_THEFT,
+        incident_date=TODAY - dt.timedelta(days=1),
+        description="Bike stolen from the courtyard",
+        idempotency_key="msg-1",
     )
     assert draft.status is ClaimState.DRAFT_PENDING_HUMAN_REVIEW
     assert again == draft
@@ -94,10 +108,13 @@ async def test_claim_intake_files_a_draft_only_and_is_idempotent(lookups: Lookup
     assert status.status is ClaimState.DRAFT_PENDING_HUMAN_REVIEW
 
 
-async def test_claim_intake_on_someone_elses_policy_is_not_found(lookups: Lookups, backoffice: InMemoryBackOffice) -> None:
+async def test_claim_intake_on_someone_elses_policy_is_not_found(
+    lookups: Lookups, backoffice: InMemoryBackOffice
+) -> None:
     with pytest.raises(LookupNotFound):
-        await lookups.claim_intake(ANNA, "POL-200871", risk=Risk.WATER_DAMAGE, incident_date=TODAY,
-                                   description="x", idempotency_key="msg-2")
+        await lookups.claim_intake(
+            ANNA, "POL-200871", risk=Risk.WATER_DAMAGE, incident_date=TODAY, description="x", idempotency_key="msg-2"
+        )
     assert len(backoffice.claims) == 3
 
 

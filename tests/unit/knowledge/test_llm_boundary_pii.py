@@ -36,8 +36,13 @@ class RecordingChatModel(BaseChatModel):
     def _llm_type(self) -> str:
         return "recording"
 
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
         self.prompts.append(list(messages))
         return ChatResult(generations=[ChatGeneration(message=self._reply(kwargs))])
 
@@ -48,8 +53,9 @@ class RecordingChatModel(BaseChatModel):
 class RecordingToolChatModel(RecordingChatModel):
     """Also supports tool calling, so `with_structured_output` works; answers with a tool call."""
 
-    def bind_tools(self, tools: Sequence[Any], *, tool_choice: str | None = None,
-                   **kwargs: Any) -> Runnable[LanguageModelInput, AIMessage]:
+    def bind_tools(
+        self, tools: Sequence[Any], *, tool_choice: str | None = None, **kwargs: Any
+    ) -> Runnable[LanguageModelInput, AIMessage]:
         return self.bind(tools=list(tools), tool_choice=tool_choice, **kwargs)
 
     def _reply(self, kwargs: dict[str, Any]) -> AIMessage:
@@ -63,19 +69,23 @@ def samples() -> list[Sample]:
 
 
 @pytest.mark.parametrize("model_class", [RecordingChatModel, RecordingToolChatModel])
-async def test_no_gold_pii_reaches_the_model(kb: KnowledgeBase, samples: list[Sample],
-                                             model_class: type[RecordingChatModel]) -> None:
+async def test_no_gold_pii_reaches_the_model(
+    kb: KnowledgeBase, samples: list[Sample], model_class: type[RecordingChatModel]
+) -> None:
     redactor = Redactor()
     model = model_class()
-    hits = {lang: kb.search(query, language=lang, k=3)
-            for lang, query in (("de", "Rechnung Zahlung"), ("en", "invoice payment"))}
+    hits = {
+        lang: kb.search(query, language=lang, k=3)
+        for lang, query in (("de", "Rechnung Zahlung"), ("en", "invoice payment"))
+    }
     assert hits["de"] and hits["en"]
     mappings: list[dict[str, str]] = []
     for sample in samples:
         redacted = redactor.redact(sample.text)
         mappings.append(redacted.mapping)
-        draft = await draft_with_llm(model, "general", language=sample.language,
-                                     customer_message=redacted.text, hits=hits[sample.language])
+        draft = await draft_with_llm(
+            model, "general", language=sample.language, customer_message=redacted.text, hits=hits[sample.language]
+        )
         assert draft is not None and draft.mode is DraftMode.LLM
 
     assert len(model.prompts) == len(samples)  # every message reached the model, none was refused

@@ -55,10 +55,10 @@ def test_structural_changes() -> None:
     changes = compare_policies(load_policy(OLD), load_policy(NEW))
     # a and b swapped places: the smallest explanation moves one of them.
     assert changes.moved in (("a",), ("b",))
-    assert changes == PolicyChanges(added=("d",), removed=("c",), changed=("a",),
-                                    moved=changes.moved, default_changed=True)
-    assert str(changes) == (
-        f"added: d; removed: c; changed: a; moved: {changes.moved[0]}; default changed")
+    assert changes == PolicyChanges(
+        added=("d",), removed=("c",), changed=("a",), moved=changes.moved, default_changed=True
+    )
+    assert str(changes) == (f"added: d; removed: c; changed: a; moved: {changes.moved[0]}; default changed")
 
 
 def test_no_changes_ignores_version() -> None:

@@ -12,8 +12,10 @@ FactsFactory = Callable[..., Facts]
 
 
 def one_rule(condition: str, then: str = "handoff") -> str:
-    return f"name: t\nversion: '9'\nrules:\n  - id: r\n    when: {condition}\n    then: {then}\n" \
-           "default: draft_for_approval\n"
+    return (
+        f"name: t\nversion: '9'\nrules:\n  - id: r\n    when: {condition}\n    then: {then}\n"
+        "default: draft_for_approval\n"
+    )
 
 
 def matches(condition: str, facts_obj: object) -> bool:
@@ -47,25 +49,23 @@ def matches(condition: str, facts_obj: object) -> bool:
         ("{fact: attempts, op: gte, value: 2}", {"attempts": 1}, False),
         ("{fact: within_business_hours, op: is_true}", {}, True),
         ("{fact: within_business_hours, op: is_false}", {}, False),
-        ("{fact: within_business_hours, op: eq, value: false}", {"within_business_hours": False},
-         True),
-        ("{fact: within_business_hours, op: ne, value: false}", {"within_business_hours": False},
-         False),
+        ("{fact: within_business_hours, op: eq, value: false}", {"within_business_hours": False}, True),
+        ("{fact: within_business_hours, op: ne, value: false}", {"within_business_hours": False}, False),
         ("{fact: tags, op: contains, value: vip-account}", {"tags": {"vip-account"}}, True),
         ("{fact: tags, op: contains, value: vip-account}", {}, False),
         ("{fact: tags, op: not_contains, value: spam}", {"tags": {"x"}}, True),
         ("{fact: language, op: in, value: [de, fr, it]}", {"language": "de"}, True),
     ],
 )
-def test_operators(
-    facts: FactsFactory, condition: str, overrides: dict[str, object], expected: bool
-) -> None:
+def test_operators(facts: FactsFactory, condition: str, overrides: dict[str, object], expected: bool) -> None:
     assert matches(condition, facts(**overrides)) is expected
 
 
 def test_all_and_any_groups(facts: FactsFactory) -> None:
-    condition = ("{all: [{fact: anger, op: gte, value: 0.5}, {any: [{fact: channel, op: eq, value: "
-                 "sms}, {fact: urgency, op: gte, value: 0.9}]}]}")
+    condition = (
+        "{all: [{fact: anger, op: gte, value: 0.5}, {any: [{fact: channel, op: eq, value: "
+        "sms}, {fact: urgency, op: gte, value: 0.9}]}]}"
+    )
     assert matches(condition, facts(anger=0.6, channel="sms"))
     assert matches(condition, facts(anger=0.6, urgency=0.95))
     assert not matches(condition, facts(anger=0.6))
@@ -73,7 +73,8 @@ def test_all_and_any_groups(facts: FactsFactory) -> None:
 
 
 def test_first_matching_rule_wins_and_decision_carries_everything(facts: FactsFactory) -> None:
-    policy = load_policy("""\
+    policy = load_policy(
+        """\
 name: demo
 rules:
   - id: angry-customers
@@ -83,11 +84,19 @@ rules:
     when: {fact: anger, op: gte, value: 0.1}
     then: auto_reply
 default: draft_for_approval
-""", version="v12")
+""",
+        version="v12",
+    )
     decision = evaluate(policy, facts(anger=0.82))
     assert decision == Decision(
-        route=Route.HANDOFF, queue="escalations", priority=Priority.URGENT, sla_minutes=15,
-        summary=True, rule_id="angry-customers", policy_name="demo", policy_version="v12",
+        route=Route.HANDOFF,
+        queue="escalations",
+        priority=Priority.URGENT,
+        sla_minutes=15,
+        summary=True,
+        rule_id="angry-customers",
+        policy_name="demo",
+        policy_version="v12",
         reason="rule 'angry-customers': anger 0.82 >= 0.7",
     )
     assert evaluate(policy, facts(anger=0.2)).rule_id == "any-anger"
@@ -97,12 +106,18 @@ default: draft_for_approval
 
 
 def test_reason_lists_every_condition_of_an_all_group(facts: FactsFactory) -> None:
-    policy = load_policy(one_rule(
-        "{all: [{fact: intent, op: in, value: [order_status, x]}, {fact: channel, op: eq, "
-        "value: sms}, {fact: asked_for_human, op: is_false}]}", then="auto_reply"))
+    policy = load_policy(
+        one_rule(
+            "{all: [{fact: intent, op: in, value: [order_status, x]}, {fact: channel, op: eq, "
+            "value: sms}, {fact: asked_for_human, op: is_false}]}",
+            then="auto_reply",
+        )
+    )
     decision = evaluate(policy, facts(channel="sms"))
-    assert decision.reason == ("rule 'r': intent 'order_status' in ['order_status', 'x'] and "
-                               "channel 'sms' == 'sms' and asked_for_human is false")
+    assert decision.reason == (
+        "rule 'r': intent 'order_status' in ['order_status', 'x'] and "
+        "channel 'sms' == 'sms' and asked_for_human is false"
+    )
 
 
 def test_unconditional_rule_matches_everything(facts: FactsFactory) -> None:

@@ -95,17 +95,20 @@ def test_claims_guard_wins_over_human_request(facts: FactsFactory) -> None:
         ({"out_of_scope": True, "legal_effect": True}, {Route.HANDOFF, Route.DRAFT_FOR_APPROVAL}),
     ],
 )
-def test_allowed_routes(facts: FactsFactory, overrides: dict[str, object],
-                        allowed: set[Route]) -> None:
+def test_allowed_routes(facts: FactsFactory, overrides: dict[str, object], allowed: set[Route]) -> None:
     assert allowed_routes(facts(**overrides)) == allowed
 
 
 def test_guard_route_is_defence_in_depth_for_any_decision(facts: FactsFactory) -> None:
-    forged = Decision(route=Route.AUTO_REPLY, rule_id="claims-to-bot", policy_name="bad",
-                      policy_version="v666", reason="a bad policy slipped through")
+    forged = Decision(
+        route=Route.AUTO_REPLY,
+        rule_id="claims-to-bot",
+        policy_name="bad",
+        policy_version="v666",
+        reason="a bad policy slipped through",
+    )
     guarded = guard_route(facts(claim_decision=True), forged)
-    assert (guarded.route, guarded.queue, guarded.rule_id) == (
-        Route.HANDOFF, "claims", "guard:claim-decision")
+    assert (guarded.route, guarded.queue, guarded.rule_id) == (Route.HANDOFF, "claims", "guard:claim-decision")
     assert (guarded.overridden_rule_id, guarded.policy_version) == ("claims-to-bot", "v666")
     assert guarded.guarded
     assert guard_route(facts(), forged) is forged

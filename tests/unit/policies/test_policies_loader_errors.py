@@ -126,23 +126,22 @@ def test_unknown_fact_lists_known_facts() -> None:
     ],
 )
 def test_value_type_must_match_the_fact(condition: str, column: int, needle: str) -> None:
-    problem = only(
-        f"rules:\n  - id: a\n    when: {condition}\n    then: handoff\ndefault: auto_reply\n")
+    problem = only(f"rules:\n  - id: a\n    when: {condition}\n    then: handoff\ndefault: auto_reply\n")
     assert problem.line == 3
     assert problem.column == column, str(problem)
     assert needle in problem.message, str(problem)
 
 
 def test_missing_value_points_at_the_condition() -> None:
-    problem = only("rules:\n  - id: a\n    when: {fact: anger, op: gte}\n    then: handoff\n"
-                   "default: auto_reply\n")
+    problem = only("rules:\n  - id: a\n    when: {fact: anger, op: gte}\n    then: handoff\ndefault: auto_reply\n")
     assert (problem.line, problem.column, problem.path) == (3, 11, "rules[0].when.value")
     assert "needs a 'value'" in problem.message
 
 
 def test_norway_problem_gets_a_quote_hint() -> None:
-    problem = only("rules:\n  - id: a\n    when: {fact: language, op: eq, value: no}\n"
-                   "    then: auto_reply\ndefault: auto_reply\n")
+    problem = only(
+        "rules:\n  - id: a\n    when: {fact: language, op: eq, value: no}\n    then: auto_reply\ndefault: auto_reply\n"
+    )
     assert problem.hint == "quote it: 'no'"
 
 
@@ -192,8 +191,7 @@ def test_handoff_fields_on_other_routes_are_refused() -> None:
 
 def test_bad_priority_and_sla() -> None:
     found = problems("default: {route: handoff, queue: q, priority: asap, sla_minutes: 0}\n")
-    assert [(p.column, p.path) for p in found] == [(47, "default.priority"),
-                                                     (66, "default.sla_minutes")]
+    assert [(p.column, p.path) for p in found] == [(47, "default.priority"), (66, "default.sla_minutes")]
 
 
 def test_duplicate_rule_id() -> None:

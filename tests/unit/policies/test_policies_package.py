@@ -33,8 +33,7 @@ def test_import_pulls_in_nothing_but_stdlib_pydantic_yaml_and_the_pure_core() ->
         "'channels', 'knowledge', 'fastapi'} or m.startswith(('conversation.sql', 'conversation.rediskit')))\n"
         "print(','.join(bad))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == ""
 
 

@@ -25,9 +25,19 @@ from policies import (
 )
 from policies.operators import LIST_OPERATORS, NO_VALUE_OPERATORS, OPERATORS_BY_KIND
 
-INTENTS = ["order_status", "return_request", "complaint", "delivery_problem", "invoice_question",
-           "claim_report", "claim_status", "coverage_question", "contract_change", "wants_human",
-           "small_talk"]
+INTENTS = [
+    "order_status",
+    "return_request",
+    "complaint",
+    "delivery_problem",
+    "invoice_question",
+    "claim_report",
+    "claim_status",
+    "coverage_question",
+    "contract_change",
+    "wants_human",
+    "small_talk",
+]
 TAGS = ["vip-account", "repeat", "fraud-check", "order:late", "newsletter"]
 LANGUAGES = ["en", "de", "fr", "it"]
 EXPECTED_REFUSALS = ("can never match", "never allows", "duplicate rule id")
@@ -76,8 +86,9 @@ def conditions(draw: st.DrawFn) -> dict[str, Any]:
 
 whens = st.recursive(
     conditions(),
-    lambda inner: st.builds(lambda mode, items: {mode: items}, st.sampled_from(["all", "any"]),
-                            st.lists(inner, min_size=1, max_size=3)),
+    lambda inner: st.builds(
+        lambda mode, items: {mode: items}, st.sampled_from(["all", "any"]), st.lists(inner, min_size=1, max_size=3)
+    ),
     max_leaves=5,
 )
 
@@ -86,8 +97,7 @@ actions = st.one_of(
     st.just({"route": "auto_reply"}),
     st.sampled_from(["draft_for_approval", "ask_clarification", "handoff"]),
     st.builds(
-        lambda queue, priority, sla: {"route": "handoff", "queue": queue, "priority": priority,
-                                      "sla_minutes": sla},
+        lambda queue, priority, sla: {"route": "handoff", "queue": queue, "priority": priority, "sla_minutes": sla},
         st.sampled_from(["general", "claims", "vip"]),
         st.sampled_from(["low", "normal", "high", "urgent"]),
         st.integers(min_value=1, max_value=600),
@@ -142,16 +152,23 @@ facts_strategy = st.builds(
     claim_decision=st.booleans(),
 )
 
-SETTINGS = settings(max_examples=2000, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(
+    max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 
 
 @SETTINGS
 @given(policy=policies(), turns=st.lists(facts_strategy, min_size=1, max_size=2))
 def test_guards_hold_for_every_generated_policy(policy: Policy, turns: list[Facts]) -> None:
     for turn in turns:
-        for forced in ({}, {"claim_decision": True}, {"legal_effect": True},
-                       {"asked_for_human": True}, {"out_of_scope": True}, {"amount": 10_000.0}):
+        for forced in (
+            {},
+            {"claim_decision": True},
+            {"legal_effect": True},
+            {"asked_for_human": True},
+            {"out_of_scope": True},
+            {"amount": 10_000.0},
+        ):
             facts = turn.model_copy(update=forced)
             decision = evaluate(policy, facts)
             if facts.claim_decision:  # GDPR Art. 22: a named human decides claims

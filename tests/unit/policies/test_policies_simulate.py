@@ -11,7 +11,8 @@ from policies import Facts, Route, load_policy, simulate
 
 FactsFactory = Callable[..., Facts]
 
-POLICY = load_policy("""\
+POLICY = load_policy(
+    """\
 name: candidate
 rules:
   - id: angry
@@ -21,7 +22,9 @@ rules:
     when: {fact: intent, op: eq, value: order_status}
     then: auto_reply
 default: draft_for_approval
-""", version="v3")
+""",
+    version="v3",
+)
 
 
 def test_counts_and_examples(facts: FactsFactory) -> None:
@@ -35,8 +38,7 @@ def test_counts_and_examples(facts: FactsFactory) -> None:
     assert (report.total, report.changed) == (13, 8)
     table = {(t.from_route, t.to_route): t for t in report.transitions}
     assert table[(Route.AUTO_REPLY, Route.HANDOFF)].count == 7
-    assert [e.turn_id for e in table[(Route.AUTO_REPLY, Route.HANDOFF)].examples] == [
-        "angry-0", "angry-1", "angry-2"]
+    assert [e.turn_id for e in table[(Route.AUTO_REPLY, Route.HANDOFF)].examples] == ["angry-0", "angry-1", "angry-2"]
     assert table[(Route.AUTO_REPLY, Route.AUTO_REPLY)].examples == ()
     claim = table[(Route.DRAFT_FOR_APPROVAL, Route.HANDOFF)]
     assert claim.examples[0].rule_id == "guard:claim-decision"

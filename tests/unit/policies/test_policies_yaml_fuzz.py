@@ -77,15 +77,13 @@ def test_custom_tags_are_refused(tagged: str) -> None:
 
 def test_python_tag_is_never_executed(tmp_path) -> None:  # type: ignore[no-untyped-def]
     marker = tmp_path / "pwned"
-    refused_quickly(
-        f"name: !!python/object/apply:os.system ['touch {marker}']\ndefault: auto_reply\n")
+    refused_quickly(f"name: !!python/object/apply:os.system ['touch {marker}']\ndefault: auto_reply\n")
     assert not marker.exists()
 
 
 def test_duplicate_keys_are_refused() -> None:
     err = refused_quickly("default: auto_reply\nname: a\ndefault: handoff\n")
-    assert str(err) == ("evil.yaml:3:1: default: duplicate key 'default' (first on line 1); "
-                        "keep one of them")
+    assert str(err) == ("evil.yaml:3:1: default: duplicate key 'default' (first on line 1); keep one of them")
 
 
 def test_oversized_document_is_refused_before_parsing() -> None:
@@ -106,10 +104,22 @@ def test_multiple_documents_are_refused() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["default: [", "default: 'unterminated\n", "\tdefault: x", "a: b: c", "- - -\n  x: y:",
-     "default: \x00", "{{{{", "default: auto_reply\n  bad: indent\n", "? [a]\n: b\n",
-     "rules:\n  - {id: a, when: {fact: anger, op: gte, value: .nan}, then: handoff}\n"
-     "default: auto_reply\n", "default: 2024-01-01\n", "~", "[]", "42"],
+    [
+        "default: [",
+        "default: 'unterminated\n",
+        "\tdefault: x",
+        "a: b: c",
+        "- - -\n  x: y:",
+        "default: \x00",
+        "{{{{",
+        "default: auto_reply\n  bad: indent\n",
+        "? [a]\n: b\n",
+        "rules:\n  - {id: a, when: {fact: anger, op: gte, value: .nan}, then: handoff}\ndefault: auto_reply\n",
+        "default: 2024-01-01\n",
+        "~",
+        "[]",
+        "42",
+    ],
 )
 def test_malformed_yaml_gives_a_policy_error(text: str) -> None:
     err = refused_quickly(text)
@@ -117,8 +127,7 @@ def test_malformed_yaml_gives_a_policy_error(text: str) -> None:
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.text(alphabet=st.sampled_from(list("ab:-[]{}&*!?|>'\"#%@`, \n\t.0123456789~")),
-               max_size=200))
+@given(st.text(alphabet=st.sampled_from(list("ab:-[]{}&*!?|>'\"#%@`, \n\t.0123456789~")), max_size=200))
 def test_random_yaml_noise_never_crashes(text: str) -> None:
     try:
         load_policy(text)
@@ -127,24 +136,55 @@ def test_random_yaml_noise_never_crashes(text: str) -> None:
 
 
 def test_problem_paths_inside_nested_containers() -> None:
-    text = "rules:\n  - id: a\n    then: handoff\n  - id: b\n    then: !!python/none x\n" \
-           "default: auto_reply\n"
+    text = "rules:\n  - id: a\n    then: handoff\n  - id: b\n    then: !!python/none x\ndefault: auto_reply\n"
     err = refused_quickly(text)
     assert err.problems[0].path == "rules[1].then"
     assert (err.problems[0].line, err.problems[0].column) == (5, 11)
 
 
-KEYWORDS = ["name", "rules", "default", "id", "when", "then", "all", "any", "fact", "op", "value",
-            "route", "queue", "priority", "sla_minutes", "summary", "anger", "intent", "tags",
-            "attempts", "amount", "channel", "gte", "in", "is_true", "contains", "handoff",
-            "auto_reply", "gender", "x"]
-leaves = st.one_of(st.none(), st.booleans(), st.integers(-5, 50_000),
-                   st.floats(allow_nan=True, allow_infinity=True), st.sampled_from(KEYWORDS),
-                   st.text(max_size=5))
+KEYWORDS = [
+    "name",
+    "rules",
+    "default",
+    "id",
+    "when",
+    "then",
+    "all",
+    "any",
+    "fact",
+    "op",
+    "value",
+    "route",
+    "queue",
+    "priority",
+    "sla_minutes",
+    "summary",
+    "anger",
+    "intent",
+    "tags",
+    "attempts",
+    "amount",
+    "channel",
+    "gte",
+    "in",
+    "is_true",
+    "contains",
+    "handoff",
+    "auto_reply",
+    "gender",
+    "x",
+]
+leaves = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 50_000),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(KEYWORDS),
+    st.text(max_size=5),
+)
 trees = st.recursive(
     leaves,
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.sampled_from(KEYWORDS), inner, max_size=5),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(KEYWORDS), inner, max_size=5),
     max_leaves=30,
 )
 

@@ -25,10 +25,15 @@ def test_the_twilio_example_payload() -> None:
 
 
 def test_mms_media_metadata_is_kept_and_nothing_is_fetched() -> None:
-    form = dict(FORM, NumMedia="2", Body="",
-                MediaUrl0="https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1",
-                MediaContentType0="image/jpeg",
-                MediaUrl1="http://169.254.169.254/latest/meta-data/", MediaContentType1="text/plain")
+    form = dict(
+        FORM,
+        NumMedia="2",
+        Body="",
+        MediaUrl0="https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1",
+        MediaContentType0="image/jpeg",
+        MediaUrl1="http://169.254.169.254/latest/meta-data/",
+        MediaContentType1="text/plain",
+    )
     msg = parse_inbound(form)
     assert msg.text == ""
     assert msg.meta["media"] == [
@@ -61,7 +66,10 @@ def test_invalid_fields_are_named(change: dict[str, str | None], field: str) -> 
 
 def test_form_pairs_keep_blank_values_and_utf8() -> None:
     assert form_pairs(b"Body=&From=%2B4915112345678&Text=Gr%C3%BC%C3%9Fe") == [
-        ("Body", ""), ("From", "+4915112345678"), ("Text", "Grüße")]
+        ("Body", ""),
+        ("From", "+4915112345678"),
+        ("Text", "Grüße"),
+    ]
     with pytest.raises(InvalidField):
         form_pairs(b"Body=\xff\xfe")
     with pytest.raises(InvalidField):

@@ -24,8 +24,13 @@ def _form() -> dict[str, str]:
 def test_twilio_documented_vector() -> None:
     # twilio.com/docs/usage/webhooks/webhooks-security (token 12345) - the SDK's own test vector
     url = "https://mycompany.com/myapp.php?foo=1&bar=2"
-    params = {"CallSid": "CA1234567890ABCDE", "Caller": "+14158675309", "Digits": "1234",
-              "From": "+14158675309", "To": "+18005551212"}
+    params = {
+        "CallSid": "CA1234567890ABCDE",
+        "Caller": "+14158675309",
+        "Digits": "1234",
+        "From": "+14158675309",
+        "To": "+18005551212",
+    }
     WebhookVerifier(TOKEN).verify_form(url, params.items(), "RSOYDt4T1cUTdK1PDd93/VVr8B8=")
 
 
@@ -36,8 +41,18 @@ def test_valid_signature_passes() -> None:
 
 @pytest.mark.parametrize(
     "variant",
-    ["missing", "empty", "wrong_token", "tampered", "added", "removed", "other_port", "trailing_slash",
-     "other_scheme", "other_host"],
+    [
+        "missing",
+        "empty",
+        "wrong_token",
+        "tampered",
+        "added",
+        "removed",
+        "other_port",
+        "trailing_slash",
+        "other_scheme",
+        "other_host",
+    ],
 )
 def test_invalid_signatures_are_rejected(variant: str) -> None:
     form = _form()

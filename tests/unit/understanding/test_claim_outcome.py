@@ -71,8 +71,9 @@ def test_reporting_or_asking_how_is_not_a_claim_decision(text: str, intent: str)
     assert not claim_outcome_requested(text, intent=intent)
 
 
-@pytest.mark.parametrize("text", ["Can I get a refund for order 10023?", "Wann zahle ich die Rechnung?",
-                                  "Wird meine Rücksendung erstattet?"])
+@pytest.mark.parametrize(
+    "text", ["Can I get a refund for order 10023?", "Wann zahle ich die Rechnung?", "Wird meine Rücksendung erstattet?"]
+)
 def test_outcome_words_outside_a_claim_are_left_to_other_rules(text: str) -> None:
     assert not claim_outcome_requested(text, intent="return_request", lookup_tools=["order_status"])
 

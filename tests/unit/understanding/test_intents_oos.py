@@ -21,21 +21,63 @@ from understanding.intents import IntentModel, OosScore, train_intent_model
 from understanding.oos import NeighbourIndex, NeighbourSpace
 
 CORE = {
-    "bestellung_status": ["wo ist meine bestellung", "wann kommt mein paket an", "status meiner lieferung",
-                          "ist die sendung schon unterwegs", "paket noch nicht angekommen", "lieferung verfolgen"],
-    "ruecksendung": ["ich möchte den artikel zurückschicken", "wie funktioniert die rücksendung",
-                     "retourenschein benötigt", "ware zurückgeben", "umtausch der schuhe", "rückgabe starten"],
-    "rechnung": ["frage zu meiner rechnung", "rechnung doppelt abgebucht", "rechnungsbetrag stimmt nicht",
-                 "kopie der rechnung schicken", "mahnung erhalten", "zahlung nicht verbucht"],
-    "passwort": ["passwort vergessen", "kann mich nicht einloggen", "konto gesperrt nach login",
-                 "zugangsdaten zurücksetzen", "anmeldung funktioniert nicht", "neues passwort anfordern"],
-    "adresse": ["adresse ändern", "neue lieferadresse eintragen", "ich bin umgezogen", "anschrift aktualisieren",
-                "falsche hausnummer hinterlegt", "rechnungsadresse korrigieren"],
-    "kuendigung": ["vertrag kündigen", "abo beenden", "mitgliedschaft auflösen", "kündigung bestätigen",
-                   "newsletter abbestellen und konto löschen", "vertrag zum monatsende beenden"],
+    "bestellung_status": [
+        "wo ist meine bestellung",
+        "wann kommt mein paket an",
+        "status meiner lieferung",
+        "ist die sendung schon unterwegs",
+        "paket noch nicht angekommen",
+        "lieferung verfolgen",
+    ],
+    "ruecksendung": [
+        "ich möchte den artikel zurückschicken",
+        "wie funktioniert die rücksendung",
+        "retourenschein benötigt",
+        "ware zurückgeben",
+        "umtausch der schuhe",
+        "rückgabe starten",
+    ],
+    "rechnung": [
+        "frage zu meiner rechnung",
+        "rechnung doppelt abgebucht",
+        "rechnungsbetrag stimmt nicht",
+        "kopie der rechnung schicken",
+        "mahnung erhalten",
+        "zahlung nicht verbucht",
+    ],
+    "passwort": [
+        "passwort vergessen",
+        "kann mich nicht einloggen",
+        "konto gesperrt nach login",
+        "zugangsdaten zurücksetzen",
+        "anmeldung funktioniert nicht",
+        "neues passwort anfordern",
+    ],
+    "adresse": [
+        "adresse ändern",
+        "neue lieferadresse eintragen",
+        "ich bin umgezogen",
+        "anschrift aktualisieren",
+        "falsche hausnummer hinterlegt",
+        "rechnungsadresse korrigieren",
+    ],
+    "kuendigung": [
+        "vertrag kündigen",
+        "abo beenden",
+        "mitgliedschaft auflösen",
+        "kündigung bestätigen",
+        "newsletter abbestellen und konto löschen",
+        "vertrag zum monatsende beenden",
+    ],
 }
-UNSEEN = ["gutschein einlösen", "rabattcode funktioniert nicht", "geschenkkarte aufladen", "bonuspunkte sammeln",
-          "treuepunkte abfragen", "aktionscode eingeben"]
+UNSEEN = [
+    "gutschein einlösen",
+    "rabattcode funktioniert nicht",
+    "geschenkkarte aufladen",
+    "bonuspunkte sammeln",
+    "treuepunkte abfragen",
+    "aktionscode eingeben",
+]
 PRE = ["", "hallo, ", "guten tag, ", "bitte ", "hi, "]
 POST = ["", " bitte", " danke", " – schnell bitte", "?"]
 
@@ -71,8 +113,9 @@ def test_unseen_intent_is_rejected_and_known_intents_are_kept(model: IntentModel
     unseen = [e.text for e in _unseen(2, 60)]
     # most unseen messages share words ("bitte", "hallo") with the training data: not the unknown-word rule
     assert model.featurizer.known_words(unseen).mean() >= 0.8
-    kept = np.mean([p.intent == e.label for p, e in zip(model.predict_many([e.text for e in in_scope]), in_scope,
-                                                        strict=True)])
+    kept = np.mean(
+        [p.intent == e.label for p, e in zip(model.predict_many([e.text for e in in_scope]), in_scope, strict=True)]
+    )
     rejected = np.mean([p.out_of_scope for p in model.predict_many(unseen)])
     assert kept >= 0.9 and rejected >= 0.8
 
@@ -143,8 +186,7 @@ def test_a_model_without_its_neighbour_index_is_refused(model: IntentModel, tmp_
 def test_models_from_before_the_neighbour_score_compare_the_confidence(model: IntentModel, tmp_path: Path) -> None:
     save_model(model, tmp_path)
     document = json.loads((tmp_path / MODEL_FILE).read_text())
-    for key in ("oos_score", "oos_confidence_weight", "oos_score_stats", "threshold_method", "rare_labels",
-                "warnings"):
+    for key in ("oos_score", "oos_confidence_weight", "oos_score_stats", "threshold_method", "rare_labels", "warnings"):
         del document["metadata"][key]
     del document["neighbours"]
     document["metadata"]["threshold"] = 0.6
@@ -153,8 +195,10 @@ def test_models_from_before_the_neighbour_score_compare_the_confidence(model: In
     assert old.metadata.oos_score is OosScore.CONFIDENCE and old.neighbours is None
     texts = [e.text for e in _rows(12, 3)] + [e.text for e in _unseen(13, 10)]
     predictions = old.predict_many(texts)
-    expected = [(p.confidence < 0.6) or not known for p, known in zip(predictions, old.featurizer.known_words(texts),
-                                                                       strict=True)]
+    expected = [
+        (p.confidence < 0.6) or not known
+        for p, known in zip(predictions, old.featurizer.known_words(texts), strict=True)
+    ]
     assert [p.out_of_scope for p in predictions] == expected
 
 
@@ -192,8 +236,11 @@ def test_neighbour_index_is_the_mean_of_the_k_best_dot_products(sparse: bool) ->
     expected = np.sort(queries @ base.T, axis=1)[:, -3:].mean(axis=1)
     assert np.allclose(got, expected, atol=1e-5)
     config, arrays = index.export()
-    assert np.allclose(NeighbourIndex.restore(config, arrays).similarity(sp.csr_matrix(queries) if sparse
-                                                                          else queries), expected, atol=1e-5)
+    assert np.allclose(
+        NeighbourIndex.restore(config, arrays).similarity(sp.csr_matrix(queries) if sparse else queries),
+        expected,
+        atol=1e-5,
+    )
 
 
 def test_tune_threshold_balances_recall_and_accuracy_above_the_floor() -> None:
@@ -203,20 +250,43 @@ def test_tune_threshold_balances_recall_and_accuracy_above_the_floor() -> None:
     free, stats = tune_threshold(score, correct, is_oos=is_oos, predicted_oos_class=np.zeros(10, bool), retention=0)
     assert stats["val_in_scope_accuracy"] == 1.0 and stats["val_oos_recall"] == 1.0
     assert 0.35 < free <= 0.4
-    floored, stats = tune_threshold(score, np.ones(10, bool), is_oos=np.zeros(10, bool),
-                                    predicted_oos_class=np.zeros(10, bool), retention=0.8)
+    floored, stats = tune_threshold(
+        score, np.ones(10, bool), is_oos=np.zeros(10, bool), predicted_oos_class=np.zeros(10, bool), retention=0.8
+    )
     assert stats["val_in_scope_accuracy"] >= 0.8 and (score < floored).sum() == 2
 
 
 def test_cli_train_with_calibration_data(tmp_path: Path, write_csv: Callable[..., Path]) -> None:
     train = write_csv(tmp_path / "train.csv", [(e.text, e.label) for e in _rows(0, 20)])
     calibration = write_csv(tmp_path / "cal.csv", [(e.text, e.label) for e in _rows(5, 4) + _unseen(6, 20, "oos")])
-    result = CliRunner().invoke(intents_app, ["train", "--data", str(train), "--calibration-data", str(calibration),
-                                              "--oos-label", "oos", "--out", str(tmp_path / "m")])
+    result = CliRunner().invoke(
+        intents_app,
+        [
+            "train",
+            "--data",
+            str(train),
+            "--calibration-data",
+            str(calibration),
+            "--oos-label",
+            "oos",
+            "--out",
+            str(tmp_path / "m"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     metadata = json.loads(result.stdout)
     assert metadata["threshold_method"] == "calibration_data" and metadata["oos_score"] == "confidence+neighbours"
     assert metadata["metrics"]["calibration_oos_recall"] >= 0.8
-    missing = CliRunner().invoke(intents_app, ["train", "--data", str(train), "--calibration-data",
-                                               str(tmp_path / "nope.csv"), "--out", str(tmp_path / "m2")])
+    missing = CliRunner().invoke(
+        intents_app,
+        [
+            "train",
+            "--data",
+            str(train),
+            "--calibration-data",
+            str(tmp_path / "nope.csv"),
+            "--out",
+            str(tmp_path / "m2"),
+        ],
+    )
     assert missing.exit_code == 2 and "nope.csv: file not found" in missing.stderr

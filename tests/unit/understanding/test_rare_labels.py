@@ -18,20 +18,33 @@ from understanding.validation import make_folds
 runner = CliRunner()
 
 GERMAN = [
-    ("Wo ist meine Bestellung?", "bestellstatus"), ("Wann kommt mein Paket an?", "bestellstatus"),
-    ("Ist die Sendung schon unterwegs?", "bestellstatus"), ("Status meiner Lieferung bitte", "bestellstatus"),
-    ("Mein Paket ist noch nicht angekommen", "bestellstatus"), ("Lieferung verfolgen", "bestellstatus"),
-    ("Ich möchte den Artikel zurückschicken", "ruecksendung"), ("Wie funktioniert die Rücksendung?", "ruecksendung"),
-    ("Ich brauche einen Retourenschein", "ruecksendung"), ("Ware zurückgeben bitte", "ruecksendung"),
-    ("Umtausch der Schuhe", "ruecksendung"), ("Rückgabe starten", "ruecksendung"),
-    ("Frage zu meiner Rechnung", "rechnung"), ("Die Rechnung wurde doppelt abgebucht", "rechnung"),
-    ("Der Rechnungsbetrag stimmt nicht", "rechnung"), ("Bitte eine Kopie der Rechnung schicken", "rechnung"),
-    ("Ich habe eine Mahnung erhalten", "rechnung"), ("Zahlung wurde nicht verbucht", "rechnung"),
-    ("Passwort vergessen", "zugang"), ("Ich kann mich nicht einloggen", "zugang"),
-    ("Konto nach dem Login gesperrt", "zugang"), ("Zugangsdaten zurücksetzen", "zugang"),
-    ("Anmeldung funktioniert nicht", "zugang"), ("Neues Passwort anfordern", "zugang"),
+    ("Wo ist meine Bestellung?", "bestellstatus"),
+    ("Wann kommt mein Paket an?", "bestellstatus"),
+    ("Ist die Sendung schon unterwegs?", "bestellstatus"),
+    ("Status meiner Lieferung bitte", "bestellstatus"),
+    ("Mein Paket ist noch nicht angekommen", "bestellstatus"),
+    ("Lieferung verfolgen", "bestellstatus"),
+    ("Ich möchte den Artikel zurückschicken", "ruecksendung"),
+    ("Wie funktioniert die Rücksendung?", "ruecksendung"),
+    ("Ich brauche einen Retourenschein", "ruecksendung"),
+    ("Ware zurückgeben bitte", "ruecksendung"),
+    ("Umtausch der Schuhe", "ruecksendung"),
+    ("Rückgabe starten", "ruecksendung"),
+    ("Frage zu meiner Rechnung", "rechnung"),
+    ("Die Rechnung wurde doppelt abgebucht", "rechnung"),
+    ("Der Rechnungsbetrag stimmt nicht", "rechnung"),
+    ("Bitte eine Kopie der Rechnung schicken", "rechnung"),
+    ("Ich habe eine Mahnung erhalten", "rechnung"),
+    ("Zahlung wurde nicht verbucht", "rechnung"),
+    ("Passwort vergessen", "zugang"),
+    ("Ich kann mich nicht einloggen", "zugang"),
+    ("Konto nach dem Login gesperrt", "zugang"),
+    ("Zugangsdaten zurücksetzen", "zugang"),
+    ("Anmeldung funktioniert nicht", "zugang"),
+    ("Neues Passwort anfordern", "zugang"),
     ("Ich möchte meinen Datenschutzbeauftragten sprechen", "datenschutz_auskunft"),  # one example only
-    ("Gutschein einlösen", "gutschein"), ("Mein Gutscheincode funktioniert nicht", "gutschein"),  # two
+    ("Gutschein einlösen", "gutschein"),
+    ("Mein Gutscheincode funktioniert nicht", "gutschein"),  # two
 ]
 
 
@@ -90,8 +103,11 @@ def test_validate_returns_one_warning_per_rare_label_and_still_needs_two_labels(
 
 
 def test_data_where_every_label_is_rare_still_trains_with_a_warning() -> None:
-    model = train_intent_model(_examples([("Paket verfolgen", "lieferung"), ("Wo ist mein Paket", "lieferung"),
-                                          ("Rechnung anfordern", "rechnung")]))
+    model = train_intent_model(
+        _examples(
+            [("Paket verfolgen", "lieferung"), ("Wo ist mein Paket", "lieferung"), ("Rechnung anfordern", "rechnung")]
+        )
+    )
     assert model.metadata.rare_labels == {"lieferung": 2, "rechnung": 1}
     assert any("no label has 3 or more examples" in w for w in model.metadata.warnings)
     assert model.metadata.threshold_method is None

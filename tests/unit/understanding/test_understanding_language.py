@@ -8,12 +8,14 @@ from understanding.language import UNKNOWN_LANGUAGE
 
 @pytest.mark.parametrize(
     ("text", "code"),
-    [("Wo ist meine Bestellung? Ich warte seit einer Woche.", "de"),
-     ("Where is my order? I have been waiting for a week.", "en"),
-     ("Où est ma commande ? J'attends depuis une semaine.", "fr"),
-     ("Dov'è il mio ordine? Aspetto da una settimana.", "it"),
-     ("Ich möchte meinen Vertrag kündigen", "de"),
-     ("I would like to cancel my contract", "en")],
+    [
+        ("Wo ist meine Bestellung? Ich warte seit einer Woche.", "de"),
+        ("Where is my order? I have been waiting for a week.", "en"),
+        ("Où est ma commande ? J'attends depuis une semaine.", "fr"),
+        ("Dov'è il mio ordine? Aspetto da una settimana.", "it"),
+        ("Ich möchte meinen Vertrag kündigen", "de"),
+        ("I would like to cancel my contract", "en"),
+    ],
 )
 def test_detects_short_messages(text: str, code: str) -> None:
     guess = detect_language(text)

@@ -39,16 +39,24 @@ def _subset_csv(source: Path, target: Path, keep: float, seed: int = 3) -> tuple
     return target, rest
 
 
-def test_retrain_refuses_a_worse_candidate(demo_model: IntentModel, demo_train_csv: Path, demo_eval_csv: Path,
-                                          tmp_path: Path) -> None:
+def test_retrain_refuses_a_worse_candidate(
+    demo_model: IntentModel, demo_train_csv: Path, demo_eval_csv: Path, tmp_path: Path
+) -> None:
     live = tmp_path / "live"
     save_model(demo_model, live)
     before = read_metadata(live).model_id
     labels = sorted(set(demo_model.labels))
-    poisoned = [LabelledExample(text=e.text, label=labels[(labels.index(e.label) + 1) % len(labels)])
-                for e in load_examples(demo_train_csv)] * 2
-    report = retrain(base_data=demo_train_csv, feedback=poisoned, eval_data=demo_eval_csv, live_model_dir=live,
-                     out_root=tmp_path / "candidates")
+    poisoned = [
+        LabelledExample(text=e.text, label=labels[(labels.index(e.label) + 1) % len(labels)])
+        for e in load_examples(demo_train_csv)
+    ] * 2
+    report = retrain(
+        base_data=demo_train_csv,
+        feedback=poisoned,
+        eval_data=demo_eval_csv,
+        live_model_dir=live,
+        out_root=tmp_path / "candidates",
+    )
     assert report.decision == RetrainDecision.REFUSED
     assert report.candidate.accuracy < report.live.accuracy
     assert "live model kept" in report.reason
@@ -61,8 +69,9 @@ def test_retrain_promotes_a_better_candidate(demo_train_csv: Path, demo_eval_csv
     live = tmp_path / "live"
     save_model(train_intent_model(load_examples(base)), live)
     old_id = read_metadata(live).model_id
-    report = retrain(base_data=base, feedback=rest, eval_data=demo_eval_csv, live_model_dir=live,
-                     out_root=tmp_path / "candidates")
+    report = retrain(
+        base_data=base, feedback=rest, eval_data=demo_eval_csv, live_model_dir=live, out_root=tmp_path / "candidates"
+    )
     assert report.decision == RetrainDecision.PROMOTED, report.reason
     assert report.candidate.accuracy >= report.live.accuracy
     assert read_metadata(live).model_id == report.candidate_model_id != old_id
@@ -71,8 +80,11 @@ def test_retrain_promotes_a_better_candidate(demo_train_csv: Path, demo_eval_csv
 
 
 def test_understand_facade(demo_model: IntentModel) -> None:
-    result = understand("Ich warte seit 3 Wochen auf Bestellung 55123, das ist eine Frechheit! "
-                        "Ich will sofort einen Mitarbeiter sprechen. Mail: kai@example.de", model=demo_model)
+    result = understand(
+        "Ich warte seit 3 Wochen auf Bestellung 55123, das ist eine Frechheit! "
+        "Ich will sofort einen Mitarbeiter sprechen. Mail: kai@example.de",
+        model=demo_model,
+    )
     assert result.language == "de" and result.language_confidence > 0.5
     assert result.sentiment == SentimentLabel.NEGATIVE
     assert result.asked_for_human

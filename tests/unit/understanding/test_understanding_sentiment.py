@@ -9,14 +9,16 @@ from understanding import SentimentLabel, analyze_sentiment, demo_data_path
 
 @pytest.mark.parametrize(
     ("text", "label"),
-    [("Vielen Dank, das hat super geklappt!", SentimentLabel.POSITIVE),
-     ("Thanks, great service!", SentimentLabel.POSITIVE),
-     ("Das ist nicht gut.", SentimentLabel.NEGATIVE),
-     ("This is not good at all.", SentimentLabel.NEGATIVE),
-     ("Ich möchte meine Adresse ändern.", SentimentLabel.NEUTRAL),
-     ("I would like to change my address.", SentimentLabel.NEUTRAL),
-     ("Ich bin total enttäuscht.", SentimentLabel.NEGATIVE),
-     ("Not bad, actually quite helpful.", SentimentLabel.POSITIVE)],
+    [
+        ("Vielen Dank, das hat super geklappt!", SentimentLabel.POSITIVE),
+        ("Thanks, great service!", SentimentLabel.POSITIVE),
+        ("Das ist nicht gut.", SentimentLabel.NEGATIVE),
+        ("This is not good at all.", SentimentLabel.NEGATIVE),
+        ("Ich möchte meine Adresse ändern.", SentimentLabel.NEUTRAL),
+        ("I would like to change my address.", SentimentLabel.NEUTRAL),
+        ("Ich bin total enttäuscht.", SentimentLabel.NEGATIVE),
+        ("Not bad, actually quite helpful.", SentimentLabel.POSITIVE),
+    ],
 )
 def test_labels(text: str, label: SentimentLabel) -> None:
     assert analyze_sentiment(text).label == label

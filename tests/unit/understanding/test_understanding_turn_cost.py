@@ -32,19 +32,30 @@ def test_understand_with_redaction_returns_the_same_understanding_and_the_redact
     assert "anna@example.org" not in u.model_dump_json()
 
 
-@pytest.mark.parametrize("text", [
-    "How long does delivery take?", "Wie lange dauert der Versand?", "Which payment methods do you accept?",
-    "Was kostet der Versand nach Italien?", "Do you ship to France?",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "How long does delivery take?",
+        "Wie lange dauert der Versand?",
+        "Which payment methods do you accept?",
+        "Was kostet der Versand nach Italien?",
+        "Do you ship to France?",
+    ],
+)
 def test_general_shop_questions_are_general_questions(demo_model: IntentModel, text: str) -> None:
     prediction = demo_model.predict(text)
     assert prediction.intent == "general_question" and prediction.confidence >= 0.75
 
 
-@pytest.mark.parametrize(("text", "label"), [
-    ("Where is my order?", "order_status"), ("Wie kann ich etwas zurückschicken?", "return_request"),
-    ("My parcel never arrived", "delivery_problem"), ("Das Paket ist beschädigt angekommen", "delivery_problem"),
-    ("Ich habe eine Frage zu meiner Rechnung", "invoice_question"),
-])
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("Where is my order?", "order_status"),
+        ("Wie kann ich etwas zurückschicken?", "return_request"),
+        ("My parcel never arrived", "delivery_problem"),
+        ("Das Paket ist beschädigt angekommen", "delivery_problem"),
+        ("Ich habe eine Frage zu meiner Rechnung", "invoice_question"),
+    ],
+)
 def test_existing_labels_keep_their_questions(demo_model: IntentModel, text: str, label: str) -> None:
     assert demo_model.predict(text).intent == label

@@ -21,9 +21,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0005_security'
 down_revision = '0004_gdpr'
