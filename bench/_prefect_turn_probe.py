@@ -23,9 +23,19 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
-import httpx
+from _prefect_ui_view import (
+    Api,
+    Expect,
+    Wait,
+    count_by,
+    create_scheduled_deployment,
+    flow_run_page,
+    observe,
+    ops_links,
+    scheduled_runs,
+    task_run_history,
+)
 
 STEPS = (
     "load_turn",
@@ -42,7 +52,6 @@ WORK_MS = 2.0
 FLOW_NAME = "turns"  # as flows/turn.py, so the /ops link lookup (GET /flows/name/turns) is the real one
 STEP_LOG = "step done message_id="
 FLOW_LOG = "turn started message_id="
-FINAL = frozenset({"COMPLETED", "FAILED", "CRASHED", "CANCELLED"})
 
 
 @dataclass(frozen=True)
@@ -53,7 +62,8 @@ class ProbeSpec:
     sequential_runs: int
     concurrent_runs: int
     concurrent_rounds: int
-    wait_s: float  # how long to wait for task runs and logs to show before calling them missing
+    wait_s: float  # the longest wait for task runs and logs to show (the lag is reported) ...
+    stall_s: float  # ... but not once nothing new showed for this long (a recorder that is off)
     server_pgid: int | None  # the server's process group, for its CPU time
     count_postgres_cpu: bool
     phase_deadline_s: float  # the concurrent phase stops starting new rounds after this
@@ -194,190 +204,31 @@ async def plain_turn(message_id: str) -> str:
 @dataclass(frozen=True)
 class Run:
     message_id: str
-    flow_run_id: str | None
+    flow_run_id: str | None  # None when the API refused the run (e.g. 503 "database is locked")
     wall_ms: float
     state: str
+    error: str | None = None
 
 
 async def run_once(turn: Any, *, fail_at: int = -1, flaky_at: int = -1) -> Run:
+    """One flow run. A run the API refuses (the worker would keep the batch and retry) is counted, not fatal."""
     message_id = f"m-{uuid.uuid4().hex[:12]}"
     t0 = time.perf_counter()
-    state = await turn(message_id, fail_at=fail_at, flaky_at=flaky_at, return_state=True)
+    try:
+        state = await turn(message_id, fail_at=fail_at, flaky_at=flaky_at, return_state=True)
+    except Exception as exc:  # noqa: BLE001 - the API's own errors are a result of this benchmark
+        wall = (time.perf_counter() - t0) * 1000
+        return Run(message_id, None, round(wall, 2), "API_ERROR", f"{type(exc).__name__}: {exc}"[:300])
     wall = (time.perf_counter() - t0) * 1000
     return Run(message_id, str(state.state_details.flow_run_id), round(wall, 2), str(state.type.value))
 
 
-# -- what the UI would show, through the API -----------------------------------------------------
-class Api:
-    def __init__(self, url: str) -> None:
-        self.url = url.rstrip("/")
-        self.http = httpx.AsyncClient(base_url=self.url, timeout=30)
-
-    async def post_all(self, path: str, body: dict[str, Any]) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        while True:
-            resp = await self.http.post(path, json={**body, "limit": 200, "offset": len(out)})
-            resp.raise_for_status()
-            page = resp.json()
-            out += page
-            if len(page) < 200:
-                return out
-
-    async def task_runs(self, flow_run_ids: list[str]) -> list[dict[str, Any]]:
-        return await self.post_all("/task_runs/filter", {"flow_runs": {"id": {"any_": flow_run_ids}}})
-
-    async def logs(self, flow_run_ids: list[str]) -> list[dict[str, Any]]:
-        return await self.post_all("/logs/filter", {"logs": {"flow_run_id": {"any_": flow_run_ids}}})
-
-    async def get(self, path: str, **params: str) -> Any:
-        resp = await self.http.get(path, params=params)
-        resp.raise_for_status()
-        return resp.json()
-
-
-async def _wait_for(check: Callable[[], Awaitable[bool]], wait_s: float) -> float | None:
-    """Seconds until ``check`` held, or None when it did not within ``wait_s``."""
-    t0 = time.perf_counter()
-    while True:
-        if await check():
-            return round(time.perf_counter() - t0, 2)
-        if time.perf_counter() - t0 >= wait_s:
-            return None
-        await asyncio.sleep(0.1)
-
-
-async def observe(api: Api, runs: list[Run], *, tasks_per_run: int, logs_per_run: int, wait_s: float) -> dict[str, Any]:
-    """Wait (up to ``wait_s``) until every run's task runs are recorded in a final state and its own log
-    lines are stored; report the lag of each, and what was there at the end."""
-    ids = [r.flow_run_id for r in runs if r.flow_run_id]
-    seen: dict[str, list[dict[str, Any]]] = {"task_runs": [], "logs": []}
-
-    async def tasks_done() -> bool:
-        seen["task_runs"] = await api.task_runs(ids)
-        final = [t for t in seen["task_runs"] if t["state_type"] in FINAL]
-        return len(final) >= tasks_per_run * len(ids)
-
-    async def logs_done() -> bool:
-        seen["logs"] = await api.logs(ids)
-        return len(_own_logs(seen["logs"])) >= logs_per_run * len(ids)
-
-    task_lag, log_lag = await asyncio.gather(_wait_for(tasks_done, wait_s), _wait_for(logs_done, wait_s))
-    task_runs = seen["task_runs"]
-    return {
-        "flow_runs": len(ids),
-        "task_runs_expected": tasks_per_run * len(ids),
-        "task_runs_recorded": len(task_runs),
-        "task_runs_by_state": _count(t["state_type"] for t in task_runs),
-        "task_runs_lag_s": task_lag,
-        "logs_expected": logs_per_run * len(ids),
-        "logs_stored": len(_own_logs(seen["logs"])),
-        "logs_stored_incl_prefect": len(seen["logs"]),
-        "logs_lag_s": log_lag,
-    }
-
-
-def _own_logs(logs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [g for g in logs if str(g["message"]).startswith((STEP_LOG, FLOW_LOG))]
-
-
-def _count(values: Any) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for v in values:
-        out[str(v)] = out.get(str(v), 0) + 1
-    return dict(sorted(out.items()))
-
-
-async def inspect_run(api: Api, run: Run, *, wait_s: float, tasks: int, logs: int) -> dict[str, Any]:
-    """One run as its Prefect UI page shows it: state, task runs (names, states, durations, retries),
-    the run graph and the logs."""
-    seen = await observe(api, [run], tasks_per_run=tasks, logs_per_run=logs, wait_s=wait_s)
-    assert run.flow_run_id is not None
-    flow_run = await api.get(f"/flow_runs/{run.flow_run_id}")
-    task_runs = await api.task_runs([run.flow_run_id])
-    graph = await api.get(f"/flow_runs/{run.flow_run_id}/graph-v2")
-    expected_names = {f"{s}[{run.message_id}]" for s in STEPS[:tasks]}
-    return {
-        **seen,
-        "client_state": run.state,
-        "flow_run_state": flow_run["state_type"],
-        "task_run_names_match": bool(task_runs) and {t["name"] for t in task_runs} == expected_names,
-        "task_runs_with_duration": sum(
-            1
-            for t in task_runs
-            if t.get("start_time") and t.get("end_time") and float(t.get("total_run_time") or 0) > 0
-        ),
-        "graph_nodes": len(graph.get("nodes", [])),
-        "task_runs": [
-            {
-                "name": t["name"],
-                "state": t["state_name"],
-                "run_count": t["run_count"],
-                "total_run_time_s": t["total_run_time"],
-                "id": t["id"],
-            }
-            for t in task_runs
-        ],
-    }
-
-
-async def task_run_history(api: Api, task_run_id: str) -> list[str]:
-    states = await api.get("/task_run_states/", task_run_id=task_run_id)
-    return [s["name"] for s in sorted(states, key=lambda s: s["timestamp"])]
-
-
-async def ops_links(api: Api, probe: Run) -> dict[str, Any]:
-    """What the /ops page links to (services/ops_metrics.PrefectLinks): the runs page filtered by the
-    ``turns`` flow id, and the task-run search by message id."""
-    ui = api.url[: -len("/api")]
-    out: dict[str, Any] = {}
-    flow_id = ""
-    try:
-        flow_id = str((await api.get(f"/flows/name/{FLOW_NAME}"))["id"])
-        out["flow_id_resolves"] = True
-        runs = await api.post_all("/flow_runs/filter", {"flows": {"id": {"any_": [flow_id]}}})
-        out["probe_listed_under_flow"] = any(r["id"] == probe.flow_run_id for r in runs)
-    except httpx.HTTPStatusError:
-        out["flow_id_resolves"] = False
-        out["probe_listed_under_flow"] = False
-    # the UI's task-run search is a name `like_` filter
-    found = await api.post_all("/task_runs/filter", {"task_runs": {"name": {"like_": probe.message_id}}})
-    out["task_run_search_hits"] = len(found)
-    # the pages themselves (a browser asks for HTML; without that Accept header the SPA answers 404)
-    pages = {
-        "flow_runs_page": f"{ui}/runs?{urlencode({'tab': 'flow-runs', 'flow': flow_id})}",
-        "task_run_search_page": f"{ui}/runs?{urlencode({'tab': 'task-runs', 'task-run-search': probe.message_id})}",
-        "flow_run_page": f"{ui}/runs/flow-run/{probe.flow_run_id}",
-    }
-    for key, url in pages.items():
-        page = await api.http.get(url, headers={"Accept": "text/html"})
-        out[f"{key}_html"] = page.status_code == 200 and "text/html" in page.headers.get("content-type", "")
-    return out
-
-
-async def create_scheduled_deployment(api: Api) -> str:
-    flow = (await api.http.post("/flows/", json={"name": "scheduler-probe"})).json()
-    resp = await api.http.post(
-        "/deployments/",
-        json={
-            "name": "every-minute",
-            "flow_id": flow["id"],
-            "paused": False,
-            "schedules": [{"schedule": {"interval": 60}, "active": True}],
-        },
-    )
-    resp.raise_for_status()
-    return str(resp.json()["id"])
-
-
-async def scheduled_runs(api: Api, deployment_id: str) -> int:
-    runs = await api.post_all(
-        "/flow_runs/filter",
-        {"deployments": {"id": {"any_": [deployment_id]}}, "flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}}},
-    )
-    return len(runs)
-
-
 # -- phases --------------------------------------------------------------------------------------
+def _errors(runs: list[Run]) -> dict[str, Any]:
+    refused = [r.error for r in runs if r.error]
+    return {"count": len(refused), "samples": sorted(set(refused))[:3]}
+
+
 async def timed_phases(
     run: Callable[[], Awaitable[Run]],
     spec: ProbeSpec,
@@ -390,9 +241,10 @@ async def timed_phases(
     seq = [await run() for _ in range(spec.sequential_runs)]
     seq_s = time.perf_counter() - t0
     out["sequential"] = {
-        "wall_ms": summary([r.wall_ms for r in seq]),
+        "wall_ms": summary([r.wall_ms for r in seq if r.error is None]),
         "runs_per_s": round(len(seq) / seq_s, 2),
-        "states": _count(r.state for r in seq),
+        "states": count_by(r.state for r in seq),
+        "api_errors": _errors(seq),
         **(meter.stop(len(seq)) if meter else {}),
     }
     conc: list[Run] = []
@@ -411,9 +263,10 @@ async def timed_phases(
         "parallel": spec.concurrent_runs,
         "rounds": len(rounds_s),
         "round_s": rounds_s,
-        "wall_ms": summary([r.wall_ms for r in conc]),
+        "wall_ms": summary([r.wall_ms for r in conc if r.error is None]),
         "runs_per_s": round(len(conc) / conc_s, 2),
-        "states": _count(r.state for r in conc),
+        "states": count_by(r.state for r in conc),
+        "api_errors": _errors(conc),
         **(meter.stop(len(conc)) if meter else {}),
     }
     return seq, conc, out
@@ -430,33 +283,55 @@ async def plain_main(spec: ProbeSpec) -> dict[str, Any]:
     return phases
 
 
+async def _page(api: Api, run: Run, spec: ProbeSpec, *, steps: int, logs: int) -> dict[str, Any]:
+    if run.flow_run_id is None:
+        return {"client_state": run.state, "error": run.error}
+    names = {f"{step}[{run.message_id}]" for step in STEPS[:steps]}
+    page = await flow_run_page(api, run.flow_run_id, _expect(steps, logs), _wait(spec), task_run_names=names)
+    return {"client_state": run.state, **page}
+
+
+def _expect(task_runs: int, logs: int) -> Expect:
+    return Expect(task_runs=task_runs, logs=logs, log_prefixes=(STEP_LOG, FLOW_LOG))
+
+
+def _wait(spec: ProbeSpec) -> Wait:
+    return Wait(max_s=spec.wait_s, stall_s=spec.stall_s)
+
+
 async def prefect_main(spec: ProbeSpec) -> dict[str, Any]:
     api = Api(spec.api_url)
     out: dict[str, Any] = {"logging_to_api": os.environ.get("PREFECT_LOGGING_TO_API_ENABLED", "true (default)")}
     deployment_id = await create_scheduled_deployment(api)
     turn = build_flow()
-    out["first_run_ms"] = (await run_once(turn)).wall_ms  # not in the figures below
-    tasks, logs = len(STEPS), len(STEPS) + 1
+    first = await run_once(turn)  # not in the figures below
+    out["first_run"] = {"wall_ms": first.wall_ms, "state": first.state, "error": first.error}
+    n = len(STEPS)
     probe = await run_once(turn)
-    out["probe"] = await inspect_run(api, probe, wait_s=spec.wait_s, tasks=tasks, logs=logs)
+    out["probe"] = await _page(api, probe, spec, steps=n, logs=n + 1)
     seq, conc, phases = await timed_phases(lambda: run_once(turn), spec, CpuMeter(spec))
     out.update(phases)
-    out["sequential"]["visible"] = await observe(api, seq, tasks_per_run=tasks, logs_per_run=logs, wait_s=spec.wait_s)
-    out["concurrent"]["visible"] = await observe(api, conc, tasks_per_run=tasks, logs_per_run=logs, wait_s=spec.wait_s)
-    failed = await run_once(turn, fail_at=2)
-    out["failed_run"] = await inspect_run(api, failed, wait_s=spec.wait_s, tasks=3, logs=4)
-    retried = await run_once(turn, flaky_at=4)
-    out["retried_run"] = await inspect_run(api, retried, wait_s=spec.wait_s, tasks=tasks, logs=logs + 1)
-    flaky = next((t for t in out["retried_run"]["task_runs"] if t["name"].startswith(STEPS[4] + "[")), None)
+    for name, runs in (("sequential", seq), ("concurrent", conc)):
+        ids = [r.flow_run_id for r in runs if r.flow_run_id]
+        out[name]["visible"] = await observe(api, ids, _expect(n, n + 1), _wait(spec))
+    failed = await run_once(turn, fail_at=2)  # steps 1-2 complete, step 3 fails, the rest never run
+    out["failed_run"] = await _page(api, failed, spec, steps=3, logs=4)
+    retried = await run_once(turn, flaky_at=4)  # step 5 logs twice: once per attempt
+    out["retried_run"] = await _page(api, retried, spec, steps=n, logs=n + 2)
+    flaky = next((t for t in out["retried_run"].get("task_runs", []) if t["name"].startswith(STEPS[4] + "[")), None)
     out["retried_task"] = {
         "found": flaky is not None,
         "run_count": flaky["run_count"] if flaky else None,
         "state": flaky["state"] if flaky else None,
         "history": await task_run_history(api, flaky["id"]) if flaky else [],
     }
-    out["ops_links"] = await ops_links(api, probe)
+    out["ops_links"] = (
+        await ops_links(api, flow_name=FLOW_NAME, flow_run_id=probe.flow_run_id, message_id=probe.message_id, steps=n)
+        if probe.flow_run_id
+        else {"error": probe.error}
+    )
     out["scheduler"] = {"scheduled_runs_for_interval_deployment": await scheduled_runs(api, deployment_id)}
-    await api.http.aclose()
+    await api.aclose()
     return out
 
 

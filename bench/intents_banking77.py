@@ -23,6 +23,7 @@ import time
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -50,7 +51,7 @@ def _version(name: str) -> str | None:
 
 def run(
     data_dir: Path, *, use_embeddings: bool, latency_samples: int, encoder_variant: str = DEFAULT_ENCODER_VARIANT
-) -> dict:
+) -> dict[str, Any]:
     train = load_examples(data_dir / "train.csv", label_col="category")
     test = load_examples(data_dir / "test.csv", label_col="category")
     load_before = os.getloadavg()
@@ -136,10 +137,10 @@ def run(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--embeddings", dest="mode", action="store_const", const="emb")
-    mode.add_argument("--no-embeddings", dest="mode", action="store_const", const="plain")
-    mode.add_argument("--both", dest="mode", action="store_const", const="both")
+    modes = parser.add_mutually_exclusive_group()
+    modes.add_argument("--embeddings", dest="mode", action="store_const", const="emb")
+    modes.add_argument("--no-embeddings", dest="mode", action="store_const", const="plain")
+    modes.add_argument("--both", dest="mode", action="store_const", const="both")
     parser.add_argument("--data-dir", type=Path, default=Path("/work/shared/data/banking77"))
     parser.add_argument("--latency-samples", type=int, default=500)
     parser.add_argument(

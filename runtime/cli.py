@@ -355,12 +355,14 @@ def _run_flow(flow_fn: Any, **params: Any) -> dict[str, Any]:
     import os
 
     import httpx
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 
     settings = _settings()
     url = os.environ.get("PREFECT_API_URL") or settings.prefect_api_url
+    auth = settings.prefect_auth_string()
     try:
-        up = httpx.get(url.rstrip("/") + "/health", timeout=3).status_code == 200
+        user, _, password = auth.partition(":")
+        up = httpx.get(url.rstrip("/") + "/health", timeout=3, auth=(user, password)).status_code == 200
     except httpx.HTTPError:
         up = False
     if not up:
@@ -370,7 +372,7 @@ def _run_flow(flow_fn: Any, **params: Any) -> dict[str, Any]:
             err=True,
         )
         raise typer.Exit(2)
-    with temporary_settings(updates={PREFECT_API_URL: url}):
+    with temporary_settings(updates={PREFECT_API_URL: url, PREFECT_API_AUTH_STRING: auth}):
         try:
             return asyncio.run(flow_fn(**params))
         except Exception as exc:  # the flow run failed; its message says what and where

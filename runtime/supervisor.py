@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import httpx
 
 from conversation.rediskit import embedded_redis_command
 from devtools.smssink import sms_sink_url, sms_sink_wanted
+from runtime.compose import REDIS_URL_FILE
 from services.process_status import STATUS_FILE, read_supervisor_status
 from services.settings import Settings
 
@@ -108,6 +110,10 @@ def run_all(settings: Settings) -> int:
     else:  # the embedded Redis is a supervised child too, on a fixed socket, so a restart keeps its address
         argv, redis_url = embedded_redis_command(settings.var_dir / "redis")
         children.append(Child("redis", argv))
+        # other commands beside `glassdesk run` (ledger, gdpr, …) reuse this Redis instead of starting one
+        url_file = settings.var_dir / REDIS_URL_FILE
+        url_file.parent.mkdir(parents=True, exist_ok=True)
+        url_file.write_text(redis_url)
     env = {**os.environ, **_prefect_env(settings), "GLASSDESK_REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1"}
     settings = demo_by_default(settings, env)
     sms_sink = sms_sink_wanted(settings)
@@ -223,10 +229,10 @@ def _wait_for_redis(url: str, *, timeout_s: float = 20.0) -> None:
     raise RuntimeError(f"the embedded Redis did not answer at {url} within {timeout_s:.0f} s; see var/log/redis.log")
 
 
-def _announce_when_healthy(settings: Settings, children: list[Child], stopping: object) -> None:
+def _announce_when_healthy(settings: Settings, children: list[Child], stopping: Callable[[], bool]) -> None:
     url = f"http://{settings.web_host}:{settings.web_port}"
     deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and not stopping():  # type: ignore[operator]
+    while time.monotonic() < deadline and not stopping():
         try:
             if httpx.get(url + "/healthz", timeout=2).status_code == 200:
                 break
@@ -266,18 +272,20 @@ def _stop_children(children: list[Child]) -> None:
         _signal_group(child, signal.SIGINT)
     _wait(live, 10)
     for child in live:
-        if child.proc.poll() is None:  # type: ignore[union-attr]
+        if child.proc is not None and child.proc.poll() is None:
             _signal_group(child, signal.SIGTERM)
     _wait(live, 5)
     for child in live:
-        if child.proc.poll() is None:  # type: ignore[union-attr]
+        if child.proc is not None and child.proc.poll() is None:
             _signal_group(child, signal.SIGKILL)
     _wait(live, 5)
 
 
 def _signal_group(child: Child, sig: int) -> None:
+    if child.proc is None:
+        return
     try:
-        os.killpg(child.proc.pid, sig)  # type: ignore[union-attr]
+        os.killpg(child.proc.pid, sig)
     except ProcessLookupError:
         pass
 
@@ -286,7 +294,9 @@ def _wait(children: list[Child], seconds: float) -> None:
     deadline = time.monotonic() + seconds
     for child in children:
         remaining = max(0.0, deadline - time.monotonic())
+        if child.proc is None:
+            continue
         try:
-            child.proc.wait(timeout=remaining)  # type: ignore[union-attr]
+            child.proc.wait(timeout=remaining)
         except subprocess.TimeoutExpired:
             pass

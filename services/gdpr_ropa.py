@@ -171,14 +171,23 @@ def _stores(s: Settings) -> list[Store]:
         ),
         Store(
             name="Redis",
-            where="embedded under var/redis" if not s.redis_url else _host(s.redis_url),
+            where=str(s.var_dir / "redis") if not s.redis_url else f"{_host(s.redis_url)}, {s.var_dir / 'redis'}",
             holds="turn queue and dead letters (ids), markers, leases, rate limits, staff sessions, identity "
-            "codes (HMAC) — see the key classes",
+            "codes (HMAC) — see the key classes; the embedded server keeps its AOF and RDB files under var/redis",
             retention=f"TTLs; streams trimmed after {d['queue']} d",
         ),
         Store(
+            name="back office",
+            where="the configured connectors (REST / portal robot)"
+            if s.connectors_file
+            else str(s.var_dir / "backoffice.db"),
+            holds="customers, orders, contracts, claims and claim intake drafts (the shop's / insurer's own "
+            "system of record; the demo SQL back office in development)",
+            retention="the back office's own",
+        ),
+        Store(
             name="intent models",
-            where=str(s.model_dir / "intents"),
+            where=str(s.model_dir),
             holds="vocabulary and weights trained on the demo data and staff intent corrections (redacted text)",
             retention="replaced on retraining; retrained without a person's corrections on erasure",
         ),
@@ -190,8 +199,9 @@ def _stores(s: Settings) -> list[Store]:
         ),
         Store(
             name="Prefect database",
-            where=str(s.var_dir / "prefect") + " (or the Prefect server's)",
-            holds="flow runs: message and conversation ids as parameters, state messages (ids)",
+            where=str(s.var_dir / "prefect") if _local(s.prefect_api_url) else _host(s.prefect_api_url),
+            holds="flow runs: message and conversation ids as parameters, state messages (ids); the server's "
+            "own database when Prefect runs elsewhere",
             retention=f"flow runs deleted {d['queue']} d after they end; no logs are sent to the API",
         ),
         Store(

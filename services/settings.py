@@ -164,7 +164,7 @@ class Settings(BaseSettings):
         "where a template exists (de en fr it es nl pt pl tr), else in English.",
     )
     reconcile_turn_age_s: float = Field(
-        120.0,
+        45.0,
         ge=0,
         description="A customer message this old with no decision and no finished turn is queued again "
         "(keep it above turn_min_idle_ms, so a dead worker's turns are reclaimed first).",
@@ -218,7 +218,12 @@ class Settings(BaseSettings):
         description="AI draft texts in decision records and draft edit/reject feedback older than this "
         "are deleted (the decision, its rule and reason stay).",
     )
-    retention_audit_days: int = Field(1095, ge=1, description="Audit log entries older than this are deleted.")
+    retention_audit_days: int = Field(
+        1095,
+        ge=1,
+        description="Audit log entries older than this are reported by the retention flow; the log is "
+        "append-only and hash-chained, so they stay until an archive-and-re-anchor procedure exists.",
+    )
     retention_receipts_days: int = Field(
         3650, ge=1, description="Erasure receipts (no personal data: the proof an erasure ran) are kept this long."
     )
@@ -231,6 +236,7 @@ class Settings(BaseSettings):
         description="Lines of the app logs under var/log older than this are deleted, and development "
         "sink files (var/mail, var/sms) older than retention_messages_days.",
     )
+    # -- end of the retention block (issue 13)
 
     @field_validator("business_hours")
     @classmethod

@@ -6,8 +6,10 @@ symmetric tasks such as classification) into L2-normalised 384-dim vectors. It i
 variant ``e5`` of a model (`TrainConfig(use_embeddings=True, encoder_variant="e5")`); the MiniLM
 variants of `understanding.embeddings` are unchanged.
 
-Measured on Banking77 (bench/intents_oos.py): about 10 ms per short text on an idle 2-core machine
-(about 35 ms when the other core is busy), so embedding a 6,000-row training set takes 1-3 minutes.
+Speed: about 100 short texts/s (10 ms each) on an idle 2-core machine (/work/shared/MEASURED.md), and
+36 texts/s in batches, 44 ms for a single text, at load average 2. On an overloaded machine it slows
+far more than the load suggests (bench/results/intents_oos.json). Embedding a 6,000-row training set
+takes one minute on an idle machine, and several under load.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from understanding.artifact import MODEL_FILE, load_model, save_model
 from understanding.dataset import LabelledExample, load_examples
 from understanding.errors import ModelArtifactError
 from understanding.evaluation import EvalReport, evaluate
-from understanding.intents import TrainConfig, train_intent_model
+from understanding.intents import DEFAULT_ENCODER_VARIANT, TrainConfig, train_intent_model
 
 __all__ = ["RetrainDecision", "RetrainReport", "retrain"]
 
@@ -70,7 +70,12 @@ def retrain(
         except ModelArtifactError:
             live = None  # an unreadable live model is no reason to keep it
     if config is None:
-        config = TrainConfig(use_embeddings=live.metadata.use_embeddings if live else False)
+        # retrain with the live model's encoder, not the default one
+        config = (
+            TrainConfig(use_embeddings=True, encoder_variant=live.metadata.encoder_variant or DEFAULT_ENCODER_VARIANT)
+            if live is not None and live.metadata.use_embeddings
+            else TrainConfig(use_embeddings=False)
+        )
     candidate = train_intent_model([*base, *feedback], config)
     candidate_dir = out_root / candidate.metadata.model_id
     save_model(candidate, candidate_dir)

@@ -162,6 +162,15 @@ def _signature_of(cmdline: list[str]) -> str:
     return " ".join(os.path.basename(a) if i < 2 else a for i, a in enumerate(cmdline))
 
 
+def _die_with_parent() -> None:
+    """In the forked child, before exec: SIGTERM when the process that started it dies, however it dies
+    (also SIGKILL, or a SIGTERM that skips atexit), so ``glassdesk run`` stops its children then too."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+
+
 def _signal_group(pid: int, sig: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, sig)
@@ -287,6 +296,7 @@ class SupervisedStack:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=_die_with_parent,  # start() runs before the fault threads exist
             )
         finally:
             log.close()

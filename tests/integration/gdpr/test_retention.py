@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from email import policy as email_policy
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 from conversation import ChannelKind, InboundMessage, PhoneAddress, TurnRef, utcnow
@@ -187,3 +188,13 @@ async def test_every_redis_key_has_a_ttl_unless_its_class_is_declared_without(st
     } <= seen, seen
     ropa = build_ropa(s.settings)
     assert {f"Redis {p}" for p in seen} <= {store.name for store in ropa.stores}
+    # and every file the run left under var/ belongs to a store the record declares (the secrets and var/run,
+    # the embedded Redis's URL, hold no personal data)
+    declared = {Path(where).name for store in ropa.stores for where in store.where.split(", ")}
+    undeclared_files = sorted(
+        p.name
+        for p in stack.var.iterdir()
+        if p.name not in {"secret.key", "prefect-auth.key", "run"}
+        and not any(p.name.startswith(d) for d in declared if d)
+    )
+    assert undeclared_files == [], f"declare these stores in services.gdpr_ropa: {undeclared_files}"
