@@ -249,7 +249,7 @@ async def drive(stack: Stack, scenarios: list[Scenario], *, llm_log: Path, compa
                 results.append(result)
             errors = sorted(
                 {
-                    x.response.get("detail", "")[:300] if x.response else ""
+                    f"HTTP {x.status}: " + (json.dumps(x.response)[:300] if x.response else "(no JSON body)")
                     for x in rig.transport.exchanges
                     if x.status != 200
                 }

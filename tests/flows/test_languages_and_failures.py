@@ -33,7 +33,7 @@ async def _chat(services, text: str, n: int) -> str:  # type: ignore[no-untyped-
     result = await Ingestor(services).accept(
         InboundMessage(
             channel=ChannelKind.CHAT,
-            external_id=f"00000000-0000-4000-8000-{n:012d}",
+            external_id=f"00000000-0000-4000-9000-{n:012d}",  # not the ids other flow tests use
             address=ChatSession(session_id=f"session-lang-{n}"),
             text=text,
         )

@@ -96,7 +96,7 @@ async def test_real_llm_turns_send_only_grounded_drafts_and_the_model_sees_no_pi
     # the premise: these turns went through the LangChain path to the real model and back
     drafted = [r for r in results if r.drafts]
     assert len(drafted) >= 20, _table(results)
-    answered = [x for x in rig.transport.exchanges if x.status == 200 and x.usage()[1]]
+    answered = [r for r in results if any(u.status == 200 and u.completion_tokens for u in r.llm)]
     assert len(answered) >= 20, [(x.status, x.response) for x in rig.transport.exchanges][:5]
 
     # 1. no ungrounded draft reached a customer: not in the stored messages, not at the SMS provider
@@ -111,9 +111,10 @@ async def test_real_llm_turns_send_only_grounded_drafts_and_the_model_sees_no_pi
         if final is not None and final.grounded is False:
             assert r.route is not TurnRoute.SENT and r.ai_reply_id is None, r
             assert all(author != AuthorKind.AI.value for author, _text in r.outbound), r
-            assert final.text
-            for body in [text for _author, text in r.outbound] + sms_bodies:
-                assert final.text.strip() not in body, (r.key, final.text, body)
+            draft = (final.text or "").strip()
+            if len(draft) >= 12:  # shorter ones ("OK") could occur in any text
+                for body in [text for _author, text in r.outbound] + sms_bodies:
+                    assert draft not in body, (r.key, draft, body)
         if final is not None and final.grounded is True and r.policy_route == "auto_reply":
             assert r.route is TurnRoute.SENT, r  # the check holds back only what it finds ungrounded
     # every SMS the provider got is a sent grounded draft or a system notice of one of these turns
@@ -124,7 +125,8 @@ async def test_real_llm_turns_send_only_grounded_drafts_and_the_model_sees_no_pi
     # 2. every prompt was redacted: no customer email, phone number or IBAN reached the model
     customers = demo_data().customers
     known = [*(c.email for c in customers), *(c.phone for c in customers), *(v for s in TEST_SCENARIOS for v in s.pii)]
-    assert rig.transport.exchanges
+    for scenario in TEST_SCENARIOS:  # the detector finds what it looks for, in the raw message
+        assert len(pii_found(scenario.text, scenario.pii)) >= len(scenario.pii), scenario
     for exchange in rig.transport.exchanges:
         assert not pii_found(exchange.prompt_text(), known), exchange.prompt_text()[-600:]
     assert all(not r.prompt_leaks for r in results), [(r.key, r.prompt_leaks) for r in results if r.prompt_leaks]
