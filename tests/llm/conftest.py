@@ -13,11 +13,6 @@ from tests.flows.conftest import demo_var, prefect_harness
 __all__ = ["demo_var", "prefect_harness", "llm_server"]
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    # Until pyproject.toml lists it (it runs with --strict-markers).
-    config.addinivalue_line("markers", "llm: the opt-in real local LLM tests (make llm)")
-
-
 @pytest.fixture(scope="session")
 def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalLlmServer]:
     """SmolLM2-135M-Instruct behind llama-cpp-python's OpenAI-compatible server on a free port."""

@@ -249,12 +249,14 @@ _WARM_UP = Scenario(
 
 
 def _route(record_route: Route | None, status: ConversationStatus, *, ai_reply: bool) -> TurnRoute:
+    """``ai_reply``: the decision record names an outbound message the customer got (a clarifying question
+    is recorded the same way as a sent draft)."""
+    if record_route is Route.ASK_CLARIFICATION:
+        return TurnRoute.CLARIFIED
     if ai_reply:
         return TurnRoute.SENT
     if record_route is Route.DRAFT_FOR_APPROVAL or status is ConversationStatus.AWAITING_AGENT:
         return TurnRoute.APPROVAL
-    if record_route is Route.ASK_CLARIFICATION:
-        return TurnRoute.CLARIFIED
     return TurnRoute.HANDED_OFF
 
 
