@@ -167,6 +167,8 @@ class LookupRecord(_Frozen):
     source_id: str
     ok: bool
     summary: str = ""
+    connector: str = ""  # the back office that answered (connectors file name, e.g. "shop-rest")
+    duration_ms: float | None = None
 
 
 class DecisionRecord(_Frozen):

@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from conversation import (
@@ -143,7 +145,16 @@ async def understand_turn(deps: TurnDeps, work: TurnWork) -> TurnWork:
 
 
 # -- 3. look up -------------------------------------------------------------------------------------
-async def look_up(deps: TurnDeps, work: TurnWork) -> TurnWork:
+# Runs one back-office call: (connector, tool, call) -> the call's result. The turn flow passes one that
+# makes each lookup its own Prefect task run named after the connector; by default it is called directly.
+LookupRunner = Callable[[str, str, Callable[[], Awaitable[object]]], Awaitable[object]]
+
+
+async def _call_directly(connector: str, tool: str, call: Callable[[], Awaitable[object]]) -> object:
+    return await call()
+
+
+async def look_up(deps: TurnDeps, work: TurnWork, *, run: LookupRunner = _call_directly) -> TurnWork:
     from knowledge import LookupFailed, LookupNotFound
     from knowledge.backoffice.planning import LookupRequest, plan_lookups
     from understanding.entities import extract_entities
@@ -167,28 +178,42 @@ async def look_up(deps: TurnDeps, work: TurnWork) -> TurnWork:
     for plan in plan_lookups(request, deps.kit.lookups):
         tool, ref = plan.tool, plan.reference
         source = f"lookup:{tool}:{ref}" if ref else f"lookup:{tool}"
+        connector = deps.kit.lookups.connector_of(tool)
+        started = time.perf_counter()
+
+        def record(
+            ok: bool,
+            summary: str = "",
+            *,
+            source_id: str = source,
+            t: str = tool,
+            c: str = connector,
+            t0: float = started,
+        ) -> LookupRecord:
+            took = round((time.perf_counter() - t0) * 1000, 1)
+            return LookupRecord(tool=t, source_id=source_id, ok=ok, summary=summary, connector=c, duration_ms=took)
+
         try:
-            result = await plan.call()
+            result = await run(connector, tool, plan.call)
         except LookupNotFound:
-            work.lookup_records.append(
-                LookupRecord(tool=tool, source_id=source, ok=False, summary="not found for this customer")
-            )
+            work.lookup_records.append(record(False, "not found for this customer"))
             continue
         except LookupFailed as exc:
-            work.lookup_records.append(
-                LookupRecord(tool=tool, source_id=source, ok=False, summary=f"failed: {exc.reason}"[:200])
-            )
+            work.lookup_records.append(record(False, f"failed: {exc.reason}"[:200]))
             continue
         results = result if isinstance(result, tuple) else (result,)
         for r in results[:3]:
             work.lookups.append(r)
-            work.lookup_records.append(LookupRecord(tool=tool, source_id=getattr(r, "source_id", source), ok=True))
+            work.lookup_records.append(record(True, source_id=getattr(r, "source_id", source)))
     await record_event(
         deps,
         work,
         EventType.LOOKED_UP,
         {
-            "lookups": [{"tool": r.tool, "ok": r.ok} for r in work.lookup_records],
+            "lookups": [
+                {"tool": r.tool, "ok": r.ok, "connector": r.connector, "duration_ms": r.duration_ms}
+                for r in work.lookup_records
+            ],
             "articles": [h.article_id for h in work.hits],
             "identified": work.customer_id is not None,
         },

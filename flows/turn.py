@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Concatenate, ParamSpec
 
-from prefect import Flow, flow, task
+from prefect import Flow, flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
 from conversation import LockNotAcquired, Route
@@ -39,9 +39,26 @@ class TurnFailed(Exception):
         self.outcomes = outcomes
 
 
+def _verdict(work: TurnWork) -> str:
+    """What a turn knows after a step, in words without content (no text, no customer data)."""
+    if work.outcome is not None:
+        return f"outcome {work.outcome.value}"
+    if work.decision is not None:
+        return f"route {work.decision.route.value}"
+    if work.lookup_records:
+        return "lookups " + ", ".join(f"{r.tool} {'ok' if r.ok else 'failed'}" for r in work.lookup_records)
+    if work.understanding is not None:
+        u = work.understanding
+        return f"intent {u.intent or 'none'} ({u.confidence:.2f}), language {u.language}"
+    return "done"
+
+
 def _bind(deps: TurnDeps, fn: Step[P], *, retries: int = 0) -> Any:
     async def body(work: TurnWork, *args: P.args, **kwargs: P.kwargs) -> TurnWork:
-        return await fn(deps, work, *args, **kwargs)
+        done = await fn(deps, work, *args, **kwargs)
+        # ids and the step's verdict only: this line reaches the Prefect API (the run's Logs tab)
+        get_run_logger().info("%s %s: %s", fn.__name__, work.message_id, _verdict(done))
+        return done
 
     body.__name__ = body.__qualname__ = fn.__name__
     decorate = task(
@@ -53,6 +70,27 @@ def _bind(deps: TurnDeps, fn: Step[P], *, retries: int = 0) -> Any:
         log_prints=False,
     )
     return decorate(body)
+
+
+async def _lookup_body(tool: str, call: Callable[[], Awaitable[object]]) -> object:
+    return await call()
+
+
+def _lookup_runner(message_id: str) -> steps.LookupRunner:
+    """Each back-office call as its own task run, named after the connector that answers it
+    (``shop-rest: order_status[msg_…]``), nested under the turn's ``look_up`` task run."""
+
+    async def run(connector: str, tool: str, call: Callable[[], Awaitable[object]]) -> object:
+        lookup = task(
+            name=connector,
+            task_run_name=f"{connector}: {tool}[{message_id}]",
+            cache_policy=NONE,
+            persist_result=False,
+            log_prints=False,
+        )(_lookup_body)
+        return await lookup(tool, call)
+
+    return run
 
 
 def build_turn_flow(deps: TurnDeps, *, lock_wait_s: float = 2.0) -> TurnFlow:
@@ -87,7 +125,7 @@ def build_turn_flow(deps: TurnDeps, *, lock_wait_s: float = 2.0) -> TurnFlow:
         if work.human_in_charge:
             return TurnOutcome.HUMAN_IN_CHARGE
         work = await named(understand)(work)
-        work = await named(look_up)(work)
+        work = await named(look_up)(work, run=_lookup_runner(work.message_id))
         work = await named(decide)(work)
         assert work.decision is not None
         route = work.decision.route

@@ -26,7 +26,7 @@ from runtime.compose import REDIS_URL_FILE
 from services.process_status import STATUS_FILE, read_supervisor_status
 from services.settings import Settings
 
-__all__ = ["run_all", "Child", "read_supervisor_status", "STATUS_FILE", "prefect_env", "demo_by_default"]
+__all__ = ["run_all", "Child", "read_supervisor_status", "STATUS_FILE", "prefect_env", "demo_by_default", "PREFECT_VISIBILITY_ENV"]
 
 
 RESTART_BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
@@ -61,6 +61,28 @@ class Child:
         }
 
 
+# What the Prefect server and its clients need so the UI shows every turn's steps (task runs with state,
+# duration and retries), its logs and Failed states, at the lowest cost measured on the embedded SQLite
+# server (bench/prefect_visibility.py, bench/results/prefect_visibility.json, candidate F):
+# - the task-run recorder on, writing in batches (50 events or 1 s), so task runs reach the database
+#   within about a second without one SQLite write per state change;
+# - the event persister off: the UI's run pages read flow runs, task runs and logs, not the event feed,
+#   and on SQLite the persister contends with the API for the database (~2.4 s per flow run with it);
+# - logs to the API on, for Prefect's run loggers and the ``glassdesk`` loggers (ids only, never text);
+#   records logged outside a run (web, SMTP) are dropped silently rather than warned about.
+PREFECT_VISIBILITY_ENV: dict[str, str] = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "false",
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED": "true",
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "50",
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL": "1",
+    "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED": "false",
+    "PREFECT_LOGGING_TO_API_ENABLED": "true",
+    "PREFECT_LOGGING_EXTRA_LOGGERS": "glassdesk",
+    "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
+}
+
+
 def _prefect_env(settings: Settings) -> dict[str, str]:
     """The environment of the Prefect server and of every process that talks to it: the server asks
     for basic auth on its API and UI (``PREFECT_SERVER_API_AUTH_STRING``) and the Prefect clients in
@@ -73,13 +95,10 @@ def _prefect_env(settings: Settings) -> dict[str, str]:
         "PREFECT_API_URL": settings.prefect_api_url,
         "PREFECT_SERVER_API_AUTH_STRING": auth,
         "PREFECT_API_AUTH_STRING": auth,
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_LOGGING_TO_API_ENABLED": "false",
-        # On SQLite the event persister and task-run recorder contend with the API for the database
-        # (measured: ~2 s per flow run with them, ~0.2 s without). Flow runs still show in the UI.
-        "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED": "false",
-        "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED": "false",
-        "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "false",
+        # the UI in the browser talks to the API at this address (its default is port 4200)
+        "PREFECT_UI_API_URL": settings.prefect_api_url,
+        "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
+        **PREFECT_VISIBILITY_ENV,
     }
 
 

@@ -11,6 +11,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from knowledge.backoffice.catalog import LookupName
 from knowledge.backoffice.models import (
     ClaimDraft,
     ClaimIntake,
@@ -49,6 +50,9 @@ def normalize_claim_number(text: str) -> str | None:
     return f"CLM-{m.group(1)}-{m.group(2)}" if m else None
 
 
+_TOOL_LOOKUP = {"claim_intake": LookupName.FILE_CLAIM.value}  # tool names that are not a lookup's own name
+
+
 class Lookups:
     """The lookup tools the turn flow calls. Read-only except ``claim_intake`` (a draft, never a decision).
 
@@ -71,6 +75,20 @@ class Lookups:
         self._timeout = timeout
         self._attempts = attempts
         self._backoff = backoff
+
+    def connector_of(self, tool: str) -> str:
+        """The name of the connector that answers ``tool`` (a ``LookupName`` value): the route's name
+        when several back offices are routed, else the back office's own name or class."""
+        route_of = getattr(self._backoffice, "route_of", None)
+        name = ""
+        if route_of is not None:
+            try:
+                name = str(route_of(LookupName(_TOOL_LOOKUP.get(tool, tool))))
+            except ValueError:
+                pass
+        name = name or str(getattr(self._backoffice, "name", "") or type(self._backoffice).__name__)
+        # a class name (an unnamed adapter such as SqlBackOffice) reads as its kind: "sql"
+        return name.removesuffix("BackOffice").lower() if name.endswith("BackOffice") else name
 
     async def _call(self, tool: str, make: Callable[[], Awaitable[T]]) -> T:
         last = ""

@@ -34,13 +34,9 @@ def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     home = tmp_path_factory.mktemp("prefect")
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(home),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED": "false",
-        "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED": "false",
-    }
+    from runtime.supervisor import PREFECT_VISIBILITY_ENV
+
+    env = {**os.environ, "PREFECT_HOME": str(home), **PREFECT_VISIBILITY_ENV}
     proc = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "prefect"),

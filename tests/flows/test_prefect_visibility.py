@@ -1,0 +1,138 @@
+"""What ops see in Prefect for a turn, read through the API the Prefect UI reads: every step as a task
+run with its state and duration, each back-office lookup as a task run named after its connector, the
+run's log lines (ids only, no message text), and a failed turn's run and step ending Failed.
+
+The server is configured as `glassdesk run` configures it (runtime.supervisor.PREFECT_VISIBILITY_ENV)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import httpx
+
+from conversation import ChannelKind, ChatSession, InboundMessage
+from runtime.turn_runner import TurnRunner
+from runtime.worker import worker_for
+from services.email_ingest import EmailIngest
+from services.ingest import Ingestor
+from services.ops_metrics import PrefectLinks
+from tests.flows.test_turn_e2e import _claim_mail
+
+STEPS = ("load_turn", "understand_turn", "look_up", "decide", "hand_off")
+
+
+async def _task_runs(api: str, message_id: str, *, want: int, timeout_s: float = 30.0) -> list[dict[str, Any]]:
+    """Task runs whose name ends in ``[message_id]``, once ``want`` of them reached a final state (the
+    server's recorder writes them about a second after the run)."""
+    deadline = time.monotonic() + timeout_s
+    async with httpx.AsyncClient(base_url=api, timeout=10) as http:
+        while True:
+            resp = await http.post(
+                "/task_runs/filter", json={"task_runs": {"name": {"like_": f"[{message_id}]"}}, "limit": 200}
+            )
+            resp.raise_for_status()
+            runs = [r for r in resp.json() if r["name"].endswith(f"[{message_id}]")]
+            final = [r for r in runs if r["state_type"] in {"COMPLETED", "FAILED", "CRASHED"}]
+            if len(final) >= want or time.monotonic() > deadline:
+                return runs
+            await asyncio.sleep(0.5)
+
+
+async def _logs(api: str, flow_run_id: str, *, containing: str, timeout_s: float = 30.0) -> list[str]:
+    deadline = time.monotonic() + timeout_s
+    async with httpx.AsyncClient(base_url=api, timeout=10) as http:
+        while True:
+            resp = await http.post(
+                "/logs/filter", json={"logs": {"flow_run_id": {"any_": [flow_run_id]}}, "limit": 200}
+            )
+            resp.raise_for_status()
+            lines = [log["message"] for log in resp.json()]
+            if any(containing in line for line in lines) or time.monotonic() > deadline:
+                return lines
+            await asyncio.sleep(0.5)
+
+
+async def _flow_run(api: str, flow_run_id: str) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=api, timeout=10) as http:
+        resp = await http.get(f"/flow_runs/{flow_run_id}")
+        resp.raise_for_status()
+        return dict(resp.json())
+
+
+async def _drain(services, name: str, rounds: int = 1) -> None:  # type: ignore[no-untyped-def]
+    runner = await TurnRunner.create(services)
+    worker = worker_for(services, runner.handle_batch, name=name)
+    for _ in range(rounds):
+        await worker.run_once(block_ms=300)
+
+
+async def test_a_turns_steps_lookups_and_logs_show_in_prefect(services, prefect_harness: str) -> None:  # type: ignore[no-untyped-def]
+    mid = await EmailIngest(services).accept(["support@glassdesk.local"], _claim_mail("<visible-1@example.com>"))
+    await _drain(services, "test-visibility-worker")
+
+    runs = await _task_runs(prefect_harness, mid, want=len(STEPS) + 1)
+    by_name = {r["name"]: r for r in runs}
+    for step in STEPS:
+        run = by_name.get(f"{step}[{mid}]")
+        assert run is not None, (step, sorted(by_name))
+        assert run["state_type"] == "COMPLETED", (step, run["state_type"])
+        assert run["start_time"] and run["end_time"] and run["total_run_time"] > 0, step
+    lookups = [r for r in runs if ": claim_intake[" in r["name"]]
+    assert len(lookups) == 1, sorted(by_name)
+    connector = lookups[0]["name"].split(":")[0]
+    assert connector and lookups[0]["state_type"] == "COMPLETED"
+    # the lookup's task run sits in the same flow run as the turn's steps
+    flow_run_ids = {r["flow_run_id"] for r in runs}
+    assert len(flow_run_ids) == 1
+    (flow_run_id,) = flow_run_ids
+    assert (await _flow_run(prefect_harness, flow_run_id))["state_type"] == "COMPLETED"
+
+    lines = await _logs(prefect_harness, flow_run_id, containing=f"hand_off {mid}: outcome")
+    assert any(line.startswith(f"understand_turn {mid}: intent ") for line in lines), lines
+    assert any(line.startswith(f"look_up {mid}: lookups claim_intake ok") for line in lines), lines
+    assert any(line.startswith(f"hand_off {mid}: outcome handed_off") for line in lines), lines
+    text = "\n".join(lines)
+    for secret in ("Wasserschaden", "anna.schmidt@example.com", "Anna Schmidt", "POL-100234"):
+        assert secret not in text, secret
+
+    # the /ops link of this turn resolves to exactly this flow run
+    links = PrefectLinks(services.settings)
+    assert await links.flow_run_of(mid) == flow_run_id
+    assert links.flow_run(flow_run_id).endswith(f"/runs/flow-run/{flow_run_id}")
+
+    # the decision record names the connector and how long it took
+    record = await services.timeline.decision_for(mid)
+    assert record is not None
+    (intake,) = [lk for lk in record.lookups if lk.tool == "claim_intake"]
+    assert intake.connector == connector and intake.duration_ms is not None and intake.duration_ms >= 0
+
+
+async def test_a_failed_turn_shows_failed_in_prefect(services, prefect_harness: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from flows import steps
+
+    async def look_up(deps, work, **_kw):  # type: ignore[no-untyped-def]
+        raise RuntimeError("look-up service exploded")
+
+    monkeypatch.setattr(steps, "look_up", look_up)  # the step keeps its name, so its task run does too
+    result = await Ingestor(services).accept(
+        InboundMessage(
+            channel=ChannelKind.CHAT,
+            external_id="00000000-0000-4000-9000-000000077001",
+            address=ChatSession(session_id="session-visibility-fail"),
+            text="Where is my order 10023?",
+        )
+    )
+    mid = result.message.id
+    await _drain(services, "test-visibility-fail")
+
+    runs = await _task_runs(prefect_harness, mid, want=3)
+    by_name = {r["name"]: r for r in runs}
+    assert by_name[f"load_turn[{mid}]"]["state_type"] == "COMPLETED"
+    assert by_name[f"look_up[{mid}]"]["state_type"] == "FAILED", sorted(
+        (n, r["state_type"]) for n, r in by_name.items()
+    )
+    assert f"decide[{mid}]" not in by_name
+    flow_run = await _flow_run(prefect_harness, by_name[f"look_up[{mid}]"]["flow_run_id"])
+    assert flow_run["state_type"] == "FAILED"
