@@ -20,9 +20,10 @@ from services.container import Container
 from services.fairness import FairnessAuditFailed, FairnessReport
 from services.settings import Settings
 
-__all__ = ["FAIRNESS_FLOW_NAME", "fairness_audit"]
+__all__ = ["FAIRNESS_CRON", "FAIRNESS_FLOW_NAME", "fairness_audit"]
 
 FAIRNESS_FLOW_NAME = "fairness-audit"
+FAIRNESS_CRON = "0 5 * * 1"  # weekly, Monday morning in settings.timezone (after the nightly retrain)
 ACTOR = "ops"
 
 # The flow's container, for its tasks (never a task parameter: it holds clients and the settings' secrets)

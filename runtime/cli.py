@@ -331,7 +331,8 @@ def ops_reingest_kb(
 
 @ops_app.command("serve")
 def ops_serve() -> None:
-    """Serve the ops flows to Prefect (retrain daily, both on demand from the UI) until Ctrl-C."""
+    """Serve the ops flows to Prefect until Ctrl-C: retrain daily, retention purge daily, fairness audit
+    weekly, knowledge re-ingest on demand (each can be run from the UI)."""
     import os
 
     from runtime.ops_serve import serve_ops

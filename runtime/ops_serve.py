@@ -1,4 +1,14 @@
-"""`glassdesk ops serve`: serve the ops flows to the Prefect server as deployments."""
+"""`glassdesk ops serve`: serve the ops flows to the Prefect server as deployments.
+
+| deployment                   | schedule (settings.timezone)        | what it does                          |
+|------------------------------|-------------------------------------|---------------------------------------|
+| retrain-intents/daily        | 03:30 daily                         | retrain the intent model (flows/ops)  |
+| reingest-knowledge/on-demand | none (Run in the UI)                | rebuild the knowledge index           |
+| retention-purge/daily        | 04:15 daily, ``dry_run: false``     | purge what is past its retention      |
+| fairness-audit/weekly        | 05:00 on Mondays                    | the counterfactual fairness audit     |
+
+Run by hand from the UI, the retention deployment keeps its default ``dry_run: true`` and only counts;
+its schedule purges. prefect.yaml declares the same four for a shared server and a work pool."""
 
 from __future__ import annotations
 
@@ -6,15 +16,17 @@ import signal
 import time
 from typing import cast
 
+from flows.fairness import FAIRNESS_CRON, fairness_audit
 from flows.ops import RETRAIN_CRON, reingest_knowledge, retrain_intents
+from flows.retention import RETENTION_CRON, purge_expired
 from services.settings import Settings
 
 __all__ = ["serve_ops"]
 
 
 def serve_ops(settings: Settings, *, api_url: str, wait_s: float = 300.0) -> int:
-    """Serve both flows as deployments (`retrain-intents/daily`, `reingest-knowledge/on-demand`) until
-    SIGINT or SIGTERM. Waits for the Prefect API first, so it can start beside the server. Talks to it
+    """Serve the ops flows as deployments (`retrain-intents/daily`, `reingest-knowledge/on-demand`,
+    `retention-purge/daily`, `fairness-audit/weekly`) until SIGINT or SIGTERM. Waits for the Prefect API first, so it can start beside the server. Talks to it
     with the basic auth of ``Settings.prefect_auth_string()``."""
     import httpx
     from prefect import serve
@@ -77,6 +89,30 @@ def serve_ops(settings: Settings, *, api_url: str, wait_s: float = 300.0) -> int
                         tags=["glassdesk", "ops"],
                         entrypoint_type=EntrypointType.MODULE_PATH,
                         description="Rebuild the knowledge-base index from the articles folder.",
+                    ),
+                ),
+                cast(
+                    RunnerDeployment,
+                    purge_expired.to_deployment(
+                        name="daily",
+                        schedules=[Cron(RETENTION_CRON, timezone=settings.timezone, parameters={"dry_run": False})],
+                        paused=False,
+                        concurrency_limit=1,
+                        tags=["glassdesk", "gdpr"],
+                        entrypoint_type=EntrypointType.MODULE_PATH,
+                        description="Purge what is past its retention period (nightly); Run: a dry run that counts.",
+                    ),
+                ),
+                cast(
+                    RunnerDeployment,
+                    fairness_audit.to_deployment(
+                        name="weekly",
+                        schedules=[Cron(FAIRNESS_CRON, timezone=settings.timezone)],
+                        paused=False,
+                        concurrency_limit=1,
+                        tags=["glassdesk", "ops"],
+                        entrypoint_type=EntrypointType.MODULE_PATH,
+                        description="Audit routing for unequal treatment over counterfactual pairs (weekly).",
                     ),
                 ),
                 print_starting_message=False,

@@ -26,7 +26,15 @@ from runtime.compose import REDIS_URL_FILE
 from services.process_status import STATUS_FILE, read_supervisor_status
 from services.settings import Settings
 
-__all__ = ["run_all", "Child", "read_supervisor_status", "STATUS_FILE", "prefect_env", "demo_by_default", "PREFECT_VISIBILITY_ENV"]
+__all__ = [
+    "run_all",
+    "Child",
+    "read_supervisor_status",
+    "STATUS_FILE",
+    "prefect_env",
+    "demo_by_default",
+    "PREFECT_VISIBILITY_ENV",
+]
 
 
 RESTART_BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)

@@ -11,6 +11,7 @@ import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -190,8 +191,34 @@ class TurnWorker:
             await _sleep_or_stop(stop, 5)
 
 
+def _with_prefect_login(settings: Settings, handler: BatchHandler) -> BatchHandler:
+    """Run each batch's flow against the configured Prefect server with its login: what the process
+    environment does not set (``PREFECT_API_URL``, ``PREFECT_API_AUTH_STRING``, as `glassdesk run` sets
+    them) comes from ``Settings.prefect_api_url`` and ``Settings.prefect_auth_string()``, so a standalone
+    `glassdesk worker` reaches a server that asks for a login."""
+    from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, get_current_settings, temporary_settings
+
+    current = get_current_settings().api
+    need_url, need_auth = current.url is None, current.auth_string is None
+    if not (need_url or need_auth):
+        return handler
+    auth: list[str] = []  # read once, off the event loop (the generated key is a file under var/)
+
+    async def handle(deliveries: Sequence[Delivery]) -> dict[str, BaseException | None]:
+        if need_auth and not auth:
+            auth.append(await asyncio.to_thread(settings.prefect_auth_string))
+        updates: dict[Any, Any] = {PREFECT_API_URL: settings.prefect_api_url} if need_url else {}
+        if need_auth:
+            updates[PREFECT_API_AUTH_STRING] = auth[0]
+        with temporary_settings(updates=updates):
+            return await handler(deliveries)
+
+    return handle
+
+
 def worker_for(services: Container, handler: BatchHandler, *, name: str | None = None) -> TurnWorker:
-    """The worker of a process: a dead-lettered turn goes to a person (attention queue, acknowledgement)."""
+    """The worker of a process: a dead-lettered turn goes to a person (attention queue, acknowledgement);
+    its flow runs go to the configured Prefect server, with its login (``_with_prefect_login``)."""
     from services.escalation import escalate_failed_turn
 
     async def to_person(delivery: Delivery, reason: str) -> None:
@@ -199,4 +226,11 @@ def worker_for(services: Container, handler: BatchHandler, *, name: str | None =
             services, message_id=delivery.ref.message_id, conversation_id=delivery.ref.conversation_id, reason=reason
         )
 
-    return TurnWorker(services.settings, services.queue, services.redis, handler, on_dead_letter=to_person, name=name)
+    return TurnWorker(
+        services.settings,
+        services.queue,
+        services.redis,
+        _with_prefect_login(services.settings, handler),
+        on_dead_letter=to_person,
+        name=name,
+    )

@@ -6,13 +6,16 @@
    told on each channel they used (``Deliverer.deliver``, before anything goes), then, in this order:
    Prefect flow runs naming them, Redis (keys, members, stream and pending entries), intent models
    trained on their corrections (retrained without them), blobs only they use (attachments, raw mail,
-   quarantined mail that names them), var/ logs and development sinks, and last the SQL rows in one
-   transaction. The audit log is append-only and hash-chained (migration 0005_security): its entries
-   stay; by their contract they hold ids and counts only, never an address or text, and the receipt
-   counts any entry that names one of the subject's identifiers (``audit.entries_naming_identifiers``).
-   SQL goes last so that a failed store leaves everything findable: approving the failed request again
-   finishes the job. A second Redis sweep
-   catches what a concurrent turn wrote meanwhile; the AOF is then rewritten so the disk forgets too.
+   quarantined mail that names them), var/ logs and development sinks, the audit entries that name them,
+   and last the SQL rows in one transaction. The audit log is append-only and hash-chained: its entries
+   stay, but their details are redacted (``SqlAuditLog.redact``, migration 0006_audit_digest): the data
+   becomes a marker naming the receipt, an object or actor that names the subject becomes its
+   pseudonym, and ``glassdesk audit verify`` still passes. By their contract entries hold ids and counts
+   only; the receipt also counts any entry that named one of the subject's identifiers
+   (``audit.entries_naming_identifiers``, 0 when the contract holds). SQL goes last so that a failed
+   store leaves everything findable: approving the failed request again finishes the job. A second
+   Redis and audit sweep catches what a concurrent turn or agent wrote meanwhile; the AOF is then
+   rewritten and the database compacted so the disk forgets too.
 3. The receipt keeps no personal data: the HMAC pseudonym, counts per store, who asked and approved,
    when, and the outcome.
 
@@ -24,12 +27,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from conversation import AuthorKind
 from conversation.errors import GlassdeskError, NotFound
+from conversation.sql.audit import REDACTION_KEY, Redaction
 from conversation.sql.gdpr import Row, SqlGdpr, SubjectRecords
 from conversation.sql.receipts import ErasureReceipt, ReceiptStatus, SqlErasureReceipts
 from conversation.sql.rows import aware
@@ -211,8 +216,6 @@ class Eraser:
         s, records, matcher = self._s, subject.records, subject.matcher()
         identifiers = Matcher(subject.identifiers)
         counts: dict[str, int] = {
-            # append-only and hash-chained: kept as they are (ids and counts only, by their contract)
-            "audit.entries_kept": len(records.audit),
             "audit.entries_naming_identifiers": sum(
                 1 for a in records.audit if identifiers.search(f"{a.get('object_id')} {a.get('data')}")
             ),
@@ -227,15 +230,36 @@ class Eraser:
         counts |= _prefixed(
             "files", await asyncio.to_thread(scrub_files, VarFiles.under(s.settings.var_dir), matcher, dry_run=dry)
         )
-        if dry:
+        if receipt is None:  # the dry run
             counts["sql.quarantine"] = len(quarantined)
+            counts["audit.entries_redacted"] = sum(1 for a in records.audit if not _redacted(a))
             return counts
+        counts["audit.entries_redacted"] = await self._redact_audit(subject, records.audit, receipt)
         counts |= _prefixed("sql", await self._sql.erase(records, quarantine_ids=[q["id"] for q in quarantined]))
+        # entries written meanwhile (an agent opened the conversation during the erasure)
+        late_audit = await self._sql.audit_naming(sorted(subject.ids))
+        counts["audit.late_entries_redacted"] = await self._redact_audit(subject, late_audit, receipt)
         counts["sql.compacted"] = int(await self._sql.compact())
         late = await scrub_redis(s.redis, matcher)
         counts["redis.late_entries"] = sum(late.values())
         counts["redis.persistence_rewritten"] = int(await rewrite_persistence(s.redis))
         return counts
+
+    async def _redact_audit(self, subject: Subject, entries: Sequence[Row], receipt: ErasureReceipt) -> int:
+        """Blank the details of the audit entries that name the subject (the chain still verifies)."""
+        names = subject.matcher()
+        redactions = [
+            Redaction(
+                seq=int(a["seq"]),
+                actor=_REDACTED_ACTOR if names.search(str(a["actor"])) else str(a["actor"]),
+                object_id=subject.pseudonym if names.search(a.get("object_id")) else a.get("object_id"),
+            )
+            for a in entries
+            if not _redacted(a)
+        ]
+        return await self._s.audit.redact(
+            redactions, by=receipt.approved_by or receipt.requested_by, receipt_id=receipt.id
+        )
 
     async def _models(self, records: SubjectRecords, *, dry_run: bool) -> dict[str, int]:
         from understanding import LabelledExample
@@ -291,6 +315,7 @@ class Eraser:
 
 
 _APPROVABLE = {ReceiptStatus.REQUESTED, ReceiptStatus.BLOCKED, ReceiptStatus.FAILED}
+_REDACTED_ACTOR = "redacted"
 _SQL_PARTS = {
     "contacts": "contacts",
     "channel_identities": "identities",
@@ -310,6 +335,11 @@ def _actor(name: str, what: str) -> str:
     if not name or len(name) > 64:
         raise ErasureRefused(f"{what}: name the person in 1-64 characters")
     return name
+
+
+def _redacted(entry: Row) -> bool:
+    data = entry.get("data")
+    return isinstance(data, dict) and list(data) == [REDACTION_KEY]
 
 
 def _prefixed(prefix: str, counts: dict[str, int]) -> dict[str, int]:

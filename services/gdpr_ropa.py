@@ -291,7 +291,7 @@ def build_ropa(settings: Settings, *, now: datetime | None = None) -> Ropa:
             data_classes=[
                 "username, display name, role, password hash",
                 "sessions (12 h)",
-                "audit entries: actor, action, ids, counts",
+                "audit entries: actor, action, ids, counts (redacted when the customer they name is erased)",
             ],
             retention=[f"audit log append-only and hash-chained; {d['audit']} days once archiving exists"],
             recipients=["none"],

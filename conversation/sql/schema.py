@@ -226,6 +226,7 @@ policy_versions = Table(
     Column("text", Text, nullable=False),
     Column("sha256", String(64), nullable=False),
     Column("rolled_back_from", Integer),
+    Column("data_digest", String(64), nullable=False),  # sha256 of actor, object_id, data (0006_audit_digest)
     Column("created_at", TS, nullable=False),
     Column("approved_by", String(64)),  # the second admin, when four-eyes publishing was on
 )

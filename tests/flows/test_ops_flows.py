@@ -195,7 +195,12 @@ def test_prefect_yaml_entrypoints_name_real_flows() -> None:
     raw = yaml.safe_load((ROOT / "prefect.yaml").read_text())
     PrefectYamlModel.model_validate(raw)  # what `prefect deploy` validates the file with
     deployments = raw["deployments"]
-    assert {d["entrypoint"] for d in deployments} == {"flows/ops.py:retrain_intents", "flows/ops.py:reingest_knowledge"}
+    assert {d["entrypoint"] for d in deployments} == {
+        "flows/ops.py:retrain_intents",
+        "flows/ops.py:reingest_knowledge",
+        "flows/retention.py:purge_expired",
+        "flows/fairness.py:fairness_audit",
+    }
     for d in deployments:
         path, name = d["entrypoint"].split(":")
         assert (ROOT / path).is_file()
@@ -206,6 +211,25 @@ def test_prefect_yaml_entrypoints_name_real_flows() -> None:
     schedules = {d["entrypoint"]: d.get("schedules") or [] for d in deployments}
     assert [s["cron"] for s in schedules["flows/ops.py:retrain_intents"]] == ["30 3 * * *"]
     assert schedules["flows/ops.py:reingest_knowledge"] == []
+    # the scheduled retention run purges; Run from the UI (the flow's default) is a dry run
+    (retention,) = schedules["flows/retention.py:purge_expired"]
+    assert (retention["cron"], retention["timezone"], retention["parameters"]) == (
+        "15 4 * * *",
+        "Europe/Berlin",
+        {"dry_run": False},
+    )
+    assert [(s["cron"], s["timezone"]) for s in schedules["flows/fairness.py:fairness_audit"]] == [
+        ("0 5 * * 1", "Europe/Berlin")
+    ]
+    # the same crons as `glassdesk ops serve`
+    from flows.fairness import FAIRNESS_CRON
+    from flows.retention import RETENTION_CRON
+
+    assert (retention["cron"], schedules["flows/fairness.py:fairness_audit"][0]["cron"]) == (
+        RETENTION_CRON,
+        FAIRNESS_CRON,
+    )
+    assert all(s["timezone"] == Settings.model_fields["timezone"].default for v in schedules.values() for s in v)
 
 
 def _start_ops_serve(settings: Settings, api_url: str, tmp_path: Path) -> subprocess.Popen[bytes]:

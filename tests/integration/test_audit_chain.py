@@ -1,7 +1,9 @@
 """The audit log is append-only and hash-chained (SQLite and, when configured, PostgreSQL): the database
 refuses changes, and a change made anyway (triggers dropped, as the database owner could) is found by
-`verify`, naming the first broken entry: one entry's data changed, one deleted, two reordered, the tail
-cut off. Two writers appending at once never fork the chain."""
+`verify`, naming the first broken entry: one entry's data changed, its digest changed, one deleted, two
+reordered, the tail cut off, details blanked outside the erasure path. Blanking through the erasure path
+(``SqlAuditLog.redact``) verifies, and a redacted entry changed afterwards is found too. Two writers
+appending at once never fork the chain."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from conversation.sql import Database, SqlAuditLog
-from conversation.sql.audit import GENESIS_HASH, BreakKind, entry_hash
+from conversation.sql.audit import GENESIS_HASH, REDACTED_ACTION, BreakKind, Redaction, details_digest, entry_hash
 from conversation.sql.migrate import upgrade_database
 from tests.conftest import PG_URL, _reset_postgres
 
@@ -59,13 +61,13 @@ async def test_an_untouched_log_verifies_and_names_its_head(database: Database) 
     assert report.ok and report.entries == N and (report.head_seq, report.head_hash) == (N, newest["hash"])
     oldest = (await log.entries(limit=N))[-1]
     assert oldest["seq"] == 1 and oldest["prev_hash"] == GENESIS_HASH
+    digest = details_digest(actor=oldest["actor"], object_id=oldest["object_id"], data=oldest["data"])
+    assert oldest["data_digest"] == digest
     assert oldest["hash"] == entry_hash(
         seq=1,
         entry_id=oldest["id"],
-        actor=oldest["actor"],
         action=oldest["action"],
-        object_id=oldest["object_id"],
-        data=oldest["data"],
+        data_digest=digest,
         at=oldest["at"],
         prev_hash=GENESIS_HASH,
     )
@@ -75,7 +77,16 @@ async def test_an_untouched_log_verifies_and_names_its_head(database: Database) 
 
 async def test_the_database_refuses_updates_and_deletes(database: Database) -> None:
     log = await _filled(database, 2)
-    for statement in ("UPDATE audit_log SET actor = 'mallory'", "DELETE FROM audit_log WHERE seq = 1"):
+    for statement in (
+        "UPDATE audit_log SET actor = 'mallory'",
+        "DELETE FROM audit_log WHERE seq = 1",
+        # the one update allowed is a redaction of the details, and nothing else with it
+        "UPDATE audit_log SET data = '{\"redacted_by\": \"er_x\"}', hash = '0' WHERE seq = 1",
+        "UPDATE audit_log SET data = '{\"redacted_by\": \"er_x\"}', data_digest = '0' WHERE seq = 1",
+        "UPDATE audit_log SET data = '{\"i\": 1}', object_id = 'x' WHERE seq = 1",
+        # a blanking shaped like an erasure's, but without the audit.redacted entry that names it
+        "UPDATE audit_log SET data = '{\"redacted_by\": \"er_x\"}', actor = 'x' WHERE seq = 1",
+    ):
         with pytest.raises(DBAPIError, match="append-only"):
             await _sql(database, statement)
     if not database.is_sqlite:
@@ -89,6 +100,16 @@ async def test_the_database_refuses_updates_and_deletes(database: Database) -> N
     [
         # one entry's data changed
         ("UPDATE audit_log SET data = '{\"i\": 99}' WHERE seq = 4", 4, BreakKind.ALTERED),
+        # its object changed
+        ("UPDATE audit_log SET object_id = 'obj0' WHERE seq = 7", 7, BreakKind.ALTERED),
+        # its digest changed (to that of other details)
+        (
+            "UPDATE audit_log SET data_digest = (SELECT data_digest FROM audit_log WHERE seq = 1) WHERE seq = 4",
+            4,
+            BreakKind.ALTERED,
+        ),
+        # details blanked like an erasure does, but not through the erasure path
+        ('UPDATE audit_log SET data = \'{"redacted_by": "er_fake"}\' WHERE seq = 3', 3, BreakKind.REDACTED),
         # its actor changed
         ("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2", 2, BreakKind.ALTERED),
         # its time changed
@@ -118,17 +139,19 @@ async def test_any_change_is_found_at_the_first_broken_entry(
     if tamper.startswith("RECOMPUTE"):
         seq = int(tamper.split()[1])
         entry = next(e for e in await log.entries(limit=N) if e["seq"] == seq)
+        digest = details_digest(actor="mallory", object_id=entry["object_id"], data=entry["data"])
         forged = entry_hash(
             seq=seq,
             entry_id=entry["id"],
-            actor="mallory",
             action=entry["action"],
-            object_id=entry["object_id"],
-            data=entry["data"],
+            data_digest=digest,
             at=entry["at"],
             prev_hash=entry["prev_hash"],
         )
-        await _sql(database, f"UPDATE audit_log SET actor = 'mallory', hash = '{forged}' WHERE seq = {seq}")
+        await _sql(
+            database,
+            f"UPDATE audit_log SET actor = 'mallory', data_digest = '{digest}', hash = '{forged}' WHERE seq = {seq}",
+        )
     elif tamper.startswith("SWAP"):
         a, b = (int(x) for x in tamper.split()[1:])
         await _sql(
@@ -143,6 +166,41 @@ async def test_any_change_is_found_at_the_first_broken_entry(
     assert not report.ok and report.broken is not None
     assert (report.broken.seq, report.broken.kind) == (broken_at, kind), report.broken
     assert report.entries == report.head_seq < broken_at  # the intact part before the break
+
+
+async def test_blanking_through_the_erasure_path_verifies_and_later_changes_are_found(database: Database) -> None:
+    log = await _filled(database)
+    redacted = await log.redact(
+        [Redaction(seq=3, actor="user0", object_id="subject-pseudonym"), Redaction(seq=5, actor="x", object_id=None)],
+        by="admin2",
+        receipt_id="er_test",
+    )
+    assert redacted == 2
+    report = await log.verify()
+    assert report.ok and report.entries == N + 1, report.broken
+    entries = {e["seq"]: e for e in await log.entries(limit=N + 1)}
+    assert entries[3]["data"] == {"redacted_by": "er_test"} and entries[3]["object_id"] == "subject-pseudonym"
+    assert entries[5]["actor"] == "x" and entries[5]["object_id"] is None
+    assert "obj2" not in str(entries[3]) and entries[4]["object_id"] == "obj3"  # nothing else changed
+    authorisation = entries[N + 1]
+    assert authorisation["action"] == REDACTED_ACTION and authorisation["object_id"] == "er_test"
+    assert set(authorisation["data"]["entries"]) == {"3", "5"}
+    # redacting again changes nothing (and appends nothing)
+    assert await log.redact([Redaction(seq=3, actor="y", object_id=None)], by="admin2", receipt_id="er_2") == 0
+    assert (await log.verify()).entries == N + 1
+    # the database refuses a second blanking of a redacted entry, and any other change of it
+    with pytest.raises(DBAPIError, match="append-only"):
+        await _sql(database, "UPDATE audit_log SET object_id = 'obj2' WHERE seq = 3")
+    # with the triggers gone: a redacted entry changed afterwards, or the record of the redaction
+    await _drop_triggers(database)
+    await _sql(database, "UPDATE audit_log SET object_id = 'someone-else' WHERE seq = 5")
+    broken = (await log.verify()).broken
+    assert broken is not None and (broken.seq, broken.kind) == (5, BreakKind.ALTERED), broken
+    await _sql(database, "UPDATE audit_log SET object_id = NULL WHERE seq = 5")
+    assert (await log.verify()).ok
+    await _sql(database, f"UPDATE audit_log SET data = '{{\"entries\": {{}}}}' WHERE seq = {N + 1}")
+    broken = (await log.verify()).broken
+    assert broken is not None and (broken.seq, broken.kind) == (N + 1, BreakKind.ALTERED), broken
 
 
 async def test_a_cut_off_tail_is_found_against_a_noted_head(database: Database) -> None:
@@ -202,11 +260,22 @@ async def test_the_migration_chains_the_entries_written_before_it(backend: str, 
                 for i in range(3)
             ],
         )
-        await asyncio.to_thread(upgrade_database, url)
+        await asyncio.to_thread(upgrade_database, url, revision="0005_security")  # chained with hash version 1
+        async with db.read() as conn:
+            v1_head = (await conn.execute(text("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"))).one()
+        await asyncio.to_thread(upgrade_database, url)  # 0006: digests, chained again with version 2
         log = SqlAuditLog(db)
         await log.record(actor="admin", action="after.upgrade", object_id=None, data={})
         report = await log.verify()
-        assert report.ok and report.entries == 4, report.broken
-        assert [e["id"] for e in reversed(await log.entries())][:3] == ["au_legacy0", "au_legacy1", "au_legacy2"]
+        assert report.ok and report.entries == 5, report.broken
+        ordered = list(reversed(await log.entries()))
+        assert [e["id"] for e in ordered][:3] == ["au_legacy0", "au_legacy1", "au_legacy2"]
+        upgraded = ordered[3]
+        assert upgraded["action"] == "audit.chain_upgraded"
+        assert (upgraded["data"]["v1_head_seq"], upgraded["data"]["v1_head_hash"]) == (3, v1_head.hash)
+        assert v1_head.seq == 3 and v1_head.hash != ordered[2]["hash"]
+        # the migration's frozen hash functions agree with the runtime's: a legacy entry can be redacted
+        assert await log.redact([Redaction(seq=2, actor="admin", object_id=None)], by="admin2", receipt_id="er_1") == 1
+        assert (await log.verify()).ok
     finally:
         await db.dispose()

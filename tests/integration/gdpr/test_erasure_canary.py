@@ -1,6 +1,7 @@
 """D1: erase one customer seeded across every channel and store; then scan every store for their ten
-identifiers (and their ids) with scanners independent of the erasure code. Zero matches; the other
-customer intact; a receipt without personal data; a legal hold blocks."""
+identifiers (and their ids) with scanners independent of the erasure code, the audit log included (its
+entries about A are redacted, and its hash chain still verifies). Zero matches; the other customer
+intact; a receipt without personal data; a legal hold blocks."""
 
 from __future__ import annotations
 
@@ -48,6 +49,14 @@ async def _everything(stack: Stack, needles: dict[str, str]) -> dict[str, list[o
 async def test_erasure_leaves_no_trace_of_the_customer_and_keeps_the_other(stack: Stack) -> None:
     s = stack.services
     seeded = await seed(stack)
+    # what the agent desk, the admin API and the reconciler write about a customer (ids only)
+    a_conversation, b_conversation = sorted(seeded.conversation_ids)[0], sorted(seeded.other_ids)[0]
+    await s.audit.record(actor="agent1", action="conversation.viewed", object_id=a_conversation, data={"role": "agent"})
+    await s.audit.record(actor="admin1", action="gdpr.exported", object_id=seeded.contact_id, data={})
+    await s.audit.record(
+        actor="system:reconciler", action="outbox.ambiguous", object_id="ob_x", data={"conversation_id": a_conversation}
+    )
+    await s.audit.record(actor="agent1", action="conversation.viewed", object_id=b_conversation, data={"role": "agent"})
     needles = A.identifiers()
     before = await _everything(stack, needles)
     # the seed really spread A everywhere the erasure has to reach
@@ -60,6 +69,7 @@ async def test_erasure_leaves_no_trace_of_the_customer_and_keeps_the_other(stack
     )
     records = await _records(stack, seeded.contact_id)
     id_needles = {f"id:{i}": i for i in records}
+    assert {t for t, *_ in scan_sqlite(stack.var / "glassdesk.db", id_needles)} >= {"audit_log", "messages"}
     assert await scan_redis(s.redis, id_needles), "queue entries, markers, codes and locks name A's ids"
     assert scan_sqlite(stack.prefect.database, id_needles), "flow runs carry A's message ids"
     assert [hit for hit in scan_files(stack.var / "log", id_needles)], "the app log names A's ids"
@@ -88,15 +98,28 @@ async def test_erasure_leaves_no_trace_of_the_customer_and_keeps_the_other(stack
     assert counts["sql.quarantine"] == 1  # A's quarantined auto-reply; B's stays
     assert len(await s.quarantine.open_items()) == 1
     assert counts["audit.entries_naming_identifiers"] == 0
+    assert counts["audit.entries_redacted"] >= 3
 
     after = await _everything(stack, needles)
     assert after == {k: [] for k in after}, after
-    # nor their ids, except in the append-only, hash-chained audit log (ids and counts only, by its contract)
+    # nor their ids: not in any table (the audit log's entries about A are redacted), nor in any file
+    # (the database file and its WAL included: no stale page keeps them)
     assert await scan_redis(s.redis, id_needles) == []
-    assert scan_sqlite(stack.var / "glassdesk.db", id_needles, skip_tables=["audit_log"]) == []
+    assert scan_sqlite(stack.var / "glassdesk.db", id_needles) == []
     assert scan_sqlite(stack.prefect.database, id_needles) == []
-    # (the database file and its WAL hold audit_log pages, whose ids stay: see above)
-    assert scan_files(stack.var, id_needles, skip=[stack.var / "glassdesk.db", stack.var / "glassdesk.db-wal"]) == []
+    assert scan_files(stack.var, id_needles) == []
+    # the audit log keeps its entries and its chain: redacted, recorded as such, and verifiable
+    chain = await s.audit.verify()
+    assert chain.ok, chain.broken
+    entries = await s.audit.entries(limit=1000)
+    redacted = [e for e in entries if e["data"] == {"redacted_by": receipt.id}]
+    assert {(e["actor"], e["action"]) for e in redacted} >= {
+        ("agent1", "conversation.viewed"),
+        ("admin1", "gdpr.exported"),
+        ("system:reconciler", "outbox.ambiguous"),
+    }
+    assert any(e["action"] == "audit.redacted" and e["object_id"] == receipt.id for e in entries)
+    assert any(e["object_id"] == b_conversation and e["data"] == {"role": "agent"} for e in entries)  # B's stays
 
     # the receipt: no personal data, not even the contact id
     stored = await eraser.receipts.get(receipt.id)
