@@ -231,6 +231,28 @@ class Stack:
         self.timings["stack_start_s"] = round(time.perf_counter() - t0, 2)
         return self
 
+    def restart_worker(self, extra_env: dict[str, str]) -> float:
+        """Stop the worker (SIGINT, as Ctrl-C), start a new one with ``extra_env`` on top of the stack's
+        env, and wait for its heartbeat. Returns the seconds that took."""
+        import redis
+
+        t0 = time.perf_counter()
+        proc = self.procs.get("worker")
+        if proc is not None and proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+        client = redis.Redis.from_url(self.redis_url, socket_timeout=2)
+        for key in client.keys("gd:worker:beat:*"):
+            client.delete(key)
+        client.close()
+        self._spawn("worker", [str(BIN / "glassdesk"), "worker"], {**self.env(), **extra_env})
+        self._wait_worker(90)
+        return round(time.perf_counter() - t0, 2)
+
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
         log = open(self.tmp / "log" / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the child
         self.procs[name] = subprocess.Popen(

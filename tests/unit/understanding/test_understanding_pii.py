@@ -13,6 +13,8 @@ from understanding.pii import iban_is_valid, luhn_is_valid
     [
         ("Schreiben Sie an max.mustermann@example.de bitte", PiiKind.EMAIL, "max.mustermann@example.de"),
         ("Call me on +49 30 12345678 tomorrow", PiiKind.PHONE, "+49 30 12345678"),
+        # an unallocated (here: Ofcom's drama) range written with "+" is still somebody's number
+        ("text me at +44 7700 900999 later", PiiKind.PHONE, "+44 7700 900999"),
         ("Meine Nummer: 0171 2345678", PiiKind.PHONE, "0171 2345678"),
         ("ring 020 7946 0958 after five", PiiKind.PHONE, "020 7946 0958"),
         ("my cell is (212) 555-0143", PiiKind.PHONE, "(212) 555-0143"),
