@@ -30,6 +30,7 @@ from conversation import (
 from conversation.replies import handoff_notice, review_notice
 from conversation.sql.timeline import TURN_DONE_EVENTS
 from flows.turn_work import TurnDeps, TurnOutcome, TurnWork
+from knowledge.drafting import DraftingFailed
 from services.escalation import ATTENTION_QUEUE
 
 if TYPE_CHECKING:
@@ -277,9 +278,17 @@ async def draft_reply(deps: TurnDeps, work: TurnWork) -> TurnWork:
     assert work.understanding is not None and work.record is not None
     intent = _draft_intent(work.understanding.intent)
     lang = work.language if work.language in {"de", "en"} else "en"
-    draft = await deps.kit.drafter.draft(
-        intent, language=lang, customer_message=work.redacted_text, hits=work.hits, lookups=work.lookups
-    )
+    try:
+        draft = await deps.kit.drafter.draft(
+            intent, language=lang, customer_message=work.redacted_text, hits=work.hits, lookups=work.lookups
+        )
+    except DraftingFailed as exc:
+        if exc.transient:
+            raise  # the provider may be back in a moment: the task's retries try again
+        # the model answered with something unusable: it would again, so a person takes the turn now
+        log.warning("turn %s: drafting failed (%s), handing off", work.message_id, type(exc.__cause__ or exc).__name__)
+        work.draft_failure = str(exc)[:200]
+        draft = None
     if draft is not None and work.pii_mapping:
         draft = draft.model_copy(update={"text": restore(draft.text, work.pii_mapping)})
     ack = _acknowledgement(work)

@@ -20,6 +20,7 @@ from conversation import LockNotAcquired, Route
 from conversation.ports import ConversationLease
 from flows import steps
 from flows.turn_work import TurnDeps, TurnOutcome, TurnWork
+from knowledge.drafting import DraftingFailed
 
 __all__ = ["TURN_FLOW_NAME", "TurnFlow", "build_turn_flow", "TurnFailed"]
 
@@ -161,9 +162,15 @@ def build_turn_flow(deps: TurnDeps, *, lock_wait_s: float = 2.0, orchestrated: b
         elif route is Route.ASK_CLARIFICATION:
             work = await named(ask_clarification)(work)
         else:
-            work = await named(draft)(work)
+            try:
+                work = await named(draft)(work)
+            except DraftingFailed as exc:  # still unreachable after the step's retries
+                work.draft, work.draft_failure = None, str(exc)[:200]
             if work.draft is None:
-                work = await named(hand_off)(work, reason="no source: no automated answer")
+                reason = (
+                    f"drafting failed: {work.draft_failure}" if work.draft_failure else "no source: no automated answer"
+                )
+                work = await named(hand_off)(work, reason=reason)
             elif route is Route.AUTO_REPLY and work.draft.grounded:
                 work = await named(send_reply)(work)
             else:

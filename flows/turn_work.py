@@ -64,4 +64,5 @@ class TurnWork:
     decision: Decision | None = None
     record: DecisionRecord | None = None
     draft: Draft | None = None
+    draft_failure: str | None = None  # why drafting failed (for the agent), when it did
     outcome: TurnOutcome | None = None

@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.prompts import ChatPromptTemplate
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError, create_model
 
 from knowledge.article import Language
 from knowledge.drafting.context import customer_hits, render_context, source_ids
@@ -23,7 +23,7 @@ from knowledge.drafting.models import Draft, DraftIntent, DraftMode, LookupResul
 from knowledge.errors import KnowledgeError, UnredactedInput
 from knowledge.retrieval import Hit
 
-__all__ = ["LlmAnswer", "DraftingFailed", "build_chat_model", "draft_with_llm", "DRAFT_PROMPT"]
+__all__ = ["LlmAnswer", "DraftingFailed", "answer_schema", "build_chat_model", "draft_with_llm", "DRAFT_PROMPT"]
 
 _OPENAI_COMPATIBLE = {"openai", "openai_compatible", "openai-compatible", "local"}
 
@@ -56,7 +56,57 @@ class LlmAnswer(BaseModel):
 
 
 class DraftingFailed(KnowledgeError):
-    """The LLM call failed or returned something unusable. Hand the turn to a human."""
+    """The LLM call failed or returned something unusable. Hand the turn to a human.
+
+    ``transient`` says whether trying again may help: the provider could not be reached, timed out,
+    was overloaded or answered 5xx/429. A model that answered with something unusable (no JSON, the
+    wrong schema, a refused request) fails the same way again: not transient, hand off at once."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+_TRANSIENT_NAMES = {
+    "APIConnectionError",
+    "APITimeoutError",
+    "RateLimitError",
+    "InternalServerError",
+    "ServiceUnavailableError",
+    "ConnectError",
+    "ReadTimeout",
+    "ConnectTimeout",
+}
+
+
+def _is_transient(exc: BaseException) -> bool:
+    """Whether a provider error may pass on its own (network, timeout, overload), following the cause chain."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, httpx.TransportError | TimeoutError | ConnectionError):
+            return True
+        if type(seen).__name__ in _TRANSIENT_NAMES:
+            return True
+        status = getattr(seen, "status_code", None)
+        if isinstance(status, int) and (status == 429 or status >= 500):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def answer_schema(known_sources: Sequence[str]) -> type[LlmAnswer]:
+    """The structured output for one draft: ``cited_sources`` may only name the context's own block ids
+    (an enum in the JSON schema, so a provider with constrained decoding cannot invent one)."""
+    ids = tuple(dict.fromkeys(known_sources))
+    if not ids:
+        return LlmAnswer
+    source = Literal[ids]  # type: ignore[valid-type]
+    model = create_model(
+        "LlmAnswer",
+        __base__=LlmAnswer,
+        cited_sources=(list[source], Field(default_factory=list, description="ids of the context blocks used")),
+    )
+    return model
 
 
 def build_chat_model(
@@ -157,8 +207,9 @@ async def draft_with_llm(
         "context": context,
         "customer_message": customer_message,
     }
+    schema = answer_schema(sorted(known))
     try:
-        structured = model.with_structured_output(LlmAnswer)
+        structured = model.with_structured_output(schema)
     except NotImplementedError:
         structured = None
     try:
@@ -167,11 +218,15 @@ async def draft_with_llm(
             answer = result if isinstance(result, LlmAnswer) else LlmAnswer.model_validate(result)
         else:
             message = await (DRAFT_PROMPT | model).ainvoke(variables)
+            # parsed leniently: an invented source id makes the draft ungrounded (an agent sees why)
             answer = _parse_json_answer(message.content)
     except DraftingFailed:
         raise
     except Exception as exc:
-        raise DraftingFailed(f"LLM drafting failed ({type(exc).__name__}: {exc}); hand the turn to a human") from exc
+        raise DraftingFailed(
+            f"LLM drafting failed ({type(exc).__name__}: {str(exc)[:300]}); hand the turn to a human",
+            transient=_is_transient(exc),
+        ) from exc
 
     text = answer.answer.strip()
     if not text:

@@ -107,3 +107,26 @@ def services(services):  # type: ignore[no-untyped-def]
     """The flow-test container, with deliveries counted quickly (a dead worker's entries reclaimed at once)."""
     services.queue.min_idle_ms = 1
     return services
+
+
+async def test_a_model_that_answers_garbage_hands_off_at_once_without_retries(services, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Drafting that fails the same way every time (unusable output) is not retried: one call, then a
+    person with the reason. (An unreachable provider is retried by the step; see the unit tests.)"""
+    from knowledge.drafting import DraftingFailed
+    from knowledge.drafting.drafter import ComposerDrafter
+
+    calls: list[str] = []
+
+    async def garbage(self, intent, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(str(intent))
+        raise DraftingFailed("the model did not return a JSON object with 'answer' and 'cited_sources'")
+
+    monkeypatch.setattr(ComposerDrafter, "draft", garbage)
+    mid = await _chat(services, "Can I return my order?", 950)
+    await _drain(services)
+    assert len(calls) == 1
+    msg = await services.messages.get_message(mid)
+    conv = await services.messages.get_conversation(msg.conversation_id)
+    assert conv.status is ConversationStatus.HANDED_OFF
+    handed = [e for e in await services.timeline.list_events(conv.id) if e.type is EventType.HANDED_OFF]
+    assert handed and handed[-1].data["reason"].startswith("drafting failed: the model did not return")
