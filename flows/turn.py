@@ -10,6 +10,7 @@ objects; nothing is looked up from module state."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Concatenate, ParamSpec, cast
 
@@ -22,13 +23,18 @@ from flows import steps
 from flows.turn_work import TurnDeps, TurnOutcome, TurnWork
 from knowledge.drafting import DraftingFailed
 
-__all__ = ["TURN_FLOW_NAME", "TurnFlow", "build_turn_flow", "TurnFailed"]
+__all__ = ["TURN_FLOW_NAME", "TurnFlow", "build_turn_flow", "TurnFailed", "TurnTimedOut"]
 
 TURN_FLOW_NAME = "turns"
+log = logging.getLogger("glassdesk.turns")
 
 P = ParamSpec("P")
 Step = Callable[Concatenate[TurnDeps, TurnWork, P], Awaitable[TurnWork]]
 TurnFlow = Flow[[list[str], list[str]], Coroutine[Any, Any, dict[str, str]]]
+
+
+class TurnTimedOut(Exception):
+    """A turn ran longer than ``Settings.turn_timeout_s`` and was cancelled."""
 
 
 class TurnFailed(Exception):
@@ -130,14 +136,22 @@ def build_turn_flow(deps: TurnDeps, *, lock_wait_s: float = 2.0, orchestrated: b
     hand_off = bind(steps.hand_off, retries=2)
     await_agent = bind(steps.await_agent, retries=2)
 
+    turn_timeout_s = deps.services.settings.turn_timeout_s
+
     async def run_turn(message_id: str, conversation_id: str) -> TurnOutcome:
-        """One turn, under the conversation's lease (one writer per conversation). A busy conversation
-        defers the turn instead of holding a flow-run slot while it waits."""
+        """One turn, under the conversation's lease (one writer per conversation), within
+        ``turn_timeout_s``. A busy conversation defers the turn instead of holding a flow-run slot
+        while it waits; a turn that overruns is cancelled (its lease released) and raises
+        ``TurnTimedOut``, so its batch finishes and the turn is delivered again."""
         try:
-            async with deps.services.locks.hold(conversation_id, wait_s=lock_wait_s) as lease:
-                return await steps_of(TurnWork(message_id=message_id, conversation_id=conversation_id), lease)
+            async with asyncio.timeout(turn_timeout_s):
+                async with deps.services.locks.hold(conversation_id, wait_s=lock_wait_s) as lease:
+                    return await steps_of(TurnWork(message_id=message_id, conversation_id=conversation_id), lease)
         except LockNotAcquired:
             return TurnOutcome.DEFERRED
+        except TimeoutError as exc:
+            log.error("turn %s: still running after %.0f s, cancelled", message_id, turn_timeout_s)
+            raise TurnTimedOut(f"turn {message_id} ran longer than {turn_timeout_s:.0f} s") from exc
 
     async def steps_of(work: TurnWork, lease: ConversationLease) -> TurnOutcome:
         def named(t: Any) -> Any:

@@ -120,6 +120,13 @@ class Settings(BaseSettings):
         "var/prefect-auth.key.",
     )
     turn_max_deliveries: int = Field(5, description="Deliveries of one turn before it goes to the dead-letter stream.")
+    turn_timeout_s: float = Field(
+        90.0,
+        gt=0,
+        description="Longest one turn may run (all steps, retries included). A turn still running then "
+        "is cancelled and counts as a failed delivery: it runs again, and after "
+        "GLASSDESK_TURN_MAX_DELIVERIES it goes to a person. Keeps one hung turn from holding its batch.",
+    )
     turn_min_idle_ms: int = Field(
         20_000,
         ge=1,

@@ -130,3 +130,39 @@ async def test_a_model_that_answers_garbage_hands_off_at_once_without_retries(se
     assert conv.status is ConversationStatus.HANDED_OFF
     handed = [e for e in await services.timeline.list_events(conv.id) if e.type is EventType.HANDED_OFF]
     assert handed and handed[-1].data["reason"].startswith("drafting failed: the model did not return")
+
+
+async def test_a_hung_turn_is_cancelled_and_its_batch_finishes(services, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """One turn that never finishes (a step awaiting something that never comes) must not hold the
+    other turns of its flow run, nor keep its queue entry alive forever: it times out and fails."""
+    import asyncio
+    import dataclasses
+
+    from flows import steps
+    from flows.turn import build_turn_flow
+    from flows.turn_work import TurnDeps
+    from runtime.compose import build_turn_kit
+
+    original = steps.look_up
+
+    async def look_up(deps, work, **kwargs):  # type: ignore[no-untyped-def]
+        if work.message_id == hung:
+            await asyncio.Event().wait()  # never set
+        return await original(deps, work, **kwargs)
+
+    hung = await _chat(services, "Where is my order 10023?", 960)
+    fine = await _chat(services, "I want to talk to a person", 961)
+    monkeypatch.setattr(steps, "look_up", look_up)
+    quick = dataclasses.replace(services, settings=services.settings.model_copy(update={"turn_timeout_s": 8.0}))
+    flow = build_turn_flow(TurnDeps(services=quick, kit=await build_turn_kit(quick)), orchestrated=False)
+    warm = await _chat(services, "I want to talk to a person", 962)  # first turns load models: not timed here
+    await flow([warm], [(await services.messages.get_message(warm)).conversation_id])
+    hung_conv = (await services.messages.get_message(hung)).conversation_id
+    fine_conv = (await services.messages.get_message(fine)).conversation_id
+    with pytest.raises(Exception) as failed:
+        await asyncio.wait_for(flow([hung, fine], [hung_conv, fine_conv]), timeout=30)
+    outcomes = failed.value.outcomes  # type: ignore[attr-defined]
+    assert outcomes == {hung: "error:TurnTimedOut", fine: "handed_off"}
+    # the hung turn's lease was given back: the conversation can be worked on again at once
+    async with services.locks.hold(hung_conv, wait_s=0.5):
+        pass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from conversation.sql.schema import metadata
@@ -21,6 +22,11 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Every process migrates at start; two starting at once would both apply the same
+            # revision. The first holds this lock until its migrations commit; the next one then
+            # reads the new version and has nothing left to do.
+            connection.execute(text("SELECT pg_advisory_xact_lock(7402961)"))
         context.run_migrations()
 
 
