@@ -242,3 +242,10 @@ class ChannelSender(Protocol):
     async def send(self, message: OutboundMessage) -> str: ...
 
     async def aclose(self) -> None: ...
+    @property
+    def resend_is_harmless(self) -> bool:
+        """True when the customer sees a message sent twice with the same message id only once (the
+        chat widget and its history keep one per id). A send interrupted mid-way (the worker died) is
+        then simply sent again instead of going to a person to check; SMS and email would arrive twice."""
+        ...
+

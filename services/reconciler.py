@@ -10,7 +10,8 @@ Runs inside ``glassdesk worker`` every ``reconcile_interval_s``:
    outbox never sends twice, and a Redis marker keeps one re-queue per message per age window.
    Dead-lettered turns stay dead-lettered (a person looks at them).
 2. **Stuck sends.** An outbox entry still ``sending`` after ``reconcile_sending_stuck_min`` may or
-   may not have reached the provider. It is never resent: it becomes ``ambiguous``, an audit entry
+   may not have reached the provider. On a channel where a resend shows once (chat: one message per
+   id) it goes back to ``pending`` and is sent again. Otherwise it is never resent: it becomes ``ambiguous``, an audit entry
    and a FAILED timeline event record it, and the conversation goes to a person's queue.
 3. **Pending sends.** Every outbox entry left ``pending`` (the channel was down, a crash before the
    first attempt), whatever the message (AI reply, agent reply, handoff notice, acknowledgement), is
@@ -121,6 +122,18 @@ class Reconciler:
         cutoff = now - dt.timedelta(minutes=s.settings.reconcile_sending_stuck_min)
         flagged = []
         for stuck in await s.outbox.stuck_sending(since_before=cutoff, limit=_BATCH):
+            sender = s.senders.get(stuck.channel)
+            if sender is not None and sender.resend_is_harmless:
+                # chat: the widget and the history show one message per id, so a send cut off
+                # mid-way (its worker died) is sent again rather than checked by a person
+                await s.outbox.release(stuck.outbox_id)
+                log.warning(
+                    "outbox %s stuck in sending since %s: %s shows a resend once, queued again",
+                    stuck.outbox_id,
+                    stuck.since.isoformat(),
+                    stuck.channel.value,
+                )
+                continue
             if not await s.outbox.give_up_sending(stuck.outbox_id, reason=AMBIGUOUS_REASON):
                 continue  # settled meanwhile (a status callback) or flagged by another worker
             await s.audit.record(

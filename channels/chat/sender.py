@@ -39,6 +39,10 @@ class ChatChannelSender:
     def delivered_on_send(self) -> bool:
         return True
 
+    @property
+    def resend_is_harmless(self) -> bool:
+        return True
+
     async def send(self, message: OutboundMessage) -> str:
         payload = _payload(message)
         try:
@@ -64,6 +68,10 @@ class FakeChatChannelSender:
 
     @property
     def delivered_on_send(self) -> bool:
+        return True
+
+    @property
+    def resend_is_harmless(self) -> bool:
         return True
 
     async def send(self, message: OutboundMessage) -> str:

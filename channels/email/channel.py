@@ -25,6 +25,10 @@ class EmailChannelSender:
     def delivered_on_send(self) -> bool:
         return False
 
+    @property
+    def resend_is_harmless(self) -> bool:
+        return False
+
     def render(self, message: OutboundMessage) -> OutboundEmail:
         if message.channel is not ChannelKind.EMAIL:
             raise PermanentDeliveryError(f"message {message.message_id} is for {message.channel.value}, not email")
@@ -54,6 +58,10 @@ class FakeEmailChannelSender:
 
     @property
     def delivered_on_send(self) -> bool:
+        return False
+
+    @property
+    def resend_is_harmless(self) -> bool:
         return False
 
     async def send(self, message: OutboundMessage) -> str:

@@ -118,6 +118,10 @@ class TwilioSmsSender:
     def delivered_on_send(self) -> bool:
         return False  # Twilio's status callback reports delivery later
 
+    @property
+    def resend_is_harmless(self) -> bool:
+        return False  # a second SMS is a second SMS
+
     def _twilio(self) -> Client:
         if self._client is None:  # aiohttp wants its session made inside a running loop
             cfg = self._cfg
@@ -202,6 +206,10 @@ class FakeSmsSender:
 
     @property
     def delivered_on_send(self) -> bool:
+        return False
+
+    @property
+    def resend_is_harmless(self) -> bool:
         return False
 
     async def send(self, msg: OutboundMessage) -> str:

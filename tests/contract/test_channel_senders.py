@@ -49,6 +49,7 @@ async def test_the_sender_serves_its_one_channel(harness: SenderHarness) -> None
     assert harness.sender.channel is harness.channel
     # only a chat publish reaches the customer at once; email and SMS are confirmed later or never
     assert harness.sender.delivered_on_send is (harness.channel is ChannelKind.CHAT)
+    assert harness.sender.resend_is_harmless is (harness.channel is ChannelKind.CHAT)
 
 
 async def test_a_good_message_reaches_the_server_once_and_returns_its_provider_id(harness: SenderHarness) -> None:

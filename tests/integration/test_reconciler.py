@@ -140,6 +140,40 @@ async def test_a_send_stuck_in_sending_becomes_ambiguous_and_a_person_is_told(se
     assert len([e for e in await services.timeline.list_events(conv) if e.type is EventType.FAILED]) == 1
 
 
+async def test_a_chat_send_cut_off_mid_way_is_sent_again_not_escalated(services: Container) -> None:
+    """The chat widget and its history show one message per id, so the reconciler sends a stuck chat
+    reply again (the customer sees it once) instead of asking a person to check."""
+    from conversation import ChatSession
+
+    now = _now()
+    res = await services.messages.ingest(
+        InboundMessage(
+            channel=ChannelKind.CHAT,
+            external_id="00000000-0000-4000-9000-000000000777",
+            text="Where is my order?",
+            address=ChatSession(session_id="session-stuck-chat"),
+        )
+    )
+    conv = res.conversation.id
+    reply = await services.messages.append_message(
+        conv,
+        "Your order is on its way.",
+        direction=Direction.OUTBOUND,
+        author_kind=AuthorKind.AI,
+        channel=ChannelKind.CHAT,
+        meta={"ai": True, "causation_id": res.message.id},
+    )
+    stuck = await services.outbox.create(reply.id, channel=ChannelKind.CHAT)
+    assert await services.outbox.claim(stuck)  # the worker that claimed it died here
+    reconciler = Reconciler(services)
+    first = await reconciler.run_once(now=now + dt.timedelta(minutes=11))
+    second = await reconciler.run_once(now=now + dt.timedelta(minutes=12))
+    assert first.ambiguous == second.ambiguous == []
+    assert stuck in first.resent + second.resent
+    assert (await services.outbox.get(stuck)).state is OutboxState.SENT
+    assert not [e for e in await services.timeline.list_events(conv) if e.type is EventType.FAILED]
+
+
 async def test_pending_and_sent_entries_are_not_flagged(services: Container) -> None:
     now = _now()
     _inbound_id, conv = await _inbound(services, "+4915100000030")
