@@ -9,7 +9,13 @@ feedback and an audit entry, and publishes a live update (ids and kinds only). S
 - reject: a reason code from a closed list; the conversation goes to the rejecting agent;
 - take over / hand back: the person or the automation is in charge;
 - reply: free text from the agent in charge; note: internal, never shown to the customer;
-- intent correction: feedback for retraining (the message text redacted).
+- intent correction: feedback for retraining (the message text redacted);
+- lifecycle: open, pending (waiting on the customer), snoozed until a time, resolved, closed. A customer
+  message reopens pending, resolved and snoozed (a database trigger, migration 0007_desk); a snooze
+  also ends when its time passes. Pending and resolved stop the SLA clock;
+- assignment: to an agent, or to a queue (which leaves it unassigned there);
+- canned replies: admins keep them (de, en), agents insert them with {name}, {order_number}, {ticket};
+- collision notice: who else has the conversation open right now (Redis, heartbeats, ids only).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import unicodedata
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from conversation import (
@@ -40,6 +47,8 @@ from conversation import (
     TurnRef,
     utcnow,
 )
+from conversation.sql.desk import DeskQueries, DeskState, ticket_label
+from conversation.sql.desk_store import CannedReply, DeskStore
 from services.container import Container
 
 __all__ = [
@@ -53,14 +62,26 @@ __all__ = [
     "clean_text",
     "pending_draft",
     "known_intents",
+    "DeskState",
+    "fill_canned",
+    "CANNED_VARIABLES",
+    "ASSIGNABLE_ROLES",
 ]
 
 _REPLY_KEY = "gd:desk:reply:"
+_VIEWING_KEY = "gd:desk:viewing:"  # sorted set: username -> last heartbeat (epoch seconds)
+_VIEWING_TTL_S = 45.0
 _LOCK_WAIT_S = 5.0
 _MAX_NOTE_JSON = 4000  # timeline event data is small (conversation.models.MAX_EVENT_DATA)
 
 # C0/C1 control characters except tab and newline, and the bidirectional overrides/isolates that
 # can make text read differently from what it is (Trojan Source).
+_QUEUE = re.compile(r"[\w.-]{1,64}")
+_MAX_SNOOZE = timedelta(days=90)
+ASSIGNABLE_ROLES = ("agent", "admin")
+CANNED_VARIABLES = ("name", "order_number", "ticket")
+_VARIABLE = re.compile(r"\{([a-z_]+)\}")
+_ORDER = re.compile(r"(?<![\w-])(\d{5,8})(?![\w-])")
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 
 
@@ -396,6 +417,158 @@ class AgentDesk:
             if r.get("conversation_id") == conversation_id and r.get("message_id")
         }
 
+    # -- lifecycle --------------------------------------------------------------------------------
+    async def set_state(
+        self,
+        conversation_id: str,
+        state: DeskState,
+        *,
+        actor: DeskActor,
+        snoozed_until: datetime | None = None,
+    ) -> DeskState:
+        """Resolve, set pending, snooze, reopen or close; returns the state before. Audited."""
+        now = utcnow()
+        if state is DeskState.SNOOZED:
+            if snoozed_until is None or snoozed_until <= now:
+                raise DeskConflict("Choose a snooze time in the future.")
+            if snoozed_until - now > _MAX_SNOOZE:
+                raise DeskConflict("Snooze for at most 90 days; set the conversation pending instead.")
+        async with self._held(conversation_id) as conv:
+            current = await self._state(conv.id)
+            if current is DeskState.CLOSED:
+                raise DeskConflict("This conversation is closed; the customer's next message starts a new one.")
+            if current is state and state is not DeskState.SNOOZED:
+                raise DeskConflict(f"This conversation is already {state.value}.")
+            if state is not DeskState.OPEN and conv.status is ConversationStatus.AWAITING_AGENT:
+                raise DeskConflict("A draft waits for approval here: approve, edit or reject it first.")
+            change = await self._store.set_state(conv.id, state, snoozed_until=snoozed_until, now=now)
+            data: dict[str, Any] = {"from": change.before.value, "to": state.value}
+            if snoozed_until is not None and state is DeskState.SNOOZED:
+                data["until"] = snoozed_until.isoformat()
+            await self._audit(actor, "inbox.state_changed", conv.id, data)
+            await self._s.bus.publish(
+                conv.id, {"event": "desk_state_changed", "actor": ActorKind.HUMAN.value, "state": state.value}
+            )
+            return change.before
+
+    async def _state(self, conversation_id: str) -> DeskState:
+        row = await DeskQueries(self._s.db).row(conversation_id)
+        if row is None:
+            raise NotFound(f"conversation {conversation_id} does not exist")
+        return row.desk_state
+
+    # -- assignment -------------------------------------------------------------------------------
+    async def assign(self, conversation_id: str, username: str, *, actor: DeskActor) -> None:
+        """Give the conversation to an agent (an admin counts). A conversation the automation has goes
+        to a person with it; a draft waiting for approval stays waiting, now for that agent."""
+        user = await self._s.users.by_username(username)
+        if user is None or user.role not in ASSIGNABLE_ROLES:
+            raise DeskConflict(f"There is no agent called {username!r}.")
+        async with self._held(conversation_id) as conv:
+            if conv.status is ConversationStatus.CLOSED:
+                raise DeskConflict("This conversation is closed.")
+            if conv.assignee == user.username:
+                raise DeskConflict(f"This conversation is already assigned to {user.username}.")
+            status = ConversationStatus.HANDED_OFF if conv.status is ConversationStatus.OPEN else None
+            await self._store.assign(conv.id, assignee=user.username, status=status)
+            await self._audit(actor, "inbox.assigned", conv.id, {"from": conv.assignee or "", "to": user.username})
+            await self._s.bus.publish(
+                conv.id, {"event": "assigned", "actor": ActorKind.HUMAN.value, "to": user.username}
+            )
+
+    async def move_to_queue(self, conversation_id: str, queue: str, *, actor: DeskActor) -> None:
+        """Move the conversation to another queue, unassigned there (anyone of that queue takes it)."""
+        queue = queue.strip()
+        if not _QUEUE.fullmatch(queue):
+            raise DeskConflict("A queue name is 1 to 64 letters, digits, '.', '-' or '_'.")
+        async with self._held(conversation_id) as conv:
+            if conv.status is ConversationStatus.CLOSED:
+                raise DeskConflict("This conversation is closed.")
+            if (conv.queue or "general") == queue:
+                raise DeskConflict(f"This conversation is already in the {queue} queue.")
+            status = ConversationStatus.HANDED_OFF if conv.status is ConversationStatus.OPEN else None
+            await self._store.assign(conv.id, assignee=None, queue=queue, status=status)
+            await self._audit(
+                actor, "inbox.moved", conv.id, {"from": conv.queue or "general", "to": queue, "assignee": ""}
+            )
+            await self._s.bus.publish(conv.id, {"event": "moved", "actor": ActorKind.HUMAN.value, "queue": queue})
+
+    # -- collision notice -------------------------------------------------------------------------
+    async def viewing(self, conversation_id: str, *, actor: DeskActor) -> list[str]:
+        """Note that ``actor`` has the conversation open (the page calls this every 15 s) and return the
+        other agents who have it open now, so two people do not answer the same customer."""
+        conv = await self._s.messages.get_conversation(conversation_id)
+        key = _VIEWING_KEY + conv.id
+        now = utcnow().timestamp()
+        pipe = self._s.redis.pipeline(transaction=True)
+        pipe.zadd(key, {actor.username: now})
+        pipe.zremrangebyscore(key, "-inf", now - _VIEWING_TTL_S)
+        pipe.zrange(key, 0, -1)
+        pipe.expire(key, int(_VIEWING_TTL_S) * 2)
+        result = await pipe.execute()
+        names = [n.decode() if isinstance(n, bytes) else str(n) for n in result[2]]
+        return sorted(n for n in names if n != actor.username)
+
+    # -- canned replies ---------------------------------------------------------------------------
+    async def save_canned(
+        self, *, title: str, language: str, text: str, actor: DeskActor, reply_id: str | None = None
+    ) -> str:
+        """Create or change a canned reply (admins). Unknown {variables} are refused with the list."""
+        from sqlalchemy.exc import IntegrityError
+
+        title, text = clean_text(title).strip(), clean_text(text).strip()
+        if not title or not text:
+            raise DeskConflict("A canned reply needs a title and a text.")
+        if language not in ("de", "en"):
+            raise DeskConflict("Canned replies are in de or en.")
+        unknown = sorted({v for v in _VARIABLE.findall(text) if v not in CANNED_VARIABLES})
+        if unknown:
+            raise DeskConflict(
+                f"Unknown variable(s) {', '.join('{' + v + '}' for v in unknown)}; "
+                f"use {', '.join('{' + v + '}' for v in CANNED_VARIABLES)}."
+            )
+        try:
+            rid = await self._store.save_canned_reply(
+                title=title, language=language, text=text, updated_by=actor.username, reply_id=reply_id
+            )
+        except IntegrityError:
+            raise DeskConflict(f"A canned reply {title!r} in {language} exists already; change that one.") from None
+        await self._audit(actor, "inbox.canned_saved", rid, {"language": language, "created": reply_id is None})
+        return rid
+
+    async def delete_canned(self, reply_id: str, *, actor: DeskActor) -> None:
+        await self._store.delete_canned_reply(reply_id)
+        await self._audit(actor, "inbox.canned_deleted", reply_id, {})
+
+    async def canned_for(self, conversation_id: str) -> list[tuple[CannedReply, str]]:
+        """Every canned reply in the conversation's language (English when there is none), each with its
+        text filled in for this conversation."""
+        conv = await self._s.messages.get_conversation(conversation_id)
+        language = conv.language if conv.language in ("de", "en") else "en"
+        replies = await self._store.canned_replies(language=language)
+        if not replies:
+            return []
+        contact = await self._s.messages.contact_for(conv.id)
+        values = {
+            "name": clean_text(contact.display_name or "").strip(),
+            "order_number": await self._order_number(conv.id),
+            "ticket": ticket_label(await self._store.ticket_number(conv.id)),
+        }
+        return [(r, fill_canned(r.text, values)) for r in replies]
+
+    async def _order_number(self, conversation_id: str) -> str:
+        """The order or claim number the customer quoted last (5 to 8 digits), or ''."""
+        for m in reversed(await self._s.messages.list_messages(conversation_id)):
+            if m.author_kind is AuthorKind.CUSTOMER:
+                found = _ORDER.findall(m.text)
+                if found:
+                    return str(found[-1])
+        return ""
+
+    @property
+    def _store(self) -> DeskStore:
+        return DeskStore(self._s.db)
+
     # -- helpers ----------------------------------------------------------------------------------
     async def _awaiting(self, conv: Conversation) -> DecisionRecord:
         record = pending_draft(await self._s.timeline.decisions_of(conv.id))
@@ -455,3 +628,13 @@ class AgentDesk:
 def _intent_of(record: DecisionRecord) -> str | None:
     intent = record.facts.get("intent")
     return str(intent)[:128] if intent else None
+
+
+def fill_canned(text: str, values: dict[str, str]) -> str:
+    """``text`` with each known {variable} replaced; a variable without a value stays visible as
+    ``{variable}`` so the agent sees what to fill in before sending."""
+
+    def sub(m: re.Match[str]) -> str:
+        return values.get(m.group(1)) or m.group(0)
+
+    return _VARIABLE.sub(sub, text)

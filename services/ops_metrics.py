@@ -63,6 +63,36 @@ class PrefectLinks:
             return f"{self.ui_url}/runs?{urlencode({'tab': 'flow-runs', 'flow': flow_id})}"
         return f"{self.ui_url}/flows"
 
+    async def flow_run_of(self, message_id: str) -> str | None:
+        """The id of the latest flow run that ran a step of this turn (its task runs are named
+        ``step[message_id]``), or None when Prefect does not know it or does not answer."""
+        try:
+            auth = prefect_basic_auth(await asyncio.to_thread(self._settings.prefect_auth_string))
+            async with httpx.AsyncClient(timeout=3.0, auth=auth) as client:
+                resp = await client.post(
+                    f"{self.api_url}/task_runs/filter",
+                    json={
+                        "task_runs": {"name": {"like_": f"[{message_id}]"}},
+                        "sort": "EXPECTED_START_TIME_DESC",
+                        "limit": 20,
+                    },
+                )
+            resp.raise_for_status()
+        except Exception:  # noqa: BLE001 - Prefect down: the caller falls back to the search page
+            return None
+        for run in resp.json():
+            if str(run.get("name", "")).endswith(f"[{message_id}]") and run.get("flow_run_id"):
+                return str(run["flow_run_id"])
+        return None
+
+    def flow_run(self, flow_run_id: str) -> str:
+        return f"{self.ui_url}/runs/flow-run/{quote(flow_run_id)}"
+
+    @staticmethod
+    def turn_link(message_id: str) -> str:
+        """Glassdesk's own link for a turn: ``GET /ops/prefect/turns/<id>`` opens its exact flow run."""
+        return f"/ops/prefect/turns/{quote(message_id)}"
+
     def task_runs_of(self, message_id: str) -> str:
         """Task runs named ``step[message_id]``: the UI's task-run search matches on the name."""
         return f"{self.ui_url}/runs?{urlencode({'tab': 'task-runs', 'task-run-search': message_id})}"
@@ -190,7 +220,7 @@ def _dead_letter(entry: dict[str, str], links: PrefectLinks) -> dict[str, Any]:
         "deliveries": int(entry.get("deliveries", "0") or 0),
         "reason": (entry.get("reason") or "")[:120],
         "at": _iso_ms(at_ms),
-        "task_runs_url": links.task_runs_of(message_id) if message_id else None,
+        "task_runs_url": links.turn_link(message_id) if message_id else None,
     }
 
 

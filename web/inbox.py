@@ -1,6 +1,10 @@
 """The agent inbox: queues, a conversation with its whole history, the AI draft with its decision
 record, the actions (JSON API, CSRF-checked) and live updates (server-sent events, ids only).
 
+Lists: views (waiting for people, mine, unassigned, per queue, every state), full-text search (words,
+order and claim numbers, names, addresses, ticket numbers), sorting by priority, SLA or last update, and
+keyset pages. Every time is shown in the operator's zone (``GLASSDESK_TIMEZONE``, ``services.timefmt``).
+
 Customer content is text: it is cleaned of control and bidi-override characters, rendered only
 through Jinja's autoescape (and ``textContent`` in ``inbox.js``), and links are never made clickable.
 Unknown, malformed and forbidden ids all get the same ``404 {"detail": "Not Found"}``."""
@@ -13,8 +17,10 @@ import json
 import re
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
@@ -31,8 +37,11 @@ from conversation import (
     TransientDeliveryError,
     utcnow,
 )
-from conversation.sql.desk import DeskQueries, DeskRow
+from conversation.sql.desk import BadCursor, DeskQueries, DeskRow, DeskSort, DeskState, DeskView
+from conversation.sql.desk_store import DeskStore
 from services.agent_desk import (
+    ASSIGNABLE_ROLES,
+    CANNED_VARIABLES,
     AgentDesk,
     DeskActor,
     DeskBusy,
@@ -43,6 +52,7 @@ from services.agent_desk import (
     pending_draft,
 )
 from services.container import Container
+from services.timefmt import TimeFormatter
 from web.auth import Role, Staff, require, require_write
 from web.bodies import read_capped
 from web.pages import render
@@ -68,6 +78,17 @@ _REASON_LABELS = {
 
 agent = require(Role.AGENT)
 agent_write = require_write(Role.AGENT)
+admin = require(Role.ADMIN)
+admin_write = require_write(Role.ADMIN)
+_STATE_LABELS = {
+    DeskState.OPEN: "open",
+    DeskState.PENDING: "pending (waiting on the customer)",
+    DeskState.SNOOZED: "snoozed",
+    DeskState.RESOLVED: "resolved",
+    DeskState.CLOSED: "closed",
+}
+_VIEWS = ("all", "mine", "unassigned")
+_QUEUE_NAME = re.compile(r"[\w.-]{1,64}")
 
 
 # -- request bodies ---------------------------------------------------------------------------------
@@ -99,6 +120,26 @@ class AgentReply(_Body):
 
 class Note(_Body):
     text: str = Field(min_length=1, max_length=1000)
+
+
+class StateChange(_Body):
+    state: DeskState
+    snoozed_until: str | None = Field(None, max_length=40)  # the operator's local time, YYYY-MM-DDTHH:MM
+
+
+class Assignment(_Body):
+    username: str = Field(min_length=1, max_length=64)
+
+
+class QueueMove(_Body):
+    queue: str = Field(min_length=1, max_length=64)
+
+
+class CannedText(_Body):
+    title: str = Field(min_length=1, max_length=120)
+    language: str = Field(pattern=r"^(de|en)$")
+    text: str = Field(min_length=1, max_length=5000)
+    id: str | None = Field(None, max_length=80)
 
 
 class IntentCorrection(_Body):
@@ -136,6 +177,10 @@ def _queries(request: Request) -> DeskQueries:
     return DeskQueries(_services(request).db)
 
 
+def _clock(request: Request) -> TimeFormatter:
+    return TimeFormatter.for_zone(request.app.state.settings.timezone)
+
+
 def _actor(staff: Staff) -> DeskActor:
     return DeskActor(username=staff.username, display_name=staff.display_name)
 
@@ -155,6 +200,8 @@ async def _answering() -> AsyncIterator[None]:
         raise HTTPException(status_code=404, detail="Not Found") from None
     except (DeskConflict, DeskBusy) as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from None
+    except BadCursor as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from None
     except TransientDeliveryError:
         raise HTTPException(
             status_code=503,
@@ -175,60 +222,150 @@ async def _answering() -> AsyncIterator[None]:
         ) from None
 
 
-def _fmt(ts: datetime | None) -> str:
-    return ts.strftime("%Y-%m-%d %H:%M UTC") if ts else ""
+def _left(seconds: float) -> str:
+    minutes = max(0, round(seconds / 60))
+    return f"{minutes // 60} h {minutes % 60} min left" if minutes >= 60 else f"{minutes} min left"
 
 
-def _sla(due: datetime | None, now: datetime) -> dict[str, str] | None:
+def _sla(
+    due: datetime | None, now: datetime, fmt: TimeFormatter, *, remaining_s: float | None = None
+) -> dict[str, str] | None:
     if due is None:
-        return None
+        if remaining_s is None:
+            return None
+        return {"state": "paused", "label": "SLA paused", "at": "", "text": _left(remaining_s)}
     if due <= now:
-        return {"state": "breached", "label": "SLA breached", "at": due.isoformat(), "text": _fmt(due)}
+        return {"state": "breached", "label": "SLA breached", "at": due.isoformat(), "text": fmt.full(due)}
     if due - now <= SLA_DUE_SOON:
-        return {"state": "due", "label": "SLA due soon", "at": due.isoformat(), "text": _fmt(due)}
-    return {"state": "ok", "label": "SLA", "at": due.isoformat(), "text": _fmt(due)}
+        return {"state": "due", "label": "SLA due soon", "at": due.isoformat(), "text": fmt.full(due)}
+    return {"state": "ok", "label": "SLA", "at": due.isoformat(), "text": fmt.full(due)}
 
 
-def _row(r: DeskRow, now: datetime) -> dict[str, Any]:
+def _state_label(state: DeskState, snoozed_until: datetime | None, fmt: TimeFormatter) -> str:
+    if state is DeskState.SNOOZED and snoozed_until is not None:
+        return f"snoozed until {fmt.full(snoozed_until)}"
+    return _STATE_LABELS[state]
+
+
+def _row(r: DeskRow, now: datetime, fmt: TimeFormatter) -> dict[str, Any]:
+    waiting_label = "awaiting approval" if r.status is ConversationStatus.AWAITING_AGENT else "with a person"
     return {
         "id": r.conversation_id,
         "url": f"/inbox/c/{r.conversation_id}",
+        "ticket": r.ticket,
         "contact": clean_text(r.contact_name or "")[:200] or "Unknown customer",
         "channel": r.channel.value,
         "status": r.status.value,
-        "status_label": "awaiting approval" if r.status is ConversationStatus.AWAITING_AGENT else "with a person",
+        "status_label": waiting_label if r.status.value in ("awaiting_agent", "handed_off") else "automation",
+        "desk_state": r.desk_state.value,
+        "state_label": _state_label(r.desk_state, r.snoozed_until, fmt),
+        "can_resolve": r.desk_state not in (DeskState.RESOLVED, DeskState.CLOSED)
+        and r.status is not ConversationStatus.AWAITING_AGENT,
         "queue": r.queue,
         "priority": r.priority.value,
         "assignee": r.assignee or "",
-        "sla": _sla(r.sla_due_at, now),
+        "sla": _sla(r.sla_due_at, now, fmt, remaining_s=r.sla_remaining_s),
         "preview": clean_text(r.preview)[:240],
-        "updated": _fmt(r.updated_at),
+        "updated": fmt.full(r.updated_at),
+        "updated_at": r.updated_at.isoformat(),
     }
 
 
-async def _listing(request: Request, queue: str | None) -> dict[str, Any]:
-    if queue is not None and (len(queue) > 64 or not re.fullmatch(r"[\w.-]+", queue)):
-        queue = None
-    q = _queries(request)
+def _view_of(
+    staff: Staff, *, state: str | None, view: str | None, queue: str | None, q: str | None, sort: str | None
+) -> tuple[DeskView, dict[str, str]]:
+    """The list's query parameters, each checked (an unknown value falls back to the default), and
+    the normalised values for the page's links and form."""
+    search = clean_text(q or "").strip()[:200]
+    if state in {s.value for s in DeskState} or state == "any":
+        state_value = str(state)
+    else:
+        state_value = "any" if search else "open"
+    view_value = view if view in _VIEWS else "all"
+    queue_value = queue if queue and _QUEUE_NAME.fullmatch(queue) else ""
+    sort_value = sort if sort in {s.value for s in DeskSort} else DeskSort.PRIORITY.value
+    desk_view = DeskView(
+        state=None if state_value == "any" else DeskState(state_value),
+        queue=queue_value or None,
+        assignee=staff.username if view_value == "mine" else "" if view_value == "unassigned" else None,
+        search=search,
+        sort=DeskSort(sort_value),
+    )
+    return desk_view, {"state": state_value, "view": view_value, "queue": queue_value, "q": search, "sort": sort_value}
+
+
+async def _listing(
+    request: Request,
+    staff: Staff,
+    *,
+    state: str | None = None,
+    view: str | None = None,
+    queue: str | None = None,
+    q: str | None = None,
+    sort: str | None = None,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    desk_view, params = _view_of(staff, state=state, view=view, queue=queue, q=q, sort=sort)
+    if cursor and len(cursor) <= 400:
+        desk_view = replace(desk_view, cursor=cursor)
+    queries = _queries(request)
+    fmt = _clock(request)
     now = utcnow()
-    queues = await q.queues(now=now)
-    rows = await q.waiting(queue=queue)
+    queues = await queries.queues(now=now)
+    async with _answering():
+        page = await queries.page(desk_view, now=now)
+    counts = await queries.view_counts(staff.username, now=now)
+    kept = {
+        k: v
+        for k, v in params.items()
+        if v and (k, v) not in {("state", "open"), ("view", "all"), ("sort", "priority")}
+    }
     return {
         "queues": [{"name": c.queue, "waiting": c.waiting, "breached": c.breached} for c in queues],
-        "rows": [_row(r, now) for r in rows],
-        "queue": queue or "",
+        "rows": [_row(r, now, fmt) for r in page.rows],
+        "queue": params["queue"],
+        "params": params,
+        "counts": counts,
+        "next_url": ("/inbox?" + urlencode({**kept, "cursor": page.next_cursor})) if page.next_cursor else "",
+        "first_url": ("/inbox?" + urlencode(kept)) if cursor else "",
+        "states": [
+            ("open", "Waiting for people"),
+            *[(s.value, _STATE_LABELS[s]) for s in DeskState if s is not DeskState.OPEN],
+            ("any", "Every state"),
+        ],
+        "sorts": [("priority", "Priority, then SLA"), ("sla", "SLA due first"), ("updated", "Last update")],
+        "timezone": fmt.name,
     }
 
 
 # -- pages ------------------------------------------------------------------------------------------
 @router.get("/inbox", response_class=HTMLResponse)
-async def inbox_page(request: Request, queue: str | None = None, staff: Staff = Depends(agent)) -> HTMLResponse:
-    return render(request, "inbox.html", staff, title="Inbox", **await _listing(request, queue))
+async def inbox_page(
+    request: Request,
+    queue: str | None = None,
+    state: str | None = None,
+    view: str | None = None,
+    q: str | None = None,
+    sort: str | None = None,
+    cursor: str | None = None,
+    staff: Staff = Depends(agent),
+) -> HTMLResponse:
+    listing = await _listing(request, staff, state=state, view=view, queue=queue, q=q, sort=sort, cursor=cursor)
+    return render(request, "inbox.html", staff, title="Inbox", **listing)
 
 
 @router.get("/api/inbox/conversations")
-async def inbox_list(request: Request, queue: str | None = None, staff: Staff = Depends(agent)) -> dict[str, Any]:
-    return await _listing(request, queue)
+async def inbox_list(
+    request: Request,
+    queue: str | None = None,
+    state: str | None = None,
+    view: str | None = None,
+    q: str | None = None,
+    sort: str | None = None,
+    cursor: str | None = None,
+    staff: Staff = Depends(agent),
+) -> dict[str, Any]:
+    return await _listing(request, staff, state=state, view=view, queue=queue, q=q, sort=sort, cursor=cursor)
 
 
 @router.get("/inbox/gaps", response_class=HTMLResponse)
@@ -238,7 +375,7 @@ async def gaps_page(request: Request, staff: Staff = Depends(agent)) -> HTMLResp
         {
             "label": g.label,
             "count": g.count,
-            "last": _fmt(g.last_at),
+            "last": _clock(request).full(g.last_at),
             "examples": [clean_text(e)[:500] for e in g.examples],
         }
         for g in await q.knowledge_gaps()
@@ -265,6 +402,10 @@ async def conversation_page(request: Request, conversation_id: str, staff: Staff
     events = await s.timeline.list_events(conv.id)
     draft = pending_draft(decisions) if conv.status is ConversationStatus.AWAITING_AGENT else None
     now = utcnow()
+    fmt = _clock(request)
+    desk_row = await _queries(request).row(conv.id, now=now)
+    desk_state = desk_row.desk_state if desk_row else DeskState.OPEN
+    agents = sorted(u.username for u in await s.users.all() if u.role in ASSIGNABLE_ROLES)
     mine = conv.assignee == staff.username
     corrected = await _desk(request).corrections(conv.id)
     waiting = (
@@ -290,7 +431,7 @@ async def conversation_page(request: Request, conversation_id: str, staff: Staff
                 "subject": clean_text(str(m.meta.get("subject") or ""))[:300],
                 "attachments": [clean_text(a.filename) for a in m.attachments],
                 "at": m.created_at.isoformat(),
-                "when": _fmt(m.created_at),
+                "when": fmt.full(m.created_at),
                 "delivery": m.delivery_status.value if m.delivery_status else "",
                 "customer": m.author_kind is AuthorKind.CUSTOMER,
                 "unanswered": m.id in waiting,
@@ -319,9 +460,12 @@ async def conversation_page(request: Request, conversation_id: str, staff: Staff
             "priority": conv.priority.value,
             "assignee": conv.assignee or "",
             "language": conv.language or "",
-            "sla": _sla(conv.sla_due_at, now)
+            "sla": _sla(conv.sla_due_at, now, fmt, remaining_s=desk_row.sla_remaining_s if desk_row else None)
             if conv.status in (ConversationStatus.AWAITING_AGENT, ConversationStatus.HANDED_OFF)
             else None,
+            "ticket": desk_row.ticket if desk_row else "",
+            "desk_state": desk_state.value,
+            "state_label": _state_label(desk_state, desk_row.snoozed_until if desk_row else None, fmt),
         },
         contact={
             "name": clean_text(contact.display_name or "")[:200] or "Unknown customer",
@@ -332,9 +476,9 @@ async def conversation_page(request: Request, conversation_id: str, staff: Staff
         },
         conversation_ids=sorted({m["conversation_id"] for m in messages} | {conv.id}),
         messages=messages,
-        draft=_decision_view(draft) if draft else None,
-        decisions=[_decision_view(d) for d in reversed(decisions)],
-        events=[_event_view(e) for e in events],
+        draft=_decision_view(draft, fmt) if draft else None,
+        decisions=[_decision_view(d, fmt) for d in reversed(decisions)],
+        events=[_event_view(e, fmt) for e in events],
         intents=known_intents(),
         reasons=[(r.value, _REASON_LABELS[r]) for r in RejectReason],
         can_take_over=conv.status is not ConversationStatus.CLOSED
@@ -343,7 +487,27 @@ async def conversation_page(request: Request, conversation_id: str, staff: Staff
         can_reply=conv.status is ConversationStatus.HANDED_OFF and mine,
         unanswered=len(waiting),
         new_reply_id=str(uuid.uuid4()),
+        lifecycle=_lifecycle_actions(desk_state, conv.status),
+        agents=agents,
+        queues=await _queries(request).known_queues(),
+        snooze_default=fmt.local(now + timedelta(days=1)).strftime("%Y-%m-%dT09:00"),
+        timezone=fmt.name,
     )
+
+
+def _lifecycle_actions(state: DeskState, status: ConversationStatus) -> list[tuple[str, str]]:
+    """The lifecycle buttons that fit: (target state, label)."""
+    if state is DeskState.CLOSED:
+        return []
+    if status is ConversationStatus.AWAITING_AGENT:
+        return []  # decide on the draft first
+    labels = {
+        DeskState.RESOLVED: "Resolve",
+        DeskState.PENDING: "Set pending",
+        DeskState.OPEN: "Reopen",
+        DeskState.CLOSED: "Close",
+    }
+    return [(target.value, label) for target, label in labels.items() if target is not state]
 
 
 def _pct(value: Any) -> str:
@@ -362,7 +526,7 @@ def _address_text(address: Any) -> str:
     )
 
 
-def _decision_view(d: DecisionRecord) -> dict[str, Any]:
+def _decision_view(d: DecisionRecord, fmt: TimeFormatter) -> dict[str, Any]:
     facts = d.facts
     return {
         "id": d.id,
@@ -377,7 +541,14 @@ def _decision_view(d: DecisionRecord) -> dict[str, Any]:
         "sentiment": str(facts.get("sentiment") or ""),
         "sources": [clean_text(s) for s in d.sources],
         "lookups": [
-            {"tool": lk.tool, "source_id": clean_text(lk.source_id), "ok": lk.ok, "summary": clean_text(lk.summary)}
+            {
+                "tool": lk.tool,
+                "source_id": clean_text(lk.source_id),
+                "ok": lk.ok,
+                "summary": clean_text(lk.summary),
+                "connector": clean_text(lk.connector),
+                "duration_ms": lk.duration_ms,
+            }
             for lk in d.lookups
         ],
         "draft_mode": d.draft_mode or "",
@@ -390,13 +561,13 @@ def _decision_view(d: DecisionRecord) -> dict[str, Any]:
         "draft_state": str(facts.get("draft_state") or ""),
         "reject_reason": str(facts.get("reject_reason") or ""),
         "approved_by": d.approved_by or "",
-        "approved_at": _fmt(d.approved_at),
-        "created": _fmt(d.created_at),
+        "approved_at": fmt.full(d.approved_at),
+        "created": fmt.full(d.created_at),
         "handoff_summary": clean_text(str(facts.get("handoff_summary") or "")),
     }
 
 
-def _event_view(e: Any) -> dict[str, Any]:
+def _event_view(e: Any, fmt: TimeFormatter) -> dict[str, Any]:
     data = e.data or {}
     note = e.type is EventType.NOTE_ADDED
     details = {k: v for k, v in data.items() if k != "text" and isinstance(v, (str, int, float, bool))}
@@ -405,7 +576,7 @@ def _event_view(e: Any) -> dict[str, Any]:
         "kind": e.type.value,
         "actor": e.actor.value,
         "at": e.occurred_at.isoformat(),
-        "when": _fmt(e.occurred_at),
+        "when": fmt.full(e.occurred_at),
         "note": clean_text(str(data.get("text") or "")) if note else "",
         "by": str(data.get("by") or ""),
         "details": ", ".join(f"{k}: {clean_text(str(v))[:80]}" for k, v in details.items() if k != "by")[:300],
@@ -479,6 +650,106 @@ async def add_note(request: Request, conversation_id: str, staff: Staff = Depend
     body = await _body(request, Note)
     async with _answering():
         await _desk(request).add_note(conversation_id, body.text, actor=_actor(staff))
+    return _ok()
+
+
+@router.post("/api/conversations/{conversation_id}/state")
+async def change_state(request: Request, conversation_id: str, staff: Staff = Depends(agent_write)) -> JSONResponse:
+    """Resolve, set pending, snooze until a time (the operator's zone), reopen or close."""
+    _check_id(conversation_id)
+    body = await _body(request, StateChange)
+    until = None
+    if body.state is DeskState.SNOOZED:
+        if not body.snoozed_until:
+            raise HTTPException(status_code=422, detail="Choose when the snooze ends (snoozed_until).")
+        try:
+            until = _clock(request).parse_local(body.snoozed_until)
+        except ValueError as exc:
+            raise HTTPException(status_code=422, detail=f"snoozed_until: {exc}") from None
+    async with _answering():
+        before = await _desk(request).set_state(conversation_id, body.state, actor=_actor(staff), snoozed_until=until)
+    return _ok(state=body.state.value, before=before.value)
+
+
+@router.post("/api/conversations/{conversation_id}/assign")
+async def assign(request: Request, conversation_id: str, staff: Staff = Depends(agent_write)) -> JSONResponse:
+    _check_id(conversation_id)
+    body = await _body(request, Assignment)
+    async with _answering():
+        await _desk(request).assign(conversation_id, body.username, actor=_actor(staff))
+    return _ok()
+
+
+@router.post("/api/conversations/{conversation_id}/move")
+async def move(request: Request, conversation_id: str, staff: Staff = Depends(agent_write)) -> JSONResponse:
+    _check_id(conversation_id)
+    body = await _body(request, QueueMove)
+    async with _answering():
+        await _desk(request).move_to_queue(conversation_id, body.queue, actor=_actor(staff))
+    return _ok()
+
+
+@router.post("/api/conversations/{conversation_id}/viewing")
+async def viewing(request: Request, conversation_id: str, staff: Staff = Depends(agent_write)) -> dict[str, Any]:
+    """The page's heartbeat: who else has this conversation open (the collision notice)."""
+    _check_id(conversation_id)
+    await _body(request, NoBody)
+    async with _answering():
+        others = await _desk(request).viewing(conversation_id, actor=_actor(staff))
+    return {"others": others}
+
+
+@router.get("/api/conversations/{conversation_id}/canned")
+async def canned_for(request: Request, conversation_id: str, staff: Staff = Depends(agent)) -> dict[str, Any]:
+    """The canned replies in the conversation's language, filled in for it (text only)."""
+    _check_id(conversation_id)
+    async with _answering():
+        filled = await _desk(request).canned_for(conversation_id)
+    return {"replies": [{"id": r.id, "title": r.title, "language": r.language, "text": text} for r, text in filled]}
+
+
+@router.get("/inbox/canned", response_class=HTMLResponse)
+async def canned_page(request: Request, staff: Staff = Depends(admin)) -> HTMLResponse:
+    fmt = _clock(request)
+    replies = [
+        {
+            "id": r.id,
+            "title": r.title,
+            "language": r.language,
+            "text": r.text,
+            "updated": fmt.full(r.updated_at),
+            "by": r.updated_by,
+        }
+        for r in await DeskStore(_services(request).db).canned_replies()
+    ]
+    return render(
+        request,
+        "inbox_canned.html",
+        staff,
+        title="Canned replies",
+        replies=replies,
+        variables=["{" + v + "}" for v in CANNED_VARIABLES],
+    )
+
+
+@router.post("/api/canned")
+async def save_canned(request: Request, staff: Staff = Depends(admin_write)) -> JSONResponse:
+    body = await _body(request, CannedText)
+    if body.id is not None:
+        _check_id(body.id)
+    async with _answering():
+        rid = await _desk(request).save_canned(
+            title=body.title, language=body.language, text=body.text, actor=_actor(staff), reply_id=body.id
+        )
+    return _ok(id=rid)
+
+
+@router.post("/api/canned/{reply_id}/delete")
+async def delete_canned(request: Request, reply_id: str, staff: Staff = Depends(admin_write)) -> JSONResponse:
+    _check_id(reply_id)
+    await _body(request, NoBody)
+    async with _answering():
+        await _desk(request).delete_canned(reply_id, actor=_actor(staff))
     return _ok()
 
 

@@ -13,15 +13,17 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
 
 from services.container import Container
 from services.ops_metrics import PrefectLinks, ops_snapshot
+from services.timefmt import TimeFormatter, local_times
 from web.auth import Role, Staff, require
 from web.pages import render
 
@@ -46,9 +48,12 @@ def _links(request: Request) -> PrefectLinks:
 
 async def _snapshot(request: Request) -> dict[str, Any]:
     services: Container = request.app.state.services
-    return await ops_snapshot(
+    snapshot = await ops_snapshot(
         services, links=_links(request), counters=dict(getattr(request.app.state, "counters", None) or {})
     )
+    fmt = TimeFormatter.for_zone(request.app.state.settings.timezone)
+    # the page shows times in the operator's zone: {ISO time: "2026-12-02 14:05 CET"}
+    return {**snapshot, "local_times": local_times(snapshot, fmt), "timezone": fmt.name}
 
 
 @router.get("/ops", response_class=HTMLResponse)
@@ -62,6 +67,25 @@ async def ops_page(request: Request, staff: Staff = Depends(_ops)) -> HTMLRespon
         prefect_ui=links.ui_url,
         flow_runs_url=links.flow_runs(await links.flow_id()),
     )
+
+
+_MESSAGE_ID = re.compile(r"msg_[A-Za-z0-9_-]{6,40}")
+
+
+@router.get("/ops/prefect/turns/{message_id}", response_model=None)
+async def prefect_run_of_turn(
+    request: Request, message_id: str, staff: Staff = Depends(_ops)
+) -> RedirectResponse | JSONResponse:
+    """Open the exact Prefect flow run that ran this turn; while Prefect cannot say (down, or the run
+    is not recorded yet), the UI's task-run search for the message id."""
+    if not _MESSAGE_ID.fullmatch(message_id):
+        return JSONResponse(
+            {"detail": f"'{message_id[:60]}' is not a message id; use the id shown on /ops (msg_…)"}, status_code=400
+        )
+    links = _links(request)
+    flow_run_id = await links.flow_run_of(message_id)
+    target = links.flow_run(flow_run_id) if flow_run_id else links.task_runs_of(message_id)
+    return RedirectResponse(target, status_code=303)
 
 
 @router.get("/api/ops/metrics")

@@ -1,7 +1,9 @@
 """The customer's status page: the real steps taken on their request, live, in their language.
 
 Only events that happened are shown; each says whether an AI or a person did it. The token is the
-conversation's unguessable status token; a wrong token gets the same 404 as a missing one."""
+conversation's unguessable status token; a wrong token gets the same 404 as a missing one. The page
+names the ticket number (``GD-10042``) the customer can quote, and shows every time in the operator's
+zone with its abbreviation (``GLASSDESK_TIMEZONE``)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,10 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 
 from conversation import ActorKind, EventType, TimelineEvent
+from conversation.sql.desk import ticket_label
+from conversation.sql.desk_store import DeskStore
 from services.container import Container
+from services.timefmt import TimeFormatter
 from web.pages import SECURITY_HEADERS, templates
 
 __all__ = ["router", "describe_event"]
@@ -67,17 +72,25 @@ def _lang(language: str | None) -> str:
     return language if language in _LABELS else "en"
 
 
-def describe_event(event: TimelineEvent, language: str | None) -> dict[str, Any] | None:
+def describe_event(
+    event: TimelineEvent, language: str | None, fmt: TimeFormatter | None = None
+) -> dict[str, Any] | None:
     lang = _lang(language)
     if event.type in _HIDDEN:
         return None
+    clock = fmt or TimeFormatter.for_zone("UTC")
     return {
         "step": event.type.value,
         "label": _LABELS[lang].get(event.type, event.type.value),
         "who": _WHO[lang][event.actor],
         "actor": event.actor.value,
         "at": event.occurred_at.isoformat(),
+        "when": clock.clock(event.occurred_at),
     }
+
+
+def _clock(request: Request) -> TimeFormatter:
+    return TimeFormatter.for_zone(request.app.state.settings.timezone)
 
 
 async def _conversation(request: Request, token: str) -> Any:
@@ -92,13 +105,24 @@ async def _conversation(request: Request, token: str) -> Any:
 async def status_page(request: Request, token: str) -> HTMLResponse:
     services, conv = await _conversation(request, token)
     lang = _lang(conv.language)
-    steps = [d for e in await services.timeline.list_events(conv.id) if (d := describe_event(e, lang))]
+    fmt = _clock(request)
+    steps = [d for e in await services.timeline.list_events(conv.id) if (d := describe_event(e, lang, fmt))]
+    ticket = ticket_label(await DeskStore(services.db).ticket_number(conv.id))
     html = templates.get_template("status.html").render(
         lang=lang,
         steps=steps,
         status=conv.status.value,
         token=token,
         title="Stand Ihrer Anfrage" if lang == "de" else "Status of your request",
+        ticket=ticket,
+        ticket_line=(
+            f"Ihre Vorgangsnummer: {ticket}. Bitte geben Sie sie an, wenn Sie uns schreiben."
+            if lang == "de"
+            else f"Your ticket number: {ticket}. Please quote it when you write to us."
+        )
+        if ticket
+        else "",
+        zone_line=(f"Alle Zeiten in {fmt.name}." if lang == "de" else f"All times in {fmt.name}."),
         intro=(
             "Hier sehen Sie jeden Schritt, der an Ihrer Anfrage wirklich getan wurde."
             if lang == "de"
@@ -118,6 +142,7 @@ async def status_events(request: Request, token: str) -> StreamingResponse:
     """Server-sent events: each new timeline step as it happens."""
     services, conv = await _conversation(request, token)
     lang = _lang(conv.language)
+    fmt = _clock(request)
 
     async def stream() -> AsyncIterator[bytes]:
         yield b": connected\n\n"
@@ -130,9 +155,11 @@ async def status_events(request: Request, token: str) -> StreamingResponse:
             except ValueError:
                 continue  # chat frames and other live payloads are not timeline steps
             event = TimelineEvent(conversation_id=conv.id, type=kind, actor=actor)
-            described = describe_event(event, lang)
+            described = describe_event(event, lang, fmt)
             if described:
-                described["at"] = payload.get("at", described["at"])
+                at = payload.get("at")
+                if isinstance(at, str):
+                    described["at"], described["when"] = at, fmt.clock_iso(at) or described["when"]
                 yield f"data: {json.dumps(described)}\n\n".encode()
 
     return StreamingResponse(

@@ -18,6 +18,7 @@ from conversation.enums import AuthorKind, ConversationStatus, Direction, EventT
 from conversation.models import utcnow
 from conversation.sql import schema as t
 from conversation.sql.database import Database
+from conversation.sql.desk import DeskState, effective_state
 from conversation.sql.rows import aware
 
 __all__ = [
@@ -149,7 +150,8 @@ class SqlOpsMetrics:
                 func.sum(case((c.status == ConversationStatus.HANDED_OFF.value, 1), else_=0)).label("handed"),
                 func.sum(case((and_(c.sla_due_at.is_not(None), c.sla_due_at < now), 1), else_=0)).label("breached"),
             )
-            .where(c.status.in_(waiting))
+            # pending, snoozed and resolved conversations wait for nobody (the desk's lifecycle, 0007_desk)
+            .where(c.status.in_(waiting), effective_state(now) == DeskState.OPEN.value)
             .group_by(queue)
             .order_by(queue)
         )

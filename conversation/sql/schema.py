@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -39,6 +40,8 @@ __all__ = [
     "policy_requests",
     "erasure_receipts",
     "legal_holds",
+    "canned_replies",
+    "search_docs",
 ]
 
 metadata = MetaData(
@@ -106,6 +109,15 @@ conversations = Table(
     Column("last_seq", Integer, nullable=False, default=0),
     Column("created_at", TS, nullable=False),
     Column("updated_at", TS, nullable=False),
+    # The agent desk's lifecycle (migration 0007_desk): open | pending | snoozed | resolved | closed.
+    # A customer message reopens pending/resolved/snoozed (a database trigger, on every ingest path);
+    # a snooze also ends when ``snoozed_until`` passes. Pending and resolved stop the SLA clock: what
+    # was left of it waits in ``sla_remaining_s`` and comes back on reopen.
+    Column("desk_state", String(16), nullable=False, server_default="open"),
+    Column("snoozed_until", TS),
+    Column("sla_remaining_s", Float),
+    Column("state_changed_at", TS),
+    Column("ticket_number", BigInteger, unique=True),  # GD-10042: set by the database on insert
     Index("ix_conversations_status_queue", "status", "queue"),
 )
 
@@ -214,6 +226,7 @@ audit_log = Table(
     Column("at", TS, nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    Column("data_digest", String(64), nullable=False),  # sha256 of actor, object_id, data (0006_audit_digest)
 )
 
 policy_versions = Table(
@@ -226,7 +239,6 @@ policy_versions = Table(
     Column("text", Text, nullable=False),
     Column("sha256", String(64), nullable=False),
     Column("rolled_back_from", Integer),
-    Column("data_digest", String(64), nullable=False),  # sha256 of actor, object_id, data (0006_audit_digest)
     Column("created_at", TS, nullable=False),
     Column("approved_by", String(64)),  # the second admin, when four-eyes publishing was on
 )
@@ -307,4 +319,30 @@ legal_holds = Table(
     Column("placed_at", TS, nullable=False),
     Column("released_by", String(64)),
     Column("released_at", TS),
+)
+
+# Canned replies (migration 0007_desk): admins manage them, agents insert them with {name},
+# {order_number} and {ticket} filled in.
+canned_replies = Table(
+    "canned_replies",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("title", String(120), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("updated_by", String(64), nullable=False),
+    Column("updated_at", TS, nullable=False),
+    UniqueConstraint("title", "language", name="uq_canned_replies_title_language"),
+)
+
+# SQLite only (migration 0007_desk): the desk's search documents, one per message, kept by triggers on
+# ``messages`` (a deleted message deletes its document), indexed by the external-content FTS5 table
+# ``search_fts``. PostgreSQL searches ``messages.text`` through a tsvector expression index instead.
+search_docs = Table(
+    "search_docs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("message_id", String(40), nullable=False, unique=True),
+    Column("conversation_id", String(40), nullable=False, index=True),
+    Column("body", Text, nullable=False),
 )

@@ -11,18 +11,29 @@
   function badge(cls, text) { return g.el("span", { "class": "badge " + cls, text: text }); }
 
   function rowFor(r) {
-    var sla = null;
+    var sla = g.el("td", { "class": "sla" });
     if (r.sla) {
-      sla = g.el("td", {}, [badge("sla-" + r.sla.state + (r.sla.state === "breached" ? " breach" : ""), r.sla.label),
-        document.createTextNode(" "), g.el("time", { datetime: r.sla.at, text: r.sla.text })]);
-    } else { sla = g.el("td", {}); }
+      sla.appendChild(badge("sla-" + r.sla.state + (r.sla.state === "breached" ? " breach" : ""), r.sla.label));
+      sla.appendChild(document.createTextNode(" "));
+      sla.appendChild(r.sla.at ? g.el("time", { datetime: r.sla.at, text: r.sla.text })
+                               : g.el("span", { "class": "muted", text: r.sla.text }));
+    }
     var link = g.el("a", { "class": "open", text: r.contact });
     link.setAttribute("href", "/inbox/c/" + encodeURIComponent(r.id));
-    return g.el("tr", { "data-conversation-id": r.id }, [
+    var action = g.el("td", {});
+    if (r.can_resolve) {
+      action.appendChild(g.el("button", { type: "button", "class": "resolve", "data-resolve": r.id, text: "Resolve" }));
+    }
+    return g.el("tr", { "data-conversation-id": r.id, "data-state": r.desk_state }, [
+      g.el("td", { "class": "ticket", text: r.ticket }),
       g.el("td", {}, [badge(r.priority, r.priority)]), sla, g.el("td", {}, [link]),
-      g.el("td", {}, [badge("channel", r.channel)]), g.el("td", { text: r.status_label }),
-      g.el("td", { text: r.queue }), g.el("td", { text: r.assignee }),
-      g.el("td", { "class": "preview", text: r.preview })
+      g.el("td", {}, [badge("channel", r.channel)]),
+      g.el("td", { "class": "state" }, [badge("state-" + r.desk_state, r.state_label)]),
+      g.el("td", { text: r.status_label }),
+      g.el("td", { text: r.queue }), g.el("td", { "class": "assignee", text: r.assignee }),
+      g.el("td", { "class": "preview", text: r.preview }),
+      g.el("td", { "class": "updated" }, [g.el("time", { datetime: r.updated_at, text: r.updated })]),
+      action
     ]);
   }
 
@@ -31,10 +42,15 @@
     if (!tbody) { return; }
     while (tbody.firstChild) { tbody.removeChild(tbody.firstChild); }
     if (!data.rows.length) {
-      tbody.appendChild(g.el("tr", { "class": "empty" }, [g.el("td", { colspan: "8", "class": "muted",
-        text: "Nothing is waiting. New conversations appear here live." })]));
+      tbody.appendChild(g.el("tr", { "class": "empty" }, [g.el("td", { colspan: "12", "class": "muted",
+        text: data.params && data.params.q ? "Nothing matches this search."
+                                           : "Nothing is waiting. New conversations appear here live." })]));
     }
     data.rows.forEach(function (r) { tbody.appendChild(rowFor(r)); });
+    ["all", "mine", "unassigned"].forEach(function (k) {
+      var n = document.getElementById("count-" + k);
+      if (n && data.counts) { n.textContent = String(data.counts[k]); }
+    });
     var list = document.getElementById("queue-list");
     if (!list) { return; }
     while (list.children.length > 1) { list.removeChild(list.lastChild); }
@@ -48,13 +64,26 @@
   }
 
   function startList(root) {
-    var queue = root.getAttribute("data-queue") || "";
     var timer = null;
+    var errorBox = document.getElementById("action-error");
     function refresh() {
       timer = null;
-      g.getJSON("/api/inbox/conversations" + (queue ? "?queue=" + encodeURIComponent(queue) : ""))
+      g.getJSON("/api/inbox/conversations" + window.location.search)
         .then(renderList, function () { setLive("Could not refresh the list; it retries on the next change."); });
     }
+    root.addEventListener("click", function (ev) {
+      var button = ev.target.closest ? ev.target.closest("button[data-resolve]") : null;
+      if (!button) { return; }
+      button.disabled = true;
+      errorBox.hidden = true;
+      g.post("/api/conversations/" + encodeURIComponent(button.getAttribute("data-resolve")) + "/state",
+        { state: "resolved" }).then(function (r) {
+        if (r.ok) { refresh(); return; }
+        button.disabled = false;
+        errorBox.textContent = g.errorText(r);
+        errorBox.hidden = false;
+      });
+    });
     var source = g.live("/api/inbox/events", function () {
       if (!timer) { timer = setTimeout(refresh, 250); }
     });
@@ -90,10 +119,75 @@
       "reply": function () {
         return { text: value("reply-text"), client_id: document.getElementById("reply-text").getAttribute("data-client-id") };
       },
-      "notes": function () { return { text: value("note-text") }; }
+      "notes": function () { return { text: value("note-text") }; },
+      "assign": function () { return { username: value("assign-to") }; },
+      "move": function () { return { queue: value("move-queue") }; }
     };
 
+    function post(path, body, button) {
+      busy = true;
+      if (button) { button.disabled = true; }
+      return g.post("/api/conversations/" + encodeURIComponent(id) + "/" + path, body).then(function (r) {
+        busy = false;
+        if (button) { button.disabled = false; }
+        if (r.ok) { window.location.reload(); return; }
+        showError(g.errorText(r));
+      }, function () {
+        busy = false;
+        if (button) { button.disabled = false; }
+        showError("The server did not answer. Check the connection and try again.");
+      });
+    }
+
+    // collision notice: a heartbeat every 15 s says who else has this conversation open
+    var collision = document.getElementById("collision");
+    function heartbeat() {
+      g.post("/api/conversations/" + encodeURIComponent(id) + "/viewing", {}).then(function (r) {
+        if (!r.ok || !r.body) { return; }
+        var others = r.body.others || [];
+        collision.textContent = others.length ? others.join(", ") + (others.length > 1 ? " are" : " is") +
+          " also looking at this conversation. Agree who answers before you write." : "";
+        collision.hidden = others.length === 0;
+      }, function () { /* offline: the next beat tries again */ });
+    }
+    heartbeat();
+    setInterval(heartbeat, 15000);
+
+    // canned replies: filled in by the server for this conversation, inserted as text
+    var canned = document.getElementById("canned");
+    if (canned) {
+      var select = document.getElementById("canned-select");
+      var texts = {};
+      g.getJSON("/api/conversations/" + encodeURIComponent(id) + "/canned").then(function (data) {
+        data.replies.forEach(function (r) {
+          texts[r.id] = r.text;
+          select.appendChild(g.el("option", { value: r.id, text: r.title }));
+        });
+        canned.hidden = data.replies.length === 0;
+      }, function () { /* no canned replies: the box stays hidden */ });
+      document.getElementById("canned-insert").addEventListener("click", function () {
+        var text = texts[select.value];
+        if (!text) { return; }
+        var box = document.getElementById("reply-text");
+        var at = box.selectionStart || box.value.length;
+        box.value = box.value.slice(0, at) + text + box.value.slice(box.selectionEnd || at);
+        box.focus();
+      });
+    }
+
     root.addEventListener("click", function (ev) {
+      var stateButton = ev.target.closest ? ev.target.closest("button[data-state]") : null;
+      if (stateButton && !busy) {
+        errorBox.hidden = true;
+        var target = stateButton.getAttribute("data-state");
+        var body = { state: target };
+        if (target === "snoozed") { body.snoozed_until = value("snooze-until"); }
+        if (target === "closed" && !window.confirm("Close this conversation? The customer's next message starts a new one.")) {
+          return;
+        }
+        post("state", body, stateButton);
+        return;
+      }
       var button = ev.target.closest ? ev.target.closest("button[data-action]") : null;
       if (!button || busy) { return; }
       var action = button.getAttribute("data-action");
@@ -140,8 +234,42 @@
     source.onerror = function () { setLive("Live updates reconnecting…"); };
   }
 
+  // -- canned replies (admins) ---------------------------------------------------------------------
+  function startCanned(root) {
+    var errorBox = document.getElementById("action-error");
+    function field(x) { return document.getElementById(x); }
+    function fail(r) { errorBox.textContent = g.errorText(r); errorBox.hidden = false; }
+    field("canned-form").addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      errorBox.hidden = true;
+      var body = { title: field("canned-title").value, language: field("canned-language").value,
+                   text: field("canned-text").value };
+      if (field("canned-id").value) { body.id = field("canned-id").value; }
+      g.post("/api/canned", body).then(function (r) { if (r.ok) { window.location.reload(); } else { fail(r); } });
+    });
+    field("canned-form").addEventListener("reset", function () { field("canned-id").value = ""; });
+    root.addEventListener("click", function (ev) {
+      var edit = ev.target.closest ? ev.target.closest("button[data-edit]") : null;
+      if (edit) {
+        var row = edit.closest("tr");
+        field("canned-id").value = edit.getAttribute("data-edit");
+        field("canned-title").value = row.querySelector(".title").textContent;
+        field("canned-language").value = row.querySelector(".language").textContent;
+        field("canned-text").value = row.querySelector("pre.text").textContent;
+        return;
+      }
+      var del = ev.target.closest ? ev.target.closest("button[data-delete]") : null;
+      if (del && window.confirm("Delete this canned reply?")) {
+        g.post("/api/canned/" + encodeURIComponent(del.getAttribute("data-delete")) + "/delete", {})
+          .then(function (r) { if (r.ok) { window.location.reload(); } else { fail(r); } });
+      }
+    });
+  }
+
   var list = document.getElementById("inbox");
   if (list) { startList(list); }
+  var cannedAdmin = document.getElementById("canned-admin");
+  if (cannedAdmin) { startCanned(cannedAdmin); }
   var conversation = document.getElementById("conversation");
   if (conversation) { startConversation(conversation); }
 })();

@@ -16,7 +16,9 @@
     if (v < 3600) { return (v / 60).toFixed(1) + " min"; }
     return (v / 3600).toFixed(1) + " h";
   }
-  function time(iso) { return iso ? new Date(iso).toLocaleString() : "–"; }
+  // times come formatted by the server in the operator's zone (GLASSDESK_TIMEZONE), never browser time
+  var localTimes = {};
+  function time(iso) { return (iso && localTimes[iso]) || "–"; }
   function rows(tableId, items, cells, empty) {
     var body = $(tableId).querySelector("tbody");
     clear(body);
@@ -43,7 +45,8 @@
   }
 
   function render(m) {
-    lastAt = m.generated_at;
+    localTimes = m.local_times || {};
+    lastAt = localTimes[m.generated_at] || null;
     set("m-queue-waiting", num(m.turn_queue.waiting) + (m.turn_queue.waiting_capped ? "+" : ""));
     set("m-queue-in-progress", num(m.turn_queue.in_progress));
     set("m-dead", num(m.turn_queue.dead_lettered));
@@ -104,7 +107,7 @@
     }, "Nothing quarantined.");
     var counters = Object.keys(m.webhooks).map(function (k) { return { name: k, n: m.webhooks[k] }; });
     rows("webhooks", counters, function (c) { return [c.name, String(c.n)]; }, "No webhook refused or retried.");
-    set("live-status", "Live · updated " + new Date(m.generated_at).toLocaleTimeString());
+    set("live-status", "Live · updated " + time(m.generated_at));
     $("live-status").className = "live-status ok";
   }
 
@@ -114,6 +117,6 @@
   var source = gd.live("/api/ops/events", render);
   source.onerror = function () {
     $("live-status").className = "live-status error";
-    set("live-status", "Reconnecting… (last update " + (lastAt ? new Date(lastAt).toLocaleTimeString() : "never") + ")");
+    set("live-status", "Reconnecting… (last update " + (lastAt || "never") + ")");
   };
 })();

@@ -12,7 +12,7 @@
     var who = document.createElement("span"); who.className = "who"; who.textContent = step.who;
     var label = document.createElement("span"); label.className = "label"; label.textContent = " " + step.label + " ";
     var time = document.createElement("time"); time.setAttribute("datetime", step.at);
-    time.textContent = String(step.at).slice(11, 16) + " UTC";
+    time.textContent = step.when; // formatted by the server in the operator's zone
     li.appendChild(who); li.appendChild(label); li.appendChild(time);
     list.appendChild(li);
   };

@@ -22,6 +22,7 @@ RID = "pr_00000000000000000000000000"  # a policy request id
 CTID = "ct_00000000000000000000000000"  # a contact id
 ERID = "er_00000000000000000000000000"  # an erasure request id
 HID = "lh_00000000000000000000000000"  # a legal hold id
+CRID = "cr_00000000000000000000000000"  # a canned reply id
 
 # (method, path, users allowed); admin may use every route
 ROUTES: list[tuple[str, str, set[str]]] = [
@@ -37,9 +38,18 @@ ROUTES: list[tuple[str, str, set[str]]] = [
     ("POST", f"/api/conversations/{CID}/reply", {AGENT, ADMIN}),
     ("POST", f"/api/conversations/{CID}/notes", {AGENT, ADMIN}),
     ("POST", f"/api/messages/{MID}/intent", {AGENT, ADMIN}),
+    ("POST", f"/api/conversations/{CID}/state", {AGENT, ADMIN}),
+    ("POST", f"/api/conversations/{CID}/assign", {AGENT, ADMIN}),
+    ("POST", f"/api/conversations/{CID}/move", {AGENT, ADMIN}),
+    ("POST", f"/api/conversations/{CID}/viewing", {AGENT, ADMIN}),
+    ("GET", f"/api/conversations/{CID}/canned", {AGENT, ADMIN}),
+    ("GET", "/inbox/canned", {ADMIN}),
+    ("POST", "/api/canned", {ADMIN}),
+    ("POST", f"/api/canned/{CRID}/delete", {ADMIN}),
     ("GET", "/ops", {OPS, ADMIN}),
     ("GET", "/api/ops/metrics", {OPS, ADMIN}),
     ("GET", "/api/ops/events", {OPS, ADMIN}),
+    ("GET", f"/ops/prefect/turns/{MID}", {OPS, ADMIN}),
     ("GET", "/admin/policies", {ADMIN}),
     ("GET", "/api/policies", {ADMIN}),
     ("POST", "/api/policies/validate", {ADMIN}),
@@ -61,7 +71,9 @@ ROUTES: list[tuple[str, str, set[str]]] = [
     ("POST", f"/api/gdpr/holds/{HID}/release", {ADMIN}),
 ]
 # GETs of one resource that does not exist in the test (no fairness report yet, an unknown contact)
-MISSING_RESOURCE_GETS = {"/api/ops/fairness", f"/api/gdpr/contacts/{CTID}/export"}
+MISSING_RESOURCE_GETS = {"/api/ops/fairness", f"/api/gdpr/contacts/{CTID}/export", f"/api/conversations/{CID}/canned"}
+# GETs that answer with a redirect to another service (the turn's run in the Prefect UI)
+REDIRECT_GETS = {f"/ops/prefect/turns/{MID}"}
 # the conversation page has a path parameter; for an unknown id everyone gets 404, so it is
 # checked separately (identical 404s) below
 STAFF_PREFIXES = ("/inbox", "/ops", "/admin", "/api/", "/account")
@@ -112,7 +124,8 @@ def test_every_staff_route_is_in_the_matrix(staff_server: LiveServer) -> None:
             .replace(RID, "{request_id}")
             .replace(CTID, "{contact_id}")
             .replace(ERID, "{request_id}")
-            .replace(HID, "{hold_id}"),
+            .replace(HID, "{hold_id}")
+            .replace(CRID, "{reply_id}"),
         )
         for m, p, _ in ROUTES
     }
@@ -135,13 +148,15 @@ def test_each_role_against_each_route(clients, method: str, path: str, allowed: 
 
     for user in (AGENT, OPS, ADMIN):
         client, csrf = clients[user]
-        status, _, body = _call(client, method, path)
+        status, location, body = _call(client, method, path)
         if user not in allowed:
             assert (status, body) == (not_found[0], not_found[2]), f"{user} must not learn that {path} exists"
         elif method == "GET" and path in MISSING_RESOURCE_GETS:
             # the role passes the check; the thing asked for does not exist in this test (an unknown id
             # answers like a missing route, for every role, as the conversation page does)
             assert status == 404, f"{user} may use {path}"
+        elif method == "GET" and path in REDIRECT_GETS:
+            assert status == 303 and not location.startswith("/login"), f"{user} may use {path}"
         elif method == "GET":
             assert status == 200, f"{user} may use {path}"
         else:

@@ -161,10 +161,14 @@ def test_metrics_follow_seeded_data(staff_server: LiveServer, ops: httpx.Client)
     assert m["turn_queue"]["dead_lettered"] == before["turn_queue"]["dead_lettered"] + 1
     dead = m["failures"]["dead_letters"][0]
     assert dead["message_id"] == seeded["dead"].message.id and dead["deliveries"] == 6
-    assert (
-        dead["task_runs_url"].startswith("http://127.0.0.1:4200/runs?")
-        and seeded["dead"].message.id in dead["task_runs_url"]
-    )
+    assert dead["task_runs_url"] == f"/ops/prefect/turns/{seeded['dead'].message.id}"
+    # Prefect is not running here: the link falls back to the UI's task-run search for the message id
+    opened = ops.get(dead["task_runs_url"], follow_redirects=False)
+    assert opened.status_code == 303
+    assert opened.headers["location"].startswith("http://127.0.0.1:4200/runs?tab=task-runs")
+    assert seeded["dead"].message.id in opened.headers["location"]
+    bad = ops.get("/ops/prefect/turns/not-an-id", follow_redirects=False)
+    assert bad.status_code == 400 and "not a message id" in bad.json()["detail"]
     assert m["quarantine"]["open"] == before["quarantine"]["open"] + 1
     assert m["quarantine"]["newest"][0] == {
         "id": seeded["quarantine"],
