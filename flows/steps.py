@@ -158,6 +158,7 @@ async def _call_directly(connector: str, tool: str, call: Callable[[], Awaitable
 async def look_up(deps: TurnDeps, work: TurnWork, *, run: LookupRunner = _call_directly) -> TurnWork:
     from knowledge import LookupFailed, LookupNotFound
     from knowledge.backoffice.planning import LookupRequest, plan_lookups
+    from knowledge.drafting.checked import customer_view, failed_view
     from understanding.entities import extract_entities
 
     assert work.understanding is not None and work.message is not None
@@ -176,6 +177,7 @@ async def look_up(deps: TurnDeps, work: TurnWork, *, run: LookupRunner = _call_d
         claim_ref=entities.claim_ref,
         incident_date=entities.incident_date,
     )
+    checked: list[dict[str, Any]] = []  # what the customer's status page may say about each lookup
     for plan in plan_lookups(request, deps.kit.lookups):
         tool, ref = plan.tool, plan.reference
         source = f"lookup:{tool}:{ref}" if ref else f"lookup:{tool}"
@@ -198,14 +200,18 @@ async def look_up(deps: TurnDeps, work: TurnWork, *, run: LookupRunner = _call_d
             result = await run(connector, tool, plan.call)
         except LookupNotFound:
             work.lookup_records.append(record(False, "not found for this customer"))
+            checked.append(failed_view(tool, not_found=True))
             continue
         except LookupFailed as exc:
             work.lookup_records.append(record(False, f"failed: {exc.reason}"[:200]))
+            checked.append(failed_view(tool, not_found=False))
             continue
         results = result if isinstance(result, tuple) else (result,)
         for r in results[:3]:
             work.lookups.append(r)
             work.lookup_records.append(record(True, source_id=getattr(r, "source_id", source)))
+            if (view := customer_view(r)) is not None:
+                checked.append(view)
     await record_event(
         deps,
         work,
@@ -215,6 +221,7 @@ async def look_up(deps: TurnDeps, work: TurnWork, *, run: LookupRunner = _call_d
                 {"tool": r.tool, "ok": r.ok, "connector": r.connector, "duration_ms": r.duration_ms}
                 for r in work.lookup_records
             ],
+            "checked": checked,
             "articles": [h.article_id for h in work.hits],
             "identified": work.customer_id is not None,
         },

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from conversation import ActorKind, EventType, TimelineEvent
 from conversation.sql.desk import ticket_label
 from conversation.sql.desk_store import DeskStore
+from knowledge.drafting.checked import describe_checked
 from services.container import Container
 from services.timefmt import TimeFormatter
 from web.pages import SECURITY_HEADERS, templates
@@ -79,9 +80,13 @@ def describe_event(
     if event.type in _HIDDEN:
         return None
     clock = fmt or TimeFormatter.for_zone("UTC")
+    details = []
+    if event.type is EventType.LOOKED_UP:
+        details = [describe_checked(item, lang) for item in event.data.get("checked") or [] if isinstance(item, dict)]
     return {
         "step": event.type.value,
         "label": _LABELS[lang].get(event.type, event.type.value),
+        "details": details,
         "who": _WHO[lang][event.actor],
         "actor": event.actor.value,
         "at": event.occurred_at.isoformat(),
@@ -154,7 +159,9 @@ async def status_events(request: Request, token: str) -> StreamingResponse:
                 actor = ActorKind(payload.get("actor", "system"))
             except ValueError:
                 continue  # chat frames and other live payloads are not timeline steps
-            event = TimelineEvent(conversation_id=conv.id, type=kind, actor=actor)
+            checked = payload.get("checked") if kind is EventType.LOOKED_UP else None
+            data = {"checked": checked} if isinstance(checked, list) else {}
+            event = TimelineEvent(conversation_id=conv.id, type=kind, actor=actor, data=data)
             described = describe_event(event, lang, fmt)
             if described:
                 at = payload.get("at")

@@ -131,6 +131,15 @@ async def test_sms_order_question_gets_an_automatic_reply_with_the_real_status(s
     assert outbound.meta["ai"] is True
     assert await sms_stack.services.timeline.has_event(causation_id=message_id, types=[EventType.SENT])
 
+    # the status page says what was checked, in German, with only what Anna may see
+    from web.status import describe_event
+
+    looked = [e for e in await sms_stack.services.timeline.list_events(conv.id) if e.type is EventType.LOOKED_UP]
+    details = describe_event(looked[-1], "de")["details"]  # type: ignore[index]
+    assert len(details) == 1 and details[0].startswith("Bestellung 10023: "), details
+    assert order.shipment.carrier in details[0] and label(order.shipment.status, Language.DE) in details[0]
+    assert order.shipment.tracking_number not in details[0]  # the SMS carries it; the public page does not
+
 
 async def test_sms_about_someone_elses_order_reveals_nothing(sms_stack: SmsStack) -> None:
     message_id = await sms_stack.text_us(JOHN, "Where is my order 10023?", sid="SM" + "2" * 32)
@@ -155,3 +164,9 @@ async def test_sms_about_someone_elses_order_reveals_nothing(sms_stack: SmsStack
     ]
     for fact in anna_facts:
         assert fact not in replies[0], (fact, replies[0])
+    from web.status import describe_event
+
+    conv_id = (await sms_stack.services.messages.get_message(message_id)).conversation_id
+    looked = [e for e in await sms_stack.services.timeline.list_events(conv_id) if e.type is EventType.LOOKED_UP]
+    details = describe_event(looked[-1], "en")["details"] if looked else []  # type: ignore[index]
+    assert all(fact not in " ".join(details) for fact in anna_facts), details

@@ -14,6 +14,13 @@
     var time = document.createElement("time"); time.setAttribute("datetime", step.at);
     time.textContent = step.when; // formatted by the server in the operator's zone
     li.appendChild(who); li.appendChild(label); li.appendChild(time);
+    if (step.details && step.details.length) { // what was checked, worded by the server
+      var ul = document.createElement("ul"); ul.className = "checked";
+      step.details.forEach(function (d) {
+        var item = document.createElement("li"); item.textContent = d; ul.appendChild(item);
+      });
+      li.appendChild(ul);
+    }
     list.appendChild(li);
   };
 })();
