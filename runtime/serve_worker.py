@@ -29,3 +29,4 @@ async def serve_worker(settings: Settings, stop: asyncio.Event) -> None:
             if not reconciler.done():
                 reconciler.cancel()  # stops between two queries; every step is its own transaction
             await asyncio.gather(reconciler, return_exceptions=True)
+            await runner.clients.aclose()
