@@ -488,6 +488,10 @@ class FakeLiveBus:
             for q in self._queues[key]:
                 q.put_nowait(item)
 
+    async def publish_many(self, items: list[tuple[str, dict[str, Any]]]) -> None:
+        for conversation_id, payload in items:
+            await self.publish(conversation_id, payload)
+
     async def subscribe(self, conversation_id: str | None) -> AsyncIterator[dict[str, Any]]:
         q: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._queues[conversation_id].append(q)

@@ -213,6 +213,10 @@ class ConversationLocks(Protocol):
 class LiveBus(Protocol):
     async def publish(self, conversation_id: str, payload: dict[str, Any]) -> None: ...
 
+    async def publish_many(self, items: list[tuple[str, dict[str, Any]]]) -> None:
+        """``publish`` for each (conversation_id, payload), in order, in one round trip where it can."""
+        ...
+
     def subscribe(self, conversation_id: str | None) -> AsyncIterator[dict[str, Any]]: ...
 
 

@@ -56,6 +56,20 @@ class RedisLiveBus:
         except (RedisError, OSError) as exc:
             raise ServiceUnavailable(f"live bus unavailable ({type(exc).__name__}); nothing was published") from exc
 
+    async def publish_many(self, items: list[tuple[str, dict[str, Any]]]) -> None:
+        """Several publishes in one pipeline (the edge publishes a whole ingest batch at once)."""
+        if not items:
+            return
+        try:
+            async with self._r.pipeline(transaction=False) as pipe:
+                for conversation_id, payload in items:
+                    data = json.dumps({"conversation_id": conversation_id, **payload}, default=str)
+                    pipe.publish(self._channel(conversation_id), data)
+                    pipe.publish(ALL, data)
+                await pipe.execute()
+        except (RedisError, OSError) as exc:
+            raise ServiceUnavailable(f"live bus unavailable ({type(exc).__name__}); not all was published") from exc
+
     async def subscribe(self, conversation_id: str | None) -> AsyncIterator[dict[str, Any]]:
         """Yield payloads for one conversation, or for all when ``conversation_id`` is None.
 

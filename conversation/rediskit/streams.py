@@ -73,6 +73,21 @@ class RedisTurnQueue:
         )
         return cast(str, entry_id)
 
+    async def enqueue_many(self, refs: list[TurnRef]) -> list[str | Exception]:
+        """Queue several turns in one round trip (a pipeline, not a transaction): per ref, its entry
+        id or the error Redis answered for it. A broken connection raises for all of them."""
+        await self.ensure_group()
+        async with self._r.pipeline(transaction=False) as pipe:
+            for ref in refs:
+                pipe.xadd(
+                    self.stream,
+                    {"message_id": ref.message_id, "conversation_id": ref.conversation_id},
+                    maxlen=self._max_len,
+                    approximate=True,
+                )
+            replies = await pipe.execute(raise_on_error=False)
+        return [r if isinstance(r, Exception) else cast(str, r) for r in replies]
+
     async def read(self, consumer: str, *, count: int = 10, block_ms: int = 1000) -> list[StreamDelivery]:
         try:
             return await self._read(consumer, count=count, block_ms=block_ms)
