@@ -146,6 +146,8 @@ async def understand_turn(deps: TurnDeps, work: TurnWork) -> TurnWork:
 
 
 # -- 3. look up -------------------------------------------------------------------------------------
+LOOKUP_FAILED = "failed:"  # summary prefix of a lookup whose system could not answer (not "not found")
+
 # Runs one back-office call: (connector, tool, call) -> the call's result. The turn flow passes one that
 # makes each lookup its own Prefect task run named after the connector; by default it is called directly.
 LookupRunner = Callable[[str, str, Callable[[], Awaitable[object]]], Awaitable[object]]
@@ -203,7 +205,7 @@ async def look_up(deps: TurnDeps, work: TurnWork, *, run: LookupRunner = _call_d
             checked.append(failed_view(tool, not_found=True))
             continue
         except LookupFailed as exc:
-            work.lookup_records.append(record(False, f"failed: {exc.reason}"[:200]))
+            work.lookup_records.append(record(False, f"{LOOKUP_FAILED} {exc.reason}"[:200]))
             checked.append(failed_view(tool, not_found=False))
             continue
         results = result if isinstance(result, tuple) else (result,)
@@ -247,6 +249,7 @@ async def decide(deps: TurnDeps, work: TurnWork) -> TurnWork:
         attempts=work.attempts,
         business_hours=within_business_hours(st.business_hours, st.timezone),
         lookup_tools=[r.tool for r in work.lookup_records],
+        lookup_unavailable=any(not r.ok and r.summary.startswith(LOOKUP_FAILED) for r in work.lookup_records),
     )
     decision = evaluate(policy, facts, guards=deps.kit.guards)
     work.decision = decision

@@ -87,6 +87,9 @@ class Facts(BaseModel):
     tags: frozenset[NonEmpty] = frozenset()
     legal_effect: bool = False
     claim_decision: bool = False
+    # a back-office lookup this turn needed could not be answered (the system was down, timed out,
+    # or its breaker is open): no automatic answer without the facts
+    lookup_unavailable: bool = False
 
 
 def _choices(enum_type: type[enum.StrEnum]) -> tuple[str, ...]:
@@ -112,4 +115,5 @@ FACTS: dict[str, FactSpec] = {
     "tags": FactSpec(kind=FactKind.TAGS),
     "legal_effect": FactSpec(kind=FactKind.FLAG, description="turn would decide with legal effect"),
     "claim_decision": FactSpec(kind=FactKind.FLAG, description="turn would decide a claim"),
+    "lookup_unavailable": FactSpec(kind=FactKind.FLAG, description="a back-office system could not be reached"),
 }

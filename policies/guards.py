@@ -33,6 +33,7 @@ class Guard(enum.StrEnum):
     REFUND_LIMIT = "guard:refund-limit"
     OUT_OF_SCOPE = "guard:out-of-scope"
     UNSUPPORTED_LANGUAGE = "guard:unsupported-language"
+    BACKOFFICE_UNAVAILABLE = "guard:backoffice-unavailable"
 
 
 class GuardConfig(BaseModel):
@@ -62,6 +63,7 @@ GUARDED_FLAGS: dict[str, tuple[Guard, frozenset[Route]]] = {
     "asked_for_human": (Guard.HUMAN_REQUESTED, _HUMAN),
     "legal_effect": (Guard.LEGAL_EFFECT, _HUMAN_APPROVES),
     "out_of_scope": (Guard.OUT_OF_SCOPE, _NOT_AUTOMATIC),
+    "lookup_unavailable": (Guard.BACKOFFICE_UNAVAILABLE, _HUMAN),
 }
 
 
@@ -79,6 +81,8 @@ def _applicable(facts: Facts, guards: GuardConfig) -> list[tuple[Guard, frozense
         found.append((Guard.OUT_OF_SCOPE, _NOT_AUTOMATIC))
     if facts.language.split("-")[0].lower() not in guards.supported_languages:
         found.append((Guard.UNSUPPORTED_LANGUAGE, _HUMAN))
+    if facts.lookup_unavailable:
+        found.append((Guard.BACKOFFICE_UNAVAILABLE, _HUMAN))
     return found
 
 
@@ -126,6 +130,9 @@ def _override(guard: Guard, facts: Facts, decision: Decision, guards: GuardConfi
         case Guard.UNSUPPORTED_LANGUAGE:
             route, queue, priority = Route.HANDOFF, guards.human_queue, Priority.NORMAL
             why = f"automation does not answer in '{facts.language}'; a person does"
+        case Guard.BACKOFFICE_UNAVAILABLE:
+            route, queue, priority = Route.HANDOFF, guards.human_queue, Priority.NORMAL
+            why = "a back-office system this request needs could not be reached; a person answers with the facts"
     return decision.model_copy(
         update={
             "route": route,

@@ -34,6 +34,9 @@ __all__ = [
     "prefect_env",
     "demo_by_default",
     "PREFECT_VISIBILITY_ENV",
+    "DEMO_CONNECTORS",
+    "demo_connectors_file",
+    "demo_connector_secrets",
 ]
 
 
@@ -114,6 +117,40 @@ def prefect_env(settings: Settings) -> dict[str, str]:
     return _prefect_env(settings)
 
 
+DEMO_CONNECTORS = Path(__file__).resolve().parents[1] / "devtools" / "connectors.demo.yaml"
+DEMO_CONNECTORS_RENDERED = Path("run") / "connectors.demo.yaml"  # under var/
+
+
+def demo_connector_secrets() -> str:
+    """``GLASSDESK_CONNECTOR_SECRETS`` for the demo connectors: the demo shop's client secret and the demo
+    portal's login (development tools with fixed credentials)."""
+    from devtools.claims_portal import DEMO_PASSWORD, DEMO_USER
+    from devtools.shop_api import DEMO_CLIENT_SECRET
+
+    portal = f"claims_portal_user={DEMO_USER},claims_portal_password={DEMO_PASSWORD}"
+    return f"{portal},shop_client_secret={DEMO_CLIENT_SECRET}"
+
+
+def demo_connectors_file(settings: Settings) -> Path:
+    """Write ``var/run/connectors.demo.yaml``: ``devtools/connectors.demo.yaml`` with the demo shop's and the
+    demo portal's addresses taken from the settings (GLASSDESK_DEMO_SHOP_PORT, GLASSDESK_CLAIMS_PORTAL_PORT)
+    and the robot's path made absolute. Returns its path."""
+    import yaml
+
+    doc = yaml.safe_load(DEMO_CONNECTORS.read_text())
+    shop, portal = doc["connectors"]["shop"], doc["connectors"]["claims_portal"]
+    shop_url = f"http://127.0.0.1:{settings.demo_shop_port}"
+    shop["base_url"] = shop_url + "/api/v2"
+    shop["auth"]["token_url"] = shop_url + "/oauth/token"
+    portal["base_url"] = f"http://127.0.0.1:{settings.claims_portal_port}"
+    portal["robot"] = str((DEMO_CONNECTORS.parent / portal["robot"]).resolve())
+    target = settings.var_dir / DEMO_CONNECTORS_RENDERED
+    target.parent.mkdir(parents=True, exist_ok=True)
+    header = f"# Written by `glassdesk run` from {DEMO_CONNECTORS}; edit that file, not this one.\n"
+    target.write_text(header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
+    return target.resolve()
+
+
 def demo_by_default(settings: Settings, env: dict[str, str]) -> Settings:
     """`glassdesk run` is the demo: demo mode (demo logins, no second admin for policy changes) unless
     GLASSDESK_DEMO_MODE says otherwise. Sets it in ``env`` for the children."""
@@ -146,11 +183,10 @@ def run_all(settings: Settings) -> int:
     sms_sink = sms_sink_wanted(settings)
     if sms_sink:  # no Twilio account configured: replies go to a local sink (var/sms/), never to Twilio
         env["GLASSDESK_TWILIO_API_BASE"] = sms_sink_url(settings)
-    if settings.demo_rpa and not settings.connectors_file:  # claims and contracts through the demo portal robot
-        env["GLASSDESK_CONNECTORS_FILE"] = str(
-            Path(__file__).resolve().parents[1] / "devtools" / "connectors.demo.yaml"
-        )
-        env["GLASSDESK_CONNECTOR_SECRETS"] = "claims_portal_user=clerk,claims_portal_password=legacy-portal"
+    if settings.demo_rpa and not settings.connectors_file:
+        # orders through the demo shop's REST API, claims and contracts through the demo portal robot
+        env["GLASSDESK_CONNECTORS_FILE"] = str(demo_connectors_file(settings))
+        env["GLASSDESK_CONNECTOR_SECRETS"] = demo_connector_secrets()
     stopping = False
 
     def _stop(_sig: int, _frame: object) -> None:
@@ -182,6 +218,7 @@ def run_all(settings: Settings) -> int:
             Child("mail-sink", [glassdesk, "mail-sink"]),
             *([Child("sms-sink", [glassdesk, "sms-sink"])] if sms_sink else []),
             Child("claims-portal", [glassdesk, "claims-portal"]),
+            *([_shop_api_child(settings)] if settings.demo_rpa else []),
             Child("web", [glassdesk, "web"]),
             Child("smtp", [glassdesk, "smtp"]),
             Child("worker", [glassdesk, "worker"]),
@@ -203,6 +240,13 @@ def run_all(settings: Settings) -> int:
         (settings.var_dir / STATUS_FILE).unlink(missing_ok=True)
         print("glassdesk: stopped.", flush=True)
     return 0
+
+
+def _shop_api_child(settings: Settings) -> Child:
+    """The demo shop REST API (devtools/shop_api.py) over the demo back office, for the demo's REST connector."""
+    db = settings.var_dir / "backoffice.db"
+    port = str(settings.demo_shop_port)
+    return Child("shop-api", [sys.executable, "-m", "devtools.shop_api", "--port", port, "--db", str(db)])
 
 
 def _start(child: Child, env: dict[str, str], log_dir: Path) -> None:
@@ -277,6 +321,12 @@ def _announce_when_healthy(settings: Settings, children: list[Child], stopping: 
     prefect_login = (
         "GLASSDESK_PREFECT_AUTH" if settings.prefect_auth is not None else str(settings.var_dir / "prefect-auth.key")
     )
+    demo_systems = (
+        f"  Demo shop:    http://127.0.0.1:{settings.demo_shop_port}/api/v2   (orders, through the REST connector)\n"
+        f"  Demo portal:  http://127.0.0.1:{settings.claims_portal_port}/   (claims and contracts, through the robot)\n"
+        if settings.demo_rpa
+        else ""
+    )
     print(
         "\nGlassdesk is running. Ctrl-C stops everything.\n"
         f"  Web:          {base}/\n"
@@ -287,6 +337,7 @@ def _announce_when_healthy(settings: Settings, children: list[Child], stopping: 
         f"  Prefect UI:   http://127.0.0.1:{settings.prefect_port}/   (log in with the user:password in {prefect_login})\n"
         f"  Ops flows:    Prefect UI > Deployments: retrain-intents/daily, reingest-knowledge/on-demand\n"
         f"  SMTP in:      {settings.smtp_host}:{settings.smtp_port}   (outbound mail lands in var/mail/)\n"
+        f"{demo_systems}"
         f'  SMS in:       glassdesk sms simulate --from +4915112345678 "Wo ist meine Bestellung 10023?"\n'
         f"  SMS out:      {'var/sms/ (development sink; set GLASSDESK_TWILIO_AUTH_TOKEN for Twilio)' if sms_sink_wanted(settings) else 'Twilio'}\n",
         flush=True,

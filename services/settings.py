@@ -96,10 +96,14 @@ class Settings(BaseSettings):
     claims_portal_port: int = Field(
         8766, description="Port of the demo legacy claims portal `glassdesk run` starts (a development tool)."
     )
+    demo_shop_port: int = Field(
+        8767,
+        description="Port of the demo shop REST API `glassdesk run` starts with GLASSDESK_DEMO_RPA (a development tool).",
+    )
     demo_rpa: bool = Field(
         False,
-        description="`glassdesk run`: answer claim and contract questions through the demo portal robot "
-        "(devtools/connectors.demo.yaml) instead of SQL.",
+        description="`glassdesk run`: answer order questions through the demo shop's REST API and claim and contract "
+        "questions through the demo portal robot (devtools/connectors.demo.yaml) instead of SQL.",
     )
     sms_sink_port: int = Field(
         8025,

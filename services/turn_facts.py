@@ -54,11 +54,13 @@ def build_facts(
     attempts: int,
     business_hours: bool,
     lookup_tools: Sequence[str] = (),
+    lookup_unavailable: bool = False,
 ) -> Facts:
     """The policy facts of one turn. ``text`` is the customer's original message (the claim-outcome
     check reads it; it is not stored in the facts), ``language`` the turn's language
     (:func:`turn_language`), ``amount`` the money the customer named, ``attempts`` the clarifying
-    questions asked so far, ``lookup_tools`` the back-office lookups this turn ran."""
+    questions asked so far, ``lookup_tools`` the back-office lookups this turn ran,
+    ``lookup_unavailable`` whether one of them could not be answered (not "not found": unreachable)."""
     u = understanding
     claim_decision = claim_outcome_requested(text, intent=u.intent, lookup_tools=tuple(lookup_tools))
     return Facts(
@@ -78,4 +80,5 @@ def build_facts(
         asked_for_human=bool(u.asked_for_human),
         legal_effect=claim_decision,
         claim_decision=claim_decision,
+        lookup_unavailable=lookup_unavailable,
     )

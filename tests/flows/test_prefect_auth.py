@@ -62,6 +62,9 @@ def secured_prefect(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settin
             time.sleep(0.5)
         yield settings
     finally:
+        from tests.support.prefect_server import drain_prefect_services
+
+        drain_prefect_services()
         os.killpg(proc.pid, signal.SIGINT)
         try:
             proc.wait(timeout=15)

@@ -20,6 +20,17 @@ from services.ingest import Ingestor
 from services.ops_metrics import PrefectLinks
 from tests.flows.test_turn_e2e import _claim_mail
 
+
+def _johns_claim_mail(message_id: str) -> bytes:
+    """John Miller's water-damage claim (his household policy): not Anna's, whose email conversation
+    the other flow tests in this shared demo database use."""
+    return (
+        _claim_mail(message_id)
+        .replace(b"Anna Schmidt <anna.schmidt@example.com>", b"John Miller <john.miller@example.com>")
+        .replace(b"POL-100234", b"POL-200871")
+    )
+
+
 STEPS = ("load_turn", "understand_turn", "look_up", "decide", "hand_off")
 
 
@@ -69,7 +80,7 @@ async def _drain(services, name: str, rounds: int = 1) -> None:  # type: ignore[
 
 
 async def test_a_turns_steps_lookups_and_logs_show_in_prefect(services, prefect_harness: str) -> None:  # type: ignore[no-untyped-def]
-    mid = await EmailIngest(services).accept(["support@glassdesk.local"], _claim_mail("<visible-1@example.com>"))
+    mid = await EmailIngest(services).accept(["support@glassdesk.local"], _johns_claim_mail("<visible-1@example.com>"))
     await _drain(services, "test-visibility-worker")
 
     runs = await _task_runs(prefect_harness, mid, want=len(STEPS) + 1)
@@ -94,7 +105,7 @@ async def test_a_turns_steps_lookups_and_logs_show_in_prefect(services, prefect_
     assert any(line.startswith(f"look_up {mid}: lookups claim_intake ok") for line in lines), lines
     assert any(line.startswith(f"hand_off {mid}: outcome handed_off") for line in lines), lines
     text = "\n".join(lines)
-    for secret in ("Wasserschaden", "anna.schmidt@example.com", "Anna Schmidt", "POL-100234"):
+    for secret in ("Wasserschaden", "john.miller@example.com", "John Miller", "POL-200871"):
         assert secret not in text, secret
 
     # the /ops link of this turn resolves to exactly this flow run

@@ -16,6 +16,17 @@ from pathlib import Path
 import httpx
 
 
+def drain_prefect_services(timeout_s: float = 10.0) -> None:
+    """Flush and stop this process's Prefect event and API-log workers. Each is a process-wide singleton
+    pinned to the API URL that was current when it started; a test that talked to its own server must
+    drain them before the server goes, or the next test's events and logs go to a dead server."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for service in (EventsWorker, APILogWorker):
+        service.drain_all(timeout=timeout_s, at_exit=False)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -44,8 +55,10 @@ def prefect_server(port: int, env: dict[str, str], *, start_timeout_s: float = 1
             assert proc.poll() is None, "prefect server exited during start"
             assert time.monotonic() < deadline, f"prefect server did not answer within {start_timeout_s:.0f} s"
             time.sleep(0.5)
+        drain_prefect_services()  # event and log workers started for another server must not be reused
         yield url
     finally:
+        drain_prefect_services()
         os.killpg(proc.pid, signal.SIGINT)
         try:
             proc.wait(timeout=15)

@@ -98,9 +98,15 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prefect
             assert proc.poll() is None, "prefect server exited during start"
             assert time.monotonic() < deadline, "prefect server did not answer within 120 s"
             time.sleep(0.5)
+        from tests.support.prefect_server import drain_prefect_services
+
+        drain_prefect_services()  # event and log workers started for another server must not be reused
         with temporary_settings(updates={PREFECT_API_URL: url, PREFECT_LOGGING_TO_API_ENABLED: False}):
             yield PrefectServer(url, home)
     finally:
+        from tests.support.prefect_server import drain_prefect_services
+
+        drain_prefect_services()
         os.killpg(proc.pid, signal.SIGINT)
         try:
             proc.wait(timeout=15)

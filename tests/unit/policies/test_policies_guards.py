@@ -78,6 +78,16 @@ def test_out_of_scope_never_auto_replies(facts: FactsFactory) -> None:
     assert evaluate(drafted, facts(out_of_scope=True)).rule_id == "default"
 
 
+def test_an_unreachable_back_office_goes_to_a_person_whatever_the_policy(facts: FactsFactory) -> None:
+    """No automatic answer or draft without the facts a lookup should have brought."""
+    for route in ("auto_reply", "draft_for_approval", "ask_clarification"):
+        policy = load_policy(f"rules: []\ndefault: {route}\n")
+        decision = evaluate(policy, facts(intent="order_status", lookup_unavailable=True))
+        assert (decision.route, decision.rule_id) == (Route.HANDOFF, "guard:backoffice-unavailable")
+        assert "could not be reached" in decision.reason
+    assert evaluate(RECKLESS, facts(intent="order_status")).route is Route.AUTO_REPLY
+
+
 def test_claims_guard_wins_over_human_request(facts: FactsFactory) -> None:
     decision = evaluate(RECKLESS, facts(claim_decision=True, asked_for_human=True))
     assert (decision.route, decision.queue) == (Route.HANDOFF, "claims")
