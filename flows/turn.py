@@ -143,13 +143,15 @@ def build_turn_flow(deps: TurnDeps, *, lock_wait_s: float = 2.0, orchestrated: b
         ``turn_timeout_s``. A busy conversation defers the turn instead of holding a flow-run slot
         while it waits; a turn that overruns is cancelled (its lease released) and raises
         ``TurnTimedOut``, so its batch finishes and the turn is delivered again."""
+        limit = asyncio.timeout(turn_timeout_s)
         try:
-            async with asyncio.timeout(turn_timeout_s):
-                async with deps.services.locks.hold(conversation_id, wait_s=lock_wait_s) as lease:
-                    return await steps_of(TurnWork(message_id=message_id, conversation_id=conversation_id), lease)
+            async with limit, deps.services.locks.hold(conversation_id, wait_s=lock_wait_s) as lease:
+                return await steps_of(TurnWork(message_id=message_id, conversation_id=conversation_id), lease)
         except LockNotAcquired:
             return TurnOutcome.DEFERRED
         except TimeoutError as exc:
+            if not limit.expired():
+                raise  # a step's own timeout, not the turn's limit: a failed turn like any other
             log.error("turn %s: still running after %.0f s, cancelled", message_id, turn_timeout_s)
             raise TurnTimedOut(f"turn {message_id} ran longer than {turn_timeout_s:.0f} s") from exc
 
