@@ -19,6 +19,7 @@ from typing import cast
 from flows.fairness import FAIRNESS_CRON, fairness_audit
 from flows.ops import RETRAIN_CRON, reingest_knowledge, retrain_intents
 from flows.retention import RETENTION_CRON, purge_expired
+from runtime.prefect_shutdown import drain_prefect_services
 from services.settings import Settings
 
 __all__ = ["serve_ops"]
@@ -120,6 +121,7 @@ def serve_ops(settings: Settings, *, api_url: str, wait_s: float = 300.0) -> int
     except KeyboardInterrupt:
         pass
     finally:
+        drain_prefect_services()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0

@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 from runtime.compose import open_container
+from runtime.prefect_shutdown import drain_prefect_services
 from runtime.worker import worker_for
 from services.reconciler import Reconciler
 from services.settings import Settings, configure_logging
@@ -30,3 +31,4 @@ async def serve_worker(settings: Settings, stop: asyncio.Event) -> None:
                 reconciler.cancel()  # stops between two queries; every step is its own transaction
             await asyncio.gather(reconciler, return_exceptions=True)
             await runner.clients.aclose()
+            await asyncio.to_thread(drain_prefect_services)
