@@ -117,7 +117,7 @@ async def test_a_turns_steps_lookups_and_logs_show_in_prefect(services, prefect_
     record = await services.timeline.decision_for(mid)
     assert record is not None
     (intake,) = [lk for lk in record.lookups if lk.tool == "claim_intake"]
-    assert intake.connector == connector and intake.duration_ms is not None and intake.duration_ms >= 0
+    assert intake.connector == connector and isinstance(intake.duration_ms, float)  # recorded; its size is bench matter
 
 
 async def test_a_failed_turn_shows_failed_in_prefect(services, prefect_harness: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
