@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check setup sysdeps bench clean embeddings llm
+.PHONY: run test check setup sysdeps bench clean embeddings llm day
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -26,6 +26,10 @@ CODE := conversation channels policies knowledge understanding services flows ru
 
 test: setup sysdeps check
 	$(BIN)/python -m pytest -q
+
+# the scripted day of the agent desk in Chromium (30 conversations, two agents, ops): ~2.5 min
+day: setup sysdeps
+	$(BIN)/python -m pytest -q -m scenario tests/browser/test_scripted_day.py
 
 # lint, format and types: part of `make test`, so CI runs them
 check: setup

@@ -26,7 +26,9 @@ from urllib.parse import parse_qs, urlsplit
 from _scale_traffic import Conversation
 
 DONE_EVENTS = ("sent", "handed_off", "awaiting_agent")
-STEP_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) \w+ prefect\.task_runs (\w+) (msg_[A-Za-z0-9_-]+)\b")
+STEP_LINE = re.compile(
+    r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) \w+ (?:prefect\.task_runs|glassdesk\.steps) (\w+) (msg_[A-Za-z0-9_-]+)\b"
+)
 
 
 @dataclass

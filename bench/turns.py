@@ -15,9 +15,9 @@ embedded Redis, demo data, ``prefect server start`` (the supervisor's Prefect se
 2. Max sustained turns/s: a burst of N sessions sends as fast as the edge takes them; the worker's
    completion rate between the 10th and the 90th percentile reply is the sustained capacity.
 3. Prefect's share: in the bench process, against the same Prefect server and database, the same
-   kind of turns run (a) through ``process_turns`` (the flow with one task per step, as the worker runs
-   it) and (b) as the same steps called directly (``flows.steps``, same lock and branches as
-   ``run_turn``), alternating, at batch sizes 1 and 16. Share = (flow - direct) / flow.
+   kind of turns run (a) inside an open ``TurnSession`` (as the worker runs them), (b) through a flow run
+   per batch, and (c) as the same steps called directly, alternating, at batch sizes 1 and 16.
+   Share = (session - direct) / session.
 
 Writes bench/results/turns.json (or turns_quick.json with --quick).
 """
@@ -217,7 +217,8 @@ async def prefect_share(stack: Stack, *, rounds: int, batch: int) -> dict[str, A
     os.environ.update({k: v for k, v in stack.env().items() if k.startswith("PREFECT_")})
     os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
     from conversation import ChannelKind, ChatSession, InboundMessage
-    from flows.turn import build_turn_flow
+    from flows.turn import build_turn_batch, build_turn_flow
+    from flows.turn_session import TurnSession
     from flows.turn_work import TurnDeps
     from runtime.compose import build_turn_kit, open_container
     from services.settings import Settings
@@ -228,8 +229,11 @@ async def prefect_share(stack: Stack, *, rounds: int, batch: int) -> dict[str, A
     probe: dict[str, str] = {}
     async with open_container(settings) as services:
         deps = TurnDeps(services=services, kit=await build_turn_kit(services))
-        process_turns = build_turn_flow(deps)  # what the worker runs: a flow run, a task run per step
+        process_turns = build_turn_flow(deps)  # the per-batch design: a flow run per batch, a task run per step
         plain_turns = build_turn_flow(deps, orchestrated=False)  # the same steps called directly
+        # what the worker runs by default: batches inside one open flow run
+        session = TurnSession(build_turn_batch(deps), worker="bench-share", max_turns=10**9, max_age_s=1e9)
+        await session.open()
         counter = 0
 
         async def new_turns(k: int) -> list[tuple[str, str]]:
@@ -256,6 +260,11 @@ async def prefect_share(stack: Stack, *, rounds: int, batch: int) -> dict[str, A
             res = await process_turns([m for m, _ in refs], [c for _, c in refs])
             return (time.perf_counter() - t0) * 1000, res
 
+        async def timed_session(refs: list[tuple[str, str]]) -> tuple[float, dict[str, str]]:
+            t0 = time.perf_counter()
+            res = await session.run([m for m, _ in refs], [c for _, c in refs])
+            return (time.perf_counter() - t0) * 1000, res
+
         async def timed_direct(refs: list[tuple[str, str]]) -> tuple[float, list[str]]:
             t0 = time.perf_counter()
             res = await plain_turns([m for m, _ in refs], [c for _, c in refs])
@@ -277,28 +286,62 @@ async def prefect_share(stack: Stack, *, rounds: int, batch: int) -> dict[str, A
         # warm up both paths (lazy imports, first flow run registration)
         await timed_direct(await new_turns(2))
         await timed_flow(await new_turns(2))
+        await timed_session(await new_turns(2))
         results: dict[str, Any] = {"default_policy_outcome_of_issue_examples": probe}
-        for size in (1, batch):
-            flow_ms, direct_ms, outcomes = [], [], {}
-            for _ in range(rounds if size == 1 else max(3, rounds // 4)):
-                f, fres = await timed_flow(await new_turns(size))
-                d, dres = await timed_direct(await new_turns(size))
-                flow_ms.append(f)
-                direct_ms.append(d)
-                for o in [*fres.values(), *dres]:
-                    outcomes[str(o)] = outcomes.get(str(o), 0) + 1
-            fm, dm = statistics.median(flow_ms), statistics.median(direct_ms)
-            results[f"batch_{size}"] = {
-                "turns_per_run": size,
-                "flow_run_ms": summary_ms(flow_ms),
-                "direct_steps_ms": summary_ms(direct_ms),
-                "prefect_ms_per_run_p50": round(fm - dm, 1),
-                "prefect_ms_per_turn_p50": round((fm - dm) / size, 1),
-                "direct_ms_per_turn_p50": round(dm / size, 1),
-                "prefect_share_of_turn_time": round((fm - dm) / fm, 3) if fm > 0 else None,
-                "outcomes": outcomes,
-            }
+        try:
+            for size in (1, batch):
+                flow_ms, session_ms, direct_ms, outcomes = [], [], [], {}
+                for _ in range(rounds if size == 1 else max(3, rounds // 4)):
+                    f, fres = await timed_flow(await new_turns(size))
+                    se, sres = await timed_session(await new_turns(size))
+                    d, dres = await timed_direct(await new_turns(size))
+                    flow_ms.append(f)
+                    session_ms.append(se)
+                    direct_ms.append(d)
+                    for o in [*fres.values(), *sres.values(), *dres]:
+                        outcomes[str(o)] = outcomes.get(str(o), 0) + 1
+                fm, sm, dm = statistics.median(flow_ms), statistics.median(session_ms), statistics.median(direct_ms)
+                results[f"batch_{size}"] = {
+                    "turns_per_run": size,
+                    "session_ms": summary_ms(session_ms),
+                    "per_batch_flow_run_ms": summary_ms(flow_ms),
+                    "direct_steps_ms": summary_ms(direct_ms),
+                    "prefect_ms_per_turn_p50": round((sm - dm) / size, 1),
+                    "direct_ms_per_turn_p50": round(dm / size, 1),
+                    "prefect_share_of_turn_time": round((sm - dm) / sm, 3) if sm > 0 else None,
+                    "per_batch_prefect_ms_per_run_p50": round(fm - dm, 1),
+                    "per_batch_prefect_share_of_turn_time": round((fm - dm) / fm, 3) if fm > 0 else None,
+                    "outcomes": outcomes,
+                }
+        finally:
+            await session.close()
     return results
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process and its waited-for children (/proc/<pid>/stat)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = sum(int(fields[i]) for i in (11, 12, 13, 14))  # utime, stime, cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_process(stack: Stack) -> dict[str, float]:
+    return {name: _cpu_s(proc.pid) for name, proc in stack.procs.items() if proc.poll() is None}
+
+
+def burst_with_cpu(stack: Stack, sessions: int, *, timeout: float) -> dict[str, Any]:
+    """The burst, with each stack process's CPU seconds per answered turn over it: where the time goes."""
+    before = cpu_by_process(stack)
+    res = asyncio.run(burst(stack.ws_url, sessions, send_rate=100.0, timeout=timeout))
+    after = cpu_by_process(stack)
+    answered = max(1, res.get("status_counts", {}).get("replied", 0))
+    res["cpu_ms_per_turn_by_process"] = {
+        name: round((after[name] - before.get(name, 0.0)) * 1000 / answered, 1) for name in after
+    }
+    return res
 
 
 def _outbound_check(db_path: Path) -> dict[str, Any]:
@@ -330,6 +373,7 @@ def main() -> None:
     burst_res: dict[str, Any] = {}
     share: dict[str, Any] = {}
     plain: dict[str, Any] = {}
+    per_batch: dict[str, Any] = {}
     errors: list[str] = []
     stack = Stack(prefect=True, web=True, worker=True)
     t_begin = time.perf_counter()
@@ -347,19 +391,28 @@ def main() -> None:
                     json.dumps({k: res[k] for k in ("offered_turns_per_s", "turns", "status_counts", "turn_ms")}),
                     flush=True,
                 )
-            burst_res = asyncio.run(burst(stack.ws_url, args.burst, send_rate=100.0, timeout=args.timeout * 2))
+            burst_res = burst_with_cpu(stack, args.burst, timeout=args.timeout * 2)
             burst_res["drain_after"] = asyncio.run(wait_drained(stack.redis_url, 120))
             burst_res["loadavg_1m_after"] = round(os.getloadavg()[0], 2)
             print(json.dumps({k: burst_res.get(k) for k in ("sustained_turns_per_s", "status_counts")}), flush=True)
             share = asyncio.run(prefect_share(stack, rounds=args.share_rounds, batch=16))
             print(json.dumps(share), flush=True)
+            # the earlier design on the same stack: one flow run per batch
+            per_batch["worker_restart_s"] = stack.restart_worker({"GLASSDESK_TURN_ORCHESTRATION": "prefect-per-batch"})
+            asyncio.run(chat_turn(stack.ws_url, "en", "Where is my order?", timeout=60))
+            per_batch["idle"] = asyncio.run(
+                open_loop(stack.ws_url, min(rates), args.duration, timeout=args.timeout, seed=args.seed)
+            )
+            per_batch["burst"] = burst_with_cpu(stack, args.burst, timeout=args.timeout * 2)
+            per_batch["burst"]["drain_after"] = asyncio.run(wait_drained(stack.redis_url, 120))
+            print(json.dumps({"per_batch": per_batch["burst"].get("sustained_turns_per_s")}), flush=True)
             # the same turns on the same stack with the plain in-process runner (no Prefect)
             plain["worker_restart_s"] = stack.restart_worker({"GLASSDESK_TURN_ORCHESTRATION": "plain"})
             asyncio.run(chat_turn(stack.ws_url, "en", "Where is my order?", timeout=60))
             plain["idle"] = asyncio.run(
                 open_loop(stack.ws_url, min(rates), args.duration, timeout=args.timeout, seed=args.seed)
             )
-            plain["burst"] = asyncio.run(burst(stack.ws_url, args.burst, send_rate=100.0, timeout=args.timeout * 2))
+            plain["burst"] = burst_with_cpu(stack, args.burst, timeout=args.timeout * 2)
             plain["burst"]["drain_after"] = asyncio.run(wait_drained(stack.redis_url, 120))
             print(json.dumps({"plain": plain["burst"].get("sustained_turns_per_s")}), flush=True)
         except Exception as exc:  # noqa: BLE001 - partial results are still written
@@ -396,7 +449,7 @@ def main() -> None:
             "SQLite under a temp GLASSDESK_VAR_DIR, demo data, `prefect server start` with the supervisor's "
             "Prefect env (task-run recorder on, batched; API logs on; event persister off), `glassdesk web` "
             "(1 uvicorn process), "
-            "`glassdesk worker` (1 process, one flow run per batch of <= 32 turns); composer, no LLM. "
+            "`glassdesk worker` (1 process, batches of <= 32 turns inside its open flow run); composer, no LLM. "
             "Load generator (websockets client) in the bench process on the same 2 cores."
         ),
         "stack_timings": stack.timings,
@@ -407,13 +460,14 @@ def main() -> None:
             "wait for earlier turns; turns that get no reply within the timeout count as timed_out",
             "max_sustained": "burst of N sessions offered at 100/s (above capacity); completion rate of the "
             "worker between the 10th and 90th percentile reply",
+            "per_batch": "then the worker is restarted with GLASSDESK_TURN_ORCHESTRATION=prefect-per-batch (one "
+            "flow run per batch, the earlier design) and the idle rate and the burst run again",
             "plain_runner": "after the Prefect phases the worker is restarted with GLASSDESK_TURN_ORCHESTRATION=plain "
             "(the same steps, branches and lease called directly, nothing in Prefect) and the idle rate and the "
             "burst run again; ratio = sustained turns/s with Prefect / with the plain runner",
-            "prefect_share": "in the bench process against the stack's Prefect server and DB: the same turns via "
-            "process_turns (flow run + one task per step, as the worker does) vs. the plain steps "
-            "(flows.steps, same lock and branches as run_turn), alternating runs; "
-            "share = (flow - direct) / flow of the median wall time per run. The e2e split "
+            "prefect_share": "in the bench process against the stack's Prefect server and DB: the same turns in an "
+            "open TurnSession (task runs per turn and step, as the worker does), in a flow run per batch, and as "
+            "the plain steps, alternating runs; share = (session - direct) / session of the median wall time. The e2e split "
             "(ack, send_to_first_working) shows queue + flow-start time in the live stack too.",
         },
         "goals": {
@@ -432,6 +486,8 @@ def main() -> None:
             "plain_runner_sustained_turns_per_s": plain_sustained,
             "sustained_ratio_prefect_to_plain": ratio,
             "plain_runner_idle_p50_ms": plain.get("idle", {}).get("turn_ms", {}).get("p50"),
+            "per_batch_flow_runs_idle_p50_ms": per_batch.get("idle", {}).get("turn_ms", {}).get("p50"),
+            "per_batch_flow_runs_sustained_turns_per_s": per_batch.get("burst", {}).get("sustained_turns_per_s"),
             "goal_p50_idle_met": bool(idle_p50 and idle_p50 <= 250),
             "goal_ratio_met": bool(ratio and ratio >= 0.7),
             "goal_orchestration_under_load_met": bool(share_b is not None and share_b <= 0.30),
@@ -440,6 +496,7 @@ def main() -> None:
         "burst": burst_res,
         "prefect_share": share,
         "plain_runner": plain,
+        "per_batch_flow_runs": per_batch,
         "check": check,
         "errors": errors,
         "notes": [

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from conversation import (
     ActorKind,
     AuthorKind,
+    ChannelKind,
+    Contact,
     ConversationStatus,
     DecisionRecord,
     EventType,
@@ -31,7 +33,10 @@ from conversation.replies import handoff_notice, review_notice
 from conversation.sql.timeline import TURN_DONE_EVENTS
 from flows.turn_work import TurnDeps, TurnOutcome, TurnWork
 from knowledge.drafting import DraftingFailed
+from services.email_verification import EmailVerification
 from services.escalation import ATTENTION_QUEUE
+from services.outcomes import record_handoff
+from services.sla import HandoffPlan, plan_handoff, refresh_clock, start_clock
 
 if TYPE_CHECKING:
     from knowledge.drafting.empathy import Acknowledgement
@@ -75,7 +80,18 @@ async def load_turn(deps: TurnDeps, work: TurnWork) -> TurnWork:
     work.human_in_charge = work.conversation.status in HUMAN_STATES
     if await s.timeline.has_event(causation_id=work.message_id, types=TURN_DONE_EVENTS):
         work.outcome = TurnOutcome.ALREADY_DONE  # a redelivery after the turn completed
-    if work.outcome == TurnOutcome.ALREADY_DONE or work.human_in_charge:
+    if work.human_in_charge and work.outcome != TurnOutcome.ALREADY_DONE:
+        # a customer message while a person is in charge: it starts (or joins) a next-response wait
+        await refresh_clock(s.db, work.conversation_id, settings=s.settings)
+    if work.outcome == TurnOutcome.ALREADY_DONE:
+        return work
+    if work.conversation.channel is ChannelKind.EMAIL:
+        # a reply that quotes a pending one-time code proves the sender owns the mailbox (also while a
+        # person has the conversation: the agent may have sent the code)
+        result = await EmailVerification(s).confirm_in_reply(work.conversation_id, work.message.text)
+        if result is not None and result.merged:
+            work.contact = await s.messages.contact_for(work.conversation_id)
+    if work.human_in_charge:
         return work  # the turn stops here: no need for the clarification count or the customer
     work.attempts = sum(
         1 for d in await s.timeline.decisions_of(work.conversation_id) if d.route is Route.ASK_CLARIFICATION
@@ -95,13 +111,23 @@ async def _customer(deps: TurnDeps, work: TurnWork) -> tuple[str | None, bool]:
         if ident.address.kind == "phone":
             customer = await deps.kit.lookups.find_customer(phone=ident.address.number)
             if customer is not None:
+                await _name_contact(deps, contact, customer_id=customer.customer_id, name=customer.name)
                 return customer.customer_id, True
     for ident in identities:
         if ident.address.kind == "email":
             customer = await deps.kit.lookups.find_customer(email=ident.address.address)
             if customer is not None:
+                if ident.verified:
+                    await _name_contact(deps, contact, customer_id=customer.customer_id, name=customer.name)
                 return customer.customer_id, bool(ident.verified)
     return None, False
+
+
+async def _name_contact(deps: TurnDeps, contact: Contact, *, customer_id: str, name: str) -> None:
+    """A contact without a name takes its verified back-office customer's, so the inbox list names
+    them before anyone opens the customer panel. A name a person or an email header gave is kept."""
+    if not contact.display_name:
+        await deps.services.messages.link_backoffice(contact.id, customer_id=customer_id, display_name=name)
 
 
 # -- 2. understand ----------------------------------------------------------------------------------
@@ -234,7 +260,8 @@ async def look_up(deps: TurnDeps, work: TurnWork, *, run: LookupRunner = _call_d
 # -- 4. decide --------------------------------------------------------------------------------------
 async def decide(deps: TurnDeps, work: TurnWork) -> TurnWork:
     from policies import evaluate
-    from services.turn_facts import build_facts, within_business_hours
+    from services.sla import calendars
+    from services.turn_facts import build_facts
 
     u = work.understanding
     assert u is not None and work.message is not None and work.conversation is not None
@@ -247,7 +274,7 @@ async def decide(deps: TurnDeps, work: TurnWork) -> TurnWork:
         language=work.language,
         amount=work.amount,
         attempts=work.attempts,
-        business_hours=within_business_hours(st.business_hours, st.timezone),
+        business_hours=calendars(st).default.is_open(dt.datetime.now(dt.UTC)),
         lookup_tools=[r.tool for r in work.lookup_records],
         lookup_unavailable=any(not r.ok and r.summary.startswith(LOOKUP_FAILED) for r in work.lookup_records),
     )
@@ -390,19 +417,17 @@ async def _deliver(
 
 async def needs_person(deps: TurnDeps, work: TurnWork, *, reason: str) -> None:
     """Put the conversation in the attention queue with a reason the agent can read."""
-    await deps.services.messages.route_conversation(
-        work.conversation_id,
-        ConversationStatus.HANDED_OFF,
-        queue=ATTENTION_QUEUE,
-        priority=Priority.HIGH,
-        sla_due_at=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1),
-    )
+    plan = plan_handoff(deps.services.settings, queue=ATTENTION_QUEUE, priority=Priority.HIGH)
+    await _route_to_person(deps, work, plan=plan, status=ConversationStatus.HANDED_OFF)
     await record_event(
         deps,
         work,
         EventType.HANDED_OFF,
         {"queue": ATTENTION_QUEUE, "priority": Priority.HIGH.value, "reason": reason[:200]},
         actor=ActorKind.SYSTEM,
+    )
+    await record_handoff(
+        deps.services, work.conversation_id, reason, causation_id=work.message_id, queue=ATTENTION_QUEUE
     )
 
 
@@ -427,16 +452,26 @@ async def ask_clarification(deps: TurnDeps, work: TurnWork) -> TurnWork:
 
 
 # -- 6b. hand off -----------------------------------------------------------------------------------
-async def hand_off(deps: TurnDeps, work: TurnWork, *, reason: str) -> TurnWork:
+async def hand_off(deps: TurnDeps, work: TurnWork, *, reason: str, now: dt.datetime | None = None) -> TurnWork:
+    """``now``: the time of the handoff (default: the current time)."""
     d = work.decision
     queue = (d.queue if d is not None and d.queue else None) or "general"
     priority = Priority(d.priority.value if d is not None and d.priority else "normal")
-    sla = dt.timedelta(minutes=(d.sla_minutes if d is not None and d.sla_minutes else 240))
+    # the queue's calendar and targets; the policy's sla_minutes is the first response, in business time
+    plan = plan_handoff(
+        deps.services.settings,
+        queue=queue,
+        priority=priority,
+        sla_minutes=d.sla_minutes if d is not None else None,
+        now=now,
+    )
     # The notice is written to the outbox before the conversation is marked as a person's: a crash in
     # between re-runs this step, which finds the notice already written and never loses it.
     ack = _acknowledgement(work)
-    # with an acknowledgement the notice is AI-written (so it carries the disclosure); else a system notice
-    text = f"{ack.text} {handoff_notice(work.language)}" if ack else handoff_notice(work.language)
+    # with an acknowledgement the notice is AI-written (so it carries the disclosure); else a system notice.
+    # Outside business hours it says when the team is back.
+    notice = handoff_notice(work.language, back_at=plan.back_at)
+    text = f"{ack.text} {notice}" if ack else notice
     try:
         await deps.services.deliverer.deliver(
             work.conversation_id,
@@ -449,13 +484,7 @@ async def hand_off(deps: TurnDeps, work: TurnWork, *, reason: str) -> TurnWork:
         log.warning("turn %s: handoff notice queued in the outbox", work.message_id)
     except PermanentDeliveryError:
         log.warning("turn %s: handoff notice refused by the channel", work.message_id)
-    await deps.services.messages.route_conversation(
-        work.conversation_id,
-        ConversationStatus.HANDED_OFF,
-        queue=queue,
-        priority=priority,
-        sla_due_at=dt.datetime.now(dt.UTC) + sla,
-    )
+    await _route_to_person(deps, work, plan=plan, status=ConversationStatus.HANDED_OFF)
     if work.record is not None:
         summary = _handoff_summary(work)
         work.record = work.record.model_copy(
@@ -478,6 +507,14 @@ async def hand_off(deps: TurnDeps, work: TurnWork, *, reason: str) -> TurnWork:
         {"queue": queue, "priority": priority.value, "reason": reason[:200]},
         actor=ActorKind.SYSTEM,
     )
+    await record_handoff(
+        deps.services,
+        work.conversation_id,
+        reason,
+        causation_id=work.message_id,
+        queue=queue,
+        rule_id=d.rule_id if d is not None else None,
+    )
     work.outcome = TurnOutcome.HANDED_OFF
     return work
 
@@ -490,15 +527,20 @@ def _handoff_summary(work: TurnWork) -> str:
     return "; ".join(parts)[:500]
 
 
-async def await_agent(deps: TurnDeps, work: TurnWork, *, reason: str) -> TurnWork:
-    assert work.draft is not None and work.record is not None
+async def _route_to_person(deps: TurnDeps, work: TurnWork, *, plan: HandoffPlan, status: ConversationStatus) -> None:
+    """Mark the conversation as a person's in the plan's queue and start its SLA clock (the three
+    timers in the queue's calendar; a clock already running for this person's episode is kept)."""
     await deps.services.messages.route_conversation(
-        work.conversation_id,
-        ConversationStatus.AWAITING_AGENT,
-        queue="approvals",
-        priority=Priority.NORMAL,
-        sla_due_at=dt.datetime.now(dt.UTC) + dt.timedelta(hours=2),
+        work.conversation_id, status, queue=plan.queue, priority=plan.priority, sla_due_at=plan.first_response_due
     )
+    since = work.message.created_at if work.message is not None and not work.human_in_charge else None
+    await start_clock(deps.services.db, work.conversation_id, plan=plan, new_episode_since=since)
+
+
+async def await_agent(deps: TurnDeps, work: TurnWork, *, reason: str, now: dt.datetime | None = None) -> TurnWork:
+    assert work.draft is not None and work.record is not None
+    plan = plan_handoff(deps.services.settings, queue="approvals", priority=Priority.NORMAL, now=now)
+    await _route_to_person(deps, work, plan=plan, status=ConversationStatus.AWAITING_AGENT)
     work.record = work.record.model_copy(
         update={
             "route": Route.DRAFT_FOR_APPROVAL,
@@ -519,7 +561,7 @@ async def await_agent(deps: TurnDeps, work: TurnWork, *, reason: str) -> TurnWor
         try:
             await deps.services.deliverer.deliver(
                 work.conversation_id,
-                review_notice(work.language),
+                review_notice(work.language, back_at=plan.back_at),
                 author_kind=AuthorKind.SYSTEM,
                 language=work.language,
                 causation_id=work.message_id,

@@ -14,23 +14,35 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Concatenate, ParamSpec, cast
 
-from prefect import Flow, flow, get_run_logger, task
+from prefect import Flow, flow, task
 from prefect.cache_policies import NONE
+from prefect.utilities.annotations import quote
 
 from conversation import LockNotAcquired, Route
 from conversation.ports import ConversationLease
 from flows import steps
+from flows.outcome_step import take_outcome_answer
 from flows.turn_work import TurnDeps, TurnOutcome, TurnWork
 from knowledge.drafting import DraftingFailed
 
-__all__ = ["TURN_FLOW_NAME", "TurnFlow", "build_turn_flow", "TurnFailed", "TurnTimedOut"]
+__all__ = [
+    "TURN_FLOW_NAME",
+    "TurnBatch",
+    "TurnFlow",
+    "build_turn_batch",
+    "build_turn_flow",
+    "TurnFailed",
+    "TurnTimedOut",
+]
 
 TURN_FLOW_NAME = "turns"
 log = logging.getLogger("glassdesk.turns")
+step_log = logging.getLogger("glassdesk.steps")
 
 P = ParamSpec("P")
 Step = Callable[Concatenate[TurnDeps, TurnWork, P], Awaitable[TurnWork]]
 TurnFlow = Flow[[list[str], list[str]], Coroutine[Any, Any, dict[str, str]]]
+TurnBatch = Callable[[list[str], list[str]], Coroutine[Any, Any, dict[str, str]]]
 
 
 class TurnTimedOut(Exception):
@@ -79,22 +91,40 @@ def _bind(deps: TurnDeps, fn: Step[P], *, retries: int = 0, orchestrated: bool =
     if not orchestrated:
         return _PlainStep(deps, fn)
 
-    async def body(work: TurnWork, *args: P.args, **kwargs: P.kwargs) -> TurnWork:
+    async def body(work: TurnWork, *args: P.args, **kwargs: P.kwargs) -> quote:
         done = await fn(deps, work, *args, **kwargs)
-        # ids and the step's verdict only: this line reaches the Prefect API (the run's Logs tab)
-        get_run_logger().info("%s %s: %s", fn.__name__, work.message_id, _verdict(done))
-        return done
+        # the step's verdict, no content: this line reaches the Prefect API as the task run's log (the
+        # supervisor's PREFECT_LOGGING_EXTRA_LOGGERS includes glassdesk); its ids are stripped there
+        step_log.info("%s %s: %s", fn.__name__, work.message_id, _verdict(done))
+        return quote(done)
 
     body.__name__ = body.__qualname__ = fn.__name__
     decorate = task(
         name=fn.__name__,
+        # named per turn from the call's own parameter: no Task copy (with_options) per call
+        task_run_name=f"{fn.__name__}[{{work.message_id}}]",
         retries=retries,
         retry_delay_seconds=[0.5, 2, 5][:retries] or 0,
         cache_policy=NONE,
         persist_result=False,
         log_prints=False,
     )
-    return decorate(body)
+    return _QuotedStep(decorate(body))
+
+
+class _QuotedStep:
+    """A step's task, called with the turn's work quoted both ways. Prefect walks every parameter and
+    return value looking for futures and states to resolve; ``TurnWork`` holds none, and walking its
+    fields cost more than half of each task run's CPU (12.4 -> 5.0 ms per task run, measured). The
+    step's body still receives the work itself (Prefect unwraps quoted parameters)."""
+
+    def __init__(self, step: Any) -> None:
+        self.task = step
+        self.name: str = step.name
+
+    async def __call__(self, work: TurnWork, *args: Any, **kwargs: Any) -> TurnWork:
+        done = await self.task(quote(work), *args, **kwargs)
+        return cast(TurnWork, done.unquote() if isinstance(done, quote) else done)
 
 
 async def _lookup_body(tool: str, call: Callable[[], Awaitable[object]]) -> object:
@@ -119,9 +149,21 @@ def _lookup_runner(message_id: str) -> steps.LookupRunner:
 
 
 def build_turn_flow(deps: TurnDeps, *, lock_wait_s: float = 2.0, orchestrated: bool = True) -> TurnFlow:
-    """The ``turns`` flow, bound to this worker's container and turn kit. ``orchestrated=False`` gives
-    the same steps, branches, lease and outcomes as a plain coroutine function without Prefect (the
-    bench's baseline, ``GLASSDESK_TURN_ORCHESTRATION=plain``): no task runs, no step retries."""
+    """The ``turns`` flow with one flow run per batch, bound to this worker's container and turn kit.
+    ``orchestrated=False`` gives the same steps, branches, lease and outcomes as a plain coroutine
+    function without Prefect (the bench's baseline, ``GLASSDESK_TURN_ORCHESTRATION=plain``): no task
+    runs, no step retries. The worker's default runs batches inside a long-lived flow run instead
+    (:mod:`flows.turn_session`), with the same :func:`build_turn_batch`."""
+    process_turns = build_turn_batch(deps, lock_wait_s=lock_wait_s, orchestrated=orchestrated)
+    if not orchestrated:
+        return cast(TurnFlow, process_turns)
+    return flow(name=TURN_FLOW_NAME, persist_result=False, log_prints=False, validate_parameters=False)(process_turns)
+
+
+def build_turn_batch(deps: TurnDeps, *, lock_wait_s: float = 2.0, orchestrated: bool = True) -> TurnBatch:
+    """Runs a batch of turns concurrently, each under its conversation's lease and time limit. When
+    orchestrated, each turn is a task run ``turn[message_id]`` (Failed when the turn raised) and its
+    steps are task runs nested under it; the caller provides the flow run around the batch."""
 
     def bind(fn: Step[P], retries: int = 0) -> Any:
         return _bind(deps, fn, retries=retries, orchestrated=orchestrated)
@@ -135,6 +177,7 @@ def build_turn_flow(deps: TurnDeps, *, lock_wait_s: float = 2.0, orchestrated: b
     ask_clarification = bind(steps.ask_clarification, retries=2)
     hand_off = bind(steps.hand_off, retries=2)
     await_agent = bind(steps.await_agent, retries=2)
+    take_outcome = bind(take_outcome_answer, retries=2)
 
     turn_timeout_s = deps.services.settings.turn_timeout_s
 
@@ -158,10 +201,13 @@ def build_turn_flow(deps: TurnDeps, *, lock_wait_s: float = 2.0, orchestrated: b
     async def steps_of(work: TurnWork, lease: ConversationLease) -> TurnOutcome:
         def named(t: Any) -> Any:
             lease.ensure()  # fencing: a holder whose lease lapsed stops before it writes again
-            return t.with_options(task_run_name=f"{t.name}[{work.message_id}]")
+            return t  # its task run is named ``<step>[<message id>]`` from the call's ``work``
 
         work = await named(load)(work)
         if work.outcome is TurnOutcome.ALREADY_DONE:
+            return work.outcome
+        work = await named(take_outcome)(work)  # a survey answer (issue 12): also where a person is in charge
+        if work.outcome is not None:
             return work.outcome
         if work.human_in_charge:
             return TurnOutcome.HUMAN_IN_CHARGE
@@ -195,11 +241,17 @@ def build_turn_flow(deps: TurnDeps, *, lock_wait_s: float = 2.0, orchestrated: b
         assert work.outcome is not None
         return work.outcome
 
+    one_turn: Callable[[str, str], Awaitable[TurnOutcome]] = run_turn
+    if orchestrated:
+        one_turn = task(
+            name="turn", task_run_name="turn[{message_id}]", cache_policy=NONE, persist_result=False, log_prints=False
+        )(run_turn)
+
     async def process_turns(message_ids: list[str], conversation_ids: list[str]) -> dict[str, str]:
-        """A batch of turns in one flow run (amortises Prefect's per-run cost under load). The run ends
-        Failed when any of its turns raised."""
+        """A batch of turns (amortises Prefect's per-run cost under load). Raises ``TurnFailed``, with
+        every turn's outcome, when any of its turns raised: the flow run around it ends Failed."""
         results = await asyncio.gather(
-            *(run_turn(m, c) for m, c in zip(message_ids, conversation_ids, strict=True)), return_exceptions=True
+            *(one_turn(m, c) for m, c in zip(message_ids, conversation_ids, strict=True)), return_exceptions=True
         )
         out: dict[str, str] = {}
         failed = []
@@ -213,6 +265,4 @@ def build_turn_flow(deps: TurnDeps, *, lock_wait_s: float = 2.0, orchestrated: b
             raise TurnFailed(f"{len(failed)} of {len(message_ids)} turns failed: {', '.join(failed[:20])}", out)
         return out
 
-    if not orchestrated:
-        return cast(TurnFlow, process_turns)
-    return flow(name=TURN_FLOW_NAME, persist_result=False, log_prints=False, validate_parameters=False)(process_turns)
+    return process_turns

@@ -43,6 +43,7 @@ from conversation.sql import (
     SqlUsers,
     upgrade_database,
 )
+from services.business_hours import calendars_for
 from services.container import Container, TurnKit
 from services.delivery import Deliverer, DeliveryTarget
 from services.settings import Settings
@@ -117,7 +118,9 @@ def build_senders(settings: Settings, bus: RedisLiveBus) -> dict[ChannelKind, Ch
 
 @contextlib.asynccontextmanager
 async def open_container(settings: Settings, *, migrate: bool = True) -> AsyncIterator[Container]:
-    """Build every adapter; close them on exit. Migrations run first unless told otherwise."""
+    """Build every adapter; close them on exit. Migrations run first unless told otherwise. A calendars
+    file that cannot be used stops start-up here, with the file:line and what to fix."""
+    await asyncio.to_thread(calendars_for, settings)  # raises CalendarFileError (a ValueError)
     if migrate:
         await asyncio.to_thread(upgrade_database, settings.sqlalchemy_url)
     redis_url, owned = await asyncio.to_thread(resolve_redis_url, settings)
@@ -173,8 +176,9 @@ async def open_container(settings: Settings, *, migrate: bool = True) -> AsyncIt
             owned.stop()
 
 
-async def _lookups(settings: Settings, sql: BackOffice) -> Lookups:
-    """The SQL back office, or the connectors the admin declared (REST, portal robots, SQL as provided)."""
+async def build_lookups(settings: Settings, sql: BackOffice) -> Lookups:
+    """The SQL back office, or the connectors the admin declared (REST, portal robots, SQL as provided).
+    The caller closes it (``Lookups.aclose``): connectors hold HTTP clients and robots' browsers."""
     from knowledge.backoffice import Lookups
     from knowledge.backoffice.build import build_backoffice
     from knowledge.backoffice.connectors import load_connectors_file
@@ -221,9 +225,9 @@ async def build_turn_kit(container: Container) -> TurnKit:
         )
     return TurnKit(
         intents=intents,
-        language_detector=LanguageDetector(),
+        language_detector=LanguageDetector(preferred=settings.supported_languages),  # as the fairness audit
         kb=kb,
-        lookups=await _lookups(settings, SqlBackOffice.from_path(settings.var_dir / "backoffice.db")),
+        lookups=await build_lookups(settings, SqlBackOffice.from_path(settings.var_dir / "backoffice.db")),
         policy=PolicySource(container.policies),
         guards=GuardConfig(refund_limit=settings.refund_limit, supported_languages=settings.supported_languages),
         drafter=drafter,

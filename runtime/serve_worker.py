@@ -30,5 +30,5 @@ async def serve_worker(settings: Settings, stop: asyncio.Event) -> None:
             if not reconciler.done():
                 reconciler.cancel()  # stops between two queries; every step is its own transaction
             await asyncio.gather(reconciler, return_exceptions=True)
-            await runner.clients.aclose()
+            await runner.aclose()
             await asyncio.to_thread(drain_prefect_services)

@@ -12,7 +12,8 @@ feedback and an audit entry, and publishes a live update (ids and kinds only). S
 - intent correction: feedback for retraining (the message text redacted);
 - lifecycle: open, pending (waiting on the customer), snoozed until a time, resolved, closed. A customer
   message reopens pending, resolved and snoozed (a database trigger, migration 0007_desk); a snooze
-  also ends when its time passes. Pending and resolved stop the SLA clock;
+  also ends when its time passes. Pending and resolved stop the SLA clock. Resolve opens an outcome
+  row and asks the customer on their channel whether it is solved and for a rating (services.outcomes);
 - assignment: to an agent, or to a queue (which leaves it unassigned there);
 - canned replies: admins keep them (de, en), agents insert them with {name}, {order_number}, {ticket};
 - collision notice: who else has the conversation open right now (Redis, heartbeats, ids only).
@@ -47,9 +48,12 @@ from conversation import (
     TurnRef,
     utcnow,
 )
+from conversation.handoff_reasons import HandoffReason
 from conversation.sql.desk import DeskQueries, DeskState, ticket_label
 from conversation.sql.desk_store import CannedReply, DeskStore
 from services.container import Container
+from services.outcomes import Outcomes, record_handoff
+from services.sla import refresh_clock
 
 __all__ = [
     "AgentDesk",
@@ -184,6 +188,7 @@ class AgentDesk:
                 causation_id=record.inbound_message_id,
                 approved_by=actor.display_name,
             )
+            await refresh_clock(self._s.db, conv.id, settings=self._s.settings)  # the first response is met
             await self._settle(record, DraftState.APPROVED, actor, outbound_message_id=msg.id)
             await self._s.messages.route_conversation(conv.id, ConversationStatus.OPEN, assignee="")
             await self._event(
@@ -213,6 +218,7 @@ class AgentDesk:
                 causation_id=record.inbound_message_id,
                 author_id=actor.username,
             )
+            await refresh_clock(self._s.db, conv.id, settings=self._s.settings)
             await self._settle(record, DraftState.EDITED, actor, outbound_message_id=msg.id)
             await self._s.messages.route_conversation(conv.id, ConversationStatus.OPEN, assignee="")
             await self._s.feedback.add(
@@ -284,6 +290,10 @@ class AgentDesk:
             await self._event(
                 conv.id, EventType.TAKEN_OVER, None, {"by": actor.username, "from_status": conv.status.value}
             )
+            if conv.status is not ConversationStatus.HANDED_OFF:  # the automation had it: why a person has it now
+                await record_handoff(
+                    self._s, conv.id, HandoffReason.AGENT_TOOK_OVER, causation_id=None, queue=conv.queue
+                )
             await self._audit(actor, "inbox.taken_over", conv.id, {"from_status": conv.status.value})
 
     async def unanswered(self, conversation_id: str) -> list[Message]:
@@ -349,6 +359,7 @@ class AgentDesk:
             except Exception:
                 await self._s.redis.delete(key)
                 raise
+            await refresh_clock(self._s.db, conv.id, settings=self._s.settings)  # a human reply stops the wait
             await self._audit(actor, "inbox.replied", conv.id, {"message_id": msg.id})
             return msg
 
@@ -446,6 +457,8 @@ class AgentDesk:
             if snoozed_until is not None and state is DeskState.SNOOZED:
                 data["until"] = snoozed_until.isoformat()
             await self._audit(actor, "inbox.state_changed", conv.id, data)
+            if state is DeskState.RESOLVED:  # one outcome row, and the survey on the customer's channel
+                await Outcomes(self._s).on_resolved(conv.id, resolved_by=actor.username)
             await self._s.bus.publish(
                 conv.id, {"event": "desk_state_changed", "actor": ActorKind.HUMAN.value, "state": state.value}
             )

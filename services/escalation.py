@@ -18,12 +18,22 @@ from conversation import (
 )
 from conversation.replies import handoff_notice
 from services.container import Container
+from services.outcomes import record_handoff
+from services.sla import plan_handoff, start_clock
 
 __all__ = ["ATTENTION_QUEUE", "escalate_failed_turn"]
 
 log = logging.getLogger("glassdesk.escalation")
 
 ATTENTION_QUEUE = "attention"  # "needs attention": turns the automation could not finish
+_HUMAN_STATES = (ConversationStatus.HANDED_OFF, ConversationStatus.AWAITING_AGENT)
+
+
+async def _received_at(services: Container, message_id: str) -> dt.datetime | None:
+    try:
+        return (await services.messages.get_message(message_id)).created_at
+    except NotFound:
+        return None
 
 
 async def escalate_failed_turn(services: Container, *, message_id: str, conversation_id: str, reason: str) -> None:
@@ -33,14 +43,18 @@ async def escalate_failed_turn(services: Container, *, message_id: str, conversa
     except NotFound:
         log.error("failed turn %s: conversation %s is gone", message_id, conversation_id)
         return
+    plan = plan_handoff(services.settings, queue=ATTENTION_QUEUE, priority=Priority.HIGH)
     if not await services.timeline.has_event(causation_id=message_id, types=(EventType.HANDED_OFF,)):
         await services.messages.route_conversation(
             conversation_id,
             ConversationStatus.HANDED_OFF,
             queue=ATTENTION_QUEUE,
             priority=Priority.HIGH,
-            sla_due_at=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1),
+            sla_due_at=plan.first_response_due,
         )
+        # a clock already running (a person had it) is kept; else this failed message starts one
+        since = None if conv.status in _HUMAN_STATES else await _received_at(services, message_id)
+        await start_clock(services.db, conversation_id, plan=plan, new_episode_since=since)
         event = TimelineEvent(
             conversation_id=conversation_id,
             type=EventType.HANDED_OFF,
@@ -53,6 +67,9 @@ async def escalate_failed_turn(services: Container, *, message_id: str, conversa
             },
         )
         await services.timeline.add_event(event)
+        await record_handoff(
+            services, conversation_id, f"automation failed: {reason}", causation_id=message_id, queue=ATTENTION_QUEUE
+        )
         try:
             await services.bus.publish(
                 conversation_id,
@@ -68,7 +85,7 @@ async def escalate_failed_turn(services: Container, *, message_id: str, conversa
     try:  # the outbox keeps it and retries it if the channel is down
         await services.deliverer.deliver(
             conversation_id,
-            handoff_notice(conv.language),
+            handoff_notice(conv.language, back_at=plan.back_at),
             author_kind=AuthorKind.SYSTEM,
             language=conv.language or "en",
             causation_id=message_id,

@@ -362,7 +362,8 @@ def turn_understander(settings: Settings) -> tuple[TurnUnderstander, str]:
     from understanding import load_model
 
     model = load_model(live_intent_model_dir(settings.model_dir))
-    return TurnUnderstander(model, LanguageDetector(), Redactor()), model.metadata.model_id
+    detector = LanguageDetector(preferred=settings.supported_languages)  # the prior towards the install's languages
+    return TurnUnderstander(model, detector, Redactor()), model.metadata.model_id
 
 
 def summary(report: FairnessReport, archived: Path | None = None) -> dict[str, object]:

@@ -5,7 +5,8 @@ The document (schema: ``services/schemas/gdpr_export.schema.json``, generated fr
 or as files beside the JSON), the identities and merges, per conversation the classifications (the
 UNDERSTOOD events), the decisions with their reason, rule and policy version, the drafts and who
 approved, edited or rejected them, the timeline as the status page shows it (internal notes included
-and marked ``internal``), the staff feedback about the contact's messages and the audit entries about
+and marked ``internal``), the outcome of each resolution (the survey and the customer's answer: solved,
+rating), the record of every merge (what it moved, and who undid it), the staff feedback about the contact's messages and the audit entries about
 their data. Contacts merged into the contact are the same person and are included; other contacts'
 data is not (a conversation belongs to exactly one contact; staff names appear only as the actors
 of what was done)."""
@@ -116,6 +117,17 @@ class ExportDecision(_Doc):
     draft: ExportDraft | None
 
 
+class ExportOutcome(_Doc):
+    """One resolution of the conversation: when a person resolved it and what the customer answered."""
+
+    id: str
+    resolved_at: datetime
+    survey_state: str  # asked | answered | superseded | not_sent
+    solved: bool | None
+    rating: int | None  # 1-5
+    answered_at: datetime | None
+
+
 class ExportConversation(_Doc):
     id: str
     channel: str
@@ -130,6 +142,7 @@ class ExportConversation(_Doc):
     classifications: list[ExportClassification]
     decisions: list[ExportDecision]
     timeline: list[ExportEvent]
+    outcomes: list[ExportOutcome]
 
 
 class ExportIdentity(_Doc):
@@ -148,6 +161,21 @@ class ExportMerge(_Doc):
     evidence: str
     actor: str
     created_at: datetime
+
+
+class ExportMergeRecord(_Doc):
+    """What a merge moved (ids only) and, when it was undone, who undid it and when."""
+
+    merge_id: str
+    from_contact_id: str
+    into_contact_id: str
+    evidence: str
+    actor: str
+    created_at: datetime
+    identity_ids: list[str]
+    conversation_ids: list[str]
+    undone_at: datetime | None
+    undone_by: str | None
 
 
 class ExportFeedback(_Doc):
@@ -185,6 +213,7 @@ class ExportDocument(_Doc):
     contacts: list[ExportContact]
     identities: list[ExportIdentity]
     merges: list[ExportMerge]
+    merge_records: list[ExportMergeRecord]
     conversations: list[ExportConversation]
     feedback: list[ExportFeedback]
     audit: list[ExportAudit]
@@ -236,6 +265,7 @@ async def build_export(
             for i in records.identities
         ],
         merges=[ExportMerge(**_fields(ExportMerge, m)) for m in records.merges],
+        merge_records=[ExportMergeRecord(**_fields(ExportMergeRecord, m)) for m in records.merge_records],
         conversations=conversations,
         feedback=[ExportFeedback(**_fields(ExportFeedback, f)) for f in records.feedback],
         audit=[
@@ -320,6 +350,9 @@ async def _conversation(
                 data=dict(e["data"] or {}),
             )
             for e in events
+        ],
+        outcomes=[
+            ExportOutcome(**_fields(ExportOutcome, o)) for o in records.outcomes if o["conversation_id"] == conv["id"]
         ],
     )
 

@@ -1,13 +1,16 @@
 """Prefect's records of our flow runs, for erasure and retention, through Prefect's REST API.
 
-Turn runs carry message and conversation ids as parameters (never text, STYLE 9) and their state
-message can list failed message ids. Erasure deletes every flow run whose parameters, name, tags or
-state name one of the subject's ids; Prefect deletes the run's state history and task runs with it.
-Prefect's API has no call that deletes logs: logs of a deleted run become orphans that Prefect's
-``db_vacuum`` ``orphans`` service removes. Glassdesk does not send logs to the API
-(``PREFECT_LOGGING_TO_API_ENABLED=false`` in ``runtime.supervisor``); the erasure counts any log
-line of a deleted run that names the subject and reports it, so a receipt never claims more than
-was done.
+A worker's turns run inside a long-lived ``turns`` flow run (``flows/turn_session.py``): each turn is
+a task run named ``turn[<message id>]`` with its steps as task runs ``<step>[<message id>]``, and
+their log lines go to that flow run. Runs of the per-batch design carry message and conversation
+ids as parameters (never text, STYLE 9), and a failed run's state message can list message ids.
+Erasure deletes every flow run whose parameters, name, tags or state name one of the subject's ids,
+and every flow run holding a task run named after one of them; Prefect deletes a run's states, task
+runs and logs with it. Prefect's API has no call that deletes single task runs' log lines, so a
+session run is deleted whole: the other turns of that run (at most ``SESSION_MAX_TURNS`` in
+``SESSION_MAX_AGE_S``) lose their Prefect record too; Glassdesk's own timeline keeps theirs. The
+erasure then counts any log line naming the subject still held for a deleted run and reports it, so
+a receipt never claims more than was done.
 
 This module talks HTTP (httpx), not the Prefect SDK, which only ``flows``/``runtime`` import."""
 
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,8 +37,8 @@ _PAGE = 200  # Prefect's default (and usual maximum) page size
 
 @dataclass(frozen=True, slots=True)
 class RunErasure:
-    flow_runs: int  # deleted (with their states and task runs)
-    logs_left: int  # log lines of deleted runs naming the subject that the API cannot delete
+    flow_runs: int  # deleted (with their states, task runs and logs)
+    logs_left: int  # log lines of deleted runs naming the subject still found afterwards
 
 
 class FlowRunStore(Protocol):
@@ -67,19 +71,34 @@ class PrefectRestRuns:
         flow_filter: dict[str, Any] = {}
         if since is not None:
             flow_filter["expected_start_time"] = {"after_": since.isoformat()}
-        doomed = [
-            run["id"]
+        doomed = {
+            str(run["id"])
             for run in await self._all("/flow_runs/filter", {"flow_runs": flow_filter})
             if matcher.search(json.dumps(_identifying(run), default=str))
-        ]
-        logs_left = 0
-        for batch in _batches(doomed, 50):
-            logs = await self._all("/logs/filter", {"logs": {"flow_run_id": {"any_": batch}}})
-            logs_left += sum(1 for log in logs if matcher.search(str(log.get("message", ""))))
+        }
+        doomed |= await self._runs_with_task_runs_naming(matcher, since=since)
         if not dry_run:
-            for run_id in doomed:
+            for run_id in sorted(doomed):
                 await self._call("DELETE", f"/flow_runs/{run_id}")
+        # after deleting: any line of those runs still there (Prefect deletes a run's logs with it)
+        logs_left = 0
+        if not dry_run:
+            for batch in _batches(sorted(doomed), 50):
+                logs = await self._all("/logs/filter", {"logs": {"flow_run_id": {"any_": batch}}})
+                logs_left += sum(1 for log in logs if matcher.search(str(log.get("message", ""))))
         return RunErasure(len(doomed), logs_left)
+
+    async def _runs_with_task_runs_naming(self, matcher: Matcher, *, since: datetime | None) -> set[str]:
+        """Flow runs holding a task run named after one of the subject's ids (``step[<message id>]``)."""
+        runs: set[str] = set()
+        for token in sorted(t for t in matcher.tokens if _ID_TOKEN.fullmatch(t)):
+            body: dict[str, Any] = {
+                "task_runs": {"name": {"like_": token}, **_since_filter(since, "expected_start_time")}
+            }
+            for task_run in await self._all("/task_runs/filter", body):
+                if task_run.get("flow_run_id") and matcher.search(str(task_run.get("name", ""))):
+                    runs.add(str(task_run["flow_run_id"]))
+        return runs
 
     async def delete_finished_before(self, cutoff: datetime, *, dry_run: bool) -> int:
         runs = await self._all("/flow_runs/filter", {"flow_runs": {"end_time": {"before_": cutoff.isoformat()}}})
@@ -116,6 +135,13 @@ class PrefectRestRuns:
         return response.json() if response.content else None
 
 
+_ID_TOKEN = re.compile(r"[a-z]{2,8}_[A-Za-z0-9_-]{8,}")  # our ids (msg_…, conv_…): what task run names carry
+
+
+def _since_filter(since: datetime | None, field: str) -> dict[str, Any]:
+    return {field: {"after_": since.isoformat()}} if since is not None else {}
+
+
 def _identifying(run: dict[str, Any]) -> dict[str, Any]:
     """The parts of a flow run that can carry our ids."""
     state = run.get("state") or {}
@@ -138,19 +164,35 @@ def _batches(items: list[str], size: int) -> Iterable[list[str]]:
 class MemoryFlowRuns:
     """The fake of :class:`PrefectRestRuns`: runs as dicts (``id``, ``parameters``, ``end_time``...)."""
 
-    def __init__(self, runs: Iterable[dict[str, Any]] = (), *, logs: Iterable[dict[str, Any]] = ()) -> None:
+    def __init__(
+        self,
+        runs: Iterable[dict[str, Any]] = (),
+        *,
+        logs: Iterable[dict[str, Any]] = (),
+        task_runs: Iterable[dict[str, Any]] = (),
+    ) -> None:
         self.runs = {str(r["id"]): dict(r) for r in runs}
         self.logs = list(logs)
+        self.task_runs = list(task_runs)  # dicts with ``name`` and ``flow_run_id``
 
     async def aclose(self) -> None:
         return None
 
     async def erase_naming(self, matcher: Matcher, *, since: datetime | None, dry_run: bool) -> RunErasure:
-        doomed = [rid for rid, run in self.runs.items() if matcher.search(json.dumps(_identifying(run), default=str))]
-        left = sum(1 for log in self.logs if log.get("flow_run_id") in doomed and matcher.search(log.get("message")))
+        doomed = {rid for rid, run in self.runs.items() if matcher.search(json.dumps(_identifying(run), default=str))}
+        doomed |= {
+            str(t["flow_run_id"])
+            for t in self.task_runs
+            if str(t["flow_run_id"]) in self.runs and matcher.search(t["name"])
+        }
         if not dry_run:
             for rid in doomed:
                 del self.runs[rid]
+            self.task_runs = [t for t in self.task_runs if str(t["flow_run_id"]) not in doomed]
+        # as in Prefect: a deleted run's log lines stay behind (orphans), so any naming the subject count
+        left = sum(
+            1 for log in self.logs if str(log.get("flow_run_id")) in doomed and matcher.search(log.get("message"))
+        )
         return RunErasure(len(doomed), left)
 
     async def delete_finished_before(self, cutoff: datetime, *, dry_run: bool) -> int:

@@ -7,6 +7,9 @@ stored in the conversation); :meth:`IdentityVerifier.confirm` checks it and, on 
 the chat's contact into the contact that owns the address (or gives the chat's contact the address
 when nobody owns it), records the merge, an audit entry and a timeline event.
 
+The same path verifies an email sender (:mod:`services.email_verification`): the code goes to the
+email conversation's own address, and confirming it marks that identity verified (nothing to merge).
+
 The code lives in Redis only as an HMAC (keyed by the app secret), with a 10-minute TTL and 5 attempts;
 after the 5th wrong code the entry is locked until it expires. Starts are rate-limited per conversation
 and per address. Logs carry ids and channel kinds, never the address or the code.
@@ -93,9 +96,17 @@ class IdentityVerifier:
 
     # -- 1. send a code ------------------------------------------------------------------------------
     async def start(
-        self, conversation_id: str, address: EmailAddress | PhoneAddress, *, language: str = "en"
+        self,
+        conversation_id: str,
+        address: EmailAddress | PhoneAddress,
+        *,
+        language: str = "en",
+        status_url: str | None = None,
+        reply_token: str | None = None,
     ) -> VerifyResult:
-        """Send a new code to ``address`` for this conversation (a new code replaces the old one)."""
+        """Send a new code to ``address`` for this conversation (a new code replaces the old one).
+        ``status_url``: the customer's status page, where the code can be entered, and ``reply_token``:
+        the conversation's, so a reply to the code email joins it (email only)."""
         s = self._s
         kind = address.kind
         key = _KEY + conversation_id
@@ -130,7 +141,14 @@ class IdentityVerifier:
             await pipe.execute()
         lang = language if language in _TEXT else "en"
         try:
-            await self._send(conversation_id, address, _TEXT[lang].format(code=code), language=lang)
+            await self._send(
+                conversation_id,
+                address,
+                _TEXT[lang].format(code=code),
+                language=lang,
+                status_url=status_url,
+                reply_token=reply_token,
+            )
         except Exception as exc:  # noqa: BLE001 - any sender failure: the code is void, the customer may retry
             await s.redis.delete(key)
             log.warning(
@@ -142,7 +160,14 @@ class IdentityVerifier:
         return VerifyResult(VerifyOutcome.CODE_SENT, kind, attempts_left=MAX_ATTEMPTS)
 
     async def _send(
-        self, conversation_id: str, address: EmailAddress | PhoneAddress, text: str, *, language: str
+        self,
+        conversation_id: str,
+        address: EmailAddress | PhoneAddress,
+        text: str,
+        *,
+        language: str,
+        status_url: str | None = None,
+        reply_token: str | None = None,
     ) -> None:
         """Through the same channel senders that deliver replies; nothing is stored."""
         channel = ChannelKind.SMS if isinstance(address, PhoneAddress) else ChannelKind.EMAIL
@@ -157,8 +182,14 @@ class IdentityVerifier:
                 language=language,
                 ai_generated=False,
                 subject=_SUBJECT[language] if channel is ChannelKind.EMAIL else None,
+                status_url=status_url if channel is ChannelKind.EMAIL else None,
+                reply_token=reply_token if channel is ChannelKind.EMAIL else None,
             )
         )
+
+    async def has_pending(self, conversation_id: str) -> bool:
+        """A code was sent for this conversation and is neither used nor expired."""
+        return bool(await self._s.redis.hexists(_KEY + conversation_id, "h"))
 
     # -- 2. check it -----------------------------------------------------------------------------------
     async def confirm(self, conversation_id: str, code: str) -> VerifyResult:

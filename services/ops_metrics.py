@@ -1,5 +1,7 @@
 """The ops dashboard's figures in one JSON-ready snapshot: SQL figures (``conversation.sql.metrics``),
-the Redis turn stream and its dead-letter stream, open quarantine items and links into the Prefect UI.
+the day's outcomes (``services.ops_outcomes``: first-response and resolution time, automation rate on
+confirmed resolutions, CSAT, handoff reasons), the Redis turn stream and its dead-letter stream, open
+quarantine items and links into the Prefect UI.
 
 Ids and counts only: no message text, no addresses, no names.
 """
@@ -63,9 +65,25 @@ class PrefectLinks:
             return f"{self.ui_url}/runs?{urlencode({'tab': 'flow-runs', 'flow': flow_id})}"
         return f"{self.ui_url}/flows"
 
+    async def turn_run_of(self, message_id: str) -> str | None:
+        """The id of the turn's own task run (``turn[message_id]``, its steps nested under it; the
+        latest when the turn ran more than once), or None when Prefect does not know it or does not
+        answer. Runs of the per-batch design have no such task run: see :meth:`flow_run_of`."""
+        runs = await self._task_runs_named(message_id)
+        for run in runs:
+            if run.get("name") == f"turn[{message_id}]":
+                return str(run["id"])
+        return None
+
     async def flow_run_of(self, message_id: str) -> str | None:
         """The id of the latest flow run that ran a step of this turn (its task runs are named
         ``step[message_id]``), or None when Prefect does not know it or does not answer."""
+        for run in await self._task_runs_named(message_id):
+            if str(run.get("name", "")).endswith(f"[{message_id}]") and run.get("flow_run_id"):
+                return str(run["flow_run_id"])
+        return None
+
+    async def _task_runs_named(self, message_id: str) -> list[dict[str, Any]]:
         try:
             auth = prefect_basic_auth(await asyncio.to_thread(self._settings.prefect_auth_string))
             async with httpx.AsyncClient(timeout=3.0, auth=auth) as client:
@@ -79,14 +97,14 @@ class PrefectLinks:
                 )
             resp.raise_for_status()
         except Exception:  # noqa: BLE001 - Prefect down: the caller falls back to the search page
-            return None
-        for run in resp.json():
-            if str(run.get("name", "")).endswith(f"[{message_id}]") and run.get("flow_run_id"):
-                return str(run["flow_run_id"])
-        return None
+            return []
+        return [run for run in resp.json() if isinstance(run, dict)]
 
     def flow_run(self, flow_run_id: str) -> str:
         return f"{self.ui_url}/runs/flow-run/{quote(flow_run_id)}"
+
+    def task_run(self, task_run_id: str) -> str:
+        return f"{self.ui_url}/runs/task-run/{quote(task_run_id)}"
 
     @staticmethod
     def turn_link(message_id: str) -> str:
@@ -125,17 +143,24 @@ async def ops_snapshot(
     services: Container, *, links: PrefectLinks, counters: dict[str, int] | None = None
 ) -> dict[str, Any]:
     from services.ledger import compute_ledger
+    from services.ops_outcomes import outcomes_today
     from services.process_status import crash_looping, read_supervisor_status
 
     since = dt.datetime.now(dt.UTC) - dt.timedelta(hours=24)
-    figures, queue, dead, quarantine, flow_id, ledger = await asyncio.gather(
-        SqlOpsMetrics(services.db).figures(),
-        turn_queue_depth(services),
-        services.queue.dead_letters(count=_LIST),
-        services.quarantine.open_items(),
-        links.flow_id(),
-        compute_ledger(services, since=since),
-    )
+    outcomes_task = asyncio.create_task(outcomes_today(services))  # gather() is typed for six at most
+    try:
+        figures, queue, dead, quarantine, flow_id, ledger = await asyncio.gather(
+            SqlOpsMetrics(services.db).figures(),
+            turn_queue_depth(services),
+            services.queue.dead_letters(count=_LIST),
+            services.quarantine.open_items(),
+            links.flow_id(),
+            compute_ledger(services, since=since),
+        )
+    except BaseException:
+        outcomes_task.cancel()
+        raise
+    outcomes = await outcomes_task
     processes = await asyncio.to_thread(read_supervisor_status, services.settings.var_dir)
     return {
         "ledger": ledger.to_json(),
@@ -145,6 +170,7 @@ async def ops_snapshot(
             "children": (processes or {}).get("children", {}),
         },
         "generated_at": figures.generated_at.isoformat(),
+        "outcomes": outcomes,
         "turn_queue": queue,
         "queues": [
             {"queue": q.queue, "awaiting_agent": q.awaiting_agent, "handed_off": q.handed_off, "breached": q.breached}

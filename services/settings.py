@@ -137,19 +137,21 @@ class Settings(BaseSettings):
         description="A turn whose worker stopped extending it for this long (it died) is reclaimed by "
         "another worker. Live workers extend their turns every quarter of it.",
     )
-    turn_batch_max: int = Field(32, description="Most turns one flow run takes under load.")
-    turn_orchestration: Literal["prefect", "plain"] = Field(
+    turn_batch_max: int = Field(32, description="Most turns a worker reads from the queue at once under load.")
+    turn_orchestration: Literal["prefect", "prefect-per-batch", "plain"] = Field(
         "prefect",
-        description="'prefect': every batch of turns is a Prefect flow run with a task run per step "
-        "(what ops watch). 'plain': the same steps called directly, nothing in Prefect; the baseline "
-        "of bench/turns.py, not for production.",
+        description="'prefect': each worker keeps one `turns` flow run open (rotated every 5 minutes or "
+        "1,000 turns); every turn is a task run `turn[message id]` with a task run per step (what ops "
+        "watch). 'prefect-per-batch': one flow run per batch (the earlier design, kept to compare). "
+        "'plain': the same steps called directly, nothing in Prefect; the baseline of bench/turns.py, "
+        "not for production.",
     )
     turn_parallel_runs: int = Field(
         2,
         ge=1,
         le=16,
-        description="Flow runs one worker keeps in flight; more "
-        "overlap Prefect's waiting, but SQLite-backed Prefect slows down beyond a few.",
+        description="Batches one worker runs at once (inside its open flow run); more overlap the "
+        "steps' waiting, but SQLite-backed Prefect slows down beyond a few.",
     )
     reconcile_interval_s: float = Field(
         5.0,
@@ -207,8 +209,18 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(30.0, description="Timeout of one LLM call.")
     # -- policy guards and business facts
     refund_limit: float = Field(200.0, description="Refunds above this amount always go to a human.")
-    business_hours: str = Field("08:00-18:00", description="Local opening hours, HH:MM-HH:MM, Monday to Friday.")
+    business_hours: str = Field(
+        "08:00-18:00",
+        description="Local opening hours when no calendars file is set: HH:MM-HH:MM Monday to Friday, or days "
+        "with several periods, e.g. 'mon-fri 08:00-12:30, 13:30-18:00; sat 09:00-13:00'.",
+    )
     timezone: str = Field("Europe/Berlin", description="Time zone of business hours and SLAs.")
+    calendars_file: str = Field(
+        "",
+        description="YAML file of business-hours calendars (several periods a day, holidays), the calendar of "
+        "each queue and the SLA targets per queue and priority (services/data/calendars.example.yaml). "
+        "Unset: one calendar from GLASSDESK_BUSINESS_HOURS in GLASSDESK_TIMEZONE for every queue.",
+    )
     log_level: str = Field("INFO", description="Log level. Logs carry ids, never message text.")
     # -- data protection: retention per data class (`glassdesk gdpr retention`, flows/retention.py)
     retention_messages_days: int = Field(
@@ -258,10 +270,15 @@ class Settings(BaseSettings):
     @field_validator("business_hours")
     @classmethod
     def _hours(cls, v: str) -> str:
-        import re
+        from conversation.calendar import CalendarError, parse_week
 
-        if not re.fullmatch(r"\d{2}:\d{2}-\d{2}:\d{2}", v):
-            raise ValueError("write business hours as HH:MM-HH:MM, for example 08:00-18:00")
+        try:
+            parse_week(v)
+        except CalendarError as exc:
+            raise ValueError(
+                f"{exc}; write business hours as HH:MM-HH:MM (Monday to Friday), for example 08:00-18:00, "
+                "or as days and periods, for example 'mon-fri 08:00-12:30, 13:30-18:00; sat 09:00-13:00'"
+            ) from None
         return v
 
     @field_validator("prefect_auth")

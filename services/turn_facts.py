@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from conversation import ChannelKind
+from conversation.calendar import BusinessCalendar, parse_week
 from policies import Facts
 from understanding import Understanding
 from understanding.claim_outcome import claim_outcome_requested
@@ -35,13 +36,13 @@ def turn_language(understanding: Understanding, *, fallback: str | None) -> str:
 
 
 def within_business_hours(business_hours: str, timezone: str, *, now: dt.datetime | None = None) -> bool:
-    """Whether ``now`` (default: the current time) falls in ``business_hours`` (``HH:MM-HH:MM``,
-    Monday to Friday) in ``timezone``. The format is checked by ``Settings``."""
-    start, end = business_hours.split("-")
-    local = (now or dt.datetime.now(dt.UTC)).astimezone(ZoneInfo(timezone))
-    if local.weekday() >= 5:
-        return False
-    return start <= local.strftime("%H:%M") < end
+    """Whether ``now`` (default: the current time) falls in ``business_hours`` (``HH:MM-HH:MM``
+    Monday to Friday, or ``mon-fri 08:00-12:30, 13:30-18:00; sat 09:00-13:00``) in ``timezone``. The
+    format is checked by ``Settings``. The turn itself asks the calendar in force
+    (``services.sla.calendars(settings).default.is_open``), which is this one when no calendars
+    file is set."""
+    calendar = BusinessCalendar("business_hours", ZoneInfo(timezone), parse_week(business_hours))
+    return calendar.is_open(now or dt.datetime.now(dt.UTC))
 
 
 def build_facts(

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from understanding.handoff import asked_for_human
 from understanding.intents import IntentModel
 from understanding.language import LanguageDetector, detect_language
+from understanding.neutral import language_text, model_text
 from understanding.pii import PiiKind, RedactedText, Redactor, redact
 from understanding.sentiment import SentimentLabel, SentimentScores, analyze_sentiment
 
@@ -51,11 +52,16 @@ def understand_with_redaction(
     language_detector: LanguageDetector | None = None,
     redactor: Redactor | None = None,
 ) -> tuple[Understanding, RedactedText]:
-    """`understand` plus the redaction of `text` (placeholders and their mapping, per message)."""
-    prediction = model.predict(text)
-    language = language_detector.detect(text) if language_detector else detect_language(text)
-    sentiment = analyze_sentiment(text)
+    """`understand` plus the redaction of `text` (placeholders and their mapping, per message).
+
+    The intent, sentiment and language models read the text without the person names the redaction
+    found (``understanding.neutral``); the human-request check reads the text as written."""
     found = redactor.redact(text) if redactor else redact(text)
+    neutral = model_text(text, found.entities)  # a name must not move intent, tone or language
+    prediction = model.predict(neutral)
+    spoken = language_text(text, found.entities)
+    language = language_detector.detect(spoken) if language_detector else detect_language(spoken)
+    sentiment = analyze_sentiment(neutral)
     understanding = Understanding(
         intent=prediction.intent,
         confidence=prediction.confidence,

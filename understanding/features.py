@@ -17,6 +17,7 @@ from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 from understanding.e5 import E5_VARIANT, check_encoder, shared_e5_embedder
 from understanding.embeddings import DEFAULT_ENCODER_VARIANT, LEGACY_ENCODER_VARIANT, shared_embedder
 from understanding.errors import EmbeddingsUnavailable
+from understanding.variants import standardise
 
 __all__ = ["Featurizer", "TextEncoder", "EMBEDDING_DIMENSION"]
 
@@ -53,8 +54,12 @@ class Featurizer:
         embedding_weight: float = 2.0,
         embedder: TextEncoder | None = None,
         encoder_variant: str = DEFAULT_ENCODER_VARIANT,
+        standardise_german: bool = True,
     ) -> None:
         self.use_embeddings = use_embeddings
+        # regional German words and the du-form in Standard German, Sie-form, before TF-IDF
+        # (`understanding.variants`); models trained before it have False and keep their inputs
+        self.standardise_german = standardise_german
         self.embedding_weight = embedding_weight
         self.encoder_variant = check_encoder(encoder_variant)
         if embedder is not None and getattr(embedder, "variant", encoder_variant) != encoder_variant:
@@ -78,7 +83,11 @@ class Featurizer:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         return self.embedder.encode(texts)
 
+    def _prepared(self, texts: Sequence[str]) -> Sequence[str]:
+        return [standardise(t) for t in texts] if self.standardise_german else texts
+
     def fit(self, texts: Sequence[str]) -> Featurizer:
+        texts = self._prepared(texts)
         self._word.fit(texts)
         try:
             self._char.fit(texts)
@@ -110,6 +119,7 @@ class Featurizer:
         (counts, sorted indices, sublinear tf, idf, in-place l2 rows), minus sklearn's per-call input
         validation, which costs more than the arithmetic for the one short text of a turn."""
         vectorizer = (self._word, self._char)[which]
+        texts = self._prepared(texts)
         if vectorizer.norm != "l2" or vectorizer.binary or not vectorizer.use_idf:
             return vectorizer.transform(texts)
         if self._analyzers is None:
@@ -177,6 +187,7 @@ class Featurizer:
             "use_embeddings": self.use_embeddings,
             "embedding_weight": self.embedding_weight,
             "encoder_variant": self.encoder_variant if self.use_embeddings else None,
+            "standardise_german": self.standardise_german,
             "word_min_df": self._word.min_df,
             "char_min_df": self._char.min_df,
             "word_vocabulary": _ordered_vocabulary(self._word),
@@ -192,6 +203,7 @@ class Featurizer:
             use_embeddings=bool(config["use_embeddings"]),
             embedding_weight=float(config["embedding_weight"]),
             encoder_variant=config.get("encoder_variant") or LEGACY_ENCODER_VARIANT,
+            standardise_german=bool(config.get("standardise_german", False)),
         )
         featurizer._word = _vectorizer({**_WORD, "min_df": config["word_min_df"]}, config["word_vocabulary"])
         featurizer._char = _vectorizer({**_CHAR, "min_df": config["char_min_df"]}, config["char_vocabulary"])

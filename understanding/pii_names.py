@@ -5,7 +5,8 @@
 - a weaker one that takes two or more name words: "this is", "I'm", "ich bin", "hier ist";
 - a title: "Herr", "Frau", "Mr", "Mrs", "Ms", "Dr.", "Prof." (also "Herr Dr. Schmidt");
 - "Ich, Anna Weber, ..." / "I, John Smith, ...";
-- "... speaking" / "... here" / "... am Apparat" at the start of a message or after a greeting, and a sign-off ("Viele Grüße\\nAnna Weber").
+- "... speaking" / "... here" / "... am Apparat" at the start of a message or after a greeting, and a sign-off ("Viele Grüße\\nAnna Weber");
+- a bare full name of two or more words that ends the message after its last sentence ("... sagen? Linh Nguyen").
 A name is one to four capitalised words ("O'Connor", "McDonald", "Wieloch-Bolnbach"), with particles
 such as "von", "van der", "de" between them; the title itself is not redacted.
 """
@@ -76,6 +77,8 @@ _PATTERNS = (
         rf"(?i:\b(?:{_SIGN_OFF})\s*[,!.]?[ \t]*\n?[ \t]*)(?:{_TITLE} )*(?P<value>{_NAME})[ \t]*[.!]?[ \t]*$",
         re.MULTILINE,
     ),
+    # a bare full name signing the message: after its last sentence, at the very end
+    re.compile(rf"[.!?:][ \t]*\n?[ \t]*(?P<value>{_NAME2})[ \t]*[.!]?\s*\Z"),
 )
 
 

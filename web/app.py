@@ -37,6 +37,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 yield
             finally:
                 gc.unfreeze()
+                from web.customer_panel import close_panel_backoffice
+
+                await close_panel_backoffice(app.state)
 
     app = FastAPI(title="Glassdesk", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings

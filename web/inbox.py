@@ -30,7 +30,6 @@ from conversation import (
     AuthorKind,
     ConversationStatus,
     DecisionRecord,
-    EventType,
     NotFound,
     OutcomeUnknown,
     PermanentDeliveryError,
@@ -55,7 +54,11 @@ from services.container import Container
 from services.timefmt import TimeFormatter
 from web.auth import Role, Staff, require, require_write
 from web.bodies import read_capped
+from web.customer_panel import panel_view, read_panel
+from web.customer_panel import router as customer_panel_router
 from web.pages import render
+from web.service_view import service_view
+from web.timeline_view import event_view
 
 __all__ = ["router", "SLA_DUE_SOON", "CONVERSATION_VIEWED"]
 
@@ -396,6 +399,7 @@ async def conversation_page(request: Request, conversation_id: str, staff: Staff
     )
     contact = await s.messages.contact_for(conv.id)
     identities = await s.messages.identities_of(contact.id)
+    panel = await read_panel(request, conv.id)
     history = await _queries(request).contact_history(contact.id)
     decisions = await s.timeline.decisions_of(conv.id)
     by_inbound = {d.inbound_message_id: d for d in decisions}
@@ -468,7 +472,7 @@ async def conversation_page(request: Request, conversation_id: str, staff: Staff
             "state_label": _state_label(desk_state, desk_row.snoozed_until if desk_row else None, fmt),
         },
         contact={
-            "name": clean_text(contact.display_name or "")[:200] or "Unknown customer",
+            "name": clean_text(contact.display_name or panel.name or "")[:200] or "Unknown customer",
             "identities": [
                 {"kind": i.address.kind, "value": clean_text(_address_text(i.address)), "verified": i.verified}
                 for i in identities
@@ -476,6 +480,9 @@ async def conversation_page(request: Request, conversation_id: str, staff: Staff
         },
         conversation_ids=sorted({m["conversation_id"] for m in messages} | {conv.id}),
         messages=messages,
+        panel=panel_view(panel, conversation_id=conv.id, channel=conv.channel.value, fmt=fmt),
+        service=await service_view(s, conv.id, fmt),  # the handoff reason, the outcomes, the SLA timers
+        seen_at=now.isoformat(),  # the server's clock: "unread" compares it with the list's updated_at
         draft=_decision_view(draft, fmt) if draft else None,
         decisions=[_decision_view(d, fmt) for d in reversed(decisions)],
         events=[_event_view(e, fmt) for e in events],
@@ -568,19 +575,7 @@ def _decision_view(d: DecisionRecord, fmt: TimeFormatter) -> dict[str, Any]:
 
 
 def _event_view(e: Any, fmt: TimeFormatter) -> dict[str, Any]:
-    data = e.data or {}
-    note = e.type is EventType.NOTE_ADDED
-    details = {k: v for k, v in data.items() if k != "text" and isinstance(v, (str, int, float, bool))}
-    return {
-        "type": e.type.value.replace("_", " "),
-        "kind": e.type.value,
-        "actor": e.actor.value,
-        "at": e.occurred_at.isoformat(),
-        "when": fmt.full(e.occurred_at),
-        "note": clean_text(str(data.get("text") or "")) if note else "",
-        "by": str(data.get("by") or ""),
-        "details": ", ".join(f"{k}: {clean_text(str(v))[:80]}" for k, v in details.items() if k != "by")[:300],
-    }
+    return event_view(e, fmt)
 
 
 # -- actions ----------------------------------------------------------------------------------------
@@ -802,3 +797,6 @@ async def inbox_events(request: Request, staff: Staff = Depends(agent)) -> Strea
     return StreamingResponse(
         stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     )
+
+
+router.include_router(customer_panel_router)  # the customer panel's actions (web.customer_panel)

@@ -1,5 +1,7 @@
 """The live ops dashboard (ops and admin): turn queue, human queues, throughput, automation and
-handoff rates, latency, SLA breaches, failures, dead letters, quarantine, links into Prefect.
+handoff rates, latency, SLA breaches, failures, dead letters, quarantine, links into Prefect, and the
+day's outcomes (first-response and resolution time, automation rate on customer-confirmed
+resolutions, CSAT per queue and per agent, handoff reasons; ``services.ops_outcomes``).
 
 - ``GET /ops``              the page
 - ``GET /api/ops/metrics``  one JSON snapshot (ids and counts only)
@@ -76,13 +78,16 @@ _MESSAGE_ID = re.compile(r"msg_[A-Za-z0-9_-]{6,40}")
 async def prefect_run_of_turn(
     request: Request, message_id: str, staff: Staff = Depends(_ops)
 ) -> RedirectResponse | JSONResponse:
-    """Open the exact Prefect flow run that ran this turn; while Prefect cannot say (down, or the run
-    is not recorded yet), the UI's task-run search for the message id."""
+    """Open the turn's own task run in Prefect (its steps nested under it, its state Failed when the
+    turn failed); for a turn run by the per-batch design, its flow run; while Prefect cannot say
+    (down, or the run is not recorded yet), the UI's task-run search for the message id."""
     if not _MESSAGE_ID.fullmatch(message_id):
         return JSONResponse(
             {"detail": f"'{message_id[:60]}' is not a message id; use the id shown on /ops (msg_…)"}, status_code=400
         )
     links = _links(request)
+    if turn_run_id := await links.turn_run_of(message_id):
+        return RedirectResponse(links.task_run(turn_run_id), status_code=303)
     flow_run_id = await links.flow_run_of(message_id)
     target = links.flow_run(flow_run_id) if flow_run_id else links.task_runs_of(message_id)
     return RedirectResponse(target, status_code=303)

@@ -12,14 +12,17 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 
-from conversation import ActorKind, EventType, TimelineEvent
+from conversation import ActorKind, ChannelKind, EventType, TimelineEvent
 from conversation.sql.desk import ticket_label
 from conversation.sql.desk_store import DeskStore
 from knowledge.drafting.checked import describe_checked
 from services.container import Container
+from services.email_verification import EmailVerification, NotAnEmailConversation
+from services.identity import VerifyOutcome
 from services.timefmt import TimeFormatter
+from web.bodies import read_capped
 from web.pages import SECURITY_HEADERS, templates
 
 __all__ = ["router", "describe_event"]
@@ -113,11 +116,14 @@ async def status_page(request: Request, token: str) -> HTMLResponse:
     fmt = _clock(request)
     steps = [d for e in await services.timeline.list_events(conv.id) if (d := describe_event(e, lang, fmt))]
     ticket = ticket_label(await DeskStore(services.db).ticket_number(conv.id))
+    verify = await _verify_state(services, conv)
     html = templates.get_template("status.html").render(
         lang=lang,
         steps=steps,
         status=conv.status.value,
         token=token,
+        verify=verify,
+        verify_text=_VERIFY[lang],
         title="Stand Ihrer Anfrage" if lang == "de" else "Status of your request",
         ticket=ticket,
         ticket_line=(
@@ -140,6 +146,87 @@ async def status_page(request: Request, token: str) -> HTMLResponse:
         ),
     )
     return HTMLResponse(html, headers=SECURITY_HEADERS)
+
+
+# -- email verification: the sender proves they read the mailbox ---------------------------------------
+_VERIFY = {
+    "en": {
+        "why": "Confirm your email address so we can look up your orders, contracts and claims for you. "
+        "Until then we answer only from our general help articles.",
+        "send": "Email me a code",
+        "code": "Code from the email",
+        "confirm": "Confirm",
+        "done": "Your email address is confirmed.",
+        "code_sent": "We emailed you a 6-digit code. It is valid for 10 minutes.",
+        "verified": "Thank you: your email address is confirmed.",
+        "wrong_code": "That code is not right. Attempts left: {left}.",
+        "locked": "Too many wrong codes. Wait 10 minutes and ask for a new one.",
+        "no_code": "There is no valid code. Ask for a new one.",
+        "rate_limited": "Too many codes were sent. Please try again later.",
+        "send_failed": "We could not send the email. Please try again later.",
+    },
+    "de": {
+        "why": "Bestätigen Sie Ihre E-Mail-Adresse, damit wir Ihre Bestellungen, Verträge und Schäden für Sie "
+        "nachschlagen können. Bis dahin antworten wir nur aus unseren allgemeinen Hilfeartikeln.",
+        "send": "Code per E-Mail senden",
+        "code": "Code aus der E-Mail",
+        "confirm": "Bestätigen",
+        "done": "Ihre E-Mail-Adresse ist bestätigt.",
+        "code_sent": "Wir haben Ihnen einen 6-stelligen Code geschickt. Er ist 10 Minuten gültig.",
+        "verified": "Danke: Ihre E-Mail-Adresse ist bestätigt.",
+        "wrong_code": "Dieser Code stimmt nicht. Verbleibende Versuche: {left}.",
+        "locked": "Zu viele falsche Codes. Warten Sie 10 Minuten und fordern Sie einen neuen an.",
+        "no_code": "Es gibt keinen gültigen Code. Fordern Sie einen neuen an.",
+        "rate_limited": "Es wurden zu viele Codes gesendet. Bitte versuchen Sie es später erneut.",
+        "send_failed": "Die E-Mail konnte nicht gesendet werden. Bitte versuchen Sie es später erneut.",
+    },
+}
+
+
+async def _verify_state(services: Container, conv: Any) -> str:
+    """ "": not an email conversation; "verified"; "unverified" (the page offers a code)."""
+    if conv.channel is not ChannelKind.EMAIL:
+        return ""
+    try:
+        return "verified" if await EmailVerification(services).is_verified(conv) else "unverified"
+    except NotAnEmailConversation:
+        return ""
+
+
+def _verify_answer(outcome: VerifyOutcome, lang: str, *, left: int | None) -> JSONResponse:
+    ok = outcome in (VerifyOutcome.CODE_SENT, VerifyOutcome.VERIFIED)
+    text = _VERIFY[lang][outcome.value].format(left=left if left is not None else 0)
+    return JSONResponse(
+        {"ok": ok, "outcome": outcome.value, "detail": text}, status_code=200 if ok else 409, headers=_NO_STORE
+    )
+
+
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+@router.post("/status/{token}/verify")
+async def status_verify_send(request: Request, token: str) -> JSONResponse:
+    """Email the conversation's own address a code (whoever asks: only the mailbox owner reads it)."""
+    services, conv = await _conversation(request, token)
+    try:
+        result = await EmailVerification(services).start(conv.id)
+    except NotAnEmailConversation:
+        raise HTTPException(status_code=404, detail="Not found") from None
+    return _verify_answer(result.outcome, _lang(conv.language), left=result.attempts_left)
+
+
+@router.post("/status/{token}/verify/confirm")
+async def status_verify_confirm(request: Request, token: str) -> JSONResponse:
+    services, conv = await _conversation(request, token)
+    raw = await read_capped(request, 1024)
+    try:
+        code = str(json.loads(raw or b"{}").get("code", ""))[:20]
+    except (json.JSONDecodeError, AttributeError):
+        raise HTTPException(status_code=422, detail='send JSON {"code": "123456"}') from None
+    if conv.channel is not ChannelKind.EMAIL:
+        raise HTTPException(status_code=404, detail="Not found")
+    result = await EmailVerification(services).confirm(conv.id, code)
+    return _verify_answer(result.outcome, _lang(conv.language), left=result.attempts_left)
 
 
 @router.get("/status/{token}/events")

@@ -18,6 +18,7 @@ from conversation.sql import schema as t
 from conversation.sql.database import Database
 from conversation.sql.desk import DeskState, effective_state
 from conversation.sql.rows import aware
+from conversation.sql.sla_store import log_desk_state, recompute_clock
 
 __all__ = ["DeskStore", "StateChange", "CannedReply", "PAUSES_SLA"]
 
@@ -57,7 +58,8 @@ class DeskStore:
     ) -> StateChange:
         """Move the conversation to ``state``. Pending and resolved stop the SLA clock (the time left
         is kept); any other state starts it again with that time. Closed ends the conversation: the
-        next customer message starts a new one."""
+        next customer message starts a new one. The change is logged; a conversation with an SLA
+        clock (``sla_store``) gets its dues recomputed in business time."""
         now = now or utcnow()
         c = t.conversations.c
         async with self._db.begin() as conn:
@@ -89,6 +91,10 @@ class DeskStore:
             if state is DeskState.CLOSED:
                 values["status"] = ConversationStatus.CLOSED.value
             await conn.execute(update(t.conversations).where(c.id == conversation_id).values(**values))
+            await log_desk_state(conn, conversation_id, state=state.value, at=now)
+            timers = await recompute_clock(conn, conversation_id, now=now)  # business time, when a clock runs
+            if timers is not None and state is not DeskState.CLOSED:
+                due, remaining = timers.earliest_due, timers.paused_remaining_s
         return StateChange(before=DeskState(row.state), after=state, sla_due_at=due, sla_remaining_s=remaining)
 
     async def assign(

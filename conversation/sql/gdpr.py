@@ -1,10 +1,11 @@
 """SQL for data-subject rights: everything the system of record holds about one contact, read in one
 snapshot (Art. 15/20 export) and deleted in one transaction (Art. 17 erasure).
 
-A contact's data is the contact row, its identities and merges, every conversation it owns with the
-messages, timeline events (internal notes included), decision records and outbox entries in them,
-the feedback rows that name those conversations or messages, and the audit entries that name any of
-its ids. Contacts merged into it are the same person and come with it."""
+A contact's data is the contact row, its identities and merges (with their undo records), every
+conversation it owns with the messages, timeline events (internal notes included), decision records,
+outbox entries, outcomes (survey answers), handoff reasons and SLA clocks in them, the feedback rows
+that name those conversations or messages, and the audit entries that name any of its ids. Contacts
+merged into it are the same person and come with it."""
 
 from __future__ import annotations
 
@@ -18,6 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from conversation.errors import NotFound
 from conversation.sql import schema as t
 from conversation.sql.database import Database
+from conversation.sql.outcomes import delete_outcomes
+from conversation.sql.schema_customer import contact_merges
+from conversation.sql.schema_outcomes import outcomes as outcomes_table
+from conversation.sql.schema_sla import desk_state_log, sla_clocks
 
 __all__ = ["SqlGdpr", "SubjectRecords", "delete_conversations", "chunks"]
 
@@ -54,6 +59,8 @@ class SubjectRecords:
     feedback: tuple[Row, ...]
     audit: tuple[Row, ...]
     holds: tuple[Row, ...]
+    outcomes: tuple[Row, ...] = ()  # one per resolution: the survey and the customer's answer
+    merge_records: tuple[Row, ...] = ()  # contact_merges: what each merge moved, and its undo
 
     @property
     def conversation_ids(self) -> tuple[str, ...]:
@@ -74,6 +81,7 @@ class SubjectRecords:
             self.decisions,
             self.outbox,
             self.feedback,
+            self.outcomes,
         ):
             out.update(r["id"] for r in rows)
         for conv in self.conversations:
@@ -140,6 +148,10 @@ class SqlGdpr:
                 ]
             )
             holds = await _rows(conn, t.legal_holds, t.legal_holds.c.contact_id, contact_ids)
+            outcomes = await _rows(
+                conn, outcomes_table, outcomes_table.c.conversation_id, conv_ids, order=outcomes_table.c.resolved_at
+            )
+            merge_records = await _contact_merges(conn, contact_ids)
             named = [
                 *contact_ids,
                 *conv_ids,
@@ -163,6 +175,8 @@ class SqlGdpr:
             feedback=tuple(feedback),
             audit=tuple(audit),
             holds=tuple(holds),
+            outcomes=tuple(outcomes),
+            merge_records=tuple(merge_records),
         )
 
     async def erase(self, records: SubjectRecords, *, quarantine_ids: Sequence[str] = ()) -> dict[str, int]:
@@ -184,6 +198,14 @@ class SqlGdpr:
                 )
                 merged += res.rowcount
             counts["identity_merges"] = merged
+            cm = contact_merges
+            undo = 0  # every merge record naming one of them, undone ones included (the other side's too)
+            for batch in chunks(contact_ids):
+                res = await conn.execute(
+                    delete(cm).where(or_(cm.c.from_contact_id.in_(batch), cm.c.into_contact_id.in_(batch)))
+                )
+                undo += res.rowcount
+            counts["contact_merges"] = undo
             counts["legal_holds"] = await _delete(conn, t.legal_holds, t.legal_holds.c.contact_id, contact_ids)
             counts["contacts"] = await _delete(conn, t.contacts, t.contacts.c.id, contact_ids)
             counts["quarantine"] = await _delete(conn, t.quarantine, t.quarantine.c.id, list(quarantine_ids))
@@ -253,6 +275,10 @@ async def delete_conversations(
     counts["decisions"] = await _delete(conn, t.decisions, t.decisions.c.conversation_id, conversation_ids)
     counts["outbox"] = await _delete(conn, t.outbox, t.outbox.c.message_id, message_ids)
     counts["events"] = await _delete(conn, t.events, t.events.c.conversation_id, conversation_ids)
+    counts |= await delete_outcomes(conn, conversation_ids)
+    # the foreign keys cascade too; deleted here so the count is known and no PRAGMA is relied on
+    counts["sla_clocks"] = await _delete(conn, sla_clocks, sla_clocks.c.conversation_id, conversation_ids)
+    counts["desk_state_log"] = await _delete(conn, desk_state_log, desk_state_log.c.conversation_id, conversation_ids)
     counts["messages"] = await _delete(conn, m, m.c.conversation_id, conversation_ids)
     counts["conversations"] = await _delete(conn, t.conversations, t.conversations.c.id, conversation_ids)
     return counts
@@ -293,6 +319,16 @@ async def _merged_into(conn: AsyncConnection, root: str) -> list[str]:
             break
         found += frontier
     return found
+
+
+async def _contact_merges(conn: AsyncConnection, contact_ids: list[str]) -> list[Row]:
+    cm = contact_merges
+    found: dict[str, Row] = {}
+    for batch in chunks(contact_ids):
+        query = select(cm).where(or_(cm.c.from_contact_id.in_(batch), cm.c.into_contact_id.in_(batch)))
+        for r in await conn.execute(query):
+            found[r.merge_id] = dict(r._mapping)
+    return sorted(found.values(), key=lambda r: str(r["created_at"]))
 
 
 async def _audit_naming(conn: AsyncConnection, ids: list[str]) -> list[Row]:

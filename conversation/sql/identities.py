@@ -1,11 +1,12 @@
-"""SQL for identities: find and add a channel identity, and merge contacts on verified evidence
-(every merge recorded in ``identity_merges``). Part of :class:`conversation.sql.SqlMessageStore`."""
+"""SQL for identities: find and add a channel identity, merge contacts on evidence (every merge
+recorded in ``identity_merges``, what it moved in ``contact_merges``) and undo a merge. Part of
+:class:`conversation.sql.SqlMessageStore`."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from conversation.addresses import Address, address_key
@@ -16,12 +17,17 @@ from conversation.models import ChannelIdentity, Conversation, utcnow
 from conversation.sql import schema as t
 from conversation.sql.database import Database
 from conversation.sql.rows import ADDRESS, aware, to_conversation
+from conversation.sql.schema_customer import contact_merges
 
-__all__ = ["IdentityQueries", "to_identity"]
+__all__ = ["IdentityQueries", "MergeUndone", "to_identity"]
 
 _CONFLICT_RETRIES = 8
 _MAX_EVIDENCE = 255  # identity_merges.evidence
 _MAX_ACTOR = 64  # identity_merges.actor
+
+
+class MergeUndone(dict[str, Any]):
+    """The ``contact_merges`` row of a merge that was just undone (ids, times, who)."""
 
 
 class IdentityQueries:
@@ -142,6 +148,12 @@ class IdentityQueries:
                 if merged_into != into_contact_id:
                     raise ValueError(f"contact {from_contact_id} was already merged into {merged_into}")
                 recorded = True
+            moved_identities = list(
+                (await conn.execute(select(ci.c.id).where(ci.c.contact_id == from_contact_id))).scalars()
+            )
+            moved_conversations = list(
+                (await conn.execute(select(cv.c.id).where(cv.c.contact_id == from_contact_id))).scalars()
+            )
             await conn.execute(update(ci).where(ci.c.contact_id == from_contact_id).values(contact_id=into_contact_id))
             await conn.execute(
                 update(cv)
@@ -169,17 +181,100 @@ class IdentityQueries:
                         f"the proven {proven.kind} address is not an identity of contact {into_contact_id}"
                     )
             if not recorded:
+                row = {
+                    "from_contact_id": from_contact_id,
+                    "into_contact_id": into_contact_id,
+                    "evidence": evidence,
+                    "actor": actor,
+                    "created_at": utcnow(),
+                }
+                merge_id = new_id("mg")
+                await conn.execute(insert(im).values(id=merge_id, **row))
                 await conn.execute(
-                    insert(im).values(
-                        id=new_id("mg"),
-                        from_contact_id=from_contact_id,
-                        into_contact_id=into_contact_id,
-                        evidence=evidence,
-                        actor=actor,
-                        created_at=utcnow(),
+                    insert(contact_merges).values(
+                        merge_id=merge_id,
+                        identity_ids=moved_identities,
+                        conversation_ids=moved_conversations,
+                        carried=sorted(carry),
+                        **row,
                     )
                 )
         return not recorded
+
+    async def undo_merge(self, merge_id: str, *, actor: str) -> MergeUndone:
+        """Move back what merge ``merge_id`` moved, clear the fields it carried over and drop its
+        ``identity_merges`` row (``contact_merges`` keeps it, marked undone by ``actor``).
+
+        Refuses (ValueError, saying what to do) a merge that is already undone, one whose target was
+        merged away since (undo that merge first), or one whose identities moved on since. NotFound
+        for an unknown merge id. Identities and conversations the target got after the merge stay."""
+        if not actor.strip() or len(actor) > _MAX_ACTOR:
+            raise ValueError(f"actor: name who undid the merge in 1-{_MAX_ACTOR} characters")
+        c, ci, cv, im, cm = t.contacts, t.channel_identities, t.conversations, t.identity_merges, contact_merges
+        async with self._db.begin() as conn:
+            rec = (await conn.execute(select(cm).where(cm.c.merge_id == merge_id).with_for_update())).first()
+            if rec is None:
+                raise NotFound(f"merge {merge_id} does not exist")
+            m = rec._mapping
+            if m["undone_at"] is not None:
+                raise ValueError(f"merge {merge_id} was already undone by {m['undone_by']}")
+            source, target = m["from_contact_id"], m["into_contact_id"]
+            later = (await conn.execute(select(im.c.into_contact_id).where(im.c.from_contact_id == target))).first()
+            if later is not None:
+                raise ValueError(f"contact {target} was merged into {later[0]} after this merge; undo that merge first")
+            identity_ids, conversation_ids = list(m["identity_ids"]), list(m["conversation_ids"])
+            if identity_ids:
+                owned = await conn.execute(select(ci.c.id, ci.c.contact_id).where(ci.c.id.in_(identity_ids)))
+                owners: dict[str, str] = {str(r[0]): str(r[1]) for r in owned}
+                moved_on = [i for i in identity_ids if owners.get(i, target) != target]
+                if moved_on:
+                    raise ValueError(
+                        f"identities {', '.join(moved_on)} belong to another contact now; move them back first"
+                    )
+                await conn.execute(update(ci).where(ci.c.id.in_(identity_ids)).values(contact_id=source))
+            if conversation_ids:
+                await conn.execute(
+                    update(cv)
+                    .where(and_(cv.c.id.in_(conversation_ids), cv.c.contact_id == target))
+                    .values(contact_id=source, updated_at=utcnow())
+                )
+            carried = [k for k in m["carried"] if k in ("backoffice_customer_id", "display_name")]
+            if carried:
+                await conn.execute(update(c).where(c.c.id == target).values(**{k: None for k in carried}))
+            await conn.execute(delete(im).where(im.c.id == merge_id))
+            now = utcnow()
+            await conn.execute(update(cm).where(cm.c.merge_id == merge_id).values(undone_at=now, undone_by=actor))
+            return MergeUndone({**m, "undone_at": now, "undone_by": actor})
+
+    async def merge_records(self, contact_id: str) -> list[dict[str, Any]]:
+        """Every merge into or out of ``contact_id`` with what it moved, undone ones too, newest first."""
+        cm = contact_merges
+        async with self._db.read() as conn:
+            rows = await conn.execute(
+                select(cm)
+                .where((cm.c.from_contact_id == contact_id) | (cm.c.into_contact_id == contact_id))
+                .order_by(cm.c.created_at.desc())
+            )
+            return [dict(r._mapping) for r in rows]
+
+    async def conversations_of_contact(self, contact_id: str) -> list[Conversation]:
+        """Every conversation of ``contact_id``, on every channel, most recently updated first."""
+        cv = t.conversations
+        async with self._db.read() as conn:
+            rows = await conn.execute(
+                select(cv).where(cv.c.contact_id == contact_id).order_by(cv.c.updated_at.desc()).limit(200)
+            )
+            return [to_conversation(r) for r in rows]
+
+    async def owners_of(self, addresses: list[Address]) -> list[ChannelIdentity]:
+        """The identities of these addresses that exist (whoever owns them)."""
+        if not addresses:
+            return []
+        ci = t.channel_identities
+        wanted = [and_(ci.c.kind == a.kind, ci.c.address == address_key(a)) for a in addresses]
+        async with self._db.read() as conn:
+            rows = await conn.execute(select(ci).where(or_(*wanted)))
+            return [to_identity(r) for r in rows]
 
     async def merges_of(self, contact_id: str) -> list[dict[str, Any]]:
         """The recorded merges into or out of ``contact_id``, oldest first."""

@@ -15,6 +15,7 @@ from conversation.sql import schema as t
 from conversation.sql.database import Database
 from conversation.sql.gdpr import chunks, delete_conversations
 from conversation.sql.rows import aware
+from conversation.sql.schema_customer import contact_merges
 
 __all__ = ["SqlRetention", "ExpiredConversation", "ExpiredBlobs", "CLAIM_QUEUE", "CLAIM_INTENTS"]
 
@@ -124,8 +125,8 @@ class SqlRetention:
     async def delete_contacts(self, ids: list[str], *, dry_run: bool) -> dict[str, int]:
         if dry_run:
             return {"contacts": len(ids)}
-        ci, im, c = t.channel_identities, t.identity_merges, t.contacts
-        counts = {"channel_identities": 0, "identity_merges": 0, "contacts": 0}
+        ci, im, c, cm = t.channel_identities, t.identity_merges, t.contacts, contact_merges
+        counts = {"channel_identities": 0, "identity_merges": 0, "contact_merges": 0, "contacts": 0}
         async with self._db.begin() as conn:
             for batch in chunks(ids):
                 res = await conn.execute(delete(ci).where(ci.c.contact_id.in_(batch)))
@@ -133,6 +134,11 @@ class SqlRetention:
                 counts["identity_merges"] += (
                     await conn.execute(
                         delete(im).where(or_(im.c.into_contact_id.in_(batch), im.c.from_contact_id.in_(batch)))
+                    )
+                ).rowcount
+                counts["contact_merges"] += (  # the panel's merge records (what each merge moved)
+                    await conn.execute(
+                        delete(cm).where(or_(cm.c.into_contact_id.in_(batch), cm.c.from_contact_id.in_(batch)))
                     )
                 ).rowcount
                 counts["contacts"] += (await conn.execute(delete(c).where(c.c.id.in_(batch)))).rowcount

@@ -76,6 +76,12 @@ class Lookups:
         self._attempts = attempts
         self._backoff = backoff
 
+    async def aclose(self) -> None:
+        """Close the back office behind the tools (connectors' HTTP clients, portal robots' browsers)."""
+        close = getattr(self._backoffice, "aclose", None)
+        if close is not None:
+            await close()
+
     def connector_of(self, tool: str) -> str:
         """The name of the connector that answers ``tool`` (a ``LookupName`` value): the route's name
         when several back offices are routed, else the back office's own name or class."""

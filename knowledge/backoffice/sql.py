@@ -302,6 +302,22 @@ class SqlBackOffice:
 
         return await self._run(work)
 
+    async def list_claims(self, customer_id: str) -> tuple[ClaimStatus, ...]:
+        """The customer's claims, newest report first (at most 50): for the agent's customer panel."""
+
+        async def work(conn: AsyncConnection) -> tuple[ClaimStatus, ...]:
+            rows = (
+                await conn.execute(
+                    sa.select(claims)
+                    .where(claims.c.customer_id == customer_id)
+                    .order_by(claims.c.reported_on.desc())
+                    .limit(50)
+                )
+            ).mappings()
+            return tuple(to_claim_status(_claim_row(r)) for r in rows)
+
+        return await self._run(work)
+
     async def file_claim(self, customer_id: str, intake: ClaimIntake) -> ClaimDraft | None:
         today = self._today()
 

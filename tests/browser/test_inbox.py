@@ -302,6 +302,11 @@ def test_hand_back_answers_every_message_that_came_in_while_a_person_held_it(sta
         queued = server.call(lambda s: s.redis.xrange("gd:turns", min="-", max="+"))
         queued_ids = [fields["message_id"] for _, fields in queued]
         assert all(queued_ids.count(m) >= 1 for m in waiting), (waiting, queued_ids[-10:])
+        # the event is written right after the turns are queued: wait for it rather than race it
+        wait_for(
+            lambda: any(e.type.value == "handed_back" for e in server.call(lambda s: s.timeline.list_events(cid))),
+            what="the hand-back event",
+        )
         events = server.call(lambda s: s.timeline.list_events(cid))
         assert [e.data.get("queued_turns") for e in events if e.type.value == "handed_back"] == [3]
     finally:

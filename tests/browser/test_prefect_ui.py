@@ -1,5 +1,6 @@
-"""Ops open a turn in the Prefect UI, in Chromium: after logging in with the server's login, a turn's
-flow run lists its steps as task runs, and a turn whose step raised shows Failed. The server runs with
+"""Ops open a turn in the Prefect UI, in Chromium: after logging in with the server's login, the
+worker's flow run lists each turn's steps as task runs, the link /ops gives for a turn opens the turn's
+own task run, and a turn whose step raised shows Failed there and in its flow run. The server runs with
 the environment `glassdesk run` gives it (basic auth, task-run recorder, API logs)."""
 
 from __future__ import annotations
@@ -34,9 +35,10 @@ class Ran:
     ok_run: str
     failed_message: str
     failed_run: str
+    failed_turn: str  # the failed turn's own task run, where /ops/prefect/turns/<id> leads
 
 
-async def _turn(settings: Settings, text: str, n: int, *, broken: bool = False) -> tuple[str, str]:
+async def _turn(settings: Settings, text: str, n: int, *, broken: bool = False) -> tuple[str, str, str]:
     from flows import steps
 
     original = steps.look_up
@@ -58,13 +60,18 @@ async def _turn(settings: Settings, text: str, n: int, *, broken: bool = False) 
             )
             runner = await TurnRunner.create(services)
             worker = worker_for(services, runner.handle_batch, name=f"test-prefect-ui-{n}")
-            await worker.run_once(block_ms=500)
+            try:
+                await worker.run_once(block_ms=500)
+            finally:
+                await runner.aclose()  # ends the worker's open flow run, as a worker's shutdown does
             links = PrefectLinks(settings)
             deadline = time.monotonic() + 30
-            while (run := await links.flow_run_of(result.message.id)) is None:
+            while (turn := await links.turn_run_of(result.message.id)) is None:
                 assert time.monotonic() < deadline, "the turn's task runs never reached the Prefect server"
                 await asyncio.sleep(0.5)
-            return result.message.id, run
+            run = await links.flow_run_of(result.message.id)
+            assert run is not None
+            return result.message.id, run, turn
     finally:
         steps.look_up = original  # type: ignore[assignment]
 
@@ -89,7 +96,7 @@ def ran(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ra
         # the failed run's state reaches the server before the UI is opened
         with httpx.Client(auth=prefect_basic_auth(auth), timeout=10) as http:
             assert http.get(f"{api}/flow_runs/{failed[1]}").json()["state_type"] == "FAILED"
-        yield Ran(api.removesuffix("/api"), auth, ok[0], ok[1], failed[0], failed[1])
+        yield Ran(api.removesuffix("/api"), auth, ok[0], ok[1], failed[0], failed[1], failed[2])
 
 
 def _loopback_only(tracked: TrackedPage) -> list[str]:
@@ -147,3 +154,8 @@ def test_a_turn_shows_its_steps_and_a_failed_turn_shows_failed(ran: Ran, new_pag
     expect(page.get_by_text("Failed").first).to_be_visible()  # type: ignore[attr-defined]
     page.goto(f"{ran.ui_url}/runs/flow-run/{ran.failed_run}?tab=Task+Runs")  # type: ignore[attr-defined]
     expect(page.get_by_text(f"look_up[{ran.failed_message}]").first).to_be_visible()  # type: ignore[attr-defined]
+
+    # where /ops sends ops for that turn: the turn's own task run, Failed
+    page.goto(f"{ran.ui_url}/runs/task-run/{ran.failed_turn}")  # type: ignore[attr-defined]
+    expect(page.get_by_text(f"turn[{ran.failed_message}]").first).to_be_visible()  # type: ignore[attr-defined]
+    expect(page.get_by_text("Failed").first).to_be_visible()  # type: ignore[attr-defined]

@@ -110,7 +110,12 @@ def mail_relay(tmp_path: Path) -> Iterator[tuple[int, Path]]:
 async def services(prefect_harness, demo_var: Path, redis_url: str, mail_relay) -> AsyncIterator[Container]:  # type: ignore[no-untyped-def]
     port, _folder = mail_relay
     settings = Settings(
-        var_dir=demo_var, redis_url=redis_url, relay_port=port, relay_starttls=False, prefect_api_url=prefect_harness
+        var_dir=demo_var,
+        redis_url=redis_url,
+        relay_port=port,
+        relay_starttls=False,
+        prefect_api_url=prefect_harness,
+        business_hours="mon-sun 00:00-24:00",  # the in-hours notice must not depend on the clock
     )
     async with open_container(settings) as s:
         await s.redis.flushdb()

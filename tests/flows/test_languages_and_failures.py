@@ -44,8 +44,11 @@ async def _chat(services, text: str, n: int) -> str:  # type: ignore[no-untyped-
 async def _drain(services) -> None:  # type: ignore[no-untyped-def]
     runner = await TurnRunner.create(services)
     worker = worker_for(services, runner.handle_batch, name="test-lang-worker")
-    while await worker.run_once(block_ms=300):
-        pass
+    try:
+        while await worker.run_once(block_ms=300):
+            pass
+    finally:
+        await runner.aclose()
 
 
 async def test_every_language_reaches_a_person_with_a_notice_in_that_language(services) -> None:  # type: ignore[no-untyped-def]
@@ -85,8 +88,11 @@ async def test_a_turn_that_keeps_failing_goes_to_a_person_and_is_never_unaccount
     runner = await TurnRunner.create(services)
     worker = worker_for(services, runner.handle_batch, name="test-fail-worker")
     settings = services.settings
-    for _ in range(settings.turn_max_deliveries + 1):
-        await worker.run_once(block_ms=300)
+    try:
+        for _ in range(settings.turn_max_deliveries + 1):
+            await worker.run_once(block_ms=300)
+    finally:
+        await runner.aclose()
     assert (await services.queue.depth())["pending"] == 0
     dead = await services.queue.dead_letters(count=10)
     assert any(d["message_id"] == mid for d in dead)

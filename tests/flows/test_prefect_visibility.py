@@ -51,7 +51,7 @@ async def _task_runs(api: str, message_id: str, *, want: int, timeout_s: float =
             await asyncio.sleep(0.5)
 
 
-async def _logs(api: str, flow_run_id: str, *, containing: str, timeout_s: float = 30.0) -> list[str]:
+async def _logs(api: str, flow_run_id: str, *, containing: str, timeout_s: float = 30.0) -> list[dict[str, Any]]:
     deadline = time.monotonic() + timeout_s
     async with httpx.AsyncClient(base_url=api, timeout=10) as http:
         while True:
@@ -59,9 +59,9 @@ async def _logs(api: str, flow_run_id: str, *, containing: str, timeout_s: float
                 "/logs/filter", json={"logs": {"flow_run_id": {"any_": [flow_run_id]}}, "limit": 200}
             )
             resp.raise_for_status()
-            lines = [log["message"] for log in resp.json()]
-            if any(containing in line for line in lines) or time.monotonic() > deadline:
-                return lines
+            entries = list(resp.json())
+            if any(containing in e["message"] for e in entries) or time.monotonic() > deadline:
+                return entries
             await asyncio.sleep(0.5)
 
 
@@ -75,16 +75,20 @@ async def _flow_run(api: str, flow_run_id: str) -> dict[str, Any]:
 async def _drain(services, name: str, rounds: int = 1) -> None:  # type: ignore[no-untyped-def]
     runner = await TurnRunner.create(services)
     worker = worker_for(services, runner.handle_batch, name=name)
-    for _ in range(rounds):
-        await worker.run_once(block_ms=300)
+    try:
+        for _ in range(rounds):
+            await worker.run_once(block_ms=300)
+    finally:
+        await runner.aclose()  # ends the session's flow run, as the worker does on shutdown
 
 
 async def test_a_turns_steps_lookups_and_logs_show_in_prefect(services, prefect_harness: str) -> None:  # type: ignore[no-untyped-def]
     mid = await EmailIngest(services).accept(["support@glassdesk.local"], _johns_claim_mail("<visible-1@example.com>"))
     await _drain(services, "test-visibility-worker")
 
-    runs = await _task_runs(prefect_harness, mid, want=len(STEPS) + 1)
+    runs = await _task_runs(prefect_harness, mid, want=len(STEPS) + 2)
     by_name = {r["name"]: r for r in runs}
+    assert by_name[f"turn[{mid}]"]["state_type"] == "COMPLETED"  # the turn itself, its steps nested in it
     for step in STEPS:
         run = by_name.get(f"{step}[{mid}]")
         assert run is not None, (step, sorted(by_name))
@@ -100,18 +104,23 @@ async def test_a_turns_steps_lookups_and_logs_show_in_prefect(services, prefect_
     (flow_run_id,) = flow_run_ids
     assert (await _flow_run(prefect_harness, flow_run_id))["state_type"] == "COMPLETED"
 
-    lines = await _logs(prefect_harness, flow_run_id, containing=f"hand_off {mid}: outcome")
-    assert any(line.startswith(f"understand_turn {mid}: intent ") for line in lines), lines
-    assert any(line.startswith(f"look_up {mid}: lookups claim_intake ok") for line in lines), lines
-    assert any(line.startswith(f"hand_off {mid}: outcome handed_off") for line in lines), lines
-    text = "\n".join(lines)
-    for secret in ("Wasserschaden", "john.miller@example.com", "John Miller", "POL-200871"):
+    # each step's verdict line sits on that step's task run; the line names no id (the task run does:
+    # Prefect cannot delete a log line, so an id in one could never be erased)
+    entries = await _logs(prefect_harness, flow_run_id, containing="hand_off msg_…: outcome")
+    step_of = {r["id"]: r["name"] for r in runs}
+    verdicts = {step_of.get(e["task_run_id"]): e["message"] for e in entries if e["task_run_id"] in step_of}
+    assert verdicts[f"understand_turn[{mid}]"].startswith("understand_turn msg_…: intent "), verdicts
+    assert verdicts[f"look_up[{mid}]"].startswith("look_up msg_…: lookups claim_intake ok"), verdicts
+    assert verdicts[f"hand_off[{mid}]"].startswith("hand_off msg_…: outcome handed_off"), verdicts
+    text = "\n".join(e["message"] for e in entries)
+    for secret in ("Wasserschaden", "john.miller@example.com", "John Miller", "POL-200871", mid):
         assert secret not in text, secret
 
     # the /ops link of this turn resolves to exactly this flow run
     links = PrefectLinks(services.settings)
+    assert await links.turn_run_of(mid) == by_name[f"turn[{mid}]"]["id"]  # /ops opens the turn itself
+    assert links.task_run(by_name[f"turn[{mid}]"]["id"]).endswith(f"/runs/task-run/{by_name[f'turn[{mid}]']['id']}")
     assert await links.flow_run_of(mid) == flow_run_id
-    assert links.flow_run(flow_run_id).endswith(f"/runs/flow-run/{flow_run_id}")
 
     # the decision record names the connector and how long it took
     record = await services.timeline.decision_for(mid)
@@ -138,8 +147,9 @@ async def test_a_failed_turn_shows_failed_in_prefect(services, prefect_harness: 
     mid = result.message.id
     await _drain(services, "test-visibility-fail")
 
-    runs = await _task_runs(prefect_harness, mid, want=3)
+    runs = await _task_runs(prefect_harness, mid, want=4)  # turn, load_turn, take_outcome_answer, look_up
     by_name = {r["name"]: r for r in runs}
+    assert by_name[f"turn[{mid}]"]["state_type"] == "FAILED"
     assert by_name[f"load_turn[{mid}]"]["state_type"] == "COMPLETED"
     assert by_name[f"look_up[{mid}]"]["state_type"] == "FAILED", sorted(
         (n, r["state_type"]) for n, r in by_name.items()
@@ -209,4 +219,80 @@ async def test_the_worker_shares_one_prefect_client_pair_across_flow_runs(servic
         await worker.run_once(block_ms=300)
         assert len(await _task_runs(prefect_harness, result.message.id, want=4)) >= 4
     finally:
-        await runner.clients.aclose()
+        await runner.aclose()
+
+
+async def _chat(services, n: int, text: str = "I want to talk to a person") -> str:  # type: ignore[no-untyped-def]
+    result = await Ingestor(services).accept(
+        InboundMessage(
+            channel=ChannelKind.CHAT,
+            external_id=f"00000000-0000-4000-9000-{n:012d}",
+            address=ChatSession(session_id=f"session-burst-{n}"),
+            text=text,
+        )
+    )
+    return result.message.id
+
+
+async def test_a_burst_of_batches_runs_in_one_open_flow_run_which_rotates(services, prefect_harness: str) -> None:  # type: ignore[no-untyped-def]
+    """Batches share the worker's open flow run (no flow run to create per batch); when the session is
+    due, the next one opens while it serves, and the old one ends Completed once its turns are done."""
+    runner = await TurnRunner.create(services)
+    worker = worker_for(services, runner.handle_batch, name="test-burst")
+    runner.session_max_turns = 2
+    try:
+        first, second = await _chat(services, 77301), await _chat(services, 77302)
+        await worker.run_once(block_ms=300)  # one batch of two: the session is now due
+        third = await _chat(services, 77303)
+        await worker.run_once(block_ms=300)  # still served by it, while the next one opens
+        await runner.settle()
+        fourth = await _chat(services, 77304)
+        await worker.run_once(block_ms=300)
+    finally:
+        await runner.aclose()
+    runs = {m: await _task_runs(prefect_harness, m, want=4) for m in (first, second, third, fourth)}
+    flow_of = {m: {r["flow_run_id"] for r in rs} for m, rs in runs.items()}
+    assert all(len(ids) == 1 for ids in flow_of.values()), flow_of
+    assert flow_of[first] == flow_of[second] == flow_of[third]  # one flow run for three turns, two batches
+    assert flow_of[fourth] != flow_of[first]  # the session was due: the next one serves
+    for ids in flow_of.values():
+        (run_id,) = ids
+        run = await _flow_run(prefect_harness, run_id)
+        assert run["state_type"] == "COMPLETED" and run["parameters"] == {"worker": run["parameters"]["worker"]}
+
+
+async def test_a_dead_workers_open_flow_run_is_marked_crashed(services, prefect_harness: str) -> None:  # type: ignore[no-untyped-def]
+    """A worker killed mid-session leaves its flow run Running; the next session that opens finds runs
+    Running longer than any session lives and marks them Crashed, and leaves younger ones alone. (The
+    server stamps a run's start itself, so the test shortens the limit instead of back-dating a run.)"""
+    from prefect.client.orchestration import get_client
+    from prefect.states import Running
+
+    from flows.turn import TURN_FLOW_NAME
+
+    async with get_client() as client:
+        stale = await client.create_flow_run(_named_flow(TURN_FLOW_NAME), name="turns dead-worker")
+        await client.set_flow_run_state(stale.id, Running(), force=True)
+        await asyncio.sleep(4.0)
+        young = await client.create_flow_run(_named_flow(TURN_FLOW_NAME), name="turns live-worker")
+        await client.set_flow_run_state(young.id, Running(), force=True)
+    runner = await TurnRunner.create(services)
+    worker = worker_for(services, runner.handle_batch, name="test-lost-sessions")
+    runner.lost_after_s = 3.0
+    try:
+        await _chat(services, 77401)
+        await worker.run_once(block_ms=300)
+    finally:
+        await runner.aclose()
+    assert (await _flow_run(prefect_harness, str(stale.id)))["state_type"] == "CRASHED"
+    assert (await _flow_run(prefect_harness, str(young.id)))["state_type"] == "RUNNING"
+
+
+def _named_flow(name: str):  # type: ignore[no-untyped-def]
+    from prefect import flow as prefect_flow
+
+    @prefect_flow(name=name)
+    def placeholder() -> None:
+        return None
+
+    return placeholder

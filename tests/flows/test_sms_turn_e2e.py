@@ -58,7 +58,10 @@ class SmsStack:
     async def run_worker(self) -> None:
         runner = await TurnRunner.create(self.services)
         worker = worker_for(self.services, runner.handle_batch, name="test-sms-worker")
-        assert await worker.run_once(block_ms=500) >= 1
+        try:
+            assert await worker.run_once(block_ms=500) >= 1
+        finally:
+            await runner.aclose()
         assert (await self.services.queue.depth())["pending"] == 0
 
     def replies_to(self, number: str) -> list[str]:

@@ -24,7 +24,10 @@ from services.ingest import Ingestor
 async def _run_worker(services) -> None:  # type: ignore[no-untyped-def]
     runner = await TurnRunner.create(services)
     worker = worker_for(services, runner.handle_batch, name="test-worker")
-    assert await worker.run_once(block_ms=200) >= 1
+    try:
+        assert await worker.run_once(block_ms=200) >= 1
+    finally:
+        await runner.aclose()
     assert (await services.queue.depth())["pending"] == 0, "every turn is acked after it finished"
 
 

@@ -35,10 +35,12 @@ async def _ingest(settings: Settings) -> str:
         return result.message.id
 
 
-def _completed_runs_naming(settings: Settings, auth: tuple[str, str], message_id: str) -> list[dict[str, object]]:
-    r = httpx.post(settings.prefect_api_url + "/flow_runs/filter", json={}, auth=auth, timeout=10)
+def _completed_turn(settings: Settings, auth: tuple[str, str], message_id: str) -> list[dict[str, object]]:
+    """The turn's own task run (``turn[<message id>]``, in the worker's open flow run), once Completed."""
+    body = {"task_runs": {"name": {"like_": f"turn[{message_id}]"}}}
+    r = httpx.post(settings.prefect_api_url + "/task_runs/filter", json=body, auth=auth, timeout=10)
     assert r.status_code == 200, r.text[:300]
-    return [run for run in r.json() if run["state_type"] == "COMPLETED" and message_id in str(run["parameters"])]
+    return [run for run in r.json() if run["state_type"] == "COMPLETED" and run["name"] == f"turn[{message_id}]"]
 
 
 async def test_a_standalone_worker_sends_the_login_of_the_settings(
@@ -65,9 +67,9 @@ async def test_a_standalone_worker_sends_the_login_of_the_settings(
         )
     try:
         deadline = time.monotonic() + 180
-        while not _completed_runs_naming(settings, (user, password), message_id):
+        while not _completed_turn(settings, (user, password), message_id):
             assert proc.poll() is None, log_path.read_text()[-3000:]
-            assert time.monotonic() < deadline, "no completed turn flow run: " + log_path.read_text()[-3000:]
+            assert time.monotonic() < deadline, "no completed turn task run: " + log_path.read_text()[-3000:]
             time.sleep(1)
         written = log_path.read_text()
         assert "401" not in written and "Unauthorized" not in written, written[-3000:]

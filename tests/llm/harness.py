@@ -295,7 +295,10 @@ class LlmTurnRig:
                 drafter = TimedDrafter(LlmDrafter(model))
                 runner = TurnRunner(TurnDeps(services=services, kit=replace(kit, drafter=drafter)))
                 worker = worker_for(services, runner.handle_batch, name="llm-rig")
-                yield cls(services=services, worker=worker, drafter=drafter, transport=transport)
+                try:
+                    yield cls(services=services, worker=worker, drafter=drafter, transport=transport)
+                finally:
+                    await runner.aclose()
                 await services.redis.flushdb()
 
     async def run(self, scenario: Scenario) -> TurnResult:

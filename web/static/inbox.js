@@ -273,3 +273,162 @@
   var conversation = document.getElementById("conversation");
   if (conversation) { startConversation(conversation); }
 })();
+
+// The customer panel: send an email sender a code, merge a suggested contact, undo a merge.
+(function () {
+  "use strict";
+  var g = window.glassdesk;
+  var panel = document.getElementById("customer-panel");
+  var page = document.getElementById("conversation");
+  if (!panel || !page) { return; }
+  var errorBox = document.getElementById("panel-error");
+  var okBox = document.getElementById("panel-ok");
+  function say(box, text) { errorBox.hidden = true; okBox.hidden = true; box.textContent = text; box.hidden = false; }
+  panel.addEventListener("click", function (ev) {
+    var button = ev.target.closest ? ev.target.closest("button[data-panel-action]") : null;
+    if (!button || button.disabled) { return; }
+    var action = button.getAttribute("data-panel-action");
+    var url, body, reload = true;
+    if (action === "verify-email") {
+      url = "/api/conversations/" + encodeURIComponent(page.getAttribute("data-conversation-id")) + "/verify-email";
+      body = {};
+      reload = false;
+    } else if (action === "merge") {
+      if (!window.confirm("Merge this contact into the customer shown here? All its conversations move here. " +
+                          "You can undo it.")) { return; }
+      url = "/api/contacts/" + encodeURIComponent(panel.getAttribute("data-contact-id")) + "/merge";
+      body = { from_contact_id: button.getAttribute("data-from-contact"), evidence: button.getAttribute("data-evidence") };
+    } else if (action === "undo") {
+      if (!window.confirm("Undo this merge? The merged contact gets its identities and conversations back.")) { return; }
+      url = "/api/merges/" + encodeURIComponent(button.getAttribute("data-merge")) + "/undo";
+      body = {};
+    } else { return; }
+    button.disabled = true;
+    g.post(url, body).then(function (r) {
+      button.disabled = false;
+      if (!r.ok) { say(errorBox, g.errorText(r)); return; }
+      if (reload) { window.location.reload(); return; }
+      say(okBox, (r.body && r.body.detail) || "Done.");
+    }, function () {
+      button.disabled = false;
+      say(errorBox, "The server did not answer. Check the connection and try again.");
+    });
+  });
+})();
+
+// Working speed: unread count in the tab title, optional desktop notifications, keyboard shortcuts.
+// "Unread": a conversation in the list that changed after this browser last opened it (kept in
+// localStorage; ids and times only). Notifications name counts only, never a customer or a text.
+(function () {
+  "use strict";
+  var SEEN = "gd-seen", ORDER = "gd-order", NOTIFY = "gd-notify";
+  var baseTitle = document.title;
+  function load(key, fallback) {
+    try { return JSON.parse(window.localStorage.getItem(key) || "null") || fallback; } catch (e) { return fallback; }
+  }
+  function save(key, value) { try { window.localStorage.setItem(key, JSON.stringify(value)); } catch (e) { /* private mode */ } }
+
+  var list = document.getElementById("rows");
+  var page = document.getElementById("conversation");
+  var lastUnread = null;
+
+  function rows() { return list ? Array.prototype.slice.call(list.querySelectorAll("tr[data-conversation-id]")) : []; }
+  function countUnread() {
+    var seen = load(SEEN, {});
+    var n = 0;
+    rows().forEach(function (tr) {
+      var t = tr.querySelector("td.updated time");
+      var at = t ? Date.parse(t.getAttribute("datetime")) : 0;
+      var unread = !(seen[tr.getAttribute("data-conversation-id")] >= at);
+      tr.classList.toggle("unread", unread);
+      if (unread) { n += 1; }
+    });
+    document.title = (n ? "(" + n + ") " : "") + baseTitle;
+    var line = document.getElementById("unread-line");
+    if (line) { line.textContent = n ? n + " unread." : "Nothing unread."; }
+    save(ORDER, rows().map(function (tr) { return tr.getAttribute("data-conversation-id"); }));
+    if (lastUnread !== null && n > lastUnread) { notify(n); }
+    lastUnread = n;
+    return n;
+  }
+
+  // -- desktop notifications (opt-in, per browser) ---------------------------------------------------
+  var toggle = document.getElementById("notify-toggle");
+  function notifyOn() { return load(NOTIFY, false) && window.Notification && window.Notification.permission === "granted"; }
+  function showToggle() {
+    if (!toggle) { return; }
+    var on = notifyOn();
+    toggle.textContent = "Desktop notifications: " + (on ? "on" : "off");
+    toggle.setAttribute("aria-pressed", on ? "true" : "false");
+    if (!window.Notification) { toggle.disabled = true; toggle.textContent = "Desktop notifications: not supported here"; }
+  }
+  function notify(n) {
+    if (!notifyOn() || !document.hidden) { return; }
+    try { new window.Notification("Glassdesk", { body: n + " unread conversation" + (n === 1 ? "" : "s"), tag: "glassdesk-unread" }); }
+    catch (e) { /* some browsers allow notifications only from a service worker */ }
+  }
+  if (toggle) {
+    toggle.addEventListener("click", function () {
+      if (notifyOn()) { save(NOTIFY, false); showToggle(); return; }
+      window.Notification.requestPermission().then(function (p) { save(NOTIFY, p === "granted"); showToggle(); });
+    });
+    showToggle();
+  }
+
+  if (list) {
+    countUnread();
+    new MutationObserver(function () { countUnread(); }).observe(list, { childList: true });
+    window.addEventListener("storage", function (e) { if (e.key === SEEN) { countUnread(); } });
+  }
+  if (page) {
+    var seen = load(SEEN, {});
+    seen[page.getAttribute("data-conversation-id")] = Date.parse(page.getAttribute("data-seen-at")) || Date.now();
+    var ids = Object.keys(seen);
+    if (ids.length > 2000) { ids.sort(function (a, b) { return seen[a] - seen[b]; }).slice(0, ids.length - 2000).forEach(function (k) { delete seen[k]; }); }
+    save(SEEN, seen);
+  }
+
+  // -- keyboard shortcuts -------------------------------------------------------------------------
+  var help = document.getElementById("shortcuts");
+  var selected = -1;
+  function select(i) {
+    var all = rows();
+    if (!all.length) { return; }
+    selected = Math.max(0, Math.min(all.length - 1, i));
+    all.forEach(function (tr, k) { tr.classList.toggle("selected", k === selected); });
+    var link = all[selected].querySelector("a.open");
+    if (link) { link.focus(); }
+  }
+  function neighbour(step) {
+    var order = load(ORDER, []);
+    var at = order.indexOf(page.getAttribute("data-conversation-id"));
+    var next = at < 0 ? null : order[at + step];
+    if (next) { window.location.href = "/inbox/c/" + encodeURIComponent(next); }
+  }
+  function click(selector) { var b = document.querySelector(selector); if (b && !b.disabled) { b.click(); return true; } return false; }
+  function focus(elId) { var f = document.getElementById(elId); if (f) { f.focus(); return true; } return false; }
+  document.addEventListener("keydown", function (ev) {
+    if (ev.ctrlKey || ev.metaKey || ev.altKey) { return; }
+    var tag = ev.target && ev.target.tagName;
+    if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || (ev.target && ev.target.isContentEditable)) {
+      if (ev.key === "Escape") { ev.target.blur(); }
+      return;
+    }
+    var key = ev.key, done = true;
+    if (key === "?") { if (help) { help.hidden = !help.hidden; } }
+    else if (key === "Escape" && help && !help.hidden) { help.hidden = true; }
+    else if (list && (key === "j" || key === "k")) { select(selected + (key === "j" ? 1 : -1)); }
+    else if (list && (key === "Enter" || key === "o") && selected >= 0) {
+      var link = rows()[selected].querySelector("a.open");
+      if (link) { window.location.href = link.getAttribute("href"); }
+    }
+    else if (page && (key === "j" || key === "k")) { neighbour(key === "j" ? 1 : -1); }
+    else if (page && key === "a") { done = click('button[data-action="approve"]'); }
+    else if (page && key === "e") { done = focus("draft-text"); }
+    else if (page && key === "r") { done = focus("reply-text"); }
+    else if (page && key === "x") { done = click('button[data-state="resolved"]'); }
+    else if (page && key === "u") { window.location.href = "/inbox"; }
+    else { done = false; }
+    if (done) { ev.preventDefault(); }
+  });
+})();

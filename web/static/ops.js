@@ -44,6 +44,38 @@
     });
   }
 
+  function avg(v) { return v === null || v === undefined ? "–" : v.toFixed(2); }
+  // the day's outcomes (since local midnight in GLASSDESK_TIMEZONE), all from stored data
+  function outcomes(o) {
+    set("o-since", time(o.since_at));
+    set("o-frt", secs(o.first_response.median_s));
+    set("o-frt-mean", secs(o.first_response.mean_s));
+    set("o-frt-count", num(o.first_response.count));
+    set("o-conversations", num(o.conversations));
+    set("o-unanswered", num(o.unanswered));
+    set("o-resolution", secs(o.resolution.median_s));
+    set("o-resolution-mean", secs(o.resolution.mean_s));
+    set("o-resolved", num(o.resolved));
+    set("o-automation", pct(o.automation_rate));
+    set("o-automated", num(o.automated_confirmed));
+    set("o-confirmed", num(o.confirmed));
+    set("o-csat", pct(o.csat.csat));
+    set("o-csat-avg", avg(o.csat.average));
+    set("o-ratings", num(o.csat.ratings));
+    set("o-answered", num(o.surveys_answered));
+    set("o-asked", num(o.surveys_asked));
+    set("o-not-solved", num(o.csat.not_solved));
+    function csatCells(key, r) {
+      return [key, pct(r.csat), avg(r.average), String(r.ratings), String(r.confirmed), String(r.not_solved)];
+    }
+    rows("csat-queues", o.by_queue, function (q) {
+      return csatCells(q.queue, q).concat([secs(q.first_response_median_s), secs(q.resolution_median_s)]);
+    }, "Nothing resolved today.");
+    rows("csat-agents", o.by_agent, function (a) { return csatCells(a.agent, a); }, "Nothing resolved today.");
+    rows("handoff-reasons", o.handoff_reasons, function (h) { return [h.label, String(h.count)]; },
+      "No handoff today.");
+  }
+
   function render(m) {
     localTimes = m.local_times || {};
     lastAt = localTimes[m.generated_at] || null;
@@ -107,6 +139,7 @@
     }, "Nothing quarantined.");
     var counters = Object.keys(m.webhooks).map(function (k) { return { name: k, n: m.webhooks[k] }; });
     rows("webhooks", counters, function (c) { return [c.name, String(c.n)]; }, "No webhook refused or retried.");
+    outcomes(m.outcomes);
     set("live-status", "Live · updated " + time(m.generated_at));
     $("live-status").className = "live-status ok";
   }

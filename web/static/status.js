@@ -24,3 +24,32 @@
     list.appendChild(li);
   };
 })();
+
+// Email verification: ask for a code (it goes to the conversation's own address), then enter it.
+(function () {
+  "use strict";
+  var box = document.getElementById("verify");
+  if (!box) { return; }
+  var result = document.getElementById("verify-result");
+  function post(url, body, button) {
+    button.disabled = true;
+    return fetch(url, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      body: JSON.stringify(body)
+    }).then(function (r) { return r.json(); }).then(function (data) {
+      button.disabled = false;
+      result.textContent = data.detail || "";
+      result.className = "verify-result " + (data.ok ? "ok" : "error");
+      if (data.outcome === "verified") {
+        box.querySelectorAll("button, input").forEach(function (el) { el.disabled = true; });
+      }
+    }, function () { button.disabled = false; });
+  }
+  var send = document.getElementById("verify-send");
+  send.addEventListener("click", function () { post(box.getAttribute("data-send"), {}, send); });
+  var confirm = document.getElementById("verify-confirm");
+  confirm.addEventListener("click", function () {
+    post(box.getAttribute("data-confirm"), { code: document.getElementById("verify-code").value }, confirm);
+  });
+})();

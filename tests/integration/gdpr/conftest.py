@@ -61,15 +61,12 @@ class PrefectServer:
 def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectServer]:
     from prefect.settings import PREFECT_API_URL, PREFECT_LOGGING_TO_API_ENABLED, temporary_settings
 
+    from runtime.supervisor import PREFECT_VISIBILITY_ENV
+
     port = free_port()
     home = tmp_path_factory.mktemp("prefect-home")
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(home),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED": "false",
-        "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED": "false",
-    }
+    # configured as `glassdesk run` configures it: task runs recorded, logs sent (what erasure must reach)
+    env = {**os.environ, "PREFECT_HOME": str(home), **PREFECT_VISIBILITY_ENV}
     proc = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "prefect"),
@@ -101,7 +98,7 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prefect
         from tests.support.prefect_server import drain_prefect_services
 
         drain_prefect_services()  # event and log workers started for another server must not be reused
-        with temporary_settings(updates={PREFECT_API_URL: url, PREFECT_LOGGING_TO_API_ENABLED: False}):
+        with temporary_settings(updates={PREFECT_API_URL: url, PREFECT_LOGGING_TO_API_ENABLED: True}):
             yield PrefectServer(url, home)
     finally:
         from tests.support.prefect_server import drain_prefect_services

@@ -276,7 +276,10 @@ async def seed(stack: Stack) -> Seeded:
 
     runner = await TurnRunner.create(s)
     worker = worker_for(s, runner.handle_batch, name="gdpr-worker")
-    assert await worker.run_once(block_ms=200) >= 5
+    try:
+        assert await worker.run_once(block_ms=200) >= 5
+    finally:
+        await runner.aclose()
 
     # -- the relay comes up: the waiting email replies are retried and go out
     stack.relay.start()

@@ -23,6 +23,7 @@ CTID = "ct_00000000000000000000000000"  # a contact id
 ERID = "er_00000000000000000000000000"  # an erasure request id
 HID = "lh_00000000000000000000000000"  # a legal hold id
 CRID = "cr_00000000000000000000000000"  # a canned reply id
+MGID = "mg_00000000000000000000000000"  # a contact merge id
 
 # (method, path, users allowed); admin may use every route
 ROUTES: list[tuple[str, str, set[str]]] = [
@@ -43,6 +44,9 @@ ROUTES: list[tuple[str, str, set[str]]] = [
     ("POST", f"/api/conversations/{CID}/move", {AGENT, ADMIN}),
     ("POST", f"/api/conversations/{CID}/viewing", {AGENT, ADMIN}),
     ("GET", f"/api/conversations/{CID}/canned", {AGENT, ADMIN}),
+    ("POST", f"/api/conversations/{CID}/verify-email", {AGENT, ADMIN}),
+    ("POST", f"/api/contacts/{CTID}/merge", {AGENT, ADMIN}),
+    ("POST", f"/api/merges/{MGID}/undo", {AGENT, ADMIN}),
     ("GET", "/inbox/canned", {ADMIN}),
     ("POST", "/api/canned", {ADMIN}),
     ("POST", f"/api/canned/{CRID}/delete", {ADMIN}),
@@ -125,7 +129,8 @@ def test_every_staff_route_is_in_the_matrix(staff_server: LiveServer) -> None:
             .replace(CTID, "{contact_id}")
             .replace(ERID, "{request_id}")
             .replace(HID, "{hold_id}")
-            .replace(CRID, "{reply_id}"),
+            .replace(CRID, "{reply_id}")
+            .replace(MGID, "{merge_id}"),
         )
         for m, p, _ in ROUTES
     }

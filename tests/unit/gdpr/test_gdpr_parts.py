@@ -94,6 +94,22 @@ async def test_the_flow_run_fake_deletes_only_runs_naming_the_subject() -> None:
     assert await runs.delete_finished_before(now + timedelta(days=1), dry_run=True) == 1 and "r2" in runs.runs
 
 
+async def test_a_worker_session_run_is_erased_when_one_of_its_task_runs_names_the_subject() -> None:
+    """Session runs name no message in their parameters; the turn's task runs do (``step[msg_…]``)."""
+    runs = MemoryFlowRuns(
+        [{"id": "s1", "parameters": {"worker": "w1"}}, {"id": "s2", "parameters": {"worker": "w1"}}],
+        task_runs=[
+            {"name": "turn[msg_subject01]", "flow_run_id": "s1"},
+            {"name": "load_turn[msg_other0001]", "flow_run_id": "s1"},
+            {"name": "turn[msg_other0002]", "flow_run_id": "s2"},
+        ],
+        logs=[{"flow_run_id": "s1", "message": "load_turn msg_…: done"}],  # lines carry no ids
+    )
+    result = await runs.erase_naming(Matcher(["msg_subject01"]), since=None, dry_run=False)
+    assert (result.flow_runs, result.logs_left) == (1, 0) and set(runs.runs) == {"s2"}
+    assert [t["name"] for t in runs.task_runs] == ["turn[msg_other0002]"]
+
+
 def test_the_record_names_recipients_from_the_configuration(tmp_path: Path) -> None:
     plain = build_ropa(Settings(var_dir=tmp_path))
     names = [r.name for r in plain.recipients]
