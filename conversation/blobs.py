@@ -6,11 +6,14 @@ import asyncio
 import hashlib
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from conversation.errors import NotFound
+from conversation.models import Attachment
 
-__all__ = ["FileBlobStore", "MemoryBlobStore"]
+__all__ = ["FileBlobStore", "MemoryBlobStore", "AttachmentFile", "store_file", "load_file"]
 
 _KEY = re.compile(r"^[0-9a-f]{64}$")
 
@@ -72,3 +75,37 @@ class MemoryBlobStore:
 
     async def delete(self, key: str) -> None:
         self.blobs.pop(key, None)
+
+
+class _Blobs(Protocol):
+    async def put(self, content: bytes, *, content_type: str) -> str: ...
+
+    async def get(self, key: str) -> bytes: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentFile:
+    """An attachment with its bytes, for the one moment they are needed (a MIME part, an upload)."""
+
+    attachment: Attachment
+    content: bytes
+
+
+async def store_file(blobs: _Blobs, content: bytes, *, filename: str, content_type: str) -> Attachment:
+    """Put ``content`` in the blob store and return its metadata (the row keeps only this)."""
+    key = await blobs.put(content, content_type=content_type)
+    return Attachment(
+        filename=filename[:255] or "attachment",
+        content_type=(content_type or "application/octet-stream")[:255],
+        size=len(content),
+        sha256=Attachment.digest(content),
+        blob_key=key,
+    )
+
+
+async def load_file(blobs: _Blobs, attachment: Attachment) -> AttachmentFile:
+    """The attachment's bytes, checked against its digest (a changed blob is never served or sent)."""
+    content = await blobs.get(attachment.blob_key)
+    if Attachment.digest(content) != attachment.sha256:
+        raise NotFound(f"blob {attachment.blob_key!r} does not match attachment {attachment.id}")
+    return AttachmentFile(attachment, content)

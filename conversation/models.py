@@ -212,6 +212,7 @@ class OutboundMessage(_Frozen):
     approved_by: str | None = None  # the person who checked an AI draft (named in the disclosure)
     author_name: str | None = None  # a human author's first name (agents' replies sign with it)
     author_kind: AuthorKind | None = None  # who wrote it: the AI, an agent, or the system (notices)
+    ticket_number: int | None = None  # conversations.ticket_number: "[GD-10042]" in email subjects
 
 
 class TurnRef(_Frozen):

@@ -5,13 +5,23 @@ the notices here cover more, so a customer writing in any of them hears back in 
 
 Outside business hours the notices say when the team is back (``back_at``: the next opening, an aware
 datetime in the calendar's zone), written the way the language writes dates, with the zone's
-abbreviation: "Monday, 7 December 2026 at 08:00 CET", "Montag, 07.12.2026, 08:00 Uhr (CET)"."""
+abbreviation: "Monday, 7 December 2026 at 08:00 CET", "Montag, 07.12.2026, 08:00 Uhr (CET)".
+
+Given the conversation's ticket number (``ticket="GD-10042"``), a notice ends with it, so the customer
+can quote it in a new email, a call or a chat ("Your ticket number: GD-10042.")."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-__all__ = ["NOTICE_LANGUAGES", "handoff_notice", "notice_language", "review_notice", "opening_time"]
+__all__ = [
+    "NOTICE_LANGUAGES",
+    "handoff_notice",
+    "notice_language",
+    "review_notice",
+    "opening_time",
+    "ticket_sentence",
+]
 
 _HANDOFF = {
     "de": "Vielen Dank. Ein Mitarbeiter aus unserem Team übernimmt Ihr Anliegen und meldet sich bei Ihnen.",
@@ -74,6 +84,19 @@ _WHEN = {
     "tr": "{d:02d}.{m:02d}.{y} {wd} saat {hm} ({tz})",
 }
 
+# The number the customer can quote ({ticket}: "GD-10042").
+_TICKET = {
+    "de": "Ihre Vorgangsnummer: {ticket}.",
+    "en": "Your ticket number: {ticket}.",
+    "fr": "Votre numéro de dossier : {ticket}.",
+    "it": "Il suo numero di pratica: {ticket}.",
+    "es": "Su número de caso: {ticket}.",
+    "nl": "Uw ticketnummer: {ticket}.",
+    "pt": "O seu número de pedido: {ticket}.",
+    "pl": "Numer Państwa zgłoszenia: {ticket}.",
+    "tr": "Talep numaranız: {ticket}.",
+}
+
 NOTICE_LANGUAGES = frozenset(_HANDOFF)
 
 
@@ -96,13 +119,25 @@ def opening_time(back_at: dt.datetime, language: str | None) -> str:
     )
 
 
-def handoff_notice(language: str | None, *, back_at: dt.datetime | None = None) -> str:
+def ticket_sentence(language: str | None, ticket: str | None) -> str:
+    """'Your ticket number: GD-10042.' in the language; '' without a ticket."""
+    if not ticket or not ticket.strip():
+        return ""
+    return _TICKET[notice_language(language)].format(ticket=ticket.strip())
+
+
+def _with_ticket(text: str, language: str | None, ticket: str | None) -> str:
+    sentence = ticket_sentence(language, ticket)
+    return f"{text} {sentence}" if sentence else text
+
+
+def handoff_notice(language: str | None, *, back_at: dt.datetime | None = None, ticket: str | None = None) -> str:
     """Told to the customer when a person takes over; outside business hours (``back_at``: the next
-    opening) it says when the team is back."""
+    opening) it says when the team is back; ``ticket`` ("GD-10042") is named at the end."""
     code = notice_language(language)
     if back_at is None:
-        return _HANDOFF[code]
-    return _HANDOFF_CLOSED[code].format(when=opening_time(back_at, code))
+        return _with_ticket(_HANDOFF[code], code, ticket)
+    return _with_ticket(_HANDOFF_CLOSED[code].format(when=opening_time(back_at, code)), code, ticket)
 
 
 _REVIEW = {
@@ -117,11 +152,12 @@ _REVIEW_CLOSED = {
 }
 
 
-def review_notice(language: str | None, *, back_at: dt.datetime | None = None) -> str:
+def review_notice(language: str | None, *, back_at: dt.datetime | None = None, ticket: str | None = None) -> str:
     """Told to the customer while a drafted answer waits for a person's approval; outside business
-    hours it says when the team is back."""
+    hours it says when the team is back; ``ticket`` ("GD-10042") is named at the end."""
     code = (language or "en").split("-")[0].lower()
     code = code if code in _REVIEW else "en"
-    if back_at is None:
-        return _REVIEW[code]
-    return _REVIEW[code] + _REVIEW_CLOSED[code].format(when=opening_time(back_at, code))
+    text = _REVIEW[code]
+    if back_at is not None:
+        text += _REVIEW_CLOSED[code].format(when=opening_time(back_at, code))
+    return _with_ticket(text, code, ticket)

@@ -30,11 +30,15 @@ from conversation import (
     TransientDeliveryError,
 )
 from conversation.replies import handoff_notice, review_notice
+from conversation.sql.desk import ticket_label
+from conversation.sql.desk_store import DeskStore
 from conversation.sql.timeline import TURN_DONE_EVENTS
 from flows.turn_work import TurnDeps, TurnOutcome, TurnWork
 from knowledge.drafting import DraftingFailed
+from services.assignment import auto_assign
 from services.email_verification import EmailVerification
 from services.escalation import ATTENTION_QUEUE
+from services.media_fetch import MediaFetch
 from services.outcomes import record_handoff
 from services.sla import HandoffPlan, plan_handoff, refresh_clock, start_clock
 
@@ -75,6 +79,9 @@ async def record_event(
 async def load_turn(deps: TurnDeps, work: TurnWork) -> TurnWork:
     s = deps.services
     work.message = await s.messages.get_message(work.message_id)
+    if work.message.channel is ChannelKind.SMS and work.message.meta.get("media"):
+        # MMS media: fetched here, in the worker, never in the webhook; what fails stays as a note
+        work.message = await MediaFetch(s).fetch(work.message_id)
     work.conversation = await s.messages.get_conversation(work.conversation_id)
     work.contact = await s.messages.contact_for(work.conversation_id)
     work.human_in_charge = work.conversation.status in HUMAN_STATES
@@ -470,7 +477,8 @@ async def hand_off(deps: TurnDeps, work: TurnWork, *, reason: str, now: dt.datet
     ack = _acknowledgement(work)
     # with an acknowledgement the notice is AI-written (so it carries the disclosure); else a system notice.
     # Outside business hours it says when the team is back.
-    notice = handoff_notice(work.language, back_at=plan.back_at)
+    ticket = ticket_label(await DeskStore(deps.services.db).ticket_number(work.conversation_id))
+    notice = handoff_notice(work.language, back_at=plan.back_at, ticket=ticket)
     text = f"{ack.text} {notice}" if ack else notice
     try:
         await deps.services.deliverer.deliver(
@@ -535,6 +543,7 @@ async def _route_to_person(deps: TurnDeps, work: TurnWork, *, plan: HandoffPlan,
     )
     since = work.message.created_at if work.message is not None and not work.human_in_charge else None
     await start_clock(deps.services.db, work.conversation_id, plan=plan, new_episode_since=since)
+    await auto_assign(deps.services, work.conversation_id)  # a queue that auto-assigns: the next agent
 
 
 async def await_agent(deps: TurnDeps, work: TurnWork, *, reason: str, now: dt.datetime | None = None) -> TurnWork:
@@ -561,7 +570,11 @@ async def await_agent(deps: TurnDeps, work: TurnWork, *, reason: str, now: dt.da
         try:
             await deps.services.deliverer.deliver(
                 work.conversation_id,
-                review_notice(work.language, back_at=plan.back_at),
+                review_notice(
+                    work.language,
+                    back_at=plan.back_at,
+                    ticket=ticket_label(await DeskStore(deps.services.db).ticket_number(work.conversation_id)),
+                ),
                 author_kind=AuthorKind.SYSTEM,
                 language=work.language,
                 causation_id=work.message_id,

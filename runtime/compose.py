@@ -131,6 +131,7 @@ async def open_container(settings: Settings, *, migrate: bool = True) -> AsyncIt
     messages = SqlMessageStore(db)
     outbox = SqlOutboxStore(db)
     timeline = SqlTimelineStore(db)
+    blobs = FileBlobStore(Path(settings.blob_dir))  # one store: replies' files and what the outbox re-sends
     deliverer = Deliverer(
         messages=messages,
         outbox=outbox,
@@ -138,6 +139,7 @@ async def open_container(settings: Settings, *, migrate: bool = True) -> AsyncIt
         bus=bus,
         senders=senders,
         target=DeliveryTarget(public_url=settings.public_url),
+        blobs=blobs,
     )
     from understanding.pii import Redactor  # scikit-learn comes with `understanding`: not at CLI start
 
@@ -152,7 +154,7 @@ async def open_container(settings: Settings, *, migrate: bool = True) -> AsyncIt
             outbox=outbox,
             quarantine=SqlQuarantine(db),
             audit=SqlAuditLog(db),
-            blobs=FileBlobStore(Path(settings.blob_dir)),
+            blobs=blobs,
             queue=RedisTurnQueue(client, min_idle_ms=settings.turn_min_idle_ms),
             locks=RedisConversationLocks(client),
             bus=bus,

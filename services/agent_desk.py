@@ -25,7 +25,7 @@ import enum
 import json
 import re
 import unicodedata
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,6 +34,7 @@ from typing import Any
 from conversation import (
     ActorKind,
     AuthorKind,
+    ChannelKind,
     Conversation,
     ConversationStatus,
     DecisionRecord,
@@ -48,9 +49,11 @@ from conversation import (
     TurnRef,
     utcnow,
 )
+from conversation.blobs import store_file
 from conversation.handoff_reasons import HandoffReason
 from conversation.sql.desk import DeskQueries, DeskState, ticket_label
 from conversation.sql.desk_store import CannedReply, DeskStore
+from services.assignment import assign_waiting
 from services.container import Container
 from services.outcomes import Outcomes, record_handoff
 from services.sla import refresh_clock
@@ -70,6 +73,7 @@ __all__ = [
     "fill_canned",
     "CANNED_VARIABLES",
     "ASSIGNABLE_ROLES",
+    "ReplyFile",
 ]
 
 _REPLY_KEY = "gd:desk:reply:"
@@ -92,6 +96,25 @@ _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u206
 def clean_text(text: str) -> str:
     """Text safe to store and to show: no control characters, no bidi overrides, NFC, \\n newlines."""
     return _UNSAFE.sub("", unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n")))
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyFile:
+    """A file an agent attaches to a reply, as uploaded (the web layer bounds its size)."""
+
+    filename: str
+    content_type: str
+    content: bytes
+
+
+_FILE_CHANNELS = frozenset({ChannelKind.EMAIL, ChannelKind.CHAT})  # SMS: text only (no MMS media URLs)
+_DECLARABLE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$")
+
+
+def _declared_type(f: ReplyFile) -> str:
+    """The uploaded type when it is a plain ``type/subtype``; else the generic one."""
+    value = f.content_type.split(";", 1)[0].strip().lower()
+    return value if _DECLARABLE.match(value) else "application/octet-stream"
 
 
 @enum.unique
@@ -336,31 +359,64 @@ class AgentDesk:
             return len(waiting)
 
     # -- the person writes ------------------------------------------------------------------------
-    async def reply(self, conversation_id: str, text: str, *, client_id: str, actor: DeskActor) -> Message:
-        """Free text from the agent in charge, sent once per ``client_id`` (a double click sends once)."""
+    async def reply(
+        self,
+        conversation_id: str,
+        text: str,
+        *,
+        client_id: str,
+        actor: DeskActor,
+        files: Sequence[ReplyFile] = (),
+    ) -> Message:
+        """Free text from the agent in charge, sent once per ``client_id`` (a double click sends once).
+        ``files`` go with email and chat replies (stored in the blob store, metadata on the message);
+        SMS replies carry text only and are refused with files."""
         text = clean_text(text).strip()
         if not text:
             raise DeskConflict("The reply is empty.")
+        settings = self._s.settings
+        if len(files) > settings.attachment_max_files:
+            raise DeskConflict(f"Attach at most {settings.attachment_max_files} files to one reply.")
+        for f in files:
+            if len(f.content) > settings.attachment_max_bytes:
+                raise DeskConflict(
+                    f"{f.filename} is {len(f.content)} bytes; files may have up to {settings.attachment_max_bytes}."
+                )
         async with self._held(conversation_id) as conv:
             if conv.status is not ConversationStatus.HANDED_OFF or conv.assignee != actor.username:
                 raise DeskConflict("Take the conversation over before you reply.")
+            if files and conv.channel not in _FILE_CHANNELS:
+                raise DeskConflict(
+                    f"{conv.channel.value.upper()} replies carry text only: remove the files, or send them by "
+                    "email or chat."
+                )
             key = _REPLY_KEY + client_id
             if not await self._s.redis.set(key, conv.id, nx=True, ex=24 * 3600):
                 raise DeskConflict("This reply was already sent.")
             try:
-                msg = await self._s.deliverer.deliver(
+                attachments = tuple(
+                    [
+                        await store_file(self._s.blobs, f.content, filename=f.filename, content_type=_declared_type(f))
+                        for f in files
+                    ]
+                )
+                deliverer = self._s.deliverer.with_blobs(self._s.blobs) if attachments else self._s.deliverer
+                msg = await deliverer.deliver(
                     conv.id,
                     text,
                     author_kind=AuthorKind.AGENT,
                     language=conv.language or "en",
                     causation_id=await self._reply_causation(conv.id),
                     author_id=actor.username,
+                    attachments=attachments,
                 )
             except Exception:
                 await self._s.redis.delete(key)
                 raise
             await refresh_clock(self._s.db, conv.id, settings=self._s.settings)  # a human reply stops the wait
-            await self._audit(actor, "inbox.replied", conv.id, {"message_id": msg.id})
+            await self._audit(
+                actor, "inbox.replied", conv.id, {"message_id": msg.id, "attachments": len(msg.attachments)}
+            )
             return msg
 
     async def _reply_causation(self, conversation_id: str) -> str | None:
@@ -462,6 +518,8 @@ class AgentDesk:
             await self._s.bus.publish(
                 conv.id, {"event": "desk_state_changed", "actor": ActorKind.HUMAN.value, "state": state.value}
             )
+            if state in (DeskState.RESOLVED, DeskState.CLOSED):  # a place freed: the queue's next waiting one
+                await assign_waiting(self._s)
             return change.before
 
     async def _state(self, conversation_id: str) -> DeskState:

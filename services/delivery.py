@@ -19,9 +19,9 @@ after ``outbox_max_attempts`` (:meth:`Deliverer.give_up`)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from conversation import (
     ActorKind,
@@ -40,14 +40,27 @@ from conversation import (
     TransientDeliveryError,
     ai_disclosure,
 )
-from conversation.ports import ChannelSender, LiveBus, TimelineStore
+from conversation.blobs import AttachmentFile, load_file
+from conversation.errors import NotFound
+from conversation.models import Attachment
+from conversation.ports import BlobStore, ChannelSender, LiveBus, TimelineStore
 from conversation.sql import SqlMessageStore, SqlOutboxStore
 
-__all__ = ["Deliverer", "DeliveryTarget"]
+__all__ = ["Deliverer", "DeliveryTarget", "AttachmentSender"]
 
 log = logging.getLogger("glassdesk.delivery")
 
 _ADDRESS_KIND = {ChannelKind.EMAIL: "email", ChannelKind.SMS: "phone", ChannelKind.CHAT: "chat"}
+# The chat widget shows a reply's stored attachments as download links (web/chat.py): its sender
+# needs no bytes. Other channels need a sender that carries files (AttachmentSender) or refuse them.
+_LINKED_ATTACHMENTS = frozenset({ChannelKind.CHAT})
+
+
+@runtime_checkable
+class AttachmentSender(Protocol):
+    """A ``ChannelSender`` that can carry files (email: MIME parts)."""
+
+    async def send_with_attachments(self, message: OutboundMessage, files: Sequence[AttachmentFile]) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +80,7 @@ class Deliverer:
         bus: LiveBus,
         senders: Mapping[ChannelKind, ChannelSender],
         target: DeliveryTarget,
+        blobs: BlobStore | None = None,
     ) -> None:
         self._messages = messages
         self._outbox = outbox
@@ -74,6 +88,21 @@ class Deliverer:
         self._bus = bus
         self._senders = dict(senders)
         self._target = target
+        self._blobs = blobs
+
+    def with_blobs(self, blobs: BlobStore) -> Deliverer:
+        """This deliverer reading attachments from ``blobs`` (itself when it already does)."""
+        if self._blobs is blobs:
+            return self
+        return Deliverer(
+            messages=self._messages,
+            outbox=self._outbox,
+            timeline=self._timeline,
+            bus=self._bus,
+            senders=self._senders,
+            target=self._target,
+            blobs=blobs,
+        )
 
     async def aclose(self) -> None:
         """Close the provider clients (the Twilio HTTP session)."""
@@ -92,8 +121,10 @@ class Deliverer:
         approved_by: str | None = None,
         author_id: str | None = None,
         author_name: str | None = None,
+        attachments: tuple[Attachment, ...] = (),
     ) -> Message:
-        """Write the reply (once per causing message and author kind) and send it once.
+        """Write the reply (once per causing message and author kind) and send it once. ``attachments``
+        (already in the blob store) go with it where the channel carries files.
 
         Raises ``TransientDeliveryError`` when the channel is down (the entry stays pending and is
         retried), ``PermanentDeliveryError`` when it refused the reply, ``OutcomeUnknown`` when the
@@ -111,6 +142,11 @@ class Deliverer:
                     "send the new text as a separate reply"
                 )
             msg = msg.model_copy(update={"text": text})
+        if msg is not None and _files_of(msg.attachments) != _files_of(attachments):
+            raise PermanentDeliveryError(
+                f"another reply to this message (message {msg.id}) was written with other files; "
+                "send these files as a separate reply"
+            )
         if msg is None:  # else a retried step: reuse the row and its outbox, never a second send
             msg = await self._messages.append_message(
                 conversation_id,
@@ -119,6 +155,7 @@ class Deliverer:
                 author_kind=author_kind,
                 channel=conv.channel,
                 author_id=author_id,
+                attachments=attachments,
                 meta={
                     "ai": ai,
                     "disclosure": disclosure,
@@ -169,7 +206,19 @@ class Deliverer:
             await self._outbox.release(outbox_id)  # nothing reached a provider yet: try again later
             raise
         try:
-            provider_id = await sender.send(outbound)
+            files = await self._files(conv, msg, sender)
+        except PermanentDeliveryError as exc:
+            await self._refused(outbox_id, msg, exc)
+            raise
+        except BaseException:
+            await self._outbox.release(outbox_id)
+            raise
+        try:
+            if files:
+                assert isinstance(sender, AttachmentSender)
+                provider_id = await sender.send_with_attachments(outbound, files)
+            else:
+                provider_id = await sender.send(outbound)
         except TransientDeliveryError:
             await self._outbox.release(outbox_id)
             raise
@@ -210,6 +259,22 @@ class Deliverer:
             {"message_id": msg.id, "channel": conv.channel.value, "ai": ai, "approved": approved},
             actor=actor,
         )
+
+    async def _files(self, conv: Conversation, msg: Message, sender: ChannelSender) -> list[AttachmentFile]:
+        """The bytes of the reply's attachments for a sender that carries files; none for a channel that
+        links them (chat). Raises ``PermanentDeliveryError`` for a channel that cannot carry them."""
+        if not msg.attachments or conv.channel in _LINKED_ATTACHMENTS:
+            return []
+        if not isinstance(sender, AttachmentSender):
+            raise PermanentDeliveryError(f"the {conv.channel.value} channel cannot carry attachments")
+        if self._blobs is None:
+            raise PermanentDeliveryError(
+                "this reply has attachments but the deliverer has no blob store (runtime.compose passes it)"
+            )
+        try:
+            return [await load_file(self._blobs, a) for a in msg.attachments]
+        except NotFound as exc:
+            raise PermanentDeliveryError(f"an attachment of message {msg.id} is gone from the blob store") from exc
 
     async def _refused(self, outbox_id: str, msg: Message, exc: PermanentDeliveryError) -> None:
         await self._outbox.mark_failed(outbox_id, reason=str(exc))
@@ -272,6 +337,7 @@ class Deliverer:
             approved_by=msg.meta.get("approved_by"),
             author_name=msg.meta.get("author_name"),
             author_kind=msg.author_kind,
+            ticket_number=await self._messages.ticket_number(conv.id) if conv.channel is ChannelKind.EMAIL else None,
         )
 
     async def _failed_event(self, msg: Message, *, reason: str) -> None:
@@ -302,3 +368,7 @@ class Deliverer:
             )
         except Exception as exc:  # noqa: BLE001 - live updates are best effort; the timeline row is stored
             log.warning("live update for %s not published: %s", conversation_id, type(exc).__name__)
+
+
+def _files_of(attachments: tuple[Attachment, ...]) -> list[tuple[str, str]]:
+    return [(a.filename, a.sha256) for a in attachments]

@@ -1,8 +1,17 @@
 """Email in: the SMTP server's callback persists every accepted message before the 250.
 
 Parse defensively; thread through our own Message-IDs (In-Reply-To / References), then the reply
-token (plus-address or subject tag), never the subject alone. What cannot be used is kept in
-quarantine with its reason, and ops sees it."""
+token (plus-address or subject tag), then the ticket number the customer quotes (``[GD-10042]`` in the
+subject), never the subject text alone. What cannot be used is kept in quarantine with its reason, and
+ops sees it.
+
+The ticket number is public and sequential: anyone can write ``[GD-10042]`` into a subject. It joins
+that conversation only when the sender's address is an email identity of the conversation's contact,
+and only an email conversation that is not closed (a closed one is over: the next message starts a
+new conversation, and one conversation has one channel). Otherwise the tag is ignored and the email
+threads as if it had none (the sender's own open conversation, or a new one): a stranger's email must
+never land in someone else's conversation, where agents and the automation would answer it with that
+customer's data, and it must not tell the stranger whether the number exists."""
 
 from __future__ import annotations
 
@@ -10,12 +19,17 @@ import asyncio
 import hashlib
 import logging
 
+from sqlalchemy import select
+
 from channels.email import (
     ParsedEmail,
     parse_email,
     thread_keys,
 )
 from conversation import Attachment, ChannelKind, EmailAddress, InboundMessage, InboundParseError, StoreUnavailable
+from conversation.addresses import address_key
+from conversation.enums import ConversationStatus
+from conversation.sql import schema as t
 from services.container import Container
 from services.ingest import Ingestor
 
@@ -100,6 +114,30 @@ class EmailIngest:
             conv = await self._s.messages.find_conversation(reply_token=keys.reply_token)
             if conv is not None:
                 return conv.id
+        if keys.ticket_number is not None and parsed.from_ is not None:
+            return await self._ticket_conversation(keys.ticket_number, sender=parsed.from_.address)
+        return None
+
+    async def _ticket_conversation(self, ticket_number: int, *, sender: str) -> str | None:
+        """The email conversation with this ticket number, when ``sender`` is its contact's address."""
+        c = t.conversations.c
+        async with self._s.db.read() as conn:
+            row = (
+                await conn.execute(
+                    select(c.id, c.contact_id).where(
+                        c.ticket_number == ticket_number,
+                        c.channel == ChannelKind.EMAIL.value,
+                        c.status != ConversationStatus.CLOSED.value,
+                    )
+                )
+            ).first()
+        if row is None:
+            return None
+        wanted = address_key(EmailAddress(address=sender))
+        for ident in await self._s.messages.identities_of(row.contact_id):
+            if isinstance(ident.address, EmailAddress) and address_key(ident.address) == wanted:
+                return str(row.id)
+        log.info("ticket tag in an email from another sender ignored (conversation %s)", row.id)
         return None
 
     async def _attachments(self, parsed: ParsedEmail) -> tuple[Attachment, ...]:

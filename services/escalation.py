@@ -17,6 +17,8 @@ from conversation import (
     TimelineEvent,
 )
 from conversation.replies import handoff_notice
+from conversation.sql.desk import ticket_label
+from conversation.sql.desk_store import DeskStore
 from services.container import Container
 from services.outcomes import record_handoff
 from services.sla import plan_handoff, start_clock
@@ -85,7 +87,11 @@ async def escalate_failed_turn(services: Container, *, message_id: str, conversa
     try:  # the outbox keeps it and retries it if the channel is down
         await services.deliverer.deliver(
             conversation_id,
-            handoff_notice(conv.language, back_at=plan.back_at),
+            handoff_notice(
+                conv.language,
+                back_at=plan.back_at,
+                ticket=ticket_label(await DeskStore(services.db).ticket_number(conversation_id)),
+            ),
             author_kind=AuthorKind.SYSTEM,
             language=conv.language or "en",
             causation_id=message_id,

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from conversation import (
     ActorKind,
     Conversation,
+    ConversationStatus,
     EventType,
     InboundMessage,
     IngestResult,
@@ -30,6 +31,7 @@ from conversation import (
     utcnow,
 )
 from services.container import Container
+from services.sla import resume_reopened_clock
 
 __all__ = ["Ingestor"]
 
@@ -39,6 +41,7 @@ _ENQUEUED = "gd:enqueued:"  # marker: this inbound message is on the turn stream
 _ENQUEUED_TTL_S = 7 * 24 * 3600
 _CLAIM_TTL_S = 60
 _GROUP_MAX = 256  # turns per coalesced group of Redis round trips
+_IN_HUMAN_HANDS = frozenset({ConversationStatus.HANDED_OFF, ConversationStatus.AWAITING_AGENT})
 
 
 @dataclass(slots=True)
@@ -91,8 +94,19 @@ class Ingestor:
             "at": occurred_at.isoformat(),
         }
         await self._enqueue(result, live_update=live_update)
+        if result.conversation.status in _IN_HUMAN_HANDS:
+            await self._resume_clock(result.conversation.id)
         log.info("accepted %s message %s", inbound.channel.value, result.message.id)
         return result
+
+    async def _resume_clock(self, conversation_id: str) -> None:
+        """A customer message reopened a pending or resolved conversation (the database trigger): its
+        SLA falls due in business time from now. Best effort: the turn's first step refreshes the
+        clock again, so a failure here only delays the due until then."""
+        try:
+            await resume_reopened_clock(self._s.db, conversation_id, settings=self._s.settings)
+        except Exception as exc:  # noqa: BLE001 - the message is stored and queued; never fail the edge
+            log.warning("SLA resume of %s deferred to the turn: %s", conversation_id, type(exc).__name__)
 
     async def _enqueue(self, result: IngestResult, *, live_update: dict[str, object] | None = None) -> bool:
         """Queue the turn once per message: concurrent deliveries race on SET NX and one wins (True).

@@ -1,7 +1,9 @@
 """The day's outcomes for /ops, in the operator's zone (``GLASSDESK_TIMEZONE``): first-response time,
 resolution time, the automation rate over customer-confirmed resolutions, CSAT overall, per queue and
-per agent, and the handoff reasons. "Today" starts at local midnight; figures come from stored data
-(``conversation.sql.outcome_metrics``). Ids, queue names, staff usernames and numbers only."""
+per agent, the handoff reasons, and the SLA breaches per queue (first-response, update and resolution
+timers breached today, and open and breached now; ``conversation.sql.sla_store``, in business time).
+"Today" starts at local midnight; figures come from stored data (``conversation.sql.outcome_metrics``).
+Ids, queue names, staff usernames and numbers only."""
 
 from __future__ import annotations
 
@@ -9,12 +11,14 @@ import datetime as dt
 from typing import Any
 
 from conversation.handoff_reasons import REASON_LABELS, HandoffReason
+from conversation.sla import TimerKind
 from conversation.sql.outcome_metrics import Csat, Duration, OutcomeFigures, OutcomeMetrics
 from conversation.sql.outcomes import OutcomeStore
+from conversation.sql.sla_store import QueueBreaches, SqlSlaClocks
 from services.container import Container
 from services.timefmt import TimeFormatter
 
-__all__ = ["outcomes_today", "day_start", "outcomes_json"]
+__all__ = ["outcomes_today", "day_start", "outcomes_json", "breaches_json"]
 
 _SYNC_KEY = "gd:ops:handoff-sync"
 _SYNC_EVERY_S = 30  # timeline handoffs without a recorded reason are picked up at most this often
@@ -34,7 +38,28 @@ async def outcomes_today(services: Container, *, now: dt.datetime | None = None)
     if await services.redis.set(_SYNC_KEY, "1", nx=True, ex=_SYNC_EVERY_S):
         await OutcomeStore(services.db).sync_handoffs(since=since)
     figures = await OutcomeMetrics(services.db).figures(since=since, until=now + dt.timedelta(seconds=1))
-    return outcomes_json(figures, fmt)
+    breaches = await SqlSlaClocks(services.db).breaches(since=since, now=now)
+    return {**outcomes_json(figures, fmt), "sla_breaches": breaches_json(breaches)}
+
+
+# the update timer is the next-response timer of conversation.sla
+_BREACH_KEYS = {
+    TimerKind.FIRST_RESPONSE: "first_response",
+    TimerKind.NEXT_RESPONSE: "update",
+    TimerKind.RESOLUTION: "resolution",
+}
+
+
+def breaches_json(breaches: list[QueueBreaches]) -> list[dict[str, Any]]:
+    """Per queue: ``today`` and ``open_now`` counts for first_response, update and resolution."""
+    return [
+        {
+            "queue": q.queue,
+            "today": {key: q.today.get(kind, 0) for kind, key in _BREACH_KEYS.items()},
+            "open_now": {key: q.open_now.get(kind, 0) for kind, key in _BREACH_KEYS.items()},
+        }
+        for q in breaches
+    ]
 
 
 def outcomes_json(figures: OutcomeFigures, fmt: TimeFormatter) -> dict[str, Any]:

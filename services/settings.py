@@ -359,6 +359,45 @@ class Settings(BaseSettings):
     )
     # -- end of the fairness audit block
 
+    # -- attachments (issue 12 item 5) -- additive block, keep contiguous
+    attachment_max_bytes: int = Field(
+        10 * 1024 * 1024,
+        gt=0,
+        description="Largest attachment the inbox and the chat widget open (larger: 413 with this limit) and "
+        "largest file an agent may attach to a reply.",
+    )
+    desk_default_capacity: int = Field(
+        5,
+        ge=1,
+        le=1000,
+        description="Open conversations auto-assigned at once to an agent who has no capacity of their own.",
+    )
+    desk_presence_away_after_s: float = Field(
+        60.0,
+        gt=0,
+        description="Seconds without an inbox heartbeat before an online agent reads as away (not auto-assigned).",
+    )
+    desk_presence_offline_after_s: float = Field(
+        300.0, gt=0, description="Seconds without an inbox heartbeat before an agent reads as offline."
+    )
+    attachment_max_files: int = Field(
+        5, ge=0, le=20, description="Files an agent may attach to one email or chat reply (0: no attachments)."
+    )
+    mms_media_max_bytes: int = Field(
+        5 * 1024 * 1024,
+        gt=0,
+        description="Largest MMS media file fetched from Twilio into the blob store; larger is refused and noted "
+        "on the message for the agent.",
+    )
+    mms_media_timeout_s: float = Field(10.0, gt=0, description="Time limit of fetching one MMS media file.")
+    mms_media_hosts: str = Field(
+        "",
+        description="Extra hosts (host or host:port, comma separated) MMS media may be fetched from, besides "
+        "api.twilio.com and media.twiliocdn.com (https only). Plain http only for loopback hosts "
+        "(a local Twilio-compatible endpoint in tests and development).",
+    )
+    # -- end of the attachments block
+
 
 def settings_table() -> str:
     """The Markdown table of every setting with its default, as README.md shows it."""

@@ -5,6 +5,7 @@ timers as a page shows them.
     plan = plan_handoff(settings, queue="general", priority=Priority.NORMAL, now=now)
     text = handoff_notice(language, back_at=plan.back_at)      # names the opening when closed
     await start_clock(services.db, conversation_id, plan=plan, new_episode_since=message.created_at)
+    await resume_reopened_clock(services.db, conversation_id, settings=settings)  # a customer message reopened it
 """
 
 from __future__ import annotations
@@ -13,16 +14,30 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
+from sqlalchemy import select
+
 from conversation.calendar import BusinessCalendar
 from conversation.enums import Priority
 from conversation.sla import SlaTargets, SlaTimers, Timer, TimerKind, TimerState
+from conversation.sql import schema as t
 from conversation.sql.database import Database
-from conversation.sql.sla_store import SqlSlaClocks
+from conversation.sql.desk import DeskState
+from conversation.sql.sla_store import SqlSlaClocks, resume_reopened
 from services.business_hours import CalendarFileError, Calendars, builtin_calendars, calendars_for
 from services.settings import Settings
 from services.timefmt import TimeFormatter
 
-__all__ = ["HandoffPlan", "plan_handoff", "start_clock", "refresh_clock", "timer_rows", "TIMER_LABELS", "calendars"]
+__all__ = [
+    "HandoffPlan",
+    "plan_handoff",
+    "start_clock",
+    "refresh_clock",
+    "resume_without_clock",
+    "resume_reopened_clock",
+    "timer_rows",
+    "TIMER_LABELS",
+    "calendars",
+]
 
 log = logging.getLogger("glassdesk.sla")
 
@@ -104,13 +119,47 @@ async def start_clock(
 async def refresh_clock(
     db: Database, conversation_id: str, *, settings: Settings, now: dt.datetime | None = None
 ) -> SlaTimers | None:
-    """Recompute after a customer message or a human reply, with the current calendar definition."""
+    """Recompute after a customer message or a human reply, with the current calendar definition.
+
+    This is also where a conversation that a customer message reopened resumes its SLA, in business
+    time: the database trigger only reopens it and keeps the time that was left (migration 0012). With
+    a clock, the message ends the pause and the timers count on from it; without one (a conversation
+    routed before the clocks existed), the time left is added in the queue's calendar from ``now``."""
     clocks = SqlSlaClocks(db)
     clock = await clocks.clock(conversation_id)
     if clock is None:
+        await resume_without_clock(db, conversation_id, settings=settings, now=now)
         return None
     current = calendars(settings).calendars.get(clock.calendar.name)
     return await clocks.refresh(conversation_id, calendar=current, now=now)
+
+
+async def resume_reopened_clock(
+    db: Database, conversation_id: str, *, settings: Settings, now: dt.datetime | None = None
+) -> bool:
+    """Right after a customer message was stored (the ingest path): when it reopened a pending or
+    resolved conversation, whose time left still waits in ``sla_remaining_s``, write its due in
+    business time now (:func:`refresh_clock`), so the inbox never shows it paused or due at night.
+    One indexed read when nothing waits. True when a due was written."""
+    c = t.conversations.c
+    async with db.read() as conn:
+        row = (await conn.execute(select(c.desk_state, c.sla_remaining_s).where(c.id == conversation_id))).first()
+    if row is None or row.sla_remaining_s is None or row.desk_state != DeskState.OPEN.value:
+        return False
+    await refresh_clock(db, conversation_id, settings=settings, now=now)
+    return True
+
+
+async def resume_without_clock(
+    db: Database, conversation_id: str, *, settings: Settings, now: dt.datetime | None = None
+) -> dt.datetime | None:
+    """The new due of a reopened conversation that has no clock (None: nothing waited to resume)."""
+    at = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    async with db.begin() as conn:
+        queue = (
+            await conn.execute(select(t.conversations.c.queue).where(t.conversations.c.id == conversation_id))
+        ).scalar()
+        return await resume_reopened(conn, conversation_id, calendar=calendars(settings).for_queue(queue), now=at)
 
 
 _STATE_TEXT = {

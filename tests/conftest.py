@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,32 @@ async def redis_client(redis_url: str) -> AsyncIterator[object]:
     finally:
         await client.flushdb()
         await client.aclose()
+
+
+@dataclass(frozen=True)
+class VisiblePrefect:
+    """A running `prefect server start` configured as `glassdesk run` configures it (no login)."""
+
+    api_url: str
+    home: Path
+
+    @property
+    def database(self) -> Path:
+        return self.home / "prefect.db"
+
+
+@pytest.fixture(scope="session")
+def visible_prefect(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VisiblePrefect]:
+    """One real Prefect server for the session (about 12 s to start on this machine), shared by the flow
+    tests (``prefect_harness``) and the data-protection tests (``tests/integration/gdpr``). Tests keep
+    apart by their own ids (message, conversation and flow run ids are unique per test), never by a
+    fresh server. A test whose point is a server of its own (a login, a restart) starts its own."""
+    from runtime.supervisor import PREFECT_VISIBILITY_ENV
+    from tests.support.prefect_server import free_port, prefect_server
+
+    home = tmp_path_factory.mktemp("prefect-home")
+    with prefect_server(free_port(), {"PREFECT_HOME": str(home), **PREFECT_VISIBILITY_ENV}) as url:
+        yield VisiblePrefect(url, home)
 
 
 def _reset_postgres(url: str) -> None:

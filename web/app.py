@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ok, body = await check_health(services)
         return JSONResponse(body, status_code=200 if ok else 503)
 
-    from web import admin, auth, chat, fairness, gdpr, inbox, ops, sms, status
+    from web import admin, auth, chat, desk_people, fairness, gdpr, inbox, ops, sms, status
 
     def no_sniff(inner: ASGIApp) -> ASGIApp:
         """X-Content-Type-Options: nosniff on every HTTP response that does not set it. Plain ASGI:
@@ -80,7 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return RedirectResponse(auth.home_for(staff.role) if staff else "/login", status_code=303)
 
     app.add_exception_handler(auth.LoginRequired, auth.login_required_handler)  # type: ignore[arg-type]
-    for module in (sms, chat, status, auth, inbox, admin, ops, fairness, gdpr):
+    for module in (sms, chat, status, auth, inbox, admin, ops, fairness, gdpr, desk_people):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static")
     return app

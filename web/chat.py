@@ -16,10 +16,12 @@ import contextlib
 import logging
 import secrets
 from pathlib import Path
+from typing import Any, Literal
 
-from fastapi import APIRouter, WebSocket
-from fastapi.responses import FileResponse
-from pydantic import BaseModel
+from fastapi import APIRouter, HTTPException, Request, WebSocket
+from fastapi.responses import FileResponse, Response
+from itsdangerous import BadData, URLSafeTimedSerializer
+from pydantic import BaseModel, ConfigDict
 from starlette.websockets import WebSocketDisconnect
 
 from channels.chat import (
@@ -32,6 +34,7 @@ from channels.chat import (
     MessageFrame,
     PingFrame,
     PongFrame,
+    ReplyFrame,
     SessionFrame,
     SessionSigner,
     VerifyCodeFrame,
@@ -42,16 +45,18 @@ from channels.chat import (
     code_digits,
     dump_frame,
     history_frame,
+    is_visible_to_customer,
     new_chat_session,
     parse_client_frame,
     progress_frame,
     reply_frame,
     ui_language,
 )
-from conversation import ChannelKind, ChatSession, Conversation, InboundMessage
+from conversation import ChannelKind, ChatSession, Conversation, Direction, InboundMessage, Message, NotFound
 from services.container import Container
 from services.identity import CODE_TTL_S, IdentityVerifier, VerifyOutcome, VerifyResult
 from services.ingest import Ingestor
+from web.attachments import attachment_response, human_size
 
 __all__ = ["router", "DEMO_CSP", "HELLO_TIMEOUT_S", "MAX_VIOLATIONS", "FLOOD_CLOSE_AFTER"]
 
@@ -66,6 +71,92 @@ MAX_VIOLATIONS = 3  # invalid frames (bad JSON, unknown type, binary...) before 
 FLOOD_CLOSE_AFTER = 5  # rate-limited frames in a row before we close with 1008
 WINDOW_S = 60
 _ASSET_HEADERS = {"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"}
+ATTACHMENT_LINK_MAX_AGE_S = 24 * 3600  # a download link in the widget works this long (a new socket mints new ones)
+_ATTACHMENT_SALT = "chat-attachment"
+
+
+# -- attachments -------------------------------------------------------------------------------------
+class AttachmentLink(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    message_id: str
+    id: str
+    filename: str
+    size: str
+    url: str
+
+
+class AttachmentsFrame(BaseModel):
+    """Download links for the files on replies the customer was sent (after ``history`` and ``reply``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    type: Literal["attachments"] = "attachments"
+    items: tuple[AttachmentLink, ...] = ()
+
+
+async def _link_serializer(state: Any, services: Container) -> URLSafeTimedSerializer:
+    """One per app: signs download links with the app's secret key (read once, off the event loop)."""
+    serializer = getattr(state, "chat_attachment_links", None)
+    if serializer is None:
+        key = await asyncio.to_thread(services.settings.secret_key)
+        serializer = URLSafeTimedSerializer(key, salt=_ATTACHMENT_SALT)
+        state.chat_attachment_links = serializer
+    return serializer
+
+
+def attachment_links(
+    serializer: URLSafeTimedSerializer, session: ChatSession, message: Message, *, sending: bool = False
+) -> list[AttachmentLink]:
+    """Signed links (bound to the chat session and the attachment) for a reply the customer was sent
+    (``sending``: the reply is being pushed to the socket right now, before its status is recorded)."""
+    if message.direction is not Direction.OUTBOUND or message.meta.get("internal"):
+        return []
+    if not sending and not is_visible_to_customer(message):
+        return []
+    return [
+        AttachmentLink(
+            message_id=message.id,
+            id=a.id,
+            filename=a.filename,
+            size=human_size(a.size),
+            url=f"/chat/attachments/{message.id}/{a.id}?t="
+            + str(serializer.dumps({"sid": session.session_id, "m": message.id, "a": a.id})),
+        )
+        for a in message.attachments
+    ]
+
+
+@router.get("/chat/attachments/{message_id}/{attachment_id}", include_in_schema=False)
+async def chat_attachment(request: Request, message_id: str, attachment_id: str, t: str = "") -> Response:
+    """A file on a reply, for the chat session it was sent to only: the link's signature names the
+    session, and the session's contact must own the conversation. Anything else is 404."""
+    services: Container = request.app.state.services
+    not_found = HTTPException(status_code=404, detail="Not Found")
+    serializer = await _link_serializer(request.app.state, services)
+    try:
+        data = serializer.loads(t[:1024], max_age=ATTACHMENT_LINK_MAX_AGE_S)
+    except BadData:
+        raise not_found from None
+    if not isinstance(data, dict) or data.get("m") != message_id or data.get("a") != attachment_id:
+        raise not_found
+    try:
+        session = ChatSession(session_id=str(data.get("sid")))
+        message = await services.messages.get_message(message_id)
+        conversation = await services.messages.get_conversation(message.conversation_id)
+    except (NotFound, ValueError):
+        raise not_found from None
+    identity = await services.messages.find_identity(session)
+    found = next((a for a in message.attachments if a.id == attachment_id), None)
+    if (
+        identity is None
+        or identity.contact_id != conversation.contact_id
+        or conversation.channel is not ChannelKind.CHAT
+        or found is None
+        or not attachment_links(serializer, session, message)
+    ):
+        raise not_found
+    return await attachment_response(services.blobs, found, max_bytes=services.settings.attachment_max_bytes)
 
 
 # -- assets ------------------------------------------------------------------------------------------
@@ -102,7 +193,8 @@ async def chat_socket(websocket: WebSocket) -> None:
     services: Container = websocket.app.state.services
     signer = services.chat_signer
     await websocket.accept()
-    await ChatConnection(websocket, services, signer).run()
+    links = await _link_serializer(websocket.app.state, services)
+    await ChatConnection(websocket, services, signer, links=links).run()
 
 
 class _Close(Exception):
@@ -115,8 +207,16 @@ class _Close(Exception):
 class ChatConnection:
     """One browser socket: hello -> session (+history), then messages, pings and live pushes."""
 
-    def __init__(self, websocket: WebSocket, services: Container, signer: SessionSigner) -> None:
+    def __init__(
+        self,
+        websocket: WebSocket,
+        services: Container,
+        signer: SessionSigner,
+        *,
+        links: URLSafeTimedSerializer | None = None,
+    ) -> None:
         self._ws = websocket
+        self._links = links
         self._s = services
         self._signer = signer
         self._ingestor = Ingestor(services)
@@ -202,6 +302,7 @@ class ChatConnection:
         messages = await self._s.messages.list_messages(conversation.id) if conversation is not None else []
         language = conversation.language if conversation is not None and conversation.language else self._language
         await self._send(history_frame(messages, language=language) if messages else HistoryFrame())
+        await self._send_attachments(messages)
 
     async def _message(self, frame: MessageFrame) -> None:
         session = self._session
@@ -415,6 +516,11 @@ class ChatConnection:
                         continue
                     try:
                         await self._send(frame)
+                        if isinstance(frame, ReplyFrame):
+                            reply = await self._s.messages.get_message(frame.message_id)
+                            await self._send_attachments([reply], sending=True)
+                    except NotFound:
+                        continue
                     except Exception:  # noqa: BLE001 - the socket is gone; the receive loop ends it
                         return
             except asyncio.CancelledError:
@@ -438,6 +544,15 @@ class ChatConnection:
                 await task
 
     # -- sending ---------------------------------------------------------------------------------------
+    async def _send_attachments(self, messages: list[Message], *, sending: bool = False) -> None:
+        """Download links for the files on these messages, when any (signed for this session)."""
+        if self._links is None or self._session is None:
+            return
+        session = self._session
+        items = [link for m in messages for link in attachment_links(self._links, session, m, sending=sending)]
+        if items:
+            await self._send(AttachmentsFrame(items=tuple(items)))
+
     async def _send(self, frame: BaseModel) -> None:
         async with self._send_lock:
             await self._ws.send_text(dump_frame(frame))

@@ -16,15 +16,17 @@ import contextlib
 import json
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
 
 from conversation import (
     AuthorKind,
@@ -46,12 +48,14 @@ from services.agent_desk import (
     DeskBusy,
     DeskConflict,
     RejectReason,
+    ReplyFile,
     clean_text,
     known_intents,
     pending_draft,
 )
 from services.container import Container
 from services.timefmt import TimeFormatter
+from web.attachments import attachment_response, human_size, previewable
 from web.auth import Role, Staff, require, require_write
 from web.bodies import read_capped
 from web.customer_panel import panel_view, read_panel
@@ -66,6 +70,7 @@ router = APIRouter(tags=["inbox"])
 
 SLA_DUE_SOON = timedelta(minutes=30)
 CONVERSATION_VIEWED = "inbox.conversation_viewed"  # audit action, beside services.agent_desk's inbox.* actions
+ATTACHMENT_OPENED = "inbox.attachment_opened"
 _ID = re.compile(r"[a-z]{1,8}_[A-Za-z0-9]{8,64}")
 _KEEPALIVE_S = 15.0
 _MAX_BODY = 64 * 1024
@@ -433,7 +438,8 @@ async def conversation_page(request: Request, conversation_id: str, staff: Staff
                 "approved_by": str(m.meta.get("approved_by") or ""),
                 "text": clean_text(m.text),
                 "subject": clean_text(str(m.meta.get("subject") or ""))[:300],
-                "attachments": [clean_text(a.filename) for a in m.attachments],
+                "attachments": [_attachment_view(m.conversation_id, m.id, a) for a in m.attachments],
+                "media_note": _media_note(m.meta),
                 "at": m.created_at.isoformat(),
                 "when": fmt.full(m.created_at),
                 "delivery": m.delivery_status.value if m.delivery_status else "",
@@ -494,12 +500,51 @@ async def conversation_page(request: Request, conversation_id: str, staff: Staff
         can_reply=conv.status is ConversationStatus.HANDED_OFF and mine,
         unanswered=len(waiting),
         new_reply_id=str(uuid.uuid4()),
+        attach=_attach_view(conv.channel.value, s.settings),
         lifecycle=_lifecycle_actions(desk_state, conv.status),
         agents=agents,
         queues=await _queries(request).known_queues(),
         snooze_default=fmt.local(now + timedelta(days=1)).strftime("%Y-%m-%dT09:00"),
         timezone=fmt.name,
     )
+
+
+def _attachment_view(conversation_id: str, message_id: str, a: Any) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "filename": clean_text(a.filename)[:255],
+        "size": human_size(a.size),
+        "url": f"/inbox/c/{conversation_id}/messages/{message_id}/attachments/{a.id}",
+        "preview": previewable(a),
+    }
+
+
+def _attach_view(channel: str, settings: Any) -> dict[str, Any]:
+    """What the reply form offers for files: email and chat carry them, SMS does not."""
+    if channel == "sms":
+        return {"allowed": False, "reason": "SMS replies carry text only: files cannot be attached here."}
+    if settings.attachment_max_files <= 0:
+        return {"allowed": False, "reason": ""}
+    return {
+        "allowed": True,
+        "max_files": settings.attachment_max_files,
+        "max_bytes": settings.attachment_max_bytes,
+        "max_size": human_size(settings.attachment_max_bytes),
+        "reason": "",
+    }
+
+
+def _media_note(meta: dict[str, Any]) -> str:
+    """What became of MMS media that is not (yet) an attachment (services.media_fetch)."""
+    failed = [m for m in meta.get("media") or [] if isinstance(m, dict) and m.get("fetch") == "failed"]
+    waiting = [m for m in meta.get("media") or [] if isinstance(m, dict) and not m.get("fetch")]
+    notes = []
+    if failed:
+        reasons = "; ".join(clean_text(str(m.get("error") or "unknown reason"))[:200] for m in failed)
+        notes.append(f"{len(failed)} media file(s) could not be fetched from Twilio ({reasons}).")
+    if waiting:
+        notes.append(f"{len(waiting)} media file(s) not fetched yet.")
+    return " ".join(notes)
 
 
 def _lifecycle_actions(state: DeskState, status: ConversationStatus) -> list[tuple[str, str]]:
@@ -583,6 +628,29 @@ def _ok(**extra: Any) -> JSONResponse:
     return JSONResponse({"ok": True, **extra})
 
 
+@router.get("/inbox/c/{conversation_id}/messages/{message_id}/attachments/{attachment_id}")
+async def open_attachment(
+    request: Request, conversation_id: str, message_id: str, attachment_id: str, staff: Staff = Depends(agent)
+) -> Response:
+    """One attachment of one message, from the blob store with the safe headers (web.attachments)."""
+    for value in (conversation_id, message_id, attachment_id):
+        _check_id(value)
+    s = _services(request)
+    async with _answering():
+        msg = await s.messages.get_message(message_id)
+    found = next((a for a in msg.attachments if a.id == attachment_id), None)
+    if msg.conversation_id != conversation_id or found is None:
+        raise HTTPException(status_code=404, detail="Not Found")
+    response = await attachment_response(s.blobs, found, max_bytes=s.settings.attachment_max_bytes)
+    await s.audit.record(
+        actor=staff.username,
+        action=ATTACHMENT_OPENED,
+        object_id=conversation_id,
+        data={"message_id": message_id, "attachment_id": attachment_id},
+    )
+    return response
+
+
 @router.post("/api/conversations/{conversation_id}/approve")
 async def approve(request: Request, conversation_id: str, staff: Staff = Depends(agent_write)) -> JSONResponse:
     _check_id(conversation_id)
@@ -632,11 +700,72 @@ async def hand_back(request: Request, conversation_id: str, staff: Staff = Depen
 
 @router.post("/api/conversations/{conversation_id}/reply")
 async def reply(request: Request, conversation_id: str, staff: Staff = Depends(agent_write)) -> JSONResponse:
+    """JSON ``{text, client_id}``, or multipart/form-data with ``text``, ``client_id`` and ``files``
+    (at most ``attachment_max_files`` of at most ``attachment_max_bytes`` each)."""
     _check_id(conversation_id)
-    body = await _body(request, AgentReply)
+    files: list[ReplyFile] = []
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        body, files = await _multipart_reply(request)
+    else:
+        body = await _body(request, AgentReply)
     async with _answering():
-        msg = await _desk(request).reply(conversation_id, body.text, client_id=str(body.client_id), actor=_actor(staff))
-    return _ok(message_id=msg.id)
+        msg = await _desk(request).reply(
+            conversation_id, body.text, client_id=str(body.client_id), actor=_actor(staff), files=files
+        )
+    return _ok(message_id=msg.id, attachments=len(msg.attachments))
+
+
+async def _multipart_reply(request: Request) -> tuple[AgentReply, list[ReplyFile]]:
+    """The reply form with files, bounded while it streams in and while it is parsed."""
+    settings = _services(request).settings
+    max_files, max_bytes = settings.attachment_max_files, settings.attachment_max_bytes
+    try:
+        raw = await read_capped(
+            request, max_files * max_bytes + _MAX_BODY, what=f"replies with files (at most {max_files} files)"
+        )
+    except RuntimeError:  # the form was read already (a CSRF token sent as a form field)
+        raise HTTPException(
+            status_code=400, detail="Send the CSRF token in the X-CSRF-Token header with files."
+        ) from None
+
+    async def chunks() -> AsyncGenerator[bytes, None]:
+        yield raw
+
+    parser = MultiPartParser(request.headers, chunks(), max_files=max_files, max_fields=4, max_part_size=_MAX_BODY)
+    try:
+        form = await parser.parse()
+    except MultiPartException as exc:
+        detail = str(exc.message)
+        if "files" in detail.lower() and "maximum" in detail.lower():
+            detail = f"Attach at most {max_files} files to one reply."
+        raise HTTPException(status_code=422, detail=detail) from None
+    try:
+        files: list[ReplyFile] = []
+        for item in form.getlist("files"):
+            if not isinstance(item, UploadFile):
+                raise HTTPException(status_code=422, detail="files: send files, not text")
+            content = await item.read()
+            name = clean_text(item.filename or "").strip()[:255] or "attachment"
+            if len(content) > max_bytes:
+                raise HTTPException(
+                    status_code=413,
+                    detail=f"{name} is {len(content)} bytes; a file on a reply may have up to {max_bytes} "
+                    "bytes (GLASSDESK_ATTACHMENT_MAX_BYTES).",
+                )
+            if not content:
+                raise HTTPException(status_code=422, detail=f"{name} is empty; choose the file again.")
+            files.append(ReplyFile(filename=name, content_type=item.content_type or "", content=content))
+        fields = {k: form.get(k) for k in ("text", "client_id") if isinstance(form.get(k), str)}
+        try:
+            body = AgentReply.model_validate(fields)
+        except ValidationError as exc:
+            raise HTTPException(
+                status_code=422,
+                detail=[{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()],
+            ) from None
+        return body, files
+    finally:
+        await form.close()
 
 
 @router.post("/api/conversations/{conversation_id}/notes")

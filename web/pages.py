@@ -37,6 +37,7 @@ NAV: list[tuple[str, str, tuple[str, ...]]] = [
     ("/inbox", "Inbox", ("agent",)),
     ("/ops", "Operations", ("ops",)),
     ("/admin/policies", "Policies", ()),
+    ("/admin/people", "Queues & agents", ()),
 ]
 
 

@@ -3,7 +3,11 @@
 Only events that happened are shown; each says whether an AI or a person did it. The token is the
 conversation's unguessable status token; a wrong token gets the same 404 as a missing one. The page
 names the ticket number (``GD-10042``) the customer can quote, and shows every time in the operator's
-zone with its abbreviation (``GLASSDESK_TIMEZONE``)."""
+zone with its abbreviation (``GLASSDESK_TIMEZONE``).
+
+Below the steps taken, the next step and when it is expected (``services.customer_next_step``: the SLA
+due of the timer that counts, in business hours), refreshed after every live step
+(``GET /status/{token}/next``)."""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from conversation.sql.desk import ticket_label
 from conversation.sql.desk_store import DeskStore
 from knowledge.drafting.checked import describe_checked
 from services.container import Container
+from services.customer_next_step import next_step
 from services.email_verification import EmailVerification, NotAnEmailConversation
 from services.identity import VerifyOutcome
 from services.timefmt import TimeFormatter
@@ -117,9 +122,11 @@ async def status_page(request: Request, token: str) -> HTMLResponse:
     steps = [d for e in await services.timeline.list_events(conv.id) if (d := describe_event(e, lang, fmt))]
     ticket = ticket_label(await DeskStore(services.db).ticket_number(conv.id))
     verify = await _verify_state(services, conv)
+    upcoming = await next_step(services, conv, language=lang, fmt=fmt)
     html = templates.get_template("status.html").render(
         lang=lang,
         steps=steps,
+        next_step=upcoming,
         status=conv.status.value,
         token=token,
         verify=verify,
@@ -146,6 +153,14 @@ async def status_page(request: Request, token: str) -> HTMLResponse:
         ),
     )
     return HTMLResponse(html, headers=SECURITY_HEADERS)
+
+
+@router.get("/status/{token}/next")
+async def status_next(request: Request, token: str) -> JSONResponse:
+    """The next step and when it is expected (the page asks again after each live step)."""
+    services, conv = await _conversation(request, token)
+    upcoming = await next_step(services, conv, language=_lang(conv.language), fmt=_clock(request))
+    return JSONResponse(upcoming.as_json(), headers=_NO_STORE)
 
 
 # -- email verification: the sender proves they read the mailbox ---------------------------------------
@@ -229,6 +244,10 @@ async def status_verify_confirm(request: Request, token: str) -> JSONResponse:
     return _verify_answer(result.outcome, _lang(conv.language), left=result.attempts_left)
 
 
+# live payloads that change the next step without being a step of their own (the agent desk's)
+_NEXT_STEP_CHANGES = frozenset({"desk_state_changed", "moved", "assigned"})
+
+
 @router.get("/status/{token}/events")
 async def status_events(request: Request, token: str) -> StreamingResponse:
     """Server-sent events: each new timeline step as it happens."""
@@ -241,6 +260,9 @@ async def status_events(request: Request, token: str) -> StreamingResponse:
         async for payload in services.bus.subscribe(conv.id):
             if await request.is_disconnected():
                 break
+            if payload.get("event") in _NEXT_STEP_CHANGES:
+                yield b"event: next\ndata: {}\n\n"  # the page asks /next again; nothing else is passed on
+                continue
             try:
                 kind = EventType(payload.get("event", ""))
                 actor = ActorKind(payload.get("actor", "system"))

@@ -17,7 +17,7 @@ from channels.email.models import (
 from channels.email.parse import parse_email, parse_to_json
 from channels.email.render import render_email
 from channels.email.reply_strip import strip_reply
-from channels.email.sender import EmailSender, OutboundEmail, RelaySettings, make_message_id, render_bodies
+from channels.email.sender import EmailFile, EmailSender, OutboundEmail, RelaySettings, make_message_id, render_bodies
 from channels.email.smtp_server import InboundCallback, RunningSmtpServer, SmtpLimits, start_smtp_server
 from channels.email.threads import make_reply_token, subject_tag, thread_keys
 
@@ -27,6 +27,7 @@ __all__ = [
     "EmailParseError",
     "FakeEmailChannelSender",
     "EmailSender",
+    "EmailFile",
     "HeaderInjectionError",
     "InboundCallback",
     "Mailbox",

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from channels.email.render import render_email
-from channels.email.sender import EmailSender, OutboundEmail, RelaySettings
+from channels.email.sender import EmailFile, EmailSender, OutboundEmail, RelaySettings
 from conversation import ChannelKind, OutboundMessage, PermanentDeliveryError
+from conversation.blobs import AttachmentFile
 
 __all__ = ["EmailChannelSender", "FakeEmailChannelSender"]
 
@@ -34,8 +37,20 @@ class EmailChannelSender:
             raise PermanentDeliveryError(f"message {message.message_id} is for {message.channel.value}, not email")
         return render_email(message, from_address=self._from, from_name=self._from_name)
 
+    def render_with(self, message: OutboundMessage, files: Sequence[AttachmentFile]) -> OutboundEmail:
+        """The email with ``files`` as MIME parts (attachment disposition, RFC 2231 file names)."""
+        email = self.render(message)
+        parts = tuple(
+            EmailFile(filename=f.attachment.filename, content_type=f.attachment.content_type, content=f.content)
+            for f in files
+        )
+        return email.model_copy(update={"attachments": parts})
+
     async def send(self, message: OutboundMessage) -> str:
         return await self._sender.send(self.render(message))
+
+    async def send_with_attachments(self, message: OutboundMessage, files: Sequence[AttachmentFile]) -> str:
+        return await self._sender.send(self.render_with(message, files))
 
     async def aclose(self) -> None:
         """Nothing to close: the sender opens one relay connection per message."""
@@ -65,7 +80,10 @@ class FakeEmailChannelSender:
         return False
 
     async def send(self, message: OutboundMessage) -> str:
-        email = self._real.render(message)
+        return await self.send_with_attachments(message, ())
+
+    async def send_with_attachments(self, message: OutboundMessage, files: Sequence[AttachmentFile]) -> str:
+        email = self._real.render_with(message, files)
         if self.fail_with:
             error = self.fail_with.pop(0)
             if error is not None:

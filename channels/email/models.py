@@ -125,3 +125,6 @@ class ThreadKeys(BaseModel):
     references: tuple[str, ...]
     reply_token: str | None
     reply_token_source: TokenSource | None = None
+    # ``[GD-10042]`` in the subject: the ticket number customers quote. Public and sequential, so it
+    # only names a candidate: the ingest joins it only when the sender is that conversation's contact.
+    ticket_number: int | None = None

@@ -9,6 +9,7 @@ serialised header block is re-parsed to prove no header was injected (CPython 3.
 from __future__ import annotations
 
 import html
+import re
 import ssl
 import uuid
 from email import policy
@@ -25,7 +26,7 @@ from channels.email.errors import HeaderInjectionError
 from channels.email.threads import subject_tag
 from conversation.errors import OutcomeUnknown, PermanentDeliveryError, TransientDeliveryError
 
-__all__ = ["EmailSender", "OutboundEmail", "RelaySettings", "make_message_id", "render_bodies"]
+__all__ = ["EmailSender", "OutboundEmail", "EmailFile", "RelaySettings", "make_message_id", "render_bodies"]
 
 _MAX_REFERENCES = 20
 _SMTP_POLICY = policy.SMTP.clone(max_line_length=998)
@@ -69,6 +70,32 @@ class RelaySettings(BaseModel):
     local_hostname: str | None = None
 
 
+_MIME_TOKEN = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+class EmailFile(BaseModel):
+    """One file sent as a MIME part of an outbound email."""
+
+    model_config = ConfigDict(frozen=True)
+
+    filename: str = Field(min_length=1, max_length=255)
+    content_type: str = "application/octet-stream"
+    content: bytes = Field(repr=False)
+
+    @field_validator("filename")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        cleaned = _CONTROL.sub("", value).replace("/", "_").replace("\\", "_").strip()
+        return cleaned or "attachment"
+
+    def mime_type(self) -> tuple[str, str]:
+        maintype, _, subtype = self.content_type.split(";", 1)[0].strip().lower().partition("/")
+        if _MIME_TOKEN.match(maintype) and _MIME_TOKEN.match(subtype) and maintype != "multipart":
+            return maintype, subtype
+        return "application", "octet-stream"
+
+
 class OutboundEmail(BaseModel):
     """One reply to send. ``ai_generated`` requires a (localized) ``ai_disclosure`` text."""
 
@@ -87,6 +114,7 @@ class OutboundEmail(BaseModel):
     ai_generated: bool = False
     ai_disclosure: str | None = None
     auto_reply: bool = False
+    attachments: tuple[EmailFile, ...] = Field(default=(), max_length=50)
 
     @field_validator("subject", "ai_disclosure", "reply_token")
     @classmethod
@@ -226,6 +254,9 @@ class EmailSender:
         text, document = render_bodies(msg)
         message.set_content(text, cte="quoted-printable")
         message.add_alternative(document, subtype="html", cte="quoted-printable")
+        for file in msg.attachments:
+            maintype, subtype = file.mime_type()
+            message.add_attachment(file.content, maintype=maintype, subtype=subtype, filename=file.filename)
         _verify_headers(message, expected)
         return message
 

@@ -63,5 +63,11 @@ class EmbeddedRedis:
 
     def stop(self) -> None:
         if self._server is not None:
+            from redis.backoff import NoBackoff
+            from redis.retry import Retry
+
+            # SHUTDOWN drops the connection by design; redis-py's default retry would reconnect ten
+            # times with backoff (~3.5 s) before the call returns
+            self._server.set_retry(Retry(NoBackoff(), 0))
             self._server.shutdown()
             self._server = None

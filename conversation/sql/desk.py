@@ -38,6 +38,8 @@ __all__ = [
     "ticket_label",
     "parse_ticket",
     "effective_state",
+    "needs_person",
+    "priority_rank",
     "PAGE_SIZE",
 ]
 
@@ -141,7 +143,7 @@ class KnowledgeGap:
     examples: tuple[str, ...]  # redacted customer messages
 
 
-def _priority_rank() -> Any:
+def priority_rank() -> Any:
     c = t.conversations.c
     return case(
         (c.priority == Priority.URGENT.value, 0),
@@ -160,7 +162,7 @@ def effective_state(now: datetime) -> Any:
     )
 
 
-def _needs_person(now: datetime) -> ColumnElement[bool]:
+def needs_person(now: datetime) -> ColumnElement[bool]:
     """Waiting for a person: in a person's hands and open in the desk (not pending, snoozed, resolved)."""
     c = t.conversations.c
     return and_(c.status.in_([s.value for s in WAITING_STATES]), effective_state(now) == DeskState.OPEN.value)
@@ -214,7 +216,7 @@ class DeskQueries:
         breached = func.sum(case((and_(c.sla_due_at.is_not(None), c.sla_due_at < now), 1), else_=0))
         query = (
             select(queue.label("queue"), func.count().label("waiting"), breached.label("breached"))
-            .where(_needs_person(now))
+            .where(needs_person(now))
             .group_by(queue)
             .order_by(queue)
         )
@@ -230,7 +232,7 @@ class DeskQueries:
             func.count().label("all"),
             func.sum(case((c.assignee == username, 1), else_=0)).label("mine"),
             func.sum(case((c.assignee.is_(None), 1), else_=0)).label("unassigned"),
-        ).where(_needs_person(now))
+        ).where(needs_person(now))
         async with self._db.read() as conn:
             r = (await conn.execute(query)).one()
         return {"all": int(r.all or 0), "mine": int(r.mine or 0), "unassigned": int(r.unassigned or 0)}
@@ -305,7 +307,7 @@ class DeskQueries:
             .correlate(conv)
             .scalar_subquery()
         )
-        rank = _priority_rank()
+        rank = priority_rank()
         sla_key = func.coalesce(conv.c.sla_due_at, literal(_FAR, t.TS))
         keys: list[tuple[Any, bool]]
         kinds: tuple[type, ...]
@@ -331,7 +333,7 @@ class DeskQueries:
             .limit(limit + 1)
         )
         if view.state is DeskState.OPEN:
-            query = query.where(_needs_person(now))
+            query = query.where(needs_person(now))
         elif view.state is not None:
             query = query.where(state == view.state.value)
         if view.queue is not None:

@@ -618,6 +618,16 @@ class SqlMessageStore(IdentityQueries):
             created_at=aware(m["created_at"]),
         )
 
+    async def ticket_number(self, conversation_id: str) -> int | None:
+        """The number customers quote (GD-10042); None for an unknown conversation."""
+        async with self._db.read() as conn:
+            value = (
+                await conn.execute(
+                    select(t.conversations.c.ticket_number).where(t.conversations.c.id == conversation_id)
+                )
+            ).scalar()
+        return int(value) if value is not None else None
+
     async def identities_of(self, contact_id: str) -> list[ChannelIdentity]:
         async with self._db.read() as conn:
             rows = await conn.execute(

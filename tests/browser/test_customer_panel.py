@@ -24,6 +24,7 @@ from services.ingest import Ingestor
 from tests.browser.conftest import TrackedPage
 from tests.browser.live_server import LiveServer
 from tests.integration.web.test_inbox_actions import RecordingRelay, desk_stack
+from tests.support.navigation import goto_settled
 
 ANNA_PHONE = "+4915112345678"
 ANNA_EMAIL = "anna.schmidt@example.com"
@@ -56,19 +57,6 @@ def _agent(server: LiveServer, new_page: Any) -> TrackedPage:
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(server.base_url + "/inbox")
     return tracked
-
-
-def _open(page: Any, url: str) -> None:
-    """Navigate; the inbox page reloads itself on live changes, which may abort this navigation once."""
-    from playwright.sync_api import Error
-
-    for attempt in range(3):
-        try:
-            page.goto(url)
-            return
-        except Error as exc:
-            if "ERR_ABORTED" not in str(exc) or attempt == 2:
-                raise
 
 
 def _code_mail(relay: RecordingRelay) -> str:
@@ -106,7 +94,7 @@ def test_anna_across_sms_and_email_verify_merge_and_undo(stack, new_page) -> Non
     page = agent.page
 
     # -- the SMS conversation: Anna, verified by the carrier, with her records ---------------------------
-    _open(page, f"{server.base_url}/inbox/c/{sms}")
+    goto_settled(page, f"{server.base_url}/inbox/c/{sms}")
     expect(page.locator("h1")).to_have_text("Anna Schmidt")
     panel = page.locator("#customer-panel")
     expect(panel.locator("#bo-match")).to_contain_text("CUST-1001")
@@ -127,7 +115,7 @@ def test_anna_across_sms_and_email_verify_merge_and_undo(stack, new_page) -> Non
     expect(suggestion.get_by_role("button", name="Merge into this customer")).to_be_disabled()
 
     # -- the email conversation: a claim only, no records, a code to send ------------------------------
-    _open(page, f"{server.base_url}/inbox/c/{mail}")
+    goto_settled(page, f"{server.base_url}/inbox/c/{mail}")
     expect(page.locator("h1")).to_have_text("Unknown customer")
     expect(panel.locator("#bo-claimed")).to_contain_text("Claims to be Anna Schmidt (CUST-1001) by an unverified email")
     expect(panel.locator("#records-orders")).to_have_count(0)
@@ -149,12 +137,12 @@ def test_anna_across_sms_and_email_verify_merge_and_undo(stack, new_page) -> Non
     expect(customer.locator("#verify")).to_have_count(0)
 
     # -- the agent again: the email now proves it is Anna --------------------------------------------------
-    _open(page, f"{server.base_url}/inbox/c/{mail}")
+    goto_settled(page, f"{server.base_url}/inbox/c/{mail}")
     expect(page.locator("h1")).to_have_text("Anna Schmidt")
     expect(panel.locator("#panel-identities")).to_contain_text("verified (code)")
     expect(panel.locator("#records-orders")).to_contain_text("10023")
 
-    _open(page, f"{server.base_url}/inbox/c/{sms}")
+    goto_settled(page, f"{server.base_url}/inbox/c/{sms}")
     merge = panel.locator(".suggestion").get_by_role("button", name="Merge into this customer")
     expect(merge).to_be_enabled()
     merge.click()

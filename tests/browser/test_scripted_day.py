@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from conversation import AuthorKind, ChannelKind, Direction
@@ -34,6 +33,7 @@ from tests.browser.conftest import TrackedPage
 from tests.browser.test_chat_widget import _open_demo
 from tests.browser.test_desk_times import assert_clean, browser_page, log_in
 from tests.support.day_stack import DayStack, day_stack, own_redis_db, wait_until
+from tests.support.navigation import goto_settled
 
 TURN_WAIT_S = 60.0
 
@@ -234,20 +234,9 @@ def _messages(day: DayStack, cid: str) -> list[Any]:
 
 
 # -- the agents ---------------------------------------------------------------------------------------------
-def _goto(page: Any, url: str) -> None:
-    """Navigate; a page that reloads itself on a live change may abort this navigation once."""
-    for attempt in range(3):
-        try:
-            page.goto(url)
-            return
-        except PlaywrightError as exc:
-            if "ERR_ABORTED" not in str(exc) or attempt == 2:
-                raise
-
-
 def _open_conversation(agent: TrackedPage, day: DayStack, cid: str) -> Any:
     page = agent.page
-    _goto(page, f"{day.server.base_url}/inbox/c/{cid}")
+    goto_settled(page, f"{day.server.base_url}/inbox/c/{cid}")
     expect(page.locator("#conversation")).to_have_attribute("data-conversation-id", cid)
     return page
 
@@ -270,7 +259,7 @@ def _resolve_here(page: Any) -> None:
 
 def _resolve_from_list(agent: TrackedPage, day: DayStack, case: Case, queue: str) -> None:
     page = agent.page
-    _goto(page, f"{day.server.base_url}/inbox?queue={queue}")
+    goto_settled(page, f"{day.server.base_url}/inbox?queue={queue}")
     row = page.locator(f"tr[data-conversation-id='{case.cid}']")
     row.get_by_role("button", name="Resolve").click()
     expect(row).to_have_count(0)

@@ -14,71 +14,47 @@ from devtools.mailsink import FolderHandler
 from runtime.compose import open_container
 from services.container import Container
 from services.settings import Settings
+from tests.conftest import VisiblePrefect
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _prefect_services_per_module() -> Iterator[None]:
+    """Prefect's event and API-log workers are process-wide and pinned to the API URL current when they
+    started; the servers live for the session, so a module that talked to another one (the secured
+    server) must not leave them pinned there for the next module's runs."""
+    yield
+    from tests.support.prefect_server import drain_prefect_services
+
+    drain_prefect_services()
 
 
 @pytest.fixture(scope="session")
-def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real `prefect server start` on 127.0.0.1, configured as `make run` configures it.
-    (Prefect's ephemeral test harness hits "database is locked" on SQLite on this machine.)"""
-    import os
-    import signal
-    import socket
-    import subprocess
-    import sys
-    import time
-
-    import httpx
+def prefect_harness(visible_prefect: VisiblePrefect) -> Iterator[str]:
+    """A real `prefect server start` on 127.0.0.1, configured as `make run` configures it, shared by the
+    session (tests/conftest.py). (Prefect's ephemeral test harness hits "database is locked" on SQLite
+    on this machine.)"""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    home = tmp_path_factory.mktemp("prefect")
-    from runtime.supervisor import PREFECT_VISIBILITY_ENV
+    with temporary_settings(updates={PREFECT_API_URL: visible_prefect.api_url}):
+        yield visible_prefect.api_url
 
-    env = {**os.environ, "PREFECT_HOME": str(home), **PREFECT_VISIBILITY_ENV}
-    proc = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "prefect"),
-            "server",
-            "start",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--analytics-off",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+
+@pytest.fixture(scope="session")
+def secured_prefect(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """A real `prefect server start` asking for a login, with the environment of ``runtime.supervisor``
+    (its generated login is in the settings' var dir). One for the session: its tests only read it and
+    add runs of their own."""
+    from runtime.supervisor import prefect_env
+    from tests.support.prefect_server import free_port, prefect_server
+
+    port = free_port()
+    settings = Settings(
+        var_dir=tmp_path_factory.mktemp("secured-var"),
+        prefect_api_url=f"http://127.0.0.1:{port}/api",
+        prefect_port=port,
     )
-    url = f"http://127.0.0.1:{port}/api"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(url + "/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, "prefect server exited during start"
-            assert time.monotonic() < deadline, "prefect server did not answer within 120 s"
-            time.sleep(0.5)
-        from tests.support.prefect_server import drain_prefect_services
-
-        drain_prefect_services()  # event and log workers started for another server must not be reused
-        with temporary_settings(updates={PREFECT_API_URL: url}):
-            yield url
-    finally:
-        from tests.support.prefect_server import drain_prefect_services
-
-        drain_prefect_services()
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+    with prefect_server(port, prefect_env(settings)):
+        yield settings
 
 
 @pytest.fixture(scope="session")

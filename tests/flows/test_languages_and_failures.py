@@ -8,6 +8,8 @@ import pytest
 
 from conversation import AuthorKind, ChannelKind, ChatSession, ConversationStatus, Direction, EventType, InboundMessage
 from conversation.replies import handoff_notice
+from conversation.sql.desk import ticket_label
+from conversation.sql.desk_store import DeskStore
 from runtime.turn_runner import TurnRunner
 from runtime.worker import worker_for
 from services.ingest import Ingestor
@@ -70,7 +72,8 @@ async def test_every_language_reaches_a_person_with_a_notice_in_that_language(se
             for m in await services.messages.list_messages(conv.id)
             if m.direction is Direction.OUTBOUND and m.author_kind is AuthorKind.SYSTEM
         ]
-        assert [m.text for m in notices] == [handoff_notice(lang)], key
+        ticket = ticket_label(await DeskStore(services.db).ticket_number(conv.id))
+        assert ticket and [m.text for m in notices] == [handoff_notice(lang, ticket=ticket)], key
     ledger = await compute_ledger(services, since=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1), bound_s=0)
     assert ledger.counts[LedgerState.UNACCOUNTED] == 0 and ledger.counts[LedgerState.PERSON] >= len(ids)
 
@@ -103,7 +106,7 @@ async def test_a_turn_that_keeps_failing_goes_to_a_person_and_is_never_unaccount
     handed = [e for e in events if e.type is EventType.HANDED_OFF]
     assert handed and "automation failed" in handed[-1].data["reason"]
     texts = [m.text for m in await services.messages.list_messages(conv.id) if m.direction is Direction.OUTBOUND]
-    assert texts == [handoff_notice("en")]
+    assert texts == [handoff_notice("en", ticket=ticket_label(await DeskStore(services.db).ticket_number(conv.id)))]
     ledger = await compute_ledger(services, since=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1), bound_s=0)
     assert ledger.counts[LedgerState.UNACCOUNTED] == 0
 

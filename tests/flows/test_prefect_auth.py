@@ -1,20 +1,13 @@
 """The Prefect server Glassdesk starts asks for a login (basic auth on its API, and so on its UI), and
 Glassdesk's own clients send it: the Prefect client of the worker and the ops flows, the /ops links and
-the health check. A real `prefect server start` with the environment of ``runtime.supervisor``."""
+the health check. A real `prefect server start` with the environment of ``runtime.supervisor``
+(``secured_prefect`` in tests/flows/conftest.py)."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 from prefect import flow
 
 from runtime.compose import open_container
@@ -22,54 +15,6 @@ from runtime.supervisor import prefect_env
 from services.ops_metrics import TURN_FLOW, PrefectLinks
 from services.settings import Settings
 from web.health import check_health
-
-
-@pytest.fixture(scope="module")
-def secured_prefect(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    settings = Settings(
-        var_dir=tmp_path_factory.mktemp("var"), prefect_api_url=f"http://127.0.0.1:{port}/api", prefect_port=port
-    )
-    env = {**os.environ, **prefect_env(settings)}
-    proc = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "prefect"),
-            "server",
-            "start",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--analytics-off",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(settings.prefect_api_url + "/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, "prefect server exited during start"
-            assert time.monotonic() < deadline, "prefect server did not answer within 120 s"
-            time.sleep(0.5)
-        yield settings
-    finally:
-        from tests.support.prefect_server import drain_prefect_services
-
-        drain_prefect_services()
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def test_the_server_and_its_clients_get_one_generated_login(secured_prefect: Settings) -> None:

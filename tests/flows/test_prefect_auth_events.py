@@ -11,7 +11,6 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from services.settings import Settings
-from tests.flows.test_prefect_auth import secured_prefect  # noqa: F401 - the fixture: a server asking for a login
 
 PATHS = ("/events/out", "/events/in")
 
@@ -31,7 +30,7 @@ async def _handshake(settings: Settings, path: str, token: str | None) -> str:
 
 
 @pytest.mark.parametrize("path", PATHS)
-async def test_the_events_websockets_need_the_login(secured_prefect: Settings, path: str) -> None:  # noqa: F811
+async def test_the_events_websockets_need_the_login(secured_prefect: Settings, path: str) -> None:
     # no subprotocol (the legacy, unauthenticated handshake): refused
     with pytest.raises((InvalidStatus, ConnectionClosed)):
         async with connect(_ws(secured_prefect, path), open_timeout=10) as ws:

@@ -21,6 +21,7 @@ from runtime.worker import worker_for
 from services.container import Container
 from services.settings import Settings
 from tests.integration.sms.conftest import EXAMPLE_FORM, SMS_PATH, AppServer
+from tests.integration.test_attachments_http import PNG, media_host
 from tests.support.twilio_api import DEFAULT_SID, DEFAULT_TOKEN, LocalTwilioApi, free_port, twilio_signature
 
 ANNA = "+4915112345678"
@@ -34,8 +35,9 @@ class SmsStack:
     twilio: LocalTwilioApi
     http: httpx.AsyncClient
     var: Path
+    media_port: int
 
-    async def text_us(self, sender: str, body: str, *, sid: str) -> str:
+    async def text_us(self, sender: str, body: str, *, sid: str, extra: dict[str, str] | None = None) -> str:
         """Post Twilio's signed inbound webhook; returns the id of the stored message."""
         url = self.settings.public_url + SMS_PATH
         form = dict(
@@ -47,6 +49,7 @@ class SmsStack:
             SmsSid=sid,
             To=self.settings.twilio_from_number,
             AccountSid=DEFAULT_SID,
+            **(extra or {}),
         )
         signature = twilio_signature(DEFAULT_TOKEN, url, form)
         resp = await self.http.post(url, data=form, headers={"X-Twilio-Signature": signature})
@@ -73,7 +76,7 @@ async def sms_stack(prefect_harness: str, demo_var: Path, redis_url: str, tmp_pa
     var = tmp_path / "var"
     shutil.copytree(demo_var, var)  # own copy: conversations of other tests do not leak in
     port = free_port()
-    with LocalTwilioApi() as twilio:
+    with LocalTwilioApi() as twilio, media_host() as (media_port, _):
         settings = Settings(
             var_dir=var,
             redis_url=redis_url,
@@ -82,12 +85,13 @@ async def sms_stack(prefect_harness: str, demo_var: Path, redis_url: str, tmp_pa
             twilio_auth_token=DEFAULT_TOKEN,
             twilio_api_base=twilio.base_url,
             prefect_api_url=prefect_harness,
+            mms_media_hosts=f"127.0.0.1:{media_port}",
         )
         async with open_container(settings, migrate=False) as services:
             await services.redis.flushdb()
             with AppServer(settings, port):
                 async with httpx.AsyncClient(timeout=30) as http:
-                    yield SmsStack(settings, services, twilio, http, var)
+                    yield SmsStack(settings, services, twilio, http, var, media_port)
             await services.redis.flushdb()
 
 
@@ -173,3 +177,27 @@ async def test_sms_about_someone_elses_order_reveals_nothing(sms_stack: SmsStack
     looked = [e for e in await sms_stack.services.timeline.list_events(conv_id) if e.type is EventType.LOOKED_UP]
     details = describe_event(looked[-1], "en")["details"] if looked else []  # type: ignore[index]
     assert all(fact not in " ".join(details) for fact in anna_facts), details
+
+
+async def test_mms_media_is_fetched_by_the_worker_into_the_message(sms_stack: SmsStack) -> None:
+    """The webhook keeps the media as metadata; the turn's first step fetches it (from an allowed host)."""
+    sid = "MM" + "3" * 32
+    base = f"http://127.0.0.1:{sms_stack.media_port}/2010-04-01/Accounts/{DEFAULT_SID}/Messages/{sid}/Media"
+    media = {
+        "NumMedia": "2",
+        "MediaUrl0": f"{base}/photo",
+        "MediaContentType0": "image/png",
+        "MediaUrl1": "https://files.example.com/evil.png",  # not Twilio's: refused, never contacted
+        "MediaContentType1": "image/png",
+    }
+    message_id = await sms_stack.text_us(ANNA, "Foto vom Schaden anbei", sid=sid, extra=media)
+    before = await sms_stack.services.messages.get_message(message_id)
+    assert before.attachments == ()  # the webhook fetched nothing
+    await sms_stack.run_worker()
+
+    after = await sms_stack.services.messages.get_message(message_id)
+    assert [a.content_type for a in after.attachments] == ["image/png"]
+    assert await sms_stack.services.blobs.get(after.attachments[0].blob_key) == PNG
+    states = [m.get("fetch") for m in after.meta["media"]]
+    assert states == ["stored", "failed"], after.meta["media"]
+    assert "not allowed" in after.meta["media"][1].get("error", ""), after.meta["media"]

@@ -1,10 +1,13 @@
 """A standalone `glassdesk worker` (not started by `glassdesk run`, so no PREFECT_* variables in its
 environment) runs its turns on the Prefect server of the settings, with the login of the settings: a
-real `prefect server start` that answers 401 without it, a real worker process, real Redis."""
+real `prefect server start` that answers 401 without it, a real worker process, real Redis, and a copy
+of the demo var/ (back office, knowledge index, intent model, policy) so the turn runs to its end on its
+first delivery (without a back office it failed until it went to a person, after 40 s of redeliveries)."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,7 +20,7 @@ from conversation import ChannelKind, InboundMessage, PhoneAddress
 from runtime.compose import open_container
 from services.ingest import Ingestor
 from services.settings import Settings
-from tests.flows.test_prefect_auth import secured_prefect  # noqa: F401 - the fixture: a server asking for a login
+from tests.support.prefect_server import free_port
 
 GLASSDESK = str(Path(sys.executable).parent / "glassdesk")
 
@@ -44,11 +47,17 @@ def _completed_turn(settings: Settings, auth: tuple[str, str], message_id: str) 
 
 
 async def test_a_standalone_worker_sends_the_login_of_the_settings(
-    secured_prefect: Settings,  # noqa: F811
+    secured_prefect: Settings,
+    demo_var: Path,
     redis_url: str,
     tmp_path: Path,
 ) -> None:
-    settings = secured_prefect.model_copy(update={"redis_url": redis_url})
+    var = tmp_path / "var"
+    shutil.copytree(demo_var, var)
+    login = secured_prefect.var_dir / "prefect-auth.key"  # the login the server was started with
+    shutil.copy2(login, var / login.name)
+    settings = secured_prefect.model_copy(update={"redis_url": redis_url, "var_dir": var})
+    assert settings.prefect_auth_string() == secured_prefect.prefect_auth_string()
     user, _, password = settings.prefect_auth_string().partition(":")
     assert httpx.post(settings.prefect_api_url + "/flow_runs/filter", json={}, timeout=10).status_code == 401
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
@@ -57,6 +66,8 @@ async def test_a_standalone_worker_sends_the_login_of_the_settings(
         "GLASSDESK_VAR_DIR": str(settings.var_dir),  # where the generated login is
         "GLASSDESK_PREFECT_API_URL": settings.prefect_api_url,
         "GLASSDESK_REDIS_URL": redis_url,
+        # a reply goes to loopback (nothing listens there: the send fails and stays pending), never to Twilio
+        "GLASSDESK_TWILIO_API_BASE": f"http://127.0.0.1:{free_port()}",
     }
     env.pop("GLASSDESK_PREFECT_AUTH", None)
     log_path = tmp_path / "worker.log"

@@ -17,6 +17,8 @@ from conversation.sql import Database, SqlMessageStore
 from conversation.sql import schema as t
 from conversation.sql.desk import BadCursor, DeskQueries, DeskSort, DeskState, DeskView, parse_ticket, ticket_label
 from conversation.sql.desk_store import DeskStore
+from services.settings import Settings
+from services.sla import resume_reopened_clock
 
 
 async def _sms(store: SqlMessageStore, number: str, text: str, *, name: str | None = None) -> tuple[str, str]:
@@ -42,6 +44,9 @@ async def _handed_off(store: SqlMessageStore, cid: str, *, hours: float = 2.0, *
     )
 
 
+ALWAYS_OPEN = Settings(business_hours="mon-sun 00:00-24:00", timezone="UTC")
+
+
 def _number(n: int) -> str:
     return f"+49151{n:08d}"
 
@@ -62,6 +67,10 @@ async def test_pending_stops_the_sla_and_a_customer_reply_reopens_with_the_time_
     assert all(q.queue != "claims" or q.waiting == 0 for q in await queries.queues())
 
     await _sms(store, _number(1), "Hier sind die Fotos")  # the customer answers: the trigger reopens
+    row = await queries.row(cid)
+    assert row is not None and row.desk_state is DeskState.OPEN and row.sla_due_at is None  # paused until resumed
+    # the ingest path resumes the clock in the queue's business hours (here: always open)
+    assert await resume_reopened_clock(database, cid, settings=ALWAYS_OPEN)
     row = await queries.row(cid)
     assert row is not None and row.desk_state is DeskState.OPEN and row.sla_remaining_s is None
     assert row.sla_due_at is not None

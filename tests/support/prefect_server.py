@@ -37,7 +37,16 @@ def free_port() -> int:
 def prefect_server(port: int, env: dict[str, str], *, start_timeout_s: float = 120.0) -> Iterator[str]:
     """Yields the API URL once ``/api/health`` answers (basic auth is not needed for health)."""
     proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        [
+            str(Path(sys.executable).parent / "prefect"),
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--analytics-off",
+        ],
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -54,7 +63,7 @@ def prefect_server(port: int, env: dict[str, str], *, start_timeout_s: float = 1
                 pass
             assert proc.poll() is None, "prefect server exited during start"
             assert time.monotonic() < deadline, f"prefect server did not answer within {start_timeout_s:.0f} s"
-            time.sleep(0.5)
+            time.sleep(0.2)
         drain_prefect_services()  # event and log workers started for another server must not be reused
         yield url
     finally:

@@ -139,6 +139,38 @@
       });
     }
 
+    // files on a reply: checked here for a quick answer, and again by the server
+    function fileProblem(input) {
+      var maxFiles = parseInt(input.getAttribute("data-max-files") || "0", 10);
+      var maxBytes = parseInt(input.getAttribute("data-max-bytes") || "0", 10);
+      if (input.files.length > maxFiles) {
+        return "Attach at most " + maxFiles + " files to one reply (you chose " + input.files.length + ").";
+      }
+      for (var i = 0; i < input.files.length; i++) {
+        if (input.files[i].size > maxBytes) {
+          return input.files[i].name + " is too large (" + input.files[i].size + " bytes); files may have up to " +
+            maxBytes + " bytes.";
+        }
+      }
+      return "";
+    }
+    function replyWithFiles(input) {
+      var form = new FormData();
+      form.append("text", value("reply-text"));
+      form.append("client_id", document.getElementById("reply-text").getAttribute("data-client-id"));
+      for (var i = 0; i < input.files.length; i++) { form.append("files", input.files[i], input.files[i].name); }
+      return fetch("/api/conversations/" + encodeURIComponent(id) + "/reply", {
+        method: "POST", credentials: "same-origin", body: form,
+        headers: { "X-CSRF-Token": g.csrf(), "Accept": "application/json" }
+      }).then(function (r) {
+        return r.text().then(function (t) {
+          var parsed = null;
+          try { parsed = t ? JSON.parse(t) : null; } catch (e) { parsed = { detail: t }; }
+          return { ok: r.ok, status: r.status, body: parsed };
+        });
+      });
+    }
+
     // collision notice: a heartbeat every 15 s says who else has this conversation open
     var collision = document.getElementById("collision");
     function heartbeat() {
@@ -204,6 +236,24 @@
         return;
       }
       if (!bodies[action]) { return; }
+      var files = document.getElementById("reply-files");
+      if (action === "reply" && files && files.files.length) {
+        var problem = fileProblem(files);
+        if (problem) { showError(problem); return; }
+        busy = true;
+        button.disabled = true;
+        replyWithFiles(files).then(function (r) {
+          busy = false;
+          button.disabled = false;
+          if (r.ok) { window.location.reload(); return; }
+          showError(g.errorText(r));
+        }, function () {
+          busy = false;
+          button.disabled = false;
+          showError("The server did not answer. Check the connection and try again.");
+        });
+        return;
+      }
       var unanswered = parseInt(button.getAttribute("data-unanswered") || "0", 10);
       if (action === "hand-back" && unanswered > 0 &&
           !window.confirm(unanswered + " customer message(s) have no answer yet. OK: the automation answers them " +

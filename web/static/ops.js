@@ -74,6 +74,11 @@
     rows("csat-agents", o.by_agent, function (a) { return csatCells(a.agent, a); }, "Nothing resolved today.");
     rows("handoff-reasons", o.handoff_reasons, function (h) { return [h.label, String(h.count)]; },
       "No handoff today.");
+    var kinds = ["first_response", "update", "resolution"];
+    rows("sla-breaches", o.sla_breaches || [], function (q) {
+      return [q.queue].concat(kinds.map(function (k) { return String(q.today[k]); }),
+        kinds.map(function (k) { return String(q.open_now[k]); }));
+    }, "No SLA breached today.");
   }
 
   function render(m) {

@@ -22,7 +22,43 @@
       li.appendChild(ul);
     }
     list.appendChild(li);
+    refreshNext();
   };
+
+  // The next step and when it is expected: asked again after every live step (texts and times come
+  // from the server, in the customer's language and the operator's zone).
+  var box = document.getElementById("next-step");
+  var pending = null;
+  source.addEventListener("next", function () { refreshNext(); }); // resolved, pending, reopened
+  function show(id, text, iso) {
+    var node = document.getElementById(id);
+    if (!node) { return; }
+    while (node.firstChild) { node.removeChild(node.firstChild); }
+    if (iso) {
+      var t = document.createElement("time"); t.setAttribute("datetime", iso); t.textContent = text;
+      node.appendChild(t);
+    } else {
+      node.textContent = text || "";
+    }
+    node.hidden = !text;
+  }
+  function refreshNext() {
+    if (!box || !window.fetch) { return; }
+    if (pending) { clearTimeout(pending); }
+    pending = setTimeout(function () { // one request for a burst of steps
+      pending = null;
+      fetch(box.getAttribute("data-next"), { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (next) {
+          if (!next) { return; }
+          box.setAttribute("data-kind", next.kind);
+          show("next-text", next.text, null);
+          show("next-expected", next.expected, next.expected_at);
+          document.getElementById("next-expected").classList.toggle("late", !!next.late);
+          show("next-back", next.back, null);
+        }, function () { /* the page keeps what it showed */ });
+    }, 300);
+  }
 })();
 
 // Email verification: ask for a code (it goes to the conversation's own address), then enter it.

@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 # the tables kept in their own modules register on the same metadata when imported
-from conversation.sql import schema_customer, schema_outcomes, schema_sla  # noqa: F401
+from conversation.sql import schema_assignment, schema_customer, schema_outcomes, schema_sla  # noqa: F401
 from conversation.sql.schema import metadata
 
 config = context.config

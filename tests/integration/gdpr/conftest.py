@@ -13,12 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import shutil
-import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -26,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import uvicorn
 from aiosmtpd.controller import Controller
@@ -37,6 +32,7 @@ from devtools.smssink import build_sms_sink
 from runtime.compose import open_container
 from services.container import Container
 from services.settings import DEV_TWILIO_TOKEN, Settings
+from tests.conftest import VisiblePrefect
 
 QUIET_LOGGERS = ("twilio", "httpx", "httpcore", "aiosmtplib", "mail.log")  # services.settings.configure_logging
 
@@ -47,68 +43,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@dataclass(frozen=True)
-class PrefectServer:
-    api_url: str
-    home: Path
-
-    @property
-    def database(self) -> Path:
-        return self.home / "prefect.db"
+PrefectServer = VisiblePrefect  # api_url, home, database (the SQLite file the scans read)
 
 
 @pytest.fixture(scope="session")
-def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectServer]:
+def prefect_server(visible_prefect: VisiblePrefect) -> Iterator[PrefectServer]:
+    """The session's real Prefect server (tests/conftest.py), configured as `glassdesk run` configures
+    it: task runs recorded, logs sent (what erasure must reach). Other tests' runs are in it too; every
+    scan here looks for this test's own customers and ids."""
     from prefect.settings import PREFECT_API_URL, PREFECT_LOGGING_TO_API_ENABLED, temporary_settings
 
-    from runtime.supervisor import PREFECT_VISIBILITY_ENV
-
-    port = free_port()
-    home = tmp_path_factory.mktemp("prefect-home")
-    # configured as `glassdesk run` configures it: task runs recorded, logs sent (what erasure must reach)
-    env = {**os.environ, "PREFECT_HOME": str(home), **PREFECT_VISIBILITY_ENV}
-    proc = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "prefect"),
-            "server",
-            "start",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--analytics-off",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}/api"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(url + "/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, "prefect server exited during start"
-            assert time.monotonic() < deadline, "prefect server did not answer within 120 s"
-            time.sleep(0.5)
-        from tests.support.prefect_server import drain_prefect_services
-
-        drain_prefect_services()  # event and log workers started for another server must not be reused
-        with temporary_settings(updates={PREFECT_API_URL: url, PREFECT_LOGGING_TO_API_ENABLED: True}):
-            yield PrefectServer(url, home)
-    finally:
-        from tests.support.prefect_server import drain_prefect_services
-
-        drain_prefect_services()
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+    updates = {PREFECT_API_URL: visible_prefect.api_url, PREFECT_LOGGING_TO_API_ENABLED: True}
+    with temporary_settings(updates=updates):
+        yield visible_prefect
 
 
 @pytest.fixture(scope="session")

@@ -24,6 +24,8 @@ ERID = "er_00000000000000000000000000"  # an erasure request id
 HID = "lh_00000000000000000000000000"  # a legal hold id
 CRID = "cr_00000000000000000000000000"  # a canned reply id
 MGID = "mg_00000000000000000000000000"  # a contact merge id
+ATID = "att_00000000000000000000000000"  # an attachment id
+ATTACHMENT = f"/inbox/c/{CID}/messages/{MID}/attachments/{ATID}"
 
 # (method, path, users allowed); admin may use every route
 ROUTES: list[tuple[str, str, set[str]]] = [
@@ -55,6 +57,13 @@ ROUTES: list[tuple[str, str, set[str]]] = [
     ("GET", "/api/ops/events", {OPS, ADMIN}),
     ("GET", f"/ops/prefect/turns/{MID}", {OPS, ADMIN}),
     ("GET", "/admin/policies", {ADMIN}),
+    ("GET", ATTACHMENT, {AGENT, ADMIN}),
+    ("GET", "/api/desk/presence", {AGENT, ADMIN}),
+    ("POST", "/api/desk/presence/heartbeat", {AGENT, ADMIN}),
+    ("POST", "/api/desk/presence", {AGENT, ADMIN}),
+    ("GET", "/admin/people", {ADMIN}),
+    ("POST", "/api/desk/queues/{queue}", {ADMIN}),
+    ("POST", "/api/desk/agents/{username}", {ADMIN}),
     ("GET", "/api/policies", {ADMIN}),
     ("POST", "/api/policies/validate", {ADMIN}),
     ("POST", "/api/policies/preview", {ADMIN}),
@@ -75,7 +84,12 @@ ROUTES: list[tuple[str, str, set[str]]] = [
     ("POST", f"/api/gdpr/holds/{HID}/release", {ADMIN}),
 ]
 # GETs of one resource that does not exist in the test (no fairness report yet, an unknown contact)
-MISSING_RESOURCE_GETS = {"/api/ops/fairness", f"/api/gdpr/contacts/{CTID}/export", f"/api/conversations/{CID}/canned"}
+MISSING_RESOURCE_GETS = {
+    ATTACHMENT,
+    "/api/ops/fairness",
+    f"/api/gdpr/contacts/{CTID}/export",
+    f"/api/conversations/{CID}/canned",
+}
 # GETs that answer with a redirect to another service (the turn's run in the Prefect UI)
 REDIRECT_GETS = {f"/ops/prefect/turns/{MID}"}
 # the conversation page has a path parameter; for an unknown id everyone gets 404, so it is
@@ -130,7 +144,8 @@ def test_every_staff_route_is_in_the_matrix(staff_server: LiveServer) -> None:
             .replace(ERID, "{request_id}")
             .replace(HID, "{hold_id}")
             .replace(CRID, "{reply_id}")
-            .replace(MGID, "{merge_id}"),
+            .replace(MGID, "{merge_id}")
+            .replace(ATID, "{attachment_id}"),
         )
         for m, p, _ in ROUTES
     }

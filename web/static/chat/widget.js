@@ -32,6 +32,7 @@
       connecting: "Connecting…", offline: "Connection lost – reconnecting…",
       rateLimited: "You are sending very fast – your message follows in a moment.",
       unavailable: "Your message could not be saved yet – we will try again.",
+      download: "Download",
       link: "Link my email or phone", linkAddress: "Email or mobile number (+49…)", sendCode: "Send code",
       linkCode: "6-digit code", confirm: "Confirm", cancel: "Cancel",
       codeSent: "We sent you a code. Enter it here.", verified: "Linked – thank you.",
@@ -57,6 +58,7 @@
       connecting: "Verbindung wird aufgebaut…", offline: "Verbindung unterbrochen – neuer Versuch…",
       rateLimited: "Sie schreiben sehr schnell – Ihre Nachricht folgt gleich.",
       unavailable: "Ihre Nachricht konnte noch nicht gespeichert werden – neuer Versuch folgt.",
+      download: "Herunterladen",
       link: "E-Mail oder Telefon verknüpfen", linkAddress: "E-Mail oder Handynummer (+49…)", sendCode: "Code senden",
       linkCode: "6-stelliger Code", confirm: "Bestätigen", cancel: "Abbrechen",
       codeSent: "Wir haben Ihnen einen Code gesendet. Bitte hier eingeben.", verified: "Verknüpft – danke.",
@@ -471,6 +473,22 @@
         });
         save(PENDING_KEY, pending);
       }
+    },
+    attachments: function (f) {  // download links for files on replies (signed for this session)
+      (Array.isArray(f.items) ? f.items : []).forEach(function (a) {
+        var li = findMessage("data-message-id", a.message_id);
+        if (!li || li.querySelector('[data-attachment-id="' + String(a.id).replace(/[^A-Za-z0-9_]/g, "") + '"]')) { return; }
+        var href = safeUrl(new URL(String(a.url || ""), base.origin).href);
+        if (!href || new URL(href).origin !== base.origin) { return; }
+        var link = el("a", "gd-chat-attachment", a.filename + " (" + a.size + ")");
+        link.href = href;
+        link.target = "_blank";
+        link.rel = "noopener noreferrer";
+        link.setAttribute("download", String(a.filename || ""));
+        link.setAttribute("data-attachment-id", String(a.id));
+        link.setAttribute("aria-label", T.download + ": " + a.filename);
+        li.appendChild(link);
+      });
     },
     pong: function () { }
   };
