@@ -89,11 +89,11 @@ class MediaFetch:
             except MediaFetchError as exc:
                 item.update(fetch="failed", error=exc.reason[:300])
                 log.warning("MMS media %d of message %s not fetched: %s", i + 1, msg.id, type(exc).__name__)
-                continue
-            attachments.append(attachment)
-            item.update(fetch="stored", attachment_id=attachment.id)
-        meta = {**msg.meta, "media": items}
-        await self._save(msg.id, tuple(attachments), meta)
+            else:
+                attachments.append(attachment)
+                item.update(fetch="stored", attachment_id=attachment.id)
+            # saved after each file: a turn cut off by its time limit resumes with the next one
+            await self._save(msg.id, tuple(attachments), {**msg.meta, "media": items})
         report = MediaReport(
             stored=sum(1 for m in items if m.get("fetch") == "stored"),
             failed=sum(1 for m in items if m.get("fetch") == "failed"),
